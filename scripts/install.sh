@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what dockyard needs on a Debian machine, idempotently: system packages (apt) and a
+# virtualenv with dockyard and its test tools. `scripts/install.sh test` adds PostgreSQL.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(docker.io docker-registry git busybox-static ca-certificates)
+[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux)
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+    || missing+=("$package")
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install: apt-get install ${missing[*]}" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi
+
+# The registry runs under dockyard's control; Debian's package also starts one on :5000
+# where systemd exists. Leave it be if it runs: dockyard uses whatever answers there.
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.dockyard-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "install: pip install -e .[test] into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[test]'
+  touch "$stamp"
+fi

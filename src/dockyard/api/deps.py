@@ -1,0 +1,68 @@
+"""Request-scoped dependencies: settings, DB session, the calling principal, permissions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.auth import service as auth_service
+from dockyard.auth.permissions import Permission
+from dockyard.auth.service import Principal
+from dockyard.config import Settings
+from dockyard.db.session import Database
+from dockyard.secrets.crypto import SecretBox
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def get_secret_box(request: Request) -> SecretBox:
+    box: SecretBox = request.app.state.secret_box
+    return box
+
+
+async def get_session(
+    database: Annotated[Database, Depends(get_database)],
+) -> AsyncIterator[AsyncSession]:
+    async with database.sessions() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+
+_bearer = HTTPBearer(auto_error=False, description="A dockyard API token")
+
+
+async def get_principal(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    return await auth_service.authenticate(
+        session, credentials.credentials if credentials else None
+    )
+
+
+def requires(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that admits tokens holding `permission` (and the route's project, if any)."""
+
+    async def check(
+        request: Request, principal: Annotated[Principal, Depends(get_principal)]
+    ) -> Principal:
+        principal.require(permission, request.path_params.get("projectId"))
+        return principal
+
+    check.__name__ = f"requires_{permission.name.lower()}"
+    return check

@@ -1,0 +1,127 @@
+"""Every error leaves the API in one envelope: {"error": {status, message, id, details}}."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic_core import PydanticCustomError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from dockyard.api.wire import ErrorEnvelope
+from dockyard.errors import DockyardError
+
+log = structlog.get_logger(__name__)
+
+HTTP_CODES = {
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+}
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": HTTP_CODES[status].replace("-", " ").capitalize(),
+        "model": ErrorEnvelope,
+    }
+    for status in (400, 401, 403, 404, 409)
+}
+
+
+def error_response(status: int, code: str, message: str, details: dict[str, Any]) -> JSONResponse:
+    body = {"error": {"status": status, "message": message, "id": code, "details": details}}
+    return JSONResponse(body, status_code=status)
+
+
+UNION_TAG_PREFIX = "oneOf:"
+
+
+def union_tag(variant: str) -> str:
+    """The tag of a oneOf variant (pydantic `Tag`): pydantic puts it into an error's `loc`;
+    `field_path` leaves it out, so errors name the user's JSON path."""
+    return UNION_TAG_PREFIX + variant
+
+
+def field_path(location: tuple[int | str, ...]) -> str:
+    """('body', 'vcsData', 'files', 0, 'path') -> 'vcsData.files[0].path'; other sources keep
+    their prefix ('query.per_page'); oneOf variant tags and pydantic's `[key]` marker (an
+    invalid key of a map: `buildFiles./a/../b`) are left out."""
+    source, *rest = location or ("body",)
+    parts = [] if source == "body" else [str(source)]
+    for part in rest:
+        if isinstance(part, str) and (part.startswith(UNION_TAG_PREFIX) or part == "[key]"):
+            continue
+        if isinstance(part, int) and parts:
+            parts[-1] += f"[{part}]"
+        else:
+            parts.append(str(part))
+    return ".".join(parts) or "body"
+
+
+FIELD_RULE = "field_rule"
+
+
+def field_error(field: str, message: str) -> PydanticCustomError:
+    """An error a model-level rule raises about one of its fields (named by wire name), so the
+    reply's details name that field rather than the object."""
+    return PydanticCustomError(FIELD_RULE, message, {"field": field})
+
+
+def error_path(error: Mapping[str, Any], source: tuple[str, ...] = ()) -> str:
+    """The JSON path a validation error names; `source` prefixes its `loc` (("body",) for a
+    model validated outside FastAPI's request parsing)."""
+    if error["type"] == "json_invalid":
+        return "body"
+    location = (*source, *error["loc"])
+    if error["type"] == FIELD_RULE:
+        location = (*location, error["ctx"]["field"])
+    return field_path(location)
+
+
+def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:
+    details: dict[str, list[str]] = {}
+    for error in exc.errors():
+        details.setdefault(error_path(error), []).append(error["msg"])
+    return details
+
+
+async def _dockyard_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DockyardError)
+    if exc.status >= 500:
+        log.error("request failed", error=exc.message, code=exc.code)
+    return error_response(exc.status, exc.code, exc.message, exc.details)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = validation_details(exc)
+    first_path, first_messages = next(iter(details.items()))
+    message = f"Validation error: {first_path}: {first_messages[0]}"
+    return error_response(400, "validation-error", message, details)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "http-error")
+    return error_response(exc.status_code, code, str(exc.detail), {})
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", path=request.url.path, error=repr(exc))
+    return error_response(500, "internal-error", "Internal server error", {})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DockyardError, _dockyard_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,43 @@
+"""Liveness (/health) and readiness (/ready: database, docker engine, registry)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from dockyard.api.errors import error_response
+from dockyard.api.wire import Envelope
+
+router = APIRouter(tags=["health"])
+
+READY_TIMEOUT_SECONDS = 5.0
+
+
+@router.get("/health")
+async def health() -> Envelope[dict[str, str]]:
+    return Envelope(data={"status": "ok"})
+
+
+async def _check(probe: Awaitable[None]) -> str:
+    try:
+        await asyncio.wait_for(probe, READY_TIMEOUT_SECONDS)
+    except Exception as exc:  # any failure means "not ready"; the reason is reported
+        return f"error: {exc}" if str(exc) else f"error: {type(exc).__name__}"
+    return "ok"
+
+
+@router.get("/ready", response_model=None)
+async def ready(request: Request) -> Envelope[dict[str, str]] | JSONResponse:
+    state = request.app.state
+    names = ("database", "docker", "registry")
+    results = await asyncio.gather(
+        _check(state.db.ping()), _check(state.containers.ping()), _check(state.registry.ping())
+    )
+    checks = dict(zip(names, results, strict=True))
+    if all(result == "ok" for result in checks.values()):
+        return Envelope(data=checks)
+    failing = ", ".join(name for name, result in checks.items() if result != "ok")
+    return error_response(503, "not-ready", f"Not ready: {failing}", dict(checks))

@@ -1,0 +1,66 @@
+"""create_app(): the FastAPI application with its routers, error handlers and lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from dockyard import __version__
+from dockyard.api import health
+from dockyard.api.errors import install_error_handlers
+from dockyard.api.routing import include_v1
+from dockyard.builds.router import router as builds_router
+from dockyard.config import Settings
+from dockyard.db.migrate import prepare_storage
+from dockyard.db.session import Database
+from dockyard.engine.containers import DockerEngine
+from dockyard.engine.registry import HttpRegistry
+from dockyard.jobs.router import router as jobs_router
+from dockyard.projects.router import router as projects_router
+from dockyard.secrets.crypto import SecretBox
+from dockyard.services.router import router as services_router
+from dockyard.worker.loop import Worker
+
+
+def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
+    """The API; with `run_worker` the worker loop runs in the same process (`dockyard up`)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(prepare_storage, settings)
+        database = Database(settings.resolved_database_url)
+        app.state.settings = settings
+        app.state.db = database
+        app.state.secret_box = SecretBox.from_settings(settings)
+        app.state.containers = DockerEngine(settings.docker_host)
+        app.state.registry = HttpRegistry(settings.registry)
+        stop = asyncio.Event()
+        worker_task = (
+            asyncio.create_task(Worker(settings, database, ticks=[]).run(stop))
+            if run_worker
+            else None
+        )
+        try:
+            yield
+        finally:
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+            await database.dispose()
+
+    app = FastAPI(
+        title="dockyard",
+        version=__version__,
+        description="Self-hosted builds and jobs, served through the Northflank v1 API.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(health.router)
+    include_v1(app, projects_router)
+    include_v1(app, jobs_router)
+    include_v1(app, builds_router)
+    include_v1(app, services_router)
+    return app

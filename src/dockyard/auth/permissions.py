@@ -1,0 +1,38 @@
+"""The permission strings tokens carry, exactly as the Northflank API pages name them."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Permission(StrEnum):
+    PROJECTS_CREATE = "Project > Projects > Manage > Create"
+    PROJECTS_READ = "Project > Projects > Manage > Read"
+    PROJECTS_UPDATE = "Project > Projects > Manage > Update"
+    PROJECTS_DELETE = "Project > Projects > Manage > Delete"
+    JOBS_CREATE = "Project > Jobs > General > Create"
+    JOBS_READ = "Project > Jobs > General > Read"
+    JOBS_UPDATE = "Project > Jobs > General > Update"
+    JOBS_DELETE = "Project > Jobs > General > Delete"
+    JOBS_RUN = "Project > Jobs > General > Run Job"
+    JOBS_DEPLOY_BUILD = "Project > Jobs > Deployment > Deploy Build"
+    JOBS_OBSERVE = "Project > Jobs > Deployment > View Observability"
+    SERVICES_CREATE = "Project > Services > General > Create"
+    SERVICES_READ = "Project > Services > General > Read"
+    SERVICES_UPDATE = "Project > Services > General > Update"
+    SERVICES_DELETE = "Project > Services > General > Delete"
+    SERVICES_DEPLOY_BUILD = "Project > Services > Deployment > Deploy Build"
+    SERVICES_OBSERVE = "Project > Services > Deployment > View Observability"
+    JOB_SECRETS_READ = "Project > Secrets > Jobs > Read"
+    JOB_SECRETS_UPDATE = "Project > Secrets > Jobs > Update"
+    SERVICE_SECRETS_READ = "Project > Secrets > Services > Read"
+    SERVICE_SECRETS_UPDATE = "Project > Secrets > Services > Update"
+
+
+def parse_permissions(values: list[str]) -> frozenset[Permission]:
+    """Each value must name a permission exactly; raises ValueError naming the first unknown."""
+    known = {permission.value: permission for permission in Permission}
+    unknown = [value for value in values if value not in known]
+    if unknown:
+        raise ValueError(f"unknown permission {unknown[0]!r}")
+    return frozenset(known[value] for value in values)

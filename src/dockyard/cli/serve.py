@@ -1,0 +1,102 @@
+"""Long-running commands: `up` (API + worker + local registry), `api`, `worker`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+
+import typer
+import uvicorn
+from rich.console import Console
+
+from dockyard.app import create_app
+from dockyard.auth.service import issue_first_admin_token
+from dockyard.config import Settings, load_settings
+from dockyard.db.migrate import prepare_storage
+from dockyard.db.session import Database, run_in_session
+from dockyard.engine.containers import DockerEngine
+from dockyard.engine.registry import HttpRegistry, is_loopback_address, start_local_registry
+from dockyard.errors import EngineUnavailable
+from dockyard.logging import configure_logging
+from dockyard.worker.loop import Worker
+
+err = Console(stderr=True)
+
+
+def _prepare(settings: Settings) -> None:
+    configure_logging(settings.log_level)
+    prepare_storage(settings)
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code=1)
+
+
+def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
+    """The registry must answer; a loopback one is started when allowed and absent."""
+    if HttpRegistry(settings.registry).answers():
+        return None
+    if not (settings.registry_autostart and is_loopback_address(settings.registry)):
+        raise _fail(f"no registry answers at {settings.registry} (DOCKYARD_REGISTRY)")
+    err.print(f"starting a local registry at {settings.registry}")
+    return start_local_registry(settings.registry, settings.data_dir / "registry")
+
+
+def _serve(settings: Settings, *, run_worker: bool) -> None:
+    config = uvicorn.Config(
+        create_app(settings, run_worker=run_worker),
+        host=settings.listen_host,
+        port=settings.listen_port,
+        log_level=settings.log_level,
+        lifespan="on",
+    )
+    uvicorn.Server(config).run()
+
+
+def up() -> None:
+    """Start API and worker in one process, with a local registry if none answers."""
+    settings = load_settings()
+    _prepare(settings)
+    try:
+        DockerEngine(settings.docker_host).ping_sync()
+        registry = _ensure_registry(settings)
+    except EngineUnavailable as exc:
+        raise _fail(f"{exc.message}. Start one with scripts/docker-up.sh") from exc
+    token = asyncio.run(run_in_session(settings.resolved_database_url, issue_first_admin_token))
+    print(f"dockyard is up at {settings.base_url}", flush=True)
+    if token:
+        print(f"admin token (shown once): {token}", flush=True)
+    try:
+        _serve(settings, run_worker=True)
+    finally:
+        if registry is not None:
+            registry.terminate()
+            registry.wait(timeout=10)
+
+
+def api() -> None:
+    """Start only the API (workers run elsewhere)."""
+    settings = load_settings()
+    _prepare(settings)
+    _serve(settings, run_worker=False)
+
+
+def worker() -> None:
+    """Start only a worker."""
+    settings = load_settings()
+    _prepare(settings)
+
+    async def run() -> None:
+        database = Database(settings.resolved_database_url)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await Worker(settings, database, ticks=[]).run(stop)
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())

@@ -1,0 +1,137 @@
+"""Every setting of dockyard, read from env ``DOCKYARD_*`` and an optional TOML file.
+
+Precedence: explicit arguments, then the environment, then the file named by
+``DOCKYARD_CONFIG``, then the defaults below.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+from pydantic_settings.exceptions import SettingsError
+
+from dockyard.errors import DockyardError
+
+
+class ContainerNetwork(StrEnum):
+    HOST = "host"
+    NONE = "none"
+    BRIDGE = "bridge"
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "dockyard"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DOCKYARD_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy async URL; default: SQLite file in the data dir"
+    )
+    listen: str = Field(default="127.0.0.1:8088", pattern=r"^[^:\s]+:\d{1,5}$")
+    public_url: str | None = Field(default=None, description="URL printed and linked to")
+    docker_host: str = Field(
+        default="unix:///var/run/docker.sock",
+        validation_alias=AliasChoices("DOCKER_HOST", "DOCKYARD_DOCKER_HOST"),
+    )
+    registry: str = Field(default="127.0.0.1:5000", pattern=r"^[^/\s]+:\d{1,5}$")
+    registry_autostart: bool = Field(
+        default=True,
+        description="start Debian's docker-registry on a loopback registry address "
+        "when nothing answers there",
+    )
+    container_network: ContainerNetwork = ContainerNetwork.HOST
+    max_concurrent_builds: int = Field(default=2, ge=1)
+    max_concurrent_runs: int = Field(default=4, ge=1)
+    secret_key: str | None = Field(default=None, description="base64 AES-256 key")
+    git_insteadof: dict[str, str] = Field(
+        default_factory=dict,
+        description="URL prefix -> replacement, applied as git's url.<replacement>.insteadOf",
+    )
+    webhook_secret: str | None = None
+    team_id: str = Field(default="dockyard", pattern=r"^[a-z0-9][a-z0-9-]*$")
+    log_level: str = "info"
+    worker_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_lease_seconds: float = Field(
+        default=15.0, gt=0, description="a worker silent this long has its work taken over"
+    )
+    build_attempts: int = Field(
+        default=2, ge=1, description="starts of a build whose worker died before it is CRASHED"
+    )
+    build_timeout_seconds: float = Field(default=3600.0, gt=0)
+    bundle_max_mb: int = Field(default=512, ge=1)
+    bundle_timeout_seconds: float = Field(default=300.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("DOCKYARD_CONFIG")
+        if config_file:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
+        return tuple(sources)
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'dockyard.db'}"
+
+    @cached_property
+    def listen_host(self) -> str:
+        return self.listen.rsplit(":", 1)[0]
+
+    @cached_property
+    def listen_port(self) -> int:
+        return int(self.listen.rsplit(":", 1)[1])
+
+    @cached_property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.listen}"
+
+    @cached_property
+    def registry_url(self) -> str:
+        return f"http://{self.registry}"
+
+    def ensure_data_dir(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+class InvalidSettings(DockyardError):
+    code = "invalid-settings"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from every source; a bad value raises InvalidSettings naming the setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DOCKYARD_{'_'.join(map(str, error['loc'])).upper()}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidSettings(f"invalid settings: {problems}") from exc
+    except SettingsError as exc:
+        raise InvalidSettings(f"invalid settings: {exc}") from exc

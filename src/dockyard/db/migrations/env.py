@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from alembic import context
+from sqlalchemy import create_engine, event
+
+from dockyard.db.base import UtcDateTime
+from dockyard.db.models import Base
+from dockyard.db.session import configure_sqlite_connection, is_sqlite
+
+
+def render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
+    """Write UtcDateTime columns as plain timezone-aware DateTime in migrations."""
+    if type_ == "type" and isinstance(obj, UtcDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
+url = context.config.attributes["sqlalchemy_url"]
+engine = create_engine(url)
+if is_sqlite(url):
+    event.listen(engine, "connect", configure_sqlite_connection)
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=is_sqlite(url),
+        compare_type=True,
+        render_item=render_item,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+engine.dispose()

@@ -1,0 +1,11 @@
+"""Every domain's tables, imported once so Alembic and tests see the whole schema."""
+
+from dockyard.auth.models import ApiToken
+from dockyard.builds.models import Build
+from dockyard.db.base import Base
+from dockyard.jobs.models import Job
+from dockyard.logs.models import LogLine
+from dockyard.projects.models import Project
+from dockyard.services.models import Service
+
+__all__ = ["ApiToken", "Base", "Build", "Job", "LogLine", "Project", "Service"]

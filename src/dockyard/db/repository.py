@@ -1,0 +1,69 @@
+"""Shared repository plumbing: keyset pagination over an integer key."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+from dockyard.errors import Invalid
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    per_page: int = 50
+    page: int | None = None
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class Page(Generic[T_co]):
+    items: Sequence[T_co]
+    has_next: bool
+    next_cursor: str | None
+
+
+def encode_cursor(after: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"after": after}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        after = json.loads(base64.urlsafe_b64decode(padded))["after"]
+    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
+        raise Invalid("query.cursor", "not a cursor returned by this API") from exc
+    if not isinstance(after, int):
+        raise Invalid("query.cursor", "not a cursor returned by this API")
+    return after
+
+
+async def paginate(
+    session: AsyncSession,
+    statement: Select[Any],
+    key: InstrumentedAttribute[int],
+    request: PageRequest,
+    *,
+    descending: bool = False,
+) -> Page[Any]:
+    """Rows of `statement` ordered by `key` (newest first when `descending`): after the cursor
+    if given, else the page-th page."""
+    statement = statement.order_by(key.desc() if descending else key).limit(request.per_page + 1)
+    if request.cursor is not None:
+        after = decode_cursor(request.cursor)
+        statement = statement.where(key < after if descending else key > after)
+    elif request.page is not None:
+        statement = statement.offset((request.page - 1) * request.per_page)
+    rows = list((await session.execute(statement)).scalars())
+    items, has_next = rows[: request.per_page], len(rows) > request.per_page
+    next_cursor = encode_cursor(getattr(items[-1], key.key)) if has_next else None
+    return Page(items=items, has_next=has_next, next_cursor=next_cursor)

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.projects.models import Project
+
+
+async def get(session: AsyncSession, project_id: str) -> Project | None:
+    result = await session.execute(select(Project).where(Project.id == project_id))
+    return result.scalar_one_or_none()
+
+
+async def page(
+    session: AsyncSession, request: PageRequest, only_ids: frozenset[str] | None
+) -> Page[Project]:
+    statement = select(Project)
+    if only_ids is not None:
+        statement = statement.where(Project.id.in_(only_ids))
+    return await paginate(session, statement, Project.pk, request)
+
+
+async def remove(session: AsyncSession, project: Project) -> None:
+    await session.execute(delete(Project).where(Project.pk == project.pk))

@@ -1,0 +1,84 @@
+"""Settings come from DOCKYARD_* env, then the TOML file named by DOCKYARD_CONFIG, then defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockyard.config import ContainerNetwork, InvalidSettings, Settings, load_settings
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "DOCKYARD_CONFIG",
+        "DOCKYARD_DATA_DIR",
+        "DOCKYARD_DATABASE_URL",
+        "DOCKER_HOST",
+        "DOCKYARD_REGISTRY",
+        "DOCKYARD_LISTEN",
+        "DOCKYARD_GIT_INSTEADOF",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    settings = Settings()
+    assert settings.data_dir == tmp_path / ".local" / "share" / "dockyard"
+    assert settings.resolved_database_url == (
+        f"sqlite+aiosqlite:///{tmp_path}/.local/share/dockyard/dockyard.db"
+    )
+    assert (settings.listen_host, settings.listen_port) == ("127.0.0.1", 8088)
+    assert settings.registry == "127.0.0.1:5000"
+    assert settings.docker_host == "unix:///var/run/docker.sock"
+    assert settings.base_url == "http://127.0.0.1:8088"
+
+
+def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("DOCKYARD_LISTEN", "0.0.0.0:9000")
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/other.sock")
+    monkeypatch.setenv("DOCKYARD_CONTAINER_NETWORK", "none")
+    monkeypatch.setenv("DOCKYARD_MAX_CONCURRENT_BUILDS", "5")
+    monkeypatch.setenv("DOCKYARD_GIT_INSTEADOF", '{"https://git.example.test/": "/srv/git/"}')
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql+psycopg://u:p@db/dockyard")
+    settings = Settings()
+    assert settings.data_dir == tmp_path
+    assert settings.listen_port == 9000
+    assert settings.docker_host == "unix:///tmp/other.sock"
+    assert settings.container_network is ContainerNetwork.NONE
+    assert settings.max_concurrent_builds == 5
+    assert settings.git_insteadof == {"https://git.example.test/": "/srv/git/"}
+    assert settings.resolved_database_url == "postgresql+psycopg://u:p@db/dockyard"
+
+
+def test_config_file_below_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    config = tmp_path / "dockyard.toml"
+    config.write_text(
+        'registry = "127.0.0.1:6000"\nmax_concurrent_runs = 7\n'
+        '[git_insteadof]\n"https://git.example.test/" = "/srv/git/"\n'
+    )
+    monkeypatch.setenv("DOCKYARD_CONFIG", str(config))
+    monkeypatch.setenv("DOCKYARD_MAX_CONCURRENT_RUNS", "3")
+    settings = Settings()
+    assert settings.registry == "127.0.0.1:6000"
+    assert settings.max_concurrent_runs == 3
+    assert settings.git_insteadof == {"https://git.example.test/": "/srv/git/"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DOCKYARD_LISTEN", "8088"),
+        ("DOCKYARD_REGISTRY", "http://127.0.0.1:5000"),
+        ("DOCKYARD_CONTAINER_NETWORK", "overlay"),
+        ("DOCKYARD_MAX_CONCURRENT_BUILDS", "0"),
+        ("DOCKYARD_GIT_INSTEADOF", "not json"),
+    ],
+)
+def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(InvalidSettings, match="invalid settings"):
+        load_settings()
