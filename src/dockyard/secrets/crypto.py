@@ -1,0 +1,110 @@
+"""Secret values at rest: AES-256-GCM under the installation key.
+
+A sealed value is ``v1.<key id>.<base64url(nonce | ciphertext)>``; the key id (the first
+bytes of the key's SHA-256) lets a key ring hold old keys while values are re-sealed after a
+rotation. The key is ``DOCKYARD_SECRET_KEY`` (base64 of 32 bytes) or, when unset, a key file
+in the data dir, made on first use with mode 0600.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import os
+import secrets
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from dockyard.config import Settings
+from dockyard.errors import DockyardError
+
+VERSION = "v1"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+KEY_FILE = "secret.key"
+
+
+class SecretKeyError(DockyardError):
+    code = "secret-key-error"
+
+
+def key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[:12]
+
+
+def decode_key(text: str) -> bytes:
+    try:
+        key = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error as exc:
+        raise SecretKeyError("secret key is not valid base64") from exc
+    if len(key) != KEY_BYTES:
+        raise SecretKeyError(f"secret key must be {KEY_BYTES} bytes, got {len(key)}")
+    return key
+
+
+def new_key_text() -> str:
+    return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
+
+
+def load_or_create_key_file(path: Path) -> bytes:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(new_key_text() + "\n")
+    return decode_key(path.read_text())
+
+
+class SecretBox:
+    """Seals and opens secret values; the first key seals, every key may open."""
+
+    def __init__(self, keys: Sequence[bytes]) -> None:
+        if not keys:
+            raise SecretKeyError("a secret box needs at least one key")
+        self._sealing_key = keys[0]
+        self._keys = {key_id(key): AESGCM(key) for key in keys}
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SecretBox:
+        if settings.secret_key:
+            return cls([decode_key(settings.secret_key)])
+        return cls([load_or_create_key_file(settings.data_dir / KEY_FILE)])
+
+    @property
+    def sealing_key_id(self) -> str:
+        return key_id(self._sealing_key)
+
+    def seal(self, plaintext: bytes, *, context: str = "") -> str:
+        """Encrypt; `context` is authenticated, so a value only opens where it was sealed."""
+        nonce = secrets.token_bytes(NONCE_BYTES)
+        ciphertext = self._keys[self.sealing_key_id].encrypt(nonce, plaintext, context.encode())
+        payload = base64.urlsafe_b64encode(nonce + ciphertext).decode().rstrip("=")
+        return f"{VERSION}.{self.sealing_key_id}.{payload}"
+
+    def open(self, sealed: str, *, context: str = "") -> bytes:
+        try:
+            version, kid, payload = sealed.split(".", 2)
+            raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        except (ValueError, binascii.Error) as exc:
+            raise SecretKeyError("not a sealed secret value") from exc
+        if version != VERSION or kid not in self._keys:
+            raise SecretKeyError(f"no key {kid!r} to open this secret (was the key rotated?)")
+        try:
+            return self._keys[kid].decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:], context.encode())
+        except InvalidTag as exc:
+            raise SecretKeyError("secret value failed authentication") from exc
+
+    def seal_json(self, value: Any, *, context: str = "") -> str:
+        return self.seal(json.dumps(value, separators=(",", ":")).encode(), context=context)
+
+    def open_json(self, sealed: str, *, context: str = "") -> Any:
+        return json.loads(self.open(sealed, context=context))
+
+    def needs_resealing(self, sealed: str) -> bool:
+        return sealed.split(".", 2)[1:2] != [self.sealing_key_id]
