@@ -1,0 +1,119 @@
+"""Manual jobs under /v1/projects/{projectId}: create, PUT by name, PATCH, list, get, delete,
+build source."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep
+from dockyard.api.pagination import PageDep, pagination_of
+from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.jobs import service
+from dockyard.jobs.auth import JobsCreate, JobsDelete, JobsRead, JobsUpdate
+from dockyard.jobs.schemas import (
+    JobList,
+    JobListItem,
+    ManualJobPatch,
+    ManualJobResponse,
+    ManualJobSpec,
+)
+from dockyard.projects.schemas import app_id
+from dockyard.vcs.schemas import BuildSourceUpdate
+
+router = APIRouter(prefix="/projects/{projectId}/jobs", tags=["jobs"])
+
+ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
+JobId = Annotated[str, Path(max_length=64, description="ID of the job")]
+
+
+def _written(stored: service.StoredJob, team_id: str) -> Envelope[ManualJobResponse]:
+    return Envelope(data=service.job_response(stored.job, stored.body, team_id))
+
+
+@router.post("/manual")
+async def create_manual_job(
+    projectId: ProjectId,
+    body: ManualJobSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsCreate,
+) -> Envelope[ManualJobResponse]:
+    """Create a manual job; 409 if a job with that name's id exists."""
+    return _written(await service.create_job(session, box, projectId, body), settings.team_id)
+
+
+@router.put("/manual")
+async def put_manual_job(
+    projectId: ProjectId,
+    body: ManualJobSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsCreate,
+) -> Envelope[ManualJobResponse]:
+    """Create the job, or replace the whole spec of the job with that name."""
+    return _written(await service.put_job(session, box, projectId, body), settings.team_id)
+
+
+@router.patch("/manual/{jobId}")
+async def patch_manual_job(
+    projectId: ProjectId,
+    jobId: JobId,
+    body: ManualJobPatch,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsUpdate,
+) -> Envelope[ManualJobResponse]:
+    """Merge the given fields into the job and re-validate the whole."""
+    stored = await service.patch_job(session, box, projectId, jobId, body)
+    return _written(stored, settings.team_id)
+
+
+@router.get("")
+async def list_jobs(
+    projectId: ProjectId, session: SessionDep, settings: SettingsDep, page: PageDep, _: JobsRead
+) -> ListEnvelope[JobList]:
+    result = await service.list_jobs(session, projectId, page)
+    jobs = [
+        JobListItem(
+            **service.summary(job).model_dump(),
+            app_id=app_id(settings.team_id, projectId, job.id),
+        )
+        for job in result.items
+    ]
+    return ListEnvelope(data=JobList(jobs=jobs), pagination=pagination_of(result))
+
+
+@router.get("/{jobId}")
+async def get_job(
+    projectId: ProjectId, jobId: JobId, session: SessionDep, settings: SettingsDep, _: JobsRead
+) -> Envelope[ManualJobResponse]:
+    """The job, without the values of its secret fields."""
+    job = await service.get_job(session, projectId, jobId)
+    return Envelope(data=service.job_response(job, job.spec, settings.team_id))
+
+
+@router.delete("/{jobId}")
+async def delete_job(
+    projectId: ProjectId, jobId: JobId, session: SessionDep, _: JobsDelete
+) -> Envelope[dict[str, str]]:
+    await service.delete_job(session, projectId, jobId)
+    return Envelope(data={})
+
+
+@router.post("/{jobId}/build-source")
+async def update_job_build_source(
+    projectId: ProjectId,
+    jobId: JobId,
+    body: BuildSourceUpdate,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: JobsUpdate,
+) -> Envelope[dict[str, str]]:
+    """Point the job at a git source (merged into its current one)."""
+    await service.update_build_source(session, box, projectId, jobId, body)
+    return Envelope(data={})

@@ -1,0 +1,207 @@
+"""Manual job rules: ids are slugs of names, unique per project; the stored spec is always a
+valid create body; secret fields are sealed at rest, one value per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.db.repository import Page, PageRequest
+from dockyard.errors import Conflict, NotFound
+from dockyard.jobs import repository
+from dockyard.jobs.models import Job
+from dockyard.jobs.schemas import (
+    DEPLOYMENT_SOURCES,
+    JobSummary,
+    ManualJobPatch,
+    ManualJobResponse,
+    ManualJobSpec,
+)
+from dockyard.projects.schemas import app_id
+from dockyard.projects.service import get_project, new_uid, slugify
+from dockyard.secrets.crypto import SecretBox
+from dockyard.secrets.fields import SecretFields
+from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
+
+# The fields whose values are secret: sealed at rest, shown only in replies to writes.
+SECRET_PATHS: tuple[tuple[str, ...], ...] = (
+    ("buildArguments",),
+    ("buildFiles",),
+    ("dockerSecretMounts",),
+    ("runtimeEnvironment",),
+    ("runtimeFiles",),
+    ("buildConfiguration", "dockerCredentials"),
+)
+# Objects a PATCH merges into (field by field); every other field it names is replaced whole.
+MERGED_OBJECTS = frozenset({"billing", "infrastructure", "buildConfiguration"})
+CLUSTER_NAME = "local docker engine"
+
+
+@dataclass(frozen=True)
+class StoredJob:
+    """A job just written, with its whole wire body (secrets included)."""
+
+    job: Job
+    body: dict[str, Any]
+
+
+SECRETS = SecretFields(kind="job", paths=SECRET_PATHS)
+
+
+def opened_body(box: SecretBox, job: Job) -> dict[str, Any]:
+    """The job's whole wire body, secrets included."""
+    return SECRETS.open(box, job.uid, job.spec, job.sealed_secrets)
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+
+async def get_job(session: AsyncSession, project_id: str, job_id: str) -> Job:
+    await get_project(session, project_id)
+    job = await repository.get(session, project_id, job_id)
+    if job is None:
+        raise NotFound(f"Job {job_id!r} not found", {"jobId": job_id})
+    return job
+
+
+async def list_jobs(session: AsyncSession, project_id: str, request: PageRequest) -> Page[Job]:
+    await get_project(session, project_id)
+    return await repository.page(session, project_id, request)
+
+
+def summary(job: Job) -> JobSummary:
+    return JobSummary(
+        id=job.id,
+        uid=job.uid,
+        name=job.name,
+        description=job.spec.get("description"),
+        project_id=job.project_id,
+        disabled_ci=job.spec.get("disabledCI", False),
+        tags=job.spec.get("tags", []),
+    )
+
+
+async def list_job_summaries(session: AsyncSession, project_id: str) -> list[JobSummary]:
+    return [summary(job) for job in await repository.all_of_project(session, project_id)]
+
+
+async def count_jobs(session: AsyncSession, project_id: str) -> int:
+    return await repository.count(session, project_id)
+
+
+def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`vcsData` of a job deploying from git: its source and Dockerfile location."""
+    vcs = body.get("deployment", {}).get("vcs")
+    if vcs is None:
+        return None
+    dockerfile = body.get("buildSettings", {}).get("dockerfile", {})
+    paths = {
+        key: dockerfile[key] for key in ("dockerFilePath", "dockerWorkDir") if key in dockerfile
+    }
+    return {**vcs, **paths}
+
+
+def job_response(job: Job, body: dict[str, Any], team_id: str) -> ManualJobResponse:
+    return ManualJobResponse.model_validate(
+        {
+            **body,
+            "id": job.id,
+            "appId": app_id(team_id, job.project_id, job.id),
+            "projectId": job.project_id,
+            "uid": job.uid,
+            "settings": {
+                "activeDeadlineSeconds": body.get("activeDeadlineSeconds"),
+                "backoffLimit": body["backoffLimit"],
+            },
+            "vcsData": vcs_data(body),
+            "status": {},
+            "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": job.project_id},
+            "createdAt": job.created_at,
+            "updatedAt": job.updated_at,
+        }
+    )
+
+
+# ---- writes --------------------------------------------------------------------------------
+
+
+def _store(box: SecretBox, job: Job, spec: ManualJobSpec) -> StoredJob:
+    body = wire_body(spec)
+    job.name = spec.name
+    job.spec, job.sealed_secrets = SECRETS.seal(box, job.uid, body)
+    return StoredJob(job=job, body=body)
+
+
+async def _commit(session: AsyncSession, stored: StoredJob) -> StoredJob:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(
+            f"A job with id {stored.job.id!r} already exists", {"name": [stored.body["name"]]}
+        ) from exc
+    await session.refresh(stored.job)
+    return stored
+
+
+async def create_job(
+    session: AsyncSession, box: SecretBox, project_id: str, spec: ManualJobSpec
+) -> StoredJob:
+    await get_project(session, project_id)
+    job_id = slugify(spec.name)
+    if await repository.get(session, project_id, job_id) is not None:
+        raise Conflict(f"A job with id {job_id!r} already exists", {"name": [spec.name]})
+    job = Job(project_id=project_id, id=job_id, uid=new_uid(), job_type="manual")
+    stored = _store(box, job, spec)
+    session.add(job)
+    return await _commit(session, stored)
+
+
+async def put_job(
+    session: AsyncSession, box: SecretBox, project_id: str, spec: ManualJobSpec
+) -> StoredJob:
+    """Create the job named by `spec`, or replace the spec of the job with that id."""
+    await get_project(session, project_id)
+    job = await repository.get(session, project_id, slugify(spec.name))
+    if job is None:
+        return await create_job(session, box, project_id, spec)
+    return await _commit(session, _store(box, job, spec))
+
+
+async def patch_job(
+    session: AsyncSession, box: SecretBox, project_id: str, job_id: str, patch: ManualJobPatch
+) -> StoredJob:
+    job = await get_job(session, project_id, job_id)
+    spec = validated(
+        ManualJobSpec, merged(opened_body(box, job), changes_of(patch), MERGED_OBJECTS)
+    )
+    return await _commit(session, _store(box, job, spec))
+
+
+async def update_build_source(
+    session: AsyncSession,
+    box: SecretBox,
+    project_id: str,
+    job_id: str,
+    source: BuildSourceUpdate,
+) -> StoredJob:
+    """The job deploys from the given git source (merged into its current one, if any)."""
+    job = await get_job(session, project_id, job_id)
+    body = opened_body(box, job)
+    deployment = body.get("deployment", {})
+    vcs = wire_body(
+        validated(VcsBranchSource, merged(deployment.get("vcs", {}), changes_of(source)))
+    )
+    options = {key: value for key, value in deployment.items() if key not in DEPLOYMENT_SOURCES}
+    spec = validated(ManualJobSpec, body | {"deployment": options | {"vcs": vcs}})
+    return await _commit(session, _store(box, job, spec))
+
+
+async def delete_job(session: AsyncSession, project_id: str, job_id: str) -> None:
+    job = await get_job(session, project_id, job_id)
+    await repository.remove(session, job)
+    await session.commit()

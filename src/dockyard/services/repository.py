@@ -1,0 +1,35 @@
+"""All SQL of services."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.services.models import Service
+
+
+async def get(session: AsyncSession, project_id: str, service_id: str) -> Service | None:
+    statement = select(Service).where(Service.project_id == project_id, Service.id == service_id)
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def page(session: AsyncSession, project_id: str, request: PageRequest) -> Page[Service]:
+    statement = select(Service).where(Service.project_id == project_id)
+    return await paginate(session, statement, Service.pk, request)
+
+
+async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Service]:
+    statement = select(Service).where(Service.project_id == project_id).order_by(Service.pk)
+    return (await session.execute(statement)).scalars().all()
+
+
+async def count(session: AsyncSession, project_id: str) -> int:
+    statement = select(func.count()).select_from(Service).where(Service.project_id == project_id)
+    return int((await session.execute(statement)).scalar_one())
+
+
+async def remove(session: AsyncSession, service: Service) -> None:
+    await session.execute(delete(Service).where(Service.pk == service.pk))

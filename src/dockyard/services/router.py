@@ -1,0 +1,128 @@
+"""Build services under /v1/projects/{projectId}: create, PUT by name, PATCH, list, get,
+delete, build source."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep
+from dockyard.api.pagination import PageDep, pagination_of
+from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.projects.schemas import app_id
+from dockyard.services import service
+from dockyard.services.auth import ServicesCreate, ServicesDelete, ServicesRead, ServicesUpdate
+from dockyard.services.schemas import (
+    BuildServicePatch,
+    BuildServiceResponse,
+    BuildServiceSpec,
+    ServiceList,
+    ServiceListItem,
+)
+from dockyard.vcs.schemas import BuildSourceUpdate
+
+router = APIRouter(prefix="/projects/{projectId}/services", tags=["services"])
+
+ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
+ServiceId = Annotated[str, Path(max_length=64, description="ID of the service")]
+
+
+def _written(stored: service.StoredService, team_id: str) -> Envelope[BuildServiceResponse]:
+    return Envelope(data=service.service_response(stored.service, stored.body, team_id))
+
+
+@router.post("/build")
+async def create_build_service(
+    projectId: ProjectId,
+    body: BuildServiceSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: ServicesCreate,
+) -> Envelope[BuildServiceResponse]:
+    """Create a build service; 409 if a service with that name's id exists."""
+    stored = await service.create_service(session, box, projectId, body)
+    return _written(stored, settings.team_id)
+
+
+@router.put("/build")
+async def put_build_service(
+    projectId: ProjectId,
+    body: BuildServiceSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: ServicesCreate,
+) -> Envelope[BuildServiceResponse]:
+    """Create the build service, or replace the whole spec of the one with that name."""
+    return _written(await service.put_service(session, box, projectId, body), settings.team_id)
+
+
+@router.patch("/build/{serviceId}")
+async def patch_build_service(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    body: BuildServicePatch,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: ServicesUpdate,
+) -> Envelope[BuildServiceResponse]:
+    """Merge the given fields into the build service and re-validate the whole."""
+    stored = await service.patch_service(session, box, projectId, serviceId, body)
+    return _written(stored, settings.team_id)
+
+
+@router.get("")
+async def list_services(
+    projectId: ProjectId,
+    session: SessionDep,
+    settings: SettingsDep,
+    page: PageDep,
+    _: ServicesRead,
+) -> ListEnvelope[ServiceList]:
+    result = await service.list_services(session, projectId, page)
+    services = [
+        ServiceListItem(
+            **service.summary(item).model_dump(),
+            app_id=app_id(settings.team_id, projectId, item.id),
+        )
+        for item in result.items
+    ]
+    return ListEnvelope(data=ServiceList(services=services), pagination=pagination_of(result))
+
+
+@router.get("/{serviceId}")
+async def get_service(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    session: SessionDep,
+    settings: SettingsDep,
+    _: ServicesRead,
+) -> Envelope[BuildServiceResponse]:
+    """The service, without the values of its secret fields."""
+    found = await service.get_service(session, projectId, serviceId)
+    return Envelope(data=service.service_response(found, found.spec, settings.team_id))
+
+
+@router.delete("/{serviceId}")
+async def delete_service(
+    projectId: ProjectId, serviceId: ServiceId, session: SessionDep, _: ServicesDelete
+) -> Envelope[dict[str, str]]:
+    await service.delete_service(session, projectId, serviceId)
+    return Envelope(data={})
+
+
+@router.post("/{serviceId}/build-source")
+async def update_service_build_source(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    body: BuildSourceUpdate,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: ServicesUpdate,
+) -> Envelope[dict[str, str]]:
+    """Point the build service at a git repository (merged into its current one)."""
+    await service.update_build_source(session, box, projectId, serviceId, body)
+    return Envelope(data={})

@@ -1,0 +1,222 @@
+"""Build service rules: ids are slugs of names, unique per project; the stored spec is always
+a valid create body; secret fields are sealed at rest, one value per field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.db.repository import Page, PageRequest
+from dockyard.errors import Conflict, NotFound
+from dockyard.projects.schemas import app_id
+from dockyard.projects.service import get_project, new_uid, slugify
+from dockyard.secrets.crypto import SecretBox
+from dockyard.secrets.fields import SecretFields
+from dockyard.services import repository
+from dockyard.services.models import Service
+from dockyard.services.schemas import (
+    BuildServicePatch,
+    BuildServiceResponse,
+    BuildServiceSpec,
+    ServiceSummary,
+)
+from dockyard.vcs.schemas import BuildSourceUpdate, VcsRepository
+
+# The fields whose values are secret: sealed at rest, shown only in replies to writes.
+SECRETS = SecretFields(
+    kind="service",
+    paths=(
+        ("buildArguments",),
+        ("buildFiles",),
+        ("dockerSecretMounts",),
+        ("buildConfiguration", "dockerCredentials"),
+    ),
+)
+# Objects a PATCH merges into (field by field); every other field it names is replaced whole.
+MERGED_OBJECTS = frozenset({"billing", "vcsData", "buildSettings", "buildConfiguration"})
+BUILD_ENGINES = ("dockerfile", "buildpack")
+CLUSTER_NAME = "local docker engine"
+
+
+@dataclass(frozen=True)
+class StoredService:
+    """A service just written, with its whole wire body (secrets included)."""
+
+    service: Service
+    body: dict[str, Any]
+
+
+def opened_body(box: SecretBox, service: Service) -> dict[str, Any]:
+    """The service's whole wire body, secrets included."""
+    return SECRETS.open(box, service.uid, service.spec, service.sealed_secrets)
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+
+async def get_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
+    await get_project(session, project_id)
+    service = await repository.get(session, project_id, service_id)
+    if service is None:
+        raise NotFound(f"Service {service_id!r} not found", {"serviceId": service_id})
+    return service
+
+
+async def list_services(
+    session: AsyncSession, project_id: str, request: PageRequest
+) -> Page[Service]:
+    await get_project(session, project_id)
+    return await repository.page(session, project_id, request)
+
+
+def summary(service: Service) -> ServiceSummary:
+    return ServiceSummary(
+        id=service.id,
+        uid=service.uid,
+        name=service.name,
+        description=service.spec.get("description"),
+        project_id=service.project_id,
+        disabled_ci=service.spec.get("disabledCI", False),
+        tags=service.spec.get("tags", []),
+    )
+
+
+async def list_service_summaries(session: AsyncSession, project_id: str) -> list[ServiceSummary]:
+    return [summary(service) for service in await repository.all_of_project(session, project_id)]
+
+
+async def count_services(session: AsyncSession, project_id: str) -> int:
+    return await repository.count(session, project_id)
+
+
+def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
+    """`vcsData` as reads report it: the repository and, for a Dockerfile build, where the
+    Dockerfile is."""
+    repository: dict[str, Any] | None = body.get("vcsData")
+    if repository is None:
+        return None
+    dockerfile = body["buildSettings"].get("dockerfile")
+    if dockerfile is None:
+        return repository
+    return repository | {key: dockerfile[key] for key in ("dockerFilePath", "dockerWorkDir")}
+
+
+def service_response(service: Service, body: dict[str, Any], team_id: str) -> BuildServiceResponse:
+    return BuildServiceResponse.model_validate(
+        {
+            **body,
+            "id": service.id,
+            "appId": app_id(team_id, service.project_id, service.id),
+            "projectId": service.project_id,
+            "uid": service.uid,
+            "vcsData": vcs_data(body),
+            "status": {},
+            "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": service.project_id},
+            "createdAt": service.created_at,
+            "updatedAt": service.updated_at,
+        }
+    )
+
+
+# ---- writes --------------------------------------------------------------------------------
+
+
+def _store(box: SecretBox, service: Service, spec: BuildServiceSpec) -> StoredService:
+    body = wire_body(spec)
+    service.name = spec.name
+    service.spec, service.sealed_secrets = SECRETS.seal(box, service.uid, body)
+    return StoredService(service=service, body=body)
+
+
+def _clash(service_id: str, name: str) -> Conflict:
+    return Conflict(f"A service with id {service_id!r} already exists", {"name": [name]})
+
+
+async def _commit(session: AsyncSession, stored: StoredService) -> StoredService:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _clash(stored.service.id, stored.body["name"]) from exc
+    await session.refresh(stored.service)
+    return stored
+
+
+async def create_service(
+    session: AsyncSession, box: SecretBox, project_id: str, spec: BuildServiceSpec
+) -> StoredService:
+    await get_project(session, project_id)
+    service_id = slugify(spec.name)
+    if await repository.get(session, project_id, service_id) is not None:
+        raise _clash(service_id, spec.name)
+    service = Service(project_id=project_id, id=service_id, uid=new_uid(), service_type="build")
+    stored = _store(box, service, spec)
+    session.add(service)
+    return await _commit(session, stored)
+
+
+async def put_service(
+    session: AsyncSession, box: SecretBox, project_id: str, spec: BuildServiceSpec
+) -> StoredService:
+    """Create the service named by `spec`, or replace the spec of the service with that id."""
+    await get_project(session, project_id)
+    service = await repository.get(session, project_id, slugify(spec.name))
+    if service is None:
+        return await create_service(session, box, project_id, spec)
+    return await _commit(session, _store(box, service, spec))
+
+
+def engine_changes(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH's `buildSettings` as a change of the stored oneOf: naming both engines (as the
+    page's example does) changes the current one only; naming only the other engine switches
+    to it, dropping the current one."""
+    current = next(engine for engine in BUILD_ENGINES if engine in stored)
+    given = [engine for engine in BUILD_ENGINES if engine in changes]
+    if len(given) == len(BUILD_ENGINES):
+        return {key: value for key, value in changes.items() if key in (current, "storage")}
+    if given and given[0] != current:
+        return changes | {current: None}
+    return changes
+
+
+async def patch_service(
+    session: AsyncSession,
+    box: SecretBox,
+    project_id: str,
+    service_id: str,
+    patch: BuildServicePatch,
+) -> StoredService:
+    service = await get_service(session, project_id, service_id)
+    body = opened_body(box, service)
+    changes = changes_of(patch)
+    if changes.get("buildSettings"):
+        changes["buildSettings"] = engine_changes(body["buildSettings"], changes["buildSettings"])
+    spec = validated(BuildServiceSpec, merged(body, changes, MERGED_OBJECTS))
+    return await _commit(session, _store(box, service, spec))
+
+
+async def update_build_source(
+    session: AsyncSession,
+    box: SecretBox,
+    project_id: str,
+    service_id: str,
+    source: BuildSourceUpdate,
+) -> StoredService:
+    """The service builds from the given repository (merged into its current one, if any). A
+    build service has no branch of its own, so `projectBranch` is not kept."""
+    service = await get_service(session, project_id, service_id)
+    body = opened_body(box, service)
+    changes = {k: v for k, v in changes_of(source).items() if k != "projectBranch"}
+    vcs = validated(VcsRepository, merged(body.get("vcsData", {}), changes))
+    spec = validated(BuildServiceSpec, body | {"vcsData": wire_body(vcs)})
+    return await _commit(session, _store(box, service, spec))
+
+
+async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> None:
+    service = await get_service(session, project_id, service_id)
+    await repository.remove(session, service)
+    await session.commit()
