@@ -1,0 +1,177 @@
+"""Images built by BuildKit through `docker build` (Debian's CLI, `DOCKER_BUILDKIT=1`).
+
+Builds run with `--network host`: on this engine there is no bridge network. Secrets reach
+the build only as BuildKit secret mounts, from 0600 files in a private temp dir outside the
+source dir that is removed afterwards; their values are masked in the streamed output.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+
+from dockyard.engine.base import LineSink
+from dockyard.engine.dockercli import DockerCli
+from dockyard.errors import BuildFailed
+
+# BuildKit's csv syntax (`id=NAME,src=FILE`) must not see a `,` or `=` in a name.
+SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
+BUILD_ARG_NAME = re.compile(r"[^=\s]+")
+STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+SECRET_MASK = "****"
+STEP_OUTPUT_LINES = 15
+FALLBACK_LINES = 10
+# `--progress plain` prints `#<vertex> <text>`: the first line of a vertex is its name
+# (`[2/3] RUN make`), then `<seconds> <output>` lines, and `ERROR: <why>` when it fails.
+VERTEX_LINE = re.compile(r"#(\d+) (.*)")
+TIMED_OUTPUT = re.compile(r"\d+\.\d+ (.*)")
+ERROR_PREFIX = "ERROR: "
+
+
+class BuildkitBuilder:
+    def __init__(self, docker_host: str) -> None:
+        self.docker = DockerCli(docker_host)
+
+    async def build(
+        self,
+        source_dir: Path,
+        *,
+        tag: str,
+        dockerfile: str = "/Dockerfile",
+        context: str = "/",
+        target: str | None = None,
+        build_args: Mapping[str, str] | None = None,
+        secrets: Mapping[str, bytes] | None = None,
+        use_cache: bool = True,
+        on_line: LineSink | None = None,
+    ) -> str:
+        """Build `dockerfile` with `context`, both paths relative to `source_dir` (a leading
+        `/` is its root), tag the image `tag` and return its id."""
+        root = source_dir.resolve()
+        dockerfile_path = _inside(root, dockerfile, "Dockerfile")
+        context_dir = _inside(root, context, "Build context")
+        if not dockerfile_path.is_file():
+            raise BuildFailed(f"Dockerfile {dockerfile} does not exist in the source")
+        if not context_dir.is_dir():
+            raise BuildFailed(f"Build context {context} is not a directory of the source")
+        secrets = secrets or {}
+        options = [*_target_option(target), *_build_arg_options(build_args or {})]
+        _check_secret_ids(secrets)
+        with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch:
+            iidfile = Path(scratch) / "image-id"
+            args = [
+                "build",
+                "--network=host",
+                "--progress=plain",
+                f"--file={dockerfile_path}",
+                f"--tag={tag}",
+                f"--iidfile={iidfile}",
+                *options,
+                *_write_secrets(Path(scratch), secrets),
+                *([] if use_cache else ["--no-cache"]),
+                "--",
+                str(context_dir),
+            ]
+            output = BuildOutput(on_line, secrets.values())
+            result = await self.docker.run(args, on_line=output.feed)
+            if not result.ok:
+                raise BuildFailed(output.failure_message())
+            return iidfile.read_text().strip()
+
+
+def _inside(root: Path, path: str, what: str) -> Path:
+    """`path` under `root`, symlinks resolved; refused when it leads outside `root`."""
+    resolved = (root / path.lstrip("/")).resolve()
+    if not resolved.is_relative_to(root):
+        raise BuildFailed(f"{what} path {path} leads outside the source")
+    return resolved
+
+
+def _target_option(target: str | None) -> list[str]:
+    if target is None:
+        return []
+    if not STAGE_NAME.fullmatch(target):
+        raise BuildFailed(f"Invalid build target {target!r}: not a stage name")
+    return [f"--target={target}"]
+
+
+def _build_arg_options(build_args: Mapping[str, str]) -> Iterator[str]:
+    for name, value in build_args.items():
+        if not BUILD_ARG_NAME.fullmatch(name):
+            raise BuildFailed(f"Invalid build argument name {name!r}")
+        yield f"--build-arg={name}={value}"
+
+
+def _check_secret_ids(secrets: Mapping[str, bytes]) -> None:
+    for secret_id in secrets:
+        if not SECRET_ID.fullmatch(secret_id):
+            raise BuildFailed(
+                f"Invalid secret mount name {secret_id!r}: letters, digits, '_', '.', '-'"
+            )
+
+
+def _write_secrets(scratch: Path, secrets: Mapping[str, bytes]) -> list[str]:
+    """Each secret into a 0600 file of `scratch`; the `--secret` options that mount them."""
+    options = []
+    for index, (secret_id, value) in enumerate(secrets.items()):
+        path = scratch / f"secret-{index}"
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(value)
+        options.append(f"--secret=id={secret_id},src={path}")
+    return options
+
+
+class BuildOutput:
+    """Follows the plain progress output: masks secrets, forwards every line, remembers the
+    failing step and its last output lines."""
+
+    def __init__(self, on_line: LineSink | None, secrets: Iterable[bytes]) -> None:
+        self.on_line = on_line
+        self.masked = _secret_lines(secrets)
+        self.step_names: dict[str, str] = {}
+        self.step_output: dict[str, deque[str]] = {}
+        self.tail: deque[str] = deque(maxlen=FALLBACK_LINES)
+        self.failure: tuple[str, str] | None = None
+
+    def feed(self, line: str) -> None:
+        for secret in self.masked:
+            line = line.replace(secret, SECRET_MASK)
+        self.tail.append(line)
+        if self.on_line is not None:
+            self.on_line(line)
+        if match := VERTEX_LINE.fullmatch(line):
+            self._follow_step(*match.groups())
+
+    def _follow_step(self, vertex: str, text: str) -> None:
+        if vertex not in self.step_names:
+            self.step_names[vertex] = text
+            self.step_output[vertex] = deque(maxlen=STEP_OUTPUT_LINES)
+        elif text.startswith(ERROR_PREFIX):
+            self.failure = self.failure or (vertex, text.removeprefix(ERROR_PREFIX))
+        elif output := TIMED_OUTPUT.fullmatch(text):
+            self.step_output[vertex].append(output[1])
+
+    def failure_message(self) -> str:
+        if self.failure is None:
+            return "\n".join(["Build failed:", *self.tail])
+        vertex, error = self.failure
+        lines = [f"Build failed at step {self.step_names[vertex]}: {error}"]
+        if self.step_output[vertex]:
+            lines += ["Last output of that step:", *self.step_output[vertex]]
+        return "\n".join(lines)
+
+
+def _secret_lines(secrets: Iterable[bytes]) -> list[str]:
+    """The non-blank lines of every secret value, longest first (a line may contain another)."""
+    lines = {
+        line.strip()
+        for value in secrets
+        for line in value.decode("utf-8", errors="replace").splitlines()
+        if line.strip()
+    }
+    return sorted(lines, key=len, reverse=True)

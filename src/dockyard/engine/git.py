@@ -1,0 +1,241 @@
+"""git through the real binary: resolve a ref to a sha, check a commit out into a build dir.
+
+Every call runs `git` with an argument list and a neutral configuration: no system or global
+config (`GIT_CONFIG_NOSYSTEM`, `GIT_CONFIG_GLOBAL=/dev/null`), no `GIT_*` variable inherited,
+no terminal prompt. Settings are passed as git's environment config (`GIT_CONFIG_COUNT`,
+`GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`), which means the same as `-c key=value` but cannot be
+misparsed when a value holds `=`:
+
+- `url.<replacement>.insteadOf=<prefix>` for each entry of `DOCKYARD_GIT_INSTEADOF`, so
+  `https://git.example.test/acme/app` reaches `/srv/git/acme/app` with
+  `{"https://git.example.test/": "/srv/git/"}`. The rest of the URL is kept as written, a
+  `.git` suffix neither added nor removed: git's local transport and the usual git servers
+  accept `acme/app` for a repository stored as `acme/app.git`.
+- only http(s), ssh and git remotes are allowed, and local paths (git's `file` protocol) only
+  for URLs that an insteadOf prefix maps, so a user's URL can never read the server's disk.
+
+User input never becomes an option: URLs and refs that start with `-` are refused, refs must
+pass `git check-ref-format`, shas are 40 hex digits, and `--` ends the options where git takes
+it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from dockyard.engine import process
+from dockyard.engine.base import LineSink
+from dockyard.errors import EngineUnavailable, GitError
+
+GIT = "git"
+DEFAULT_TIMEOUT_SECONDS = 600.0
+SHA = re.compile(r"[0-9a-fA-F]{40}")
+REMOTE_PROTOCOLS = ("https", "http", "ssh", "git")
+ERROR_LINE_PREFIXES = ("fatal:", "error:")
+# What git (protocol v0 and v2) answers when a wanted commit or ref is not on the server.
+MISSING_OBJECT_MARKERS = (
+    "not our ref",
+    "unadvertised object",
+    "couldn't find remote ref",
+    "no such remote ref",
+)
+PULL_REQUEST_REFS = {
+    "github": "refs/pull/{number}/head",
+    # Gitea, Forgejo and GitHub Enterprise: a self-hosted GitLab is configured as "gitlab".
+    "self-hosted": "refs/pull/{number}/head",
+    "gitlab": "refs/merge-requests/{number}/head",
+    "bitbucket": "refs/pull-requests/{number}/from",
+    "azure": "refs/pull/{number}/merge",
+}
+
+
+def pull_request_ref(provider: str, number: int) -> str:
+    """The ref a provider (a `projectType`) publishes a pull request's head under."""
+    if number < 1:
+        raise GitError(f"A pull request number is positive, not {number}")
+    try:
+        return PULL_REQUEST_REFS[provider].format(number=number)
+    except KeyError:
+        raise GitError(f"Pull requests of {provider} repositories cannot be fetched") from None
+
+
+class GitClient:
+    def __init__(
+        self,
+        insteadof: Mapping[str, str] | None = None,
+        *,
+        timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    ) -> None:
+        self.insteadof = dict(insteadof or {})
+        self.timeout = timeout
+
+    async def resolve(self, url: str, ref: str) -> str:
+        """The sha `ref` (a branch name or a full ref such as `refs/pull/7/head`) points at."""
+        _check_url(url)
+        full_ref = await self._full_ref(ref)
+        listing = await self._run(
+            ["ls-remote", "--", url, full_ref], url=url, failure=f"Cannot list the refs of {url}"
+        )
+        for line in listing.stdout:
+            sha, _, name = line.partition("\t")
+            if name == full_ref:
+                return sha
+        raise GitError(f"{_describe_ref(ref)} does not exist in {url}")
+
+    async def checkout(
+        self,
+        url: str,
+        sha: str,
+        dest: Path,
+        *,
+        full_clone: bool = False,
+        keep_git_dir: bool = False,
+        ref: str | None = None,
+        on_line: LineSink | None = None,
+    ) -> None:
+        """The tree of commit `sha` into the empty (or absent) dir `dest`. Shallow (the commit
+        alone) unless `full_clone` (its whole history). `ref`, a PR ref, is fetched first: a
+        server may serve a commit reachable only from it by that ref alone."""
+        _check_url(url)
+        sha = _check_sha(sha)
+        full_ref = await self._full_ref(ref) if ref is not None else None
+        _prepare_empty_dir(dest)
+        await self._run(["init", "--quiet"], cwd=dest, failure="git init failed")
+        depth = [] if full_clone else ["--depth=1"]
+        if full_ref is not None:
+            await self._fetch(url, full_ref, depth, dest, on_line)
+        if not await self._has_commit(dest, sha):
+            await self._fetch(url, sha, depth, dest, on_line)
+        await self._run(
+            ["checkout", "--detach", sha],
+            cwd=dest,
+            on_line=on_line,
+            failure=f"Cannot check out {sha}",
+        )
+        if not keep_git_dir:
+            await asyncio.to_thread(shutil.rmtree, dest / ".git")
+
+    async def _fetch(
+        self, url: str, what: str, depth: list[str], dest: Path, on_line: LineSink | None
+    ) -> None:
+        fetched = await self._run(
+            ["fetch", "--no-tags", *depth, "--", url, what],
+            url=url,
+            cwd=dest,
+            on_line=on_line,
+            check=False,
+        )
+        if fetched.ok:
+            return
+        if _mentions_missing_object(fetched.tail):
+            thing = f"Commit {what}" if SHA.fullmatch(what) else _describe_ref(what)
+            raise GitError(f"{thing} does not exist in {url}")
+        raise GitError(f"Cannot fetch {what} from {url}: {_error_summary(fetched.tail)}")
+
+    async def _has_commit(self, repo: Path, sha: str) -> bool:
+        found = await self._run(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo, check=False)
+        return found.ok
+
+    async def _full_ref(self, ref: str) -> str:
+        if not ref or ref.startswith("-"):
+            raise GitError(f"Invalid ref {ref!r}: a ref never starts with '-' or is empty")
+        full_ref = ref if ref.startswith("refs/") else f"refs/heads/{ref}"
+        valid = await self._run(["check-ref-format", full_ref], check=False)
+        if not valid.ok:
+            raise GitError(f"Invalid ref {ref!r}: not a valid git ref name")
+        return full_ref
+
+    async def _run(
+        self,
+        args: Sequence[str],
+        *,
+        url: str | None = None,
+        cwd: Path | None = None,
+        on_line: LineSink | None = None,
+        check: bool = True,
+        failure: str = "git failed",
+    ) -> process.Completed:
+        try:
+            completed = await process.run(
+                [GIT, *args],
+                env=self._env(url),
+                cwd=cwd,
+                on_line=on_line,
+                timeout=self.timeout,
+            )
+        except TimeoutError:
+            remote = f" of {url}" if url else ""
+            raise GitError(
+                f"git {args[0]}{remote} did not finish within {self.timeout:g} s"
+            ) from None
+        except FileNotFoundError as exc:
+            raise EngineUnavailable(f"git is not installed ({exc})") from exc
+        if check and not completed.ok:
+            raise GitError(f"{failure}: {_error_summary(completed.tail)}")
+        return completed
+
+    def _env(self, url: str | None) -> dict[str, str]:
+        env = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
+        env.update(
+            GIT_CONFIG_NOSYSTEM="1",
+            GIT_CONFIG_GLOBAL=os.devnull,
+            GIT_TERMINAL_PROMPT="0",
+            GIT_SSH_COMMAND="ssh -o BatchMode=yes",
+            LC_ALL="C",  # errors are matched in English
+        )
+        config = self._config(url)
+        env["GIT_CONFIG_COUNT"] = str(len(config))
+        for index, (key, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{index}"] = key
+            env[f"GIT_CONFIG_VALUE_{index}"] = value
+        return env
+
+    def _config(self, url: str | None) -> list[tuple[str, str]]:
+        mapped = url is not None and any(url.startswith(prefix) for prefix in self.insteadof)
+        return [
+            ("protocol.allow", "never"),
+            *((f"protocol.{name}.allow", "always") for name in REMOTE_PROTOCOLS),
+            ("protocol.file.allow", "always" if mapped else "never"),
+            *((f"url.{to}.insteadOf", prefix) for prefix, to in self.insteadof.items()),
+            ("init.defaultBranch", "main"),
+            ("advice.detachedHead", "false"),
+        ]
+
+
+def _check_url(url: str) -> None:
+    if not url or url.startswith("-") or any(ord(char) < 0x20 for char in url):
+        raise GitError(f"Invalid repository URL {url!r}")
+
+
+def _check_sha(sha: str) -> str:
+    if not SHA.fullmatch(sha):
+        raise GitError(f"Invalid commit sha {sha!r}: a sha is 40 hex digits")
+    return sha.lower()
+
+
+def _describe_ref(ref: str) -> str:
+    if ref.startswith("refs/heads/"):
+        ref = ref.removeprefix("refs/heads/")
+    return f"Ref {ref}" if ref.startswith("refs/") else f"Branch {ref}"
+
+
+def _prepare_empty_dir(dest: Path) -> None:
+    dest.mkdir(parents=True, exist_ok=True)
+    if any(dest.iterdir()):
+        raise GitError(f"Checkout dir {dest} is not empty")
+
+
+def _mentions_missing_object(lines: Iterable[str]) -> bool:
+    text = "\n".join(lines)
+    return any(marker in text for marker in MISSING_OBJECT_MARKERS)
+
+
+def _error_summary(lines: Iterable[str]) -> str:
+    tail = list(lines)
+    errors = [line for line in tail if line.startswith(ERROR_LINE_PREFIXES)]
+    return " ".join(errors or tail[-3:]) or "no output"

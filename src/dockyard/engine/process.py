@@ -1,0 +1,111 @@
+"""Run an external program from an argument list (never a shell), stream its output line by
+line, and kill its whole process group when the awaiting task is cancelled or times out."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import re
+import signal
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dockyard.engine.base import LineSink
+
+TAIL_LINES = 40
+CHUNK_BYTES = 64 * 1024
+# A progress bar redraws its line with \r; each redraw is a line of its own.
+LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+
+
+@dataclass
+class Completed:
+    returncode: int
+    stdout: list[str] = field(default_factory=list)
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=TAIL_LINES))
+    """The last lines of stdout and stderr together."""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+async def run(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    cwd: Path | None = None,
+    on_line: LineSink | None = None,
+    timeout: float | None = None,
+) -> Completed:
+    """Run `argv` to its end; every non-empty output line goes to `on_line`. On timeout
+    (TimeoutError) or cancellation the process group is killed before the error propagates."""
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        env=dict(env),
+        cwd=cwd,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # its own process group, so children die with it
+        preexec_fn=die_with_parent,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    completed = Completed(returncode=-1)
+
+    def from_stderr(line: str) -> None:
+        completed.tail.append(line)
+        if on_line is not None:
+            on_line(line)
+
+    def from_stdout(line: str) -> None:
+        completed.stdout.append(line)
+        from_stderr(line)
+
+    try:
+        async with asyncio.timeout(timeout):
+            await asyncio.gather(
+                _pump(process.stdout, from_stdout), _pump(process.stderr, from_stderr)
+            )
+            completed.returncode = await process.wait()
+    except BaseException:
+        _kill_group(process.pid)
+        await process.wait()
+        raise
+    return completed
+
+
+async def _pump(stream: asyncio.StreamReader, emit: Callable[[str], None]) -> None:
+    pending = b""
+    while chunk := await stream.read(CHUNK_BYTES):
+        *lines, pending = LINE_BREAK.split(pending + chunk)
+        if len(pending) > CHUNK_BYTES:
+            lines.append(pending)
+            pending = b""
+        for line in lines:
+            _emit_decoded(line, emit)
+    _emit_decoded(pending, emit)
+
+
+def _emit_decoded(line: bytes, emit: Callable[[str], None]) -> None:
+    if line:
+        emit(line.decode("utf-8", errors="replace"))
+
+
+PR_SET_PDEATHSIG = 1
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def die_with_parent() -> None:
+    """In the child before exec: the kernel kills it when dockyard dies, even by SIGKILL, so a
+    crashed worker leaves no git or docker process behind."""
+    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _kill_group(pgid: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, signal.SIGKILL)

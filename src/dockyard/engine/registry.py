@@ -1,0 +1,175 @@
+"""The OCI registry: a client for its HTTP API, image pushes through the docker CLI, and
+Debian's docker-registry as a local one."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from dockyard.engine.base import LineSink
+from dockyard.engine.dockercli import DockerCli
+from dockyard.engine.process import Completed
+from dockyard.errors import EngineUnavailable, Invalid
+
+REGISTRY_BINARY = "docker-registry"
+# The grammar of a repository path component and of a tag (distribution's reference grammar).
+PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
+TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+SHA = re.compile(r"[0-9a-f]{40}")
+PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+MANIFEST_MEDIA_TYPES = ", ".join(
+    [
+        "application/vnd.oci.image.manifest.v1+json",
+        "application/vnd.oci.image.index.v1+json",
+        "application/vnd.docker.distribution.manifest.v2+json",
+        "application/vnd.docker.distribution.manifest.list.v2+json",
+    ]
+)
+
+
+def image_reference(registry: str, project_id: str, name: str, sha: str) -> str:
+    """`<registry>/<projectId>/<name>:<sha>`, where a build of `name` (a job or a service) at
+    commit `sha` is pushed."""
+    _check_repository(f"{project_id}/{name}")
+    if not SHA.fullmatch(sha):
+        raise Invalid("sha", f"{sha!r} is not 40 lowercase hex digits")
+    return f"{registry}/{project_id}/{name}:{sha}"
+
+
+def _check_repository(repository: str) -> None:
+    if not all(PATH_COMPONENT.fullmatch(part) for part in repository.split("/")):
+        raise Invalid("image", f"{repository!r} is not a repository name")
+
+
+def _check_tag(tag: str) -> None:
+    if not TAG.fullmatch(tag):
+        raise Invalid("image", f"{tag!r} is not an image tag")
+
+
+class HttpRegistry:
+    def __init__(self, address: str) -> None:
+        self.address = address
+        self.base_url = f"http://{address}"
+
+    def _check(self, response: httpx.Response) -> None:
+        # distribution answers /v2/ with 200, or 401 when auth is on: both mean "up".
+        if response.status_code not in (200, 401):
+            raise EngineUnavailable(
+                f"Registry at {self.address} answered /v2/ with {response.status_code}"
+            )
+
+    async def ping(self) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=5) as client:
+                self._check(await client.get(f"{self.base_url}/v2/"))
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"Registry at {self.address} did not answer: {exc}") from exc
+
+    async def manifest_exists(self, repository: str, tag: str) -> bool:
+        """Whether `repository:tag` (e.g. `project/job`, a sha) has a manifest here."""
+        _check_repository(repository)
+        _check_tag(tag)
+        url = f"{self.base_url}/v2/{repository}/manifests/{tag}"
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                response = await client.head(url, headers={"Accept": MANIFEST_MEDIA_TYPES})
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"Registry at {self.address} did not answer: {exc}") from exc
+        if response.status_code not in (200, 404):
+            raise EngineUnavailable(
+                f"Registry at {self.address} answered {response.status_code} for {url}"
+            )
+        return response.status_code == 200
+
+    def answers(self) -> bool:
+        try:
+            self._check(httpx.get(f"{self.base_url}/v2/", timeout=2))
+        except (httpx.HTTPError, EngineUnavailable):
+            return False
+        return True
+
+
+class DockerPusher:
+    """Pushes local images with the docker CLI, whose engine holds them."""
+
+    def __init__(self, docker_host: str) -> None:
+        self.docker = DockerCli(docker_host)
+
+    async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
+        """Tag `image` (an id or a tag) as `reference` and push it; the pushed digest."""
+        for value in (image, reference):
+            if not value or value.startswith("-"):
+                raise Invalid("image", f"{value!r} is not an image reference")
+        tagged = await self.docker.run(["tag", image, reference], on_line=on_line)
+        if not tagged.ok:
+            raise EngineUnavailable(f"Cannot tag {image} as {reference}: {_last_lines(tagged)}")
+        pushed = await self.docker.run(["push", reference], on_line=on_line)
+        if not pushed.ok:
+            raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
+        for line in reversed(pushed.tail):
+            if match := PUSHED_DIGEST.search(line):
+                return match[1]
+        raise EngineUnavailable(f"Push of {reference} reported no digest")
+
+
+def _last_lines(completed: Completed) -> str:
+    return " ".join(list(completed.tail)[-3:]) or "no output"
+
+
+def is_loopback_address(address: str) -> bool:
+    host = address.rsplit(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def registry_config(address: str, storage: Path) -> str:
+    return (
+        "version: 0.1\n"
+        "log:\n  level: warn\n"
+        "storage:\n"
+        f"  filesystem:\n    rootdirectory: {storage}\n"
+        "  delete:\n    enabled: true\n"
+        f"http:\n  addr: {address}\n"
+    )
+
+
+def start_local_registry(
+    address: str, state_dir: Path, wait_seconds: float = 15
+) -> subprocess.Popen[bytes]:
+    """Start Debian's docker-registry (distribution) bound to `address`, storing under
+    `state_dir`, and wait until it answers."""
+    if not is_loopback_address(address):
+        raise EngineUnavailable(f"Refusing to start a local registry on non-loopback {address}")
+    binary = shutil.which(REGISTRY_BINARY)
+    if binary is None:
+        raise EngineUnavailable(
+            f"No registry answers at {address} and {REGISTRY_BINARY} is not installed "
+            "(apt-get install docker-registry)"
+        )
+    state_dir.mkdir(parents=True, exist_ok=True)
+    config = state_dir / "config.yml"
+    config.write_text(registry_config(address, state_dir / "data"))
+    log = (state_dir / "registry.log").open("ab")
+    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+    registry = HttpRegistry(address)
+    deadline = time.monotonic() + wait_seconds
+    while time.monotonic() < deadline:
+        if registry.answers():
+            return process
+        if process.poll() is not None:
+            break
+        time.sleep(0.2)
+    process.kill()
+    raise EngineUnavailable(
+        f"Local registry did not come up at {address}; see {state_dir / 'registry.log'}"
+    )

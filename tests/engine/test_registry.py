@@ -1,0 +1,83 @@
+"""Pushes to a real registry (Debian's docker-registry on 127.0.0.1) and its HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import docker
+import pytest
+from docker.errors import ImageNotFound
+
+from dockyard.engine.buildkit import BuildkitBuilder
+from dockyard.engine.registry import DockerPusher, HttpRegistry, image_reference
+from dockyard.errors import EngineUnavailable, Invalid
+from tests.engine.conftest import DOCKER_HOST
+
+pytestmark = pytest.mark.anyio
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture
+def built_image(tmp_path: Path, docker_client: docker.DockerClient) -> Iterator[str]:
+    """A fresh local image (unique content) by its tag, removed afterwards with its pushes."""
+    (tmp_path / "Dockerfile").write_text(
+        f"FROM local/busybox:1\nRUN echo {uuid.uuid4()} > /id.txt\n"
+    )
+    tag = f"dockyard-test/push:{uuid.uuid4().hex[:12]}"
+    asyncio.run(BuildkitBuilder(DOCKER_HOST).build(tmp_path, tag=tag))
+    yield tag
+    image_id = docker_client.images.get(tag).id
+    assert image_id is not None
+    docker_client.images.remove(image_id, force=True)
+
+
+def test_image_reference() -> None:
+    assert image_reference("127.0.0.1:5000", "my-project", "api-job", SHA) == (
+        f"127.0.0.1:5000/my-project/api-job:{SHA}"
+    )
+    with pytest.raises(Invalid):
+        image_reference("127.0.0.1:5000", "My Project", "job", SHA)
+    with pytest.raises(Invalid):
+        image_reference("127.0.0.1:5000", "p", "job", "latest")
+
+
+@pytest.mark.e2e
+async def test_push_then_manifest_exists_and_pull_works(
+    built_image: str, registry_address: str, docker_client: docker.DockerClient
+) -> None:
+    name = f"job-{uuid.uuid4().hex[:8]}"
+    reference = image_reference(registry_address, "proj", name, SHA)
+    registry = HttpRegistry(registry_address)
+    assert not await registry.manifest_exists(f"proj/{name}", SHA)
+    lines: list[str] = []
+    digest = await DockerPusher(DOCKER_HOST).push(built_image, reference, on_line=lines.append)
+    assert digest.startswith("sha256:")
+    assert any(digest in line for line in lines)
+    assert await registry.manifest_exists(f"proj/{name}", SHA)
+    assert not await registry.manifest_exists(f"proj/{name}", "f" * 40)
+    docker_client.images.remove(reference)
+    with pytest.raises(ImageNotFound):
+        docker_client.images.get(reference)
+    pulled = docker_client.images.pull(reference)
+    assert f"{registry_address}/proj/{name}@{digest}" in pulled.attrs["RepoDigests"]
+
+
+@pytest.mark.e2e
+async def test_push_to_a_registry_that_does_not_answer(built_image: str) -> None:
+    reference = image_reference("127.0.0.1:1", "proj", "job", SHA)
+    with pytest.raises(EngineUnavailable, match=f"Push of {reference} failed"):
+        await DockerPusher(DOCKER_HOST).push(built_image, reference)
+
+
+async def test_manifest_exists_needs_a_registry() -> None:
+    with pytest.raises(EngineUnavailable, match="did not answer"):
+        await HttpRegistry("127.0.0.1:1").manifest_exists("proj/job", SHA)
+
+
+@pytest.mark.parametrize(("repository", "tag"), [("../v2", "x"), ("proj/job", "-x"), ("P/j", "t")])
+async def test_manifest_exists_checks_its_arguments(repository: str, tag: str) -> None:
+    with pytest.raises(Invalid):
+        await HttpRegistry("127.0.0.1:1").manifest_exists(repository, tag)
