@@ -1,0 +1,129 @@
+"""All SQL of builds: rows, pages, the latest per target, claiming and status compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.builds.models import Build
+from dockyard.db.repository import Page, PageRequest, paginate
+
+
+async def get(session: AsyncSession, build_id: str) -> Build | None:
+    return (await session.execute(select(Build).where(Build.id == build_id))).scalar_one_or_none()
+
+
+async def get_of_target(
+    session: AsyncSession, project_id: str, kind: str, target_id: str, build_id: str
+) -> Build | None:
+    statement = select(Build).where(
+        Build.project_id == project_id,
+        Build.target_kind == kind,
+        Build.target_id == target_id,
+        Build.id == build_id,
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def page_of_target(
+    session: AsyncSession, project_id: str, kind: str, target_id: str, request: PageRequest
+) -> Page[Build]:
+    """Newest first: the keyset runs over -pk."""
+    statement = select(Build).where(
+        Build.project_id == project_id, Build.target_kind == kind, Build.target_id == target_id
+    )
+    return await paginate(session, statement, Build.pk, request, descending=True)
+
+
+async def latest_of_targets(
+    session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
+) -> dict[str, Build]:
+    newest = (
+        select(func.max(Build.pk))
+        .where(
+            Build.project_id == project_id,
+            Build.target_kind == kind,
+            Build.target_id.in_(target_ids),
+        )
+        .group_by(Build.target_id)
+    )
+    rows = (await session.execute(select(Build).where(Build.pk.in_(newest)))).scalars()
+    return {build.target_id: build for build in rows}
+
+
+async def unfinished_of_target(
+    session: AsyncSession, project_id: str, kind: str, target_id: str, statuses: Sequence[str]
+) -> list[Build]:
+    statement = select(Build).where(
+        Build.project_id == project_id,
+        Build.target_kind == kind,
+        Build.target_id == target_id,
+        Build.status.in_(statuses),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:
+    """The oldest `limit` builds in `status`, locked for this transaction where the database
+    can (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer anyway)."""
+    statement = (
+        select(Build)
+        .where(Build.status == status)
+        .order_by(Build.pk)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def stale(
+    session: AsyncSession, statuses: Sequence[str], heartbeat_before: datetime
+) -> list[Build]:
+    statement = select(Build).where(
+        Build.status.in_(statuses),
+        (Build.heartbeat_at.is_(None)) | (Build.heartbeat_at < heartbeat_before),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def compare_and_set(
+    session: AsyncSession, pk: int, expected_status: str, changes: dict[str, Any]
+) -> bool:
+    """Apply `changes` only if the build is still in `expected_status`; whether it was."""
+    result = await session.execute(
+        update(Build)
+        .where(Build.pk == pk, Build.status == expected_status)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def touch(
+    session: AsyncSession, build_ids: Sequence[str], worker_id: str, now: datetime
+) -> None:
+    await session.execute(
+        update(Build)
+        .where(Build.id.in_(build_ids), Build.claimed_by == worker_id)
+        .values(heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def abort_requested_among(session: AsyncSession, build_ids: Sequence[str]) -> set[str]:
+    statement = select(Build.id).where(Build.id.in_(build_ids), Build.abort_requested.is_(True))
+    return set((await session.execute(statement)).scalars())
+
+
+async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:
+    """Facts that are not a status change (the resolved sha)."""
+    await session.execute(
+        update(Build)
+        .where(Build.pk == pk)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )

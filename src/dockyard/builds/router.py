@@ -1,0 +1,165 @@
+"""Builds of jobs (/jobs/{jobId}/build) and build services (/services/{serviceId}/build):
+start, list (newest first), get, abort (DELETE)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+
+from dockyard.api.deps import SecretBoxDep, SessionDep
+from dockyard.api.pagination import PageDep, pagination_of
+from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.builds import service
+from dockyard.builds.auth import (
+    JobBuildsDeploy,
+    JobBuildsRead,
+    ServiceBuildsDeploy,
+    ServiceBuildsRead,
+)
+from dockyard.builds.models import Build
+from dockyard.builds.recipe import job_git_source, recipe_of
+from dockyard.builds.schemas import (
+    BuildList,
+    BuildResponse,
+    StartJobBuildRequest,
+    StartServiceBuildRequest,
+)
+from dockyard.builds.service import BuildSource, BuildTarget
+from dockyard.errors import Conflict
+from dockyard.jobs import service as jobs
+from dockyard.services import service as services
+
+router = APIRouter(prefix="/projects/{projectId}", tags=["builds"])
+
+ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
+JobId = Annotated[str, Path(max_length=64, description="ID of the job")]
+ServiceId = Annotated[str, Path(max_length=64, description="ID of the service")]
+BuildId = Annotated[str, Path(max_length=64, description="ID of the build")]
+
+
+def _one(build: Build) -> Envelope[BuildResponse]:
+    return Envelope(data=service.build_response(build))
+
+
+async def _list(session: SessionDep, target: BuildTarget, page: PageDep) -> ListEnvelope[BuildList]:
+    result = await service.list_builds(session, target, page)
+    builds = [service.build_response(build) for build in result.items]
+    return ListEnvelope(data=BuildList(builds=builds), pagination=pagination_of(result))
+
+
+# ---- jobs ----------------------------------------------------------------------------------
+
+
+@router.post("/jobs/{jobId}/build")
+async def start_job_build(
+    projectId: ProjectId,
+    jobId: JobId,
+    body: StartJobBuildRequest,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: JobBuildsDeploy,
+) -> Envelope[BuildResponse]:
+    """Build the given sha of the job's branch, or its latest commit."""
+    job = await jobs.get_job(session, projectId, jobId)
+    spec = jobs.opened_body(box, job)
+    vcs = job_git_source(spec)
+    recipe, secrets = recipe_of(spec, vcs, body.overrides)
+    source = BuildSource(branch=vcs["projectBranch"], sha=body.sha)
+    target = BuildTarget(projectId, "job", job.id)
+    return _one(await service.start_build(session, box, target, source, recipe, secrets))
+
+
+@router.get("/jobs/{jobId}/build")
+async def list_job_builds(
+    projectId: ProjectId, jobId: JobId, session: SessionDep, page: PageDep, _: JobBuildsRead
+) -> ListEnvelope[BuildList]:
+    job = await jobs.get_job(session, projectId, jobId)
+    return await _list(session, BuildTarget(projectId, "job", job.id), page)
+
+
+@router.get("/jobs/{jobId}/build/{buildId}")
+async def get_job_build(
+    projectId: ProjectId, jobId: JobId, buildId: BuildId, session: SessionDep, _: JobBuildsRead
+) -> Envelope[BuildResponse]:
+    job = await jobs.get_job(session, projectId, jobId)
+    return _one(await service.get_build(session, BuildTarget(projectId, "job", job.id), buildId))
+
+
+@router.delete("/jobs/{jobId}/build/{buildId}")
+async def abort_job_build(
+    projectId: ProjectId, jobId: JobId, buildId: BuildId, session: SessionDep, _: JobBuildsDeploy
+) -> Envelope[BuildResponse]:
+    job = await jobs.get_job(session, projectId, jobId)
+    return _one(await service.abort_build(session, BuildTarget(projectId, "job", job.id), buildId))
+
+
+# ---- build services ------------------------------------------------------------------------
+
+
+@router.post("/services/{serviceId}/build")
+async def start_service_build(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    body: StartServiceBuildRequest,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: ServiceBuildsDeploy,
+) -> Envelope[BuildResponse]:
+    """Build a branch or pull request of the service's repository (its latest commit unless a
+    sha is given), or a source bundle fetched from `bundleUrl`."""
+    found = await services.get_service(session, projectId, serviceId)
+    spec = services.opened_body(box, found)
+    vcs = None if body.bundle_url else spec.get("vcsData")
+    if body.bundle_url is None and vcs is None:
+        raise Conflict(
+            "This service builds from bundles only (no vcsData): give a bundleUrl",
+            {"vcsData": "absent"},
+        )
+    recipe, secrets = recipe_of(spec, vcs, body.overrides)
+    source = BuildSource(
+        branch=body.branch,
+        sha=body.sha,
+        pull_request_id=body.pull_request_id,
+        bundle_url=body.bundle_url,
+    )
+    target = BuildTarget(projectId, "service", found.id)
+    return _one(await service.start_build(session, box, target, source, recipe, secrets))
+
+
+@router.get("/services/{serviceId}/build")
+async def list_service_builds(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    session: SessionDep,
+    page: PageDep,
+    _: ServiceBuildsRead,
+) -> ListEnvelope[BuildList]:
+    found = await services.get_service(session, projectId, serviceId)
+    return await _list(session, BuildTarget(projectId, "service", found.id), page)
+
+
+@router.get("/services/{serviceId}/build/{buildId}")
+async def get_service_build(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    buildId: BuildId,
+    session: SessionDep,
+    _: ServiceBuildsRead,
+) -> Envelope[BuildResponse]:
+    found = await services.get_service(session, projectId, serviceId)
+    target = BuildTarget(projectId, "service", found.id)
+    return _one(await service.get_build(session, target, buildId))
+
+
+@router.delete("/services/{serviceId}/build/{buildId}")
+async def abort_service_build(
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    buildId: BuildId,
+    session: SessionDep,
+    _: ServiceBuildsDeploy,
+) -> Envelope[BuildResponse]:
+    found = await services.get_service(session, projectId, serviceId)
+    target = BuildTarget(projectId, "service", found.id)
+    return _one(await service.abort_build(session, target, buildId))

@@ -1,0 +1,178 @@
+"""Build rules: a build is written QUEUED with its recipe and answered at once; a worker
+drives it; abort is immediate for queued builds and requested from the worker otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.builds import repository
+from dockyard.builds.models import Build
+from dockyard.builds.recipe import BuildRecipe, BuildSecrets
+from dockyard.builds.schemas import (
+    BuildRegistry,
+    BuildResponse,
+    BuildStatusOfTarget,
+    LatestBuild,
+)
+from dockyard.db.repository import Page, PageRequest
+from dockyard.errors import Conflict, NotFound
+from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
+from dockyard.worker.names import generated_id
+
+ID_ATTEMPTS = 5
+UNFINISHED = [status.value for status in BuildStatus if not is_terminal(status)]
+
+
+@dataclass(frozen=True)
+class BuildTarget:
+    """What a build builds: a job or a build service of a project."""
+
+    project_id: str
+    kind: str  # "job" | "service"
+    id: str
+
+    @property
+    def image_repository(self) -> str:
+        return f"{self.project_id}/{self.id}"
+
+
+@dataclass(frozen=True)
+class BuildSource:
+    branch: str | None = None
+    sha: str | None = None
+    pull_request_id: int | None = None
+    bundle_url: str | None = None
+
+
+def secrets_context(build_id: str) -> str:
+    return f"build:{build_id}"
+
+
+def open_secrets(box: SecretBox, build: Build) -> BuildSecrets:
+    if build.sealed_secrets is None:
+        return BuildSecrets()
+    return BuildSecrets.model_validate(
+        box.open_json(build.sealed_secrets, context=secrets_context(build.id))
+    )
+
+
+async def start_build(
+    session: AsyncSession,
+    box: SecretBox,
+    target: BuildTarget,
+    source: BuildSource,
+    recipe: BuildRecipe,
+    secrets: BuildSecrets,
+) -> Build:
+    """Queue a build; a worker picks it up. Two builds of one sha are two builds."""
+    for _ in range(ID_ATTEMPTS):
+        build_id = generated_id()
+        build = Build(
+            id=build_id,
+            project_id=target.project_id,
+            target_kind=target.kind,
+            target_id=target.id,
+            branch=source.branch,
+            sha=source.sha.lower() if source.sha else None,
+            pull_request_id=source.pull_request_id,
+            bundle_url=source.bundle_url,
+            recipe=recipe.model_dump(),
+            sealed_secrets=box.seal_json(secrets.model_dump(), context=secrets_context(build_id)),
+            status=BuildStatus.QUEUED.value,
+        )
+        session.add(build)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            continue
+        return build
+    raise Conflict("could not find a free build id; try again")
+
+
+def build_response(build: Build) -> BuildResponse:
+    status = BuildStatus(build.status)
+    concluded = is_terminal(status)
+    return BuildResponse(
+        id=build.id,
+        branch=build.branch,
+        pull_request_id=build.pull_request_id,
+        sha=build.sha,
+        message=build.message,
+        status=status,
+        concluded=concluded,
+        success=status is BuildStatus.SUCCESS if concluded else None,
+        created_at=build.created_at,
+        build_concluded_at=int(build.concluded_at.timestamp() * 1000)
+        if build.concluded_at
+        else None,
+        registry=BuildRegistry(uri=build.image_uri) if build.image_uri else None,
+    )
+
+
+async def list_builds(session: AsyncSession, target: BuildTarget, page: PageRequest) -> Page[Build]:
+    return await repository.page_of_target(session, target.project_id, target.kind, target.id, page)
+
+
+async def get_build(session: AsyncSession, target: BuildTarget, build_id: str) -> Build:
+    build = await repository.get_of_target(
+        session, target.project_id, target.kind, target.id, build_id
+    )
+    if build is None:
+        raise NotFound(f"Build {build_id!r} not found", {"buildId": build_id})
+    return build
+
+
+async def _abort(session: AsyncSession, build: Build) -> None:
+    """Queued builds end here; running ones are flagged and ended by their worker."""
+    if build.status == BuildStatus.QUEUED and await move_build(
+        session, build, BuildStatus.ABORTED, message="Aborted before it started"
+    ):
+        return
+    await session.refresh(build)
+    if not is_terminal(BuildStatus(build.status)):
+        build.abort_requested = True
+
+
+async def abort_build(session: AsyncSession, target: BuildTarget, build_id: str) -> Build:
+    build = await get_build(session, target, build_id)
+    if is_terminal(BuildStatus(build.status)):
+        raise Conflict(
+            f"Build {build_id!r} has already concluded ({build.status})",
+            {"status": build.status},
+        )
+    await _abort(session, build)
+    await session.commit()
+    return build
+
+
+async def abort_builds_of(session: AsyncSession, target: BuildTarget) -> None:
+    """Abort every unfinished build of a target (its job or service is being deleted)."""
+    builds = await repository.unfinished_of_target(
+        session, target.project_id, target.kind, target.id, UNFINISHED
+    )
+    for build in builds:
+        await _abort(session, build)
+    await session.commit()
+
+
+async def statuses_of(
+    session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
+) -> dict[str, BuildStatusOfTarget]:
+    """`status` of each target: its latest build's status, or empty without builds."""
+    latest = await repository.latest_of_targets(session, project_id, kind, target_ids)
+    return {
+        target_id: BuildStatusOfTarget(
+            build=LatestBuild(
+                status=BuildStatus(build.status), last_transition_time=build.updated_at
+            )
+        )
+        if (build := latest.get(target_id))
+        else BuildStatusOfTarget()
+        for target_id in target_ids
+    }

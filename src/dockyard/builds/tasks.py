@@ -1,0 +1,240 @@
+"""The build pipeline a worker runs for one claimed build: fetch the source (git or bundle),
+write the build files, build with BuildKit, push to the registry. Each phase is a status
+(CLONING, BUILDING, UPLOADING); every output line is stored, secrets redacted."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+from dockyard.builds import repository
+from dockyard.builds.models import Build
+from dockyard.builds.recipe import BuildRecipe, BuildSecrets
+from dockyard.builds.service import open_secrets
+from dockyard.config import Settings
+from dockyard.db.session import Database
+from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher
+from dockyard.engine.bundles import fetch_bundle
+from dockyard.engine.git import pull_request_ref
+from dockyard.engine.registry import image_reference
+from dockyard.errors import BuildFailed, DockyardError
+from dockyard.logs.service import LogWriter, redactor
+from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.lifecycle import BuildStatus, move_build
+
+log = structlog.get_logger(__name__)
+
+MAX_MESSAGE = 4000
+TEMPLATE = re.compile(r"\$\{([A-Za-z0-9_./-]+)\}")
+TEXT_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "latin1"})
+MISSING_ENGINES = {
+    "kaniko": "the kaniko build engine is not installed on this dockyard; set "
+    "buildSettings.dockerfile.buildEngine to 'buildkit'",
+    "buildpack": "buildpack builds need the 'pack' CLI and a builder image, which this dockyard "
+    "does not have; use buildSettings.dockerfile (BuildKit) instead",
+}
+
+
+class BuildTakenOver(Exception):
+    """The build's row moved without this worker (aborted while queued, taken over after a
+    lost heartbeat, or deleted): stop driving it."""
+
+
+@dataclass(frozen=True)
+class BuildEngines:
+    git: GitClient
+    builder: ImageBuilder
+    pusher: ImagePusher
+
+
+def build_dir(settings: Settings, build_id: str) -> Path:
+    return settings.data_dir / "builds" / build_id
+
+
+def secret_values(secrets: BuildSecrets) -> list[str]:
+    files = [*secrets.build_files.values(), *secrets.docker_secret_mounts.values()]
+    decoded = [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
+    return [*secrets.build_arguments.values(), *decoded]
+
+
+def file_bytes(file: dict[str, str], arguments: dict[str, str]) -> bytes:
+    """The bytes of a build file: base64-decoded; text has `${NAME}` replaced by the build
+    argument NAME (unknown names stay as written)."""
+    data = base64.b64decode(file["data"])
+    encoding = file.get("encoding", "utf-8")
+    if encoding not in TEXT_ENCODINGS:
+        return data
+    text = data.decode(encoding)
+    return TEMPLATE.sub(lambda m: arguments.get(m[1], m[0]), text).encode(encoding)
+
+
+def write_build_files(context: Path, secrets: BuildSecrets) -> None:
+    """Each build file at its absolute path under the build context; none may leave it."""
+    root = context.resolve()
+    for path, file in secrets.build_files.items():
+        target = (root / path.lstrip("/")).resolve()
+        if not target.is_relative_to(root) or target == root:
+            raise BuildFailed(f"build file {path} would be written outside the build context")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(file_bytes(file, secrets.build_arguments))
+
+
+def directory_megabytes(root: Path) -> float:
+    total = sum(entry.stat().st_size for entry in root.rglob("*") if entry.is_file())
+    return total / 1024 / 1024
+
+
+class BuildRunner:
+    """Drives one build from PENDING to a concluded status."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        box: SecretBox,
+        engines: BuildEngines,
+        build: Build,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.box = box
+        self.engines = engines
+        self.build = build
+        self.aborting = False
+        self.workdir = build_dir(settings, build.id)
+        self.redact = redactor([])
+
+    async def move(self, status: BuildStatus, **changes: Any) -> None:
+        async with self.database.sessions() as session:
+            moved = await move_build(session, self.build, status, **changes)
+            await session.commit()
+        if not moved:
+            raise BuildTakenOver(self.build.id)
+
+    async def record(self, **changes: Any) -> None:
+        """Non-status facts learned on the way (the resolved sha)."""
+        async with self.database.sessions() as session:
+            await repository.set_fields(session, self.build.pk, changes)
+            await session.commit()
+        for name, value in changes.items():
+            setattr(self.build, name, value)
+
+    async def run(self) -> None:
+        secrets = open_secrets(self.box, self.build)
+        self.redact = redactor(secret_values(secrets))
+        logs = LogWriter(self.database, "build", self.build.id, self.build.id, self.redact)
+        flusher = asyncio.create_task(logs.run_flusher())
+        try:
+            async with asyncio.timeout(self.settings.build_timeout_seconds):
+                await self._pipeline(secrets, logs)
+        except BuildTakenOver:
+            log.info("build taken over elsewhere", build=self.build.id)
+        except asyncio.CancelledError:
+            if not self.aborting:
+                raise
+            logs.write("Build aborted")
+            await self._conclude(BuildStatus.ABORTED, "Aborted by request")
+        except TimeoutError:
+            await self._conclude(
+                BuildStatus.FAILURE,
+                f"Build took longer than {self.settings.build_timeout_seconds:.0f} s",
+            )
+        except DockyardError as exc:
+            logs.write(f"Error: {exc.message}")
+            await self._conclude(BuildStatus.FAILURE, f"{self.build.status}: {exc.message}")
+        except Exception as exc:
+            log.exception("build crashed", build=self.build.id)
+            await self._conclude(BuildStatus.FAILURE, f"{self.build.status}: internal error: {exc}")
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await asyncio.to_thread(shutil.rmtree, self.workdir, True)
+
+    async def _conclude(self, status: BuildStatus, message: str) -> None:
+        with contextlib.suppress(BuildTakenOver):
+            await asyncio.shield(self.move(status, message=self.redact(message)[:MAX_MESSAGE]))
+
+    async def _pipeline(self, secrets: BuildSecrets, logs: LogWriter) -> None:
+        recipe = BuildRecipe.model_validate(self.build.recipe)
+        if recipe.engine in MISSING_ENGINES:
+            raise BuildFailed(MISSING_ENGINES[recipe.engine])
+        await self.move(BuildStatus.CLONING)
+        source = self.workdir / "source"
+        await self._fetch_source(recipe, source, logs)
+        self._check_storage(recipe, source)
+        write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
+
+        await self.move(BuildStatus.BUILDING)
+        reference = image_reference(
+            self.settings.registry,
+            self.build.project_id,
+            self.build.target_id,
+            self.build.sha or self.build.id,
+        )
+        await self.engines.builder.build(
+            source,
+            tag=reference,
+            dockerfile=recipe.dockerfile_path,
+            context=recipe.work_dir,
+            target=recipe.target,
+            build_args=secrets.build_arguments,
+            secrets={
+                name: base64.b64decode(mount["data"])
+                for name, mount in secrets.docker_secret_mounts.items()
+            },
+            use_cache=recipe.use_cache,
+            on_line=logs.write,
+        )
+        await self.move(BuildStatus.UPLOADING)
+        await self.engines.pusher.push(reference, reference, on_line=logs.write)
+        logs.write(f"Pushed {reference}")
+        await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
+
+    async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
+        build = self.build
+        if build.bundle_url:
+            await fetch_bundle(
+                build.bundle_url,
+                source,
+                max_bytes=self.settings.bundle_max_mb * 1024 * 1024,
+                timeout=self.settings.bundle_timeout_seconds,
+                on_line=logs.write,
+            )
+            return
+        assert recipe.project_url is not None
+        ref = (
+            pull_request_ref(recipe.project_type or "github", build.pull_request_id)
+            if build.pull_request_id is not None
+            else None
+        )
+        if build.sha is None:
+            wanted = ref or build.branch
+            assert wanted is not None
+            sha = await self.engines.git.resolve(recipe.project_url, wanted)
+            logs.write(f"Latest commit of {wanted} is {sha}")
+            await self.record(sha=sha)
+        assert self.build.sha is not None
+        await self.engines.git.checkout(
+            recipe.project_url,
+            self.build.sha,
+            source,
+            full_clone=recipe.full_git_clone,
+            keep_git_dir=recipe.include_git_folder,
+            ref=ref,
+            on_line=logs.write,
+        )
+
+    def _check_storage(self, recipe: BuildRecipe, source: Path) -> None:
+        if recipe.storage_mb is not None and directory_megabytes(source) > recipe.storage_mb:
+            raise BuildFailed(
+                f"the source is larger than the build's ephemeral storage ({recipe.storage_mb} MB)"
+            )

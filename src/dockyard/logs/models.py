@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dockyard.db.base import Base, UtcDateTime
+
+
+class LogLine(Base):
+    """One line of output of a build or a run, as it was written."""
+
+    __tablename__ = "log_lines"
+    __table_args__ = (Index("ix_log_lines_owner", "owner_kind", "owner_id", "pk"),)
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner_kind: Mapped[str] = mapped_column(String(8))  # "build" or "run"
+    owner_id: Mapped[str] = mapped_column(String(64))
+    container_id: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime)
+    line: Mapped[str] = mapped_column(Text)

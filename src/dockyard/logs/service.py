@@ -1,0 +1,76 @@
+"""Output lines of builds and runs, stored one by one with the time they were written."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.db.base import utcnow
+from dockyard.db.session import Database
+from dockyard.logs import repository
+from dockyard.logs.models import LogLine
+
+FLUSH_EVERY_SECONDS = 0.2
+MAX_LINE_CHARS = 16_384
+
+
+REDACTED = "*****"
+# Values shorter than this are not redacted: they would mask ordinary words.
+MIN_SECRET_CHARS = 4
+
+
+def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function replacing every known secret value in a line by *****."""
+    values = sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
+    if not values:
+        return lambda line: line
+    pattern = re.compile("|".join(re.escape(value) for value in values))
+    return lambda line: pattern.sub(REDACTED, line)
+
+
+@dataclass
+class LogWriter:
+    """Collects the lines of one build or run, secrets redacted, and writes them in small
+    batches (`run_flusher`), so a chatty build costs a few transactions a second."""
+
+    database: Database
+    owner_kind: str
+    owner_id: str
+    container_id: str
+    redact: Callable[[str], str] = field(default=lambda line: line)
+    _pending: list[dict[str, object]] = field(default_factory=list)
+
+    def write(self, line: str) -> None:
+        self._pending.append(
+            {
+                "owner_kind": self.owner_kind,
+                "owner_id": self.owner_id,
+                "container_id": self.container_id,
+                "ts": utcnow(),
+                "line": self.redact(line)[:MAX_LINE_CHARS],
+            }
+        )
+
+    async def flush(self) -> None:
+        rows, self._pending = self._pending, []
+        if rows:
+            async with self.database.sessions() as session:
+                await repository.append(session, rows)
+                await session.commit()
+
+    async def run_flusher(self) -> None:
+        """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""
+        try:
+            while True:
+                await asyncio.sleep(FLUSH_EVERY_SECONDS)
+                await self.flush()
+        finally:
+            await asyncio.shield(self.flush())
+
+
+async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:
+    return await repository.lines_of(session, owner_kind, owner_id)
