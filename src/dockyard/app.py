@@ -22,7 +22,7 @@ from dockyard.jobs.router import router as jobs_router
 from dockyard.projects.router import router as projects_router
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services.router import router as services_router
-from dockyard.worker.loop import Worker
+from dockyard.worker.loop import create_worker
 
 
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
@@ -37,9 +37,14 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.secret_box = SecretBox.from_settings(settings)
         app.state.containers = DockerEngine(settings.docker_host)
         app.state.registry = HttpRegistry(settings.registry)
+        app.state.worker_wake = asyncio.Event()
         stop = asyncio.Event()
         worker_task = (
-            asyncio.create_task(Worker(settings, database, ticks=[]).run(stop))
+            asyncio.create_task(
+                create_worker(settings, database, app.state.secret_box, app.state.worker_wake).run(
+                    stop
+                )
+            )
             if run_worker
             else None
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -32,6 +33,12 @@ def get_secret_box(request: Request) -> SecretBox:
     return box
 
 
+def get_worker_wake(request: Request) -> asyncio.Event:
+    """Set after queueing work so a worker in this process picks it up without waiting."""
+    wake: asyncio.Event = request.app.state.worker_wake
+    return wake
+
+
 async def get_session(
     database: Annotated[Database, Depends(get_database)],
 ) -> AsyncIterator[AsyncSession]:
@@ -42,6 +49,7 @@ async def get_session(
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
+WorkerWakeDep = Annotated[asyncio.Event, Depends(get_worker_wake)]
 
 _bearer = HTTPBearer(auto_error=False, description="A dockyard API token")
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from dockyard.api.deps import SecretBoxDep, SessionDep
+from dockyard.api.deps import SecretBoxDep, SessionDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds import service
@@ -58,6 +58,7 @@ async def start_job_build(
     body: StartJobBuildRequest,
     session: SessionDep,
     box: SecretBoxDep,
+    wake: WorkerWakeDep,
     _: JobBuildsDeploy,
 ) -> Envelope[BuildResponse]:
     """Build the given sha of the job's branch, or its latest commit."""
@@ -67,7 +68,9 @@ async def start_job_build(
     recipe, secrets = recipe_of(spec, vcs, body.overrides)
     source = BuildSource(branch=vcs["projectBranch"], sha=body.sha)
     target = BuildTarget(projectId, "job", job.id)
-    return _one(await service.start_build(session, box, target, source, recipe, secrets))
+    build = await service.start_build(session, box, target, source, recipe, secrets)
+    wake.set()
+    return _one(build)
 
 
 @router.get("/jobs/{jobId}/build")
@@ -88,10 +91,17 @@ async def get_job_build(
 
 @router.delete("/jobs/{jobId}/build/{buildId}")
 async def abort_job_build(
-    projectId: ProjectId, jobId: JobId, buildId: BuildId, session: SessionDep, _: JobBuildsDeploy
+    projectId: ProjectId,
+    jobId: JobId,
+    buildId: BuildId,
+    session: SessionDep,
+    wake: WorkerWakeDep,
+    _: JobBuildsDeploy,
 ) -> Envelope[BuildResponse]:
     job = await jobs.get_job(session, projectId, jobId)
-    return _one(await service.abort_build(session, BuildTarget(projectId, "job", job.id), buildId))
+    build = await service.abort_build(session, BuildTarget(projectId, "job", job.id), buildId)
+    wake.set()
+    return _one(build)
 
 
 # ---- build services ------------------------------------------------------------------------
@@ -104,6 +114,7 @@ async def start_service_build(
     body: StartServiceBuildRequest,
     session: SessionDep,
     box: SecretBoxDep,
+    wake: WorkerWakeDep,
     _: ServiceBuildsDeploy,
 ) -> Envelope[BuildResponse]:
     """Build a branch or pull request of the service's repository (its latest commit unless a
@@ -124,7 +135,9 @@ async def start_service_build(
         bundle_url=body.bundle_url,
     )
     target = BuildTarget(projectId, "service", found.id)
-    return _one(await service.start_build(session, box, target, source, recipe, secrets))
+    build = await service.start_build(session, box, target, source, recipe, secrets)
+    wake.set()
+    return _one(build)
 
 
 @router.get("/services/{serviceId}/build")
@@ -158,8 +171,11 @@ async def abort_service_build(
     serviceId: ServiceId,
     buildId: BuildId,
     session: SessionDep,
+    wake: WorkerWakeDep,
     _: ServiceBuildsDeploy,
 ) -> Envelope[BuildResponse]:
     found = await services.get_service(session, projectId, serviceId)
     target = BuildTarget(projectId, "service", found.id)
-    return _one(await service.abort_build(session, target, buildId))
+    build = await service.abort_build(session, target, buildId)
+    wake.set()
+    return _one(build)

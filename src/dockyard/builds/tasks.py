@@ -59,6 +59,15 @@ def build_dir(settings: Settings, build_id: str) -> Path:
     return settings.data_dir / "builds" / build_id
 
 
+def image_tag(build: Build) -> str:
+    """A build's image is tagged with its commit, or with its id for builds of a bundle."""
+    return build.sha or build.id
+
+
+def built_image(settings: Settings, build: Build) -> str:
+    return image_reference(settings.registry, build.project_id, build.target_id, image_tag(build))
+
+
 def secret_values(secrets: BuildSecrets) -> list[str]:
     files = [*secrets.build_files.values(), *secrets.docker_secret_mounts.values()]
     decoded = [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
@@ -174,12 +183,7 @@ class BuildRunner:
         write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
 
         await self.move(BuildStatus.BUILDING)
-        reference = image_reference(
-            self.settings.registry,
-            self.build.project_id,
-            self.build.target_id,
-            self.build.sha or self.build.id,
-        )
+        reference = built_image(self.settings, self.build)
         await self.engines.builder.build(
             source,
             tag=reference,

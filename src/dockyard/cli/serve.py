@@ -19,7 +19,8 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry, is_loopback_address, start_local_registry
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
-from dockyard.worker.loop import Worker
+from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.loop import create_worker
 
 err = Console(stderr=True)
 
@@ -94,8 +95,10 @@ def worker() -> None:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        box = SecretBox.from_settings(settings)
+        worker = create_worker(settings, database, box, asyncio.Event())
         try:
-            await Worker(settings, database, ticks=[]).run(stop)
+            await worker.run(stop)
         finally:
             await database.dispose()
 

@@ -21,7 +21,6 @@ REGISTRY_BINARY = "docker-registry"
 # The grammar of a repository path component and of a tag (distribution's reference grammar).
 PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
-SHA = re.compile(r"[0-9a-f]{40}")
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 MANIFEST_MEDIA_TYPES = ", ".join(
     [
@@ -33,13 +32,12 @@ MANIFEST_MEDIA_TYPES = ", ".join(
 )
 
 
-def image_reference(registry: str, project_id: str, name: str, sha: str) -> str:
-    """`<registry>/<projectId>/<name>:<sha>`, where a build of `name` (a job or a service) at
-    commit `sha` is pushed."""
+def image_reference(registry: str, project_id: str, name: str, tag: str) -> str:
+    """`<registry>/<projectId>/<name>:<tag>`, where a build of `name` (a job or a service) is
+    pushed; the tag is the commit sha, or the build id for builds of a bundle."""
     _check_repository(f"{project_id}/{name}")
-    if not SHA.fullmatch(sha):
-        raise Invalid("sha", f"{sha!r} is not 40 lowercase hex digits")
-    return f"{registry}/{project_id}/{name}:{sha}"
+    _check_tag(tag)
+    return f"{registry}/{project_id}/{name}:{tag}"
 
 
 def _check_repository(repository: str) -> None:

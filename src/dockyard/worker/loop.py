@@ -1,34 +1,95 @@
-"""The worker: claims queued work from the database and drives it. Later issues register the
-build and run handlers; until then the loop only keeps its schedule."""
+"""The worker: claims queued work from the database and drives it. Each handler (builds now,
+runs later) gets a tick every poll interval, or at once when the API in the same process
+sets the wake event."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+import os
+import socket
+import uuid
+from typing import Protocol
 
 import structlog
 
+from dockyard.builds.tasks import BuildEngines
 from dockyard.config import Settings
 from dockyard.db.session import Database
+from dockyard.engine.buildkit import BuildkitBuilder
+from dockyard.engine.git import GitClient
+from dockyard.engine.registry import DockerPusher, HttpRegistry
+from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.builds import BuildDispatcher
 
 log = structlog.get_logger(__name__)
 
-Tick = Callable[[Database], Awaitable[None]]
+
+class Handler(Protocol):
+    async def tick(self) -> None:
+        """Claim, renew and recover this handler's kind of work."""
+
+    async def shutdown(self) -> None:
+        """Stop and hand back the work in progress."""
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
 class Worker:
-    def __init__(self, settings: Settings, database: Database, ticks: list[Tick]) -> None:
+    def __init__(self, settings: Settings, handlers: list[Handler], wake: asyncio.Event) -> None:
         self.settings = settings
-        self.database = database
-        self.ticks = ticks
+        self.handlers = handlers
+        self.wake = wake
 
     async def run(self, stop: asyncio.Event) -> None:
-        log.info("worker started", handlers=len(self.ticks))
-        while not stop.is_set():
-            for tick in self.ticks:
-                await tick(self.database)
-            try:
-                await asyncio.wait_for(stop.wait(), self.settings.worker_poll_seconds)
-            except TimeoutError:
-                continue
-        log.info("worker stopped")
+        log.info("worker started", handlers=len(self.handlers))
+        try:
+            while not stop.is_set():
+                self.wake.clear()
+                for handler in self.handlers:
+                    await self._tick(handler)
+                await self._sleep(stop)
+        finally:
+            for handler in self.handlers:
+                await handler.shutdown()
+            log.info("worker stopped")
+
+    async def _tick(self, handler: Handler) -> None:
+        # A failed tick (database busy, registry down) is retried on the next one.
+        try:
+            await handler.tick()
+        except Exception:
+            log.exception("worker tick failed", handler=type(handler).__name__)
+
+    async def _sleep(self, stop: asyncio.Event) -> None:
+        waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.settings.worker_poll_seconds):
+                    await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+
+def create_worker(
+    settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
+) -> Worker:
+    """A worker driving builds with the real engines: git, BuildKit, the registry."""
+    engines = BuildEngines(
+        git=GitClient(settings.git_insteadof),
+        builder=BuildkitBuilder(settings.docker_host),
+        pusher=DockerPusher(settings.docker_host),
+    )
+    builds = BuildDispatcher(
+        settings,
+        database,
+        box,
+        engines,
+        HttpRegistry(settings.registry),
+        new_worker_id(),
+        wake,
+    )
+    return Worker(settings, [builds], wake)

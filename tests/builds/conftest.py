@@ -1,0 +1,92 @@
+"""A live `dockyard up` (API + worker + local registry) on the real Docker engine, building
+from local bare git repositories reached as https://git.example.test/... through insteadOf."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.gitrepos import SampleRepo, make_sample_repo
+from tests.live import DockyardProcess
+
+CONCLUDE_TIMEOUT = 180.0
+
+
+@dataclass
+class LiveDockyard:
+    process: DockyardProcess
+    http: httpx.Client
+    sample: SampleRepo
+    project: str
+
+    @property
+    def registry(self) -> str:
+        return f"127.0.0.1:{self.process.registry_port}"
+
+    def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.http.post(f"/v1/projects/{self.project}{path}", json=body)
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def get(self, path: str) -> dict[str, Any]:
+        response = self.http.get(f"/v1/projects/{self.project}{path}")
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()["data"]
+        return data
+
+    def wait_for(
+        self,
+        path: str,
+        done: Any = lambda build: build["concluded"],
+        timeout: float = CONCLUDE_TIMEOUT,
+    ) -> dict[str, Any]:
+        """Poll GET `path` (a build) until `done(build)`."""
+        deadline = time.monotonic() + timeout
+        while True:
+            build = self.get(path)
+            if done(build):
+                return build
+            if time.monotonic() > deadline:
+                pytest.fail(f"{path} still {build['status']} after {timeout} s")
+            time.sleep(0.2)
+
+
+def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:
+    process = DockyardProcess(
+        data_dir=root / "dockyard",
+        env={
+            "DOCKYARD_GIT_INSTEADOF": json.dumps(sample.repo.insteadof),
+            "DOCKYARD_WORKER_LEASE_SECONDS": "3",
+            "DOCKYARD_WORKER_POLL_SECONDS": "0.5",
+            **env,
+        },
+    ).start()
+    process.wait_ready()
+    return process
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
+    root = tmp_path_factory.mktemp("live")
+    sample = make_sample_repo(root / "git")
+    process = start_live(root, sample)
+    token = process.admin_token()
+    assert token, process.output()
+    try:
+        with httpx.Client(
+            base_url=process.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as http:
+            created = http.post("/v1/projects", json={"name": "Builds"})
+            assert created.status_code == 200, created.text
+            yield LiveDockyard(process, http, sample, created.json()["data"]["id"])
+    finally:
+        process.stop(signal.SIGTERM)
