@@ -103,7 +103,7 @@ class SampleRepo:
     merge_request_3: str
 
 
-SAMPLE_DOCKERFILE = "FROM local/busybox:1\nCOPY hello.txt /hello.txt\n"
+SAMPLE_DOCKERFILE = "FROM local/busybox:1\nCOPY . /src/\nCOPY hello.txt /hello.txt\n"
 
 
 def make_sample_repo(root: Path) -> SampleRepo:

@@ -3,8 +3,10 @@ from local bare git repositories reached as https://git.example.test/... through
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +20,20 @@ from tests.gitrepos import SampleRepo, make_sample_repo
 from tests.live import DockyardProcess
 
 CONCLUDE_TIMEOUT = 180.0
+
+
+def is_concluded(build: dict[str, Any]) -> bool:
+    return bool(build["concluded"])
+
+
+def log_lines(data_dir: Path, build_id: str) -> list[str]:
+    """The stored output lines of a build, read from the server's SQLite file."""
+    with contextlib.closing(sqlite3.connect(data_dir / "dockyard.db")) as db:
+        rows = db.execute(
+            "SELECT line FROM log_lines WHERE owner_kind = 'build' AND owner_id = ? ORDER BY pk",
+            (build_id,),
+        )
+        return [line for (line,) in rows]
 
 
 @dataclass
@@ -58,6 +74,12 @@ class LiveDockyard:
             if time.monotonic() > deadline:
                 pytest.fail(f"{path} still {build['status']} after {timeout} s")
             time.sleep(0.2)
+
+    def lines(self, build_id: str) -> list[str]:
+        return log_lines(self.process.data_dir, build_id)
+
+    def delete(self, path: str) -> httpx.Response:
+        return self.http.delete(f"/v1/projects/{self.project}{path}")
 
 
 def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:

@@ -88,3 +88,101 @@ def test_unknown_sha_fails_with_a_clear_message(live: LiveDockyard) -> None:
     assert build["status"] == "FAILURE"
     assert build["success"] is False
     assert "0" * 40 in build["message"], build
+
+
+ARGS_DOCKERFILE = """FROM local/busybox:1
+ARG GREETING
+ARG SECRET_TOKEN
+COPY config/app.conf /app.conf
+RUN echo "greeting=$GREETING" > /greeting.txt
+RUN --mount=type=secret,id=npmrc wc -c < /run/secrets/npmrc > /npmrc-length
+"""
+
+
+def test_arguments_files_secret_mounts_and_overrides(live: LiveDockyard) -> None:
+    sha = live.sample.repo.commit({"Dockerfile": ARGS_DOCKERFILE}, "args", branch="args")
+    job = vcs_job(
+        live,
+        "arguments",
+        deployment={
+            "vcs": {
+                "projectUrl": live.sample.repo.url,
+                "projectType": "github",
+                "projectBranch": "args",
+            }
+        },
+        buildArguments={"GREETING": "hello", "SECRET_TOKEN": "s3cr3t-token-value"},
+        buildFiles={
+            "/config/app.conf": {"data": b64("token=${SECRET_TOKEN} greeting=${GREETING}\n")}
+        },
+        dockerSecretMounts={"npmrc": {"data": b64("mount-secret-content")}},
+    )
+    started = live.post(
+        f"/jobs/{job}/build",
+        {"sha": sha, "overrides": {"buildArguments": {"GREETING": "overridden"}}},
+    )
+
+    build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+    assert build["status"] == "SUCCESS", build
+    image = build["registry"]["uri"]
+    assert image_file(image, "/greeting.txt") == "greeting=overridden\n"
+    assert image_file(image, "/app.conf") == "token=s3cr3t-token-value greeting=overridden\n"
+    assert image_file(image, "/npmrc-length").strip() == str(len("mount-secret-content"))
+    history = subprocess.run(
+        ["docker", "history", "--no-trunc", image],
+        env={"DOCKER_HOST": DOCKER_HOST},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "mount-secret-content" not in history
+    logs = "\n".join(live.lines(build["id"]))
+    assert "Pushed" in logs
+    assert "s3cr3t-token-value" not in logs and "mount-secret-content" not in logs
+
+
+def test_failing_dockerfile_names_the_step(live: LiveDockyard) -> None:
+    sha = live.sample.repo.commit(
+        {"Dockerfile": "FROM local/busybox:1\nRUN echo about to fail && exit 3\n"},
+        "broken",
+        branch="broken",
+    )
+    job = vcs_job(live, "broken")
+    started = live.post(f"/jobs/{job}/build", {"sha": sha})
+
+    build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+    assert build["status"] == "FAILURE", build
+    assert "exit 3" in build["message"], build
+    assert "BUILDING" in build["message"], build
+
+
+def test_abort_mid_build(live: LiveDockyard) -> None:
+    sha = live.sample.repo.commit(
+        {"Dockerfile": "FROM local/busybox:1\nRUN sleep 60\n"}, "slow", branch="slow"
+    )
+    job = vcs_job(live, "slow")
+    started = live.post(f"/jobs/{job}/build", {"sha": sha})
+    path = f"/jobs/{job}/build/{started['id']}"
+    live.wait_for(path, lambda build: build["status"] == "BUILDING", timeout=60)
+
+    aborted = live.delete(path)
+    assert aborted.status_code == 200, aborted.text
+
+    build = live.wait_for(path, timeout=20)
+    assert build["status"] == "ABORTED", build
+    assert not (live.process.data_dir / "builds" / started["id"]).exists()
+    again = live.delete(path)
+    assert again.status_code == 409, again.text
+
+
+def test_build_list_is_newest_first(live: LiveDockyard) -> None:
+    job = vcs_job(live, "listed")
+    ids = [live.post(f"/jobs/{job}/build", {"sha": live.sample.first})["id"] for _ in range(3)]
+
+    listed = live.get(f"/jobs/{job}/build")
+
+    assert [build["id"] for build in listed["builds"]] == ids[::-1]
+    for build_id in ids:
+        live.wait_for(f"/jobs/{job}/build/{build_id}")

@@ -1,0 +1,127 @@
+"""Build service builds end to end: a branch, a GitHub PR, a GitLab MR, a source bundle."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from tests.builds.conftest import LiveDockyard
+from tests.builds.test_job_builds import image_file
+
+
+def service(live: LiveDockyard, name: str, project_type: str = "github") -> str:
+    body = {
+        "name": name,
+        "billing": {"buildPlan": "nf-compute-200-8"},
+        "vcsData": {"projectUrl": live.sample.repo.url, "projectType": project_type},
+        "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+    }
+    service_id: str = live.post("/services/build", body)["id"]
+    return service_id
+
+
+def build_of(live: LiveDockyard, service_id: str, request: dict[str, Any]) -> dict[str, Any]:
+    started = live.post(f"/services/{service_id}/build", request)
+    assert started["status"] == "QUEUED"
+    return live.wait_for(f"/services/{service_id}/build/{started['id']}")
+
+
+def test_branch_build(live: LiveDockyard) -> None:
+    service_id = service(live, "branch")
+
+    build = build_of(live, service_id, {"branch": "feature"})
+
+    assert build["status"] == "SUCCESS", build
+    assert build["branch"] == "feature" and build["sha"] == live.sample.feature
+    assert image_file(build["registry"]["uri"], "/src/feature.txt") == "feature\n"
+
+
+def test_github_pull_request_build(live: LiveDockyard) -> None:
+    service_id = service(live, "pull request")
+
+    build = build_of(live, service_id, {"pullRequestId": 7})
+
+    assert build["status"] == "SUCCESS", build
+    assert build["pullRequestId"] == 7 and build["sha"] == live.sample.pull_7
+    assert image_file(build["registry"]["uri"], "/src/pr.txt") == "pull 7\n"
+
+
+def test_gitlab_merge_request_build_of_a_given_sha(live: LiveDockyard) -> None:
+    service_id = service(live, "merge request", project_type="gitlab")
+
+    build = build_of(live, service_id, {"pullRequestId": 3, "sha": live.sample.merge_request_3})
+
+    assert build["status"] == "SUCCESS", build
+    assert image_file(build["registry"]["uri"], "/src/mr.txt") == "merge request 3\n"
+
+
+def test_unknown_branch_fails(live: LiveDockyard) -> None:
+    service_id = service(live, "no such branch")
+
+    build = build_of(live, service_id, {"branch": "does-not-exist"})
+
+    assert build["status"] == "FAILURE"
+    assert "does-not-exist" in build["message"], build
+
+
+def bundle_bytes() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for name, content in {
+            "Dockerfile": b"FROM local/busybox:1\nCOPY bundled.txt /bundled.txt\n",
+            "bundled.txt": b"from a bundle\n",
+        }.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def bundle_url() -> Iterator[str]:
+    body = bundle_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path != "/source.tar.gz":
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/source.tar.gz"
+    finally:
+        server.shutdown()
+
+
+def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:
+    service_id = service(live, "bundle")
+
+    build = build_of(live, service_id, {"bundleUrl": bundle_url})
+
+    assert build["status"] == "SUCCESS", build
+    assert build["registry"]["uri"].endswith(f"/{service_id}:{build['id']}")
+    assert image_file(build["registry"]["uri"], "/bundled.txt") == "from a bundle\n"
+
+
+def test_missing_bundle_fails(live: LiveDockyard, bundle_url: str) -> None:
+    service_id = service(live, "missing bundle")
+
+    build = build_of(live, service_id, {"bundleUrl": bundle_url.replace("source", "absent")})
+
+    assert build["status"] == "FAILURE"
+    assert "404" in build["message"], build
