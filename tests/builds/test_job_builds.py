@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import time
 from typing import Any
 
 from tests.builds.conftest import LiveDockyard
@@ -186,3 +187,85 @@ def test_build_list_is_newest_first(live: LiveDockyard) -> None:
     assert [build["id"] for build in listed["builds"]] == ids[::-1]
     for build_id in ids:
         live.wait_for(f"/jobs/{job}/build/{build_id}")
+
+
+MULTI_STAGE = """FROM local/busybox:1 AS base
+RUN echo base > /stage.txt
+FROM base AS release
+RUN echo release > /stage.txt
+"""
+
+
+def test_overrides_of_dockerfile_path_context_and_target(live: LiveDockyard) -> None:
+    sha = live.sample.repo.commit(
+        {"build/Release.dockerfile": MULTI_STAGE, "build/context/marker.txt": "ctx\n"},
+        "nested",
+        branch="nested",
+    )
+    job = vcs_job(live, "overridden")
+    started = live.post(
+        f"/jobs/{job}/build",
+        {
+            "sha": sha,
+            "overrides": {
+                "docker": {
+                    "dockerFilePath": "/build/Release.dockerfile",
+                    "dockerWorkDir": "/build/context",
+                    "dockerfileTarget": "base",
+                }
+            },
+        },
+    )
+
+    build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+    assert build["status"] == "SUCCESS", build
+    assert image_file(build["registry"]["uri"], "/stage.txt") == "base\n"
+
+
+def test_job_status_follows_its_latest_build(live: LiveDockyard) -> None:
+    job = vcs_job(live, "status follows")
+    assert "build" not in live.get(f"/jobs/{job}")["status"]
+    started = live.post(f"/jobs/{job}/build", {"sha": live.sample.first})
+
+    live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+    status = live.get(f"/jobs/{job}")["status"]["build"]
+    assert status["status"] == "SUCCESS"
+    assert isinstance(status["lastTransitionTime"], str)
+
+
+def test_deleting_a_job_aborts_its_builds(live: LiveDockyard) -> None:
+    sha = live.sample.repo.commit(
+        {"Dockerfile": "FROM local/busybox:1\nRUN sleep 61\n"}, "slower", branch="slower"
+    )
+    job = vcs_job(live, "deleted while building")
+    started = live.post(f"/jobs/{job}/build", {"sha": sha})
+    live.wait_for(f"/jobs/{job}/build/{started['id']}", lambda b: b["status"] == "BUILDING", 60)
+
+    assert live.delete(f"/jobs/{job}").status_code == 200
+
+    deadline = time.monotonic() + 20
+    while (live.process.data_dir / "builds" / started["id"]).exists():
+        assert time.monotonic() < deadline, "the build of the deleted job kept running"
+        time.sleep(0.2)
+
+
+def test_missing_build_engines_fail_with_how_to_fix(live: LiveDockyard) -> None:
+    job = vcs_job(
+        live,
+        "kaniko",
+        buildSettings={
+            "dockerfile": {
+                "buildEngine": "kaniko",
+                "dockerFilePath": "/Dockerfile",
+                "dockerWorkDir": "/",
+            }
+        },
+    )
+    started = live.post(f"/jobs/{job}/build", {"sha": live.sample.first})
+
+    build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+    assert build["status"] == "FAILURE"
+    assert "kaniko" in build["message"] and "buildkit" in build["message"], build

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import tarfile
 import threading
 from collections.abc import Iterator
@@ -125,3 +126,40 @@ def test_missing_bundle_fails(live: LiveDockyard, bundle_url: str) -> None:
 
     assert build["status"] == "FAILURE"
     assert "404" in build["message"], build
+
+
+def cached_steps(live: LiveDockyard, build: dict[str, Any]) -> list[str]:
+    """The Dockerfile steps BuildKit took from its cache, but for FROM (the base image)."""
+    lines = live.lines(build["id"])
+    names = {m[1]: m[2] for line in lines if (m := re.match(r"#(\d+) \[\d+/\d+\] (.*)", line))}
+    cached = {m[1] for line in lines if (m := re.match(r"#(\d+) CACHED", line))}
+    return sorted(names[n] for n in cached & names.keys() if not names[n].startswith("FROM"))
+
+
+ALL_STEPS = ["COPY . /src/", "COPY hello.txt /hello.txt"]
+
+
+def test_dropped_build_cache_rebuilds_every_step(live: LiveDockyard) -> None:
+    service_id = service(live, "cache")
+    request = {"branch": "main", "sha": live.sample.first}
+    assert build_of(live, service_id, request)["status"] == "SUCCESS"
+    cached = build_of(live, service_id, request)
+    assert cached_steps(live, cached) == ALL_STEPS
+
+    dropped = live.delete(f"/services/{service_id}/build-cache")
+    assert dropped.status_code == 200, dropped.text
+    rebuilt = build_of(live, service_id, request)
+    again = build_of(live, service_id, request)
+
+    assert rebuilt["status"] == "SUCCESS", rebuilt
+    assert cached_steps(live, rebuilt) == []
+    assert cached_steps(live, again) == ALL_STEPS
+
+
+def test_service_list_and_get_show_the_latest_build(live: LiveDockyard) -> None:
+    service_id = service(live, "listed status")
+    build = build_of(live, service_id, {"branch": "main"})
+
+    listed = {s["id"]: s for s in live.get("/services")["services"]}
+    assert listed[service_id]["status"]["build"]["status"] == build["status"] == "SUCCESS"
+    assert live.get(f"/services/{service_id}")["status"]["build"]["status"] == "SUCCESS"

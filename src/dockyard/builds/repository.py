@@ -114,9 +114,11 @@ async def touch(
     )
 
 
-async def abort_requested_among(session: AsyncSession, build_ids: Sequence[str]) -> set[str]:
-    statement = select(Build.id).where(Build.id.in_(build_ids), Build.abort_requested.is_(True))
-    return set((await session.execute(statement)).scalars())
+async def to_stop_among(session: AsyncSession, build_ids: Sequence[str]) -> set[str]:
+    """Those of `build_ids` whose abort was requested or whose row is gone (project deleted)."""
+    statement = select(Build.id).where(Build.id.in_(build_ids), Build.abort_requested.is_(False))
+    carry_on = set((await session.execute(statement)).scalars())
+    return set(build_ids) - carry_on
 
 
 async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:

@@ -128,6 +128,8 @@ async def start_service_build(
             {"vcsData": "absent"},
         )
     recipe, secrets = recipe_of(spec, vcs, body.overrides)
+    if not services.cache_allowed_once(found):
+        recipe = recipe.model_copy(update={"use_cache": False})
     source = BuildSource(
         branch=body.branch,
         sha=body.sha,
@@ -179,3 +181,12 @@ async def abort_service_build(
     build = await service.abort_build(session, target, buildId)
     wake.set()
     return _one(build)
+
+
+@router.delete("/services/{serviceId}/build-cache")
+async def drop_service_build_cache(
+    projectId: ProjectId, serviceId: ServiceId, session: SessionDep, _: ServiceBuildsDeploy
+) -> Envelope[dict[str, str]]:
+    """The service's next build runs without BuildKit's cache, rebuilding every step."""
+    await services.drop_build_cache(session, projectId, serviceId)
+    return Envelope(data={})

@@ -161,6 +161,11 @@ async def abort_builds_of(session: AsyncSession, target: BuildTarget) -> None:
     await session.commit()
 
 
+async def status_of(session: AsyncSession, target: BuildTarget) -> BuildStatusOfTarget:
+    statuses = await statuses_of(session, target.project_id, target.kind, [target.id])
+    return statuses[target.id]
+
+
 async def statuses_of(
     session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
 ) -> dict[str, BuildStatusOfTarget]:

@@ -3,15 +3,19 @@ build source."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.builds import service as builds
+from dockyard.builds.service import BuildTarget
 from dockyard.jobs import service
 from dockyard.jobs.auth import JobsCreate, JobsDelete, JobsRead, JobsUpdate
+from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import (
     JobList,
     JobListItem,
@@ -28,8 +32,16 @@ ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
 JobId = Annotated[str, Path(max_length=64, description="ID of the job")]
 
 
-def _written(stored: service.StoredJob, team_id: str) -> Envelope[ManualJobResponse]:
-    return Envelope(data=service.job_response(stored.job, stored.body, team_id))
+def _target(job: Job) -> BuildTarget:
+    return BuildTarget(job.project_id, "job", job.id)
+
+
+async def _answer(
+    session: AsyncSession, job: Job, body: dict[str, Any], team_id: str
+) -> Envelope[ManualJobResponse]:
+    """The job as the API shows it, `status.build` from its latest build."""
+    status = await builds.status_of(session, _target(job))
+    return Envelope(data=service.job_response(job, body, team_id, status))
 
 
 @router.post("/manual")
@@ -42,7 +54,8 @@ async def create_manual_job(
     _: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
-    return _written(await service.create_job(session, box, projectId, body), settings.team_id)
+    stored = await service.create_job(session, box, projectId, body)
+    return await _answer(session, stored.job, stored.body, settings.team_id)
 
 
 @router.put("/manual")
@@ -55,7 +68,8 @@ async def put_manual_job(
     _: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create the job, or replace the whole spec of the job with that name."""
-    return _written(await service.put_job(session, box, projectId, body), settings.team_id)
+    stored = await service.put_job(session, box, projectId, body)
+    return await _answer(session, stored.job, stored.body, settings.team_id)
 
 
 @router.patch("/manual/{jobId}")
@@ -70,7 +84,7 @@ async def patch_manual_job(
 ) -> Envelope[ManualJobResponse]:
     """Merge the given fields into the job and re-validate the whole."""
     stored = await service.patch_job(session, box, projectId, jobId, body)
-    return _written(stored, settings.team_id)
+    return await _answer(session, stored.job, stored.body, settings.team_id)
 
 
 @router.get("")
@@ -94,13 +108,17 @@ async def get_job(
 ) -> Envelope[ManualJobResponse]:
     """The job, without the values of its secret fields."""
     job = await service.get_job(session, projectId, jobId)
-    return Envelope(data=service.job_response(job, job.spec, settings.team_id))
+    return await _answer(session, job, job.spec, settings.team_id)
 
 
 @router.delete("/{jobId}")
 async def delete_job(
-    projectId: ProjectId, jobId: JobId, session: SessionDep, _: JobsDelete
+    projectId: ProjectId, jobId: JobId, session: SessionDep, wake: WorkerWakeDep, _: JobsDelete
 ) -> Envelope[dict[str, str]]:
+    """Delete the job; its unfinished builds are aborted."""
+    job = await service.get_job(session, projectId, jobId)
+    await builds.abort_builds_of(session, _target(job))
+    wake.set()
     await service.delete_job(session, projectId, jobId)
     return Envelope(data={})
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository
@@ -105,7 +106,9 @@ def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
     return {**vcs, **paths}
 
 
-def job_response(job: Job, body: dict[str, Any], team_id: str) -> ManualJobResponse:
+def job_response(
+    job: Job, body: dict[str, Any], team_id: str, status: BuildStatusOfTarget
+) -> ManualJobResponse:
     return ManualJobResponse.model_validate(
         {
             **body,
@@ -118,7 +121,7 @@ def job_response(job: Job, body: dict[str, Any], team_id: str) -> ManualJobRespo
                 "backoffLimit": body["backoffLimit"],
             },
             "vcsData": vcs_data(body),
-            "status": {},
+            "status": status,
             "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": job.project_id},
             "createdAt": job.created_at,
             "updatedAt": job.updated_at,

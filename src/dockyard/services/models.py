@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UtcDateTime, utcnow
@@ -29,5 +29,9 @@ class Service(Base):
     service_type: Mapped[str] = mapped_column(String(16), default="build")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Set by DELETE .../build-cache: the next build ignores BuildKit's cache.
+    build_cache_dropped: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -3,16 +3,20 @@ delete, build source."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.builds import service as builds
+from dockyard.builds.service import BuildTarget
 from dockyard.projects.schemas import app_id
 from dockyard.services import service
 from dockyard.services.auth import ServicesCreate, ServicesDelete, ServicesRead, ServicesUpdate
+from dockyard.services.models import Service
 from dockyard.services.schemas import (
     BuildServicePatch,
     BuildServiceResponse,
@@ -28,8 +32,16 @@ ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
 ServiceId = Annotated[str, Path(max_length=64, description="ID of the service")]
 
 
-def _written(stored: service.StoredService, team_id: str) -> Envelope[BuildServiceResponse]:
-    return Envelope(data=service.service_response(stored.service, stored.body, team_id))
+def _target(found: Service) -> BuildTarget:
+    return BuildTarget(found.project_id, "service", found.id)
+
+
+async def _answer(
+    session: AsyncSession, found: Service, body: dict[str, Any], team_id: str
+) -> Envelope[BuildServiceResponse]:
+    """The service as the API shows it, `status.build` from its latest build."""
+    status = await builds.status_of(session, _target(found))
+    return Envelope(data=service.service_response(found, body, team_id, status))
 
 
 @router.post("/build")
@@ -43,7 +55,7 @@ async def create_build_service(
 ) -> Envelope[BuildServiceResponse]:
     """Create a build service; 409 if a service with that name's id exists."""
     stored = await service.create_service(session, box, projectId, body)
-    return _written(stored, settings.team_id)
+    return await _answer(session, stored.service, stored.body, settings.team_id)
 
 
 @router.put("/build")
@@ -56,7 +68,8 @@ async def put_build_service(
     _: ServicesCreate,
 ) -> Envelope[BuildServiceResponse]:
     """Create the build service, or replace the whole spec of the one with that name."""
-    return _written(await service.put_service(session, box, projectId, body), settings.team_id)
+    stored = await service.put_service(session, box, projectId, body)
+    return await _answer(session, stored.service, stored.body, settings.team_id)
 
 
 @router.patch("/build/{serviceId}")
@@ -71,7 +84,7 @@ async def patch_build_service(
 ) -> Envelope[BuildServiceResponse]:
     """Merge the given fields into the build service and re-validate the whole."""
     stored = await service.patch_service(session, box, projectId, serviceId, body)
-    return _written(stored, settings.team_id)
+    return await _answer(session, stored.service, stored.body, settings.team_id)
 
 
 @router.get("")
@@ -83,9 +96,13 @@ async def list_services(
     _: ServicesRead,
 ) -> ListEnvelope[ServiceList]:
     result = await service.list_services(session, projectId, page)
+    statuses = await builds.statuses_of(
+        session, projectId, "service", [item.id for item in result.items]
+    )
     services = [
         ServiceListItem(
-            **service.summary(item).model_dump(),
+            **service.summary(item).model_dump(exclude={"status"}),
+            status=statuses[item.id],
             app_id=app_id(settings.team_id, projectId, item.id),
         )
         for item in result.items
@@ -103,13 +120,21 @@ async def get_service(
 ) -> Envelope[BuildServiceResponse]:
     """The service, without the values of its secret fields."""
     found = await service.get_service(session, projectId, serviceId)
-    return Envelope(data=service.service_response(found, found.spec, settings.team_id))
+    return await _answer(session, found, found.spec, settings.team_id)
 
 
 @router.delete("/{serviceId}")
 async def delete_service(
-    projectId: ProjectId, serviceId: ServiceId, session: SessionDep, _: ServicesDelete
+    projectId: ProjectId,
+    serviceId: ServiceId,
+    session: SessionDep,
+    wake: WorkerWakeDep,
+    _: ServicesDelete,
 ) -> Envelope[dict[str, str]]:
+    """Delete the build service; its unfinished builds are aborted."""
+    found = await service.get_service(session, projectId, serviceId)
+    await builds.abort_builds_of(session, _target(found))
+    wake.set()
     await service.delete_service(session, projectId, serviceId)
     return Envelope(data={})
 

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.projects.schemas import app_id
@@ -105,7 +106,9 @@ def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
     return repository | {key: dockerfile[key] for key in ("dockerFilePath", "dockerWorkDir")}
 
 
-def service_response(service: Service, body: dict[str, Any], team_id: str) -> BuildServiceResponse:
+def service_response(
+    service: Service, body: dict[str, Any], team_id: str, status: BuildStatusOfTarget
+) -> BuildServiceResponse:
     return BuildServiceResponse.model_validate(
         {
             **body,
@@ -114,7 +117,7 @@ def service_response(service: Service, body: dict[str, Any], team_id: str) -> Bu
             "projectId": service.project_id,
             "uid": service.uid,
             "vcsData": vcs_data(body),
-            "status": {},
+            "status": status,
             "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": service.project_id},
             "createdAt": service.created_at,
             "updatedAt": service.updated_at,
@@ -214,6 +217,20 @@ async def update_build_source(
     vcs = validated(VcsRepository, merged(body.get("vcsData", {}), changes))
     spec = validated(BuildServiceSpec, body | {"vcsData": wire_body(vcs)})
     return await _commit(session, _store(box, service, spec))
+
+
+async def drop_build_cache(session: AsyncSession, project_id: str, service_id: str) -> None:
+    found = await get_service(session, project_id, service_id)
+    found.build_cache_dropped = True
+    await session.commit()
+
+
+def cache_allowed_once(found: Service) -> bool:
+    """Whether the build being started may use the cache: not the first one after the cache
+    was dropped (the flag is cleared with the caller's commit)."""
+    allowed = not found.build_cache_dropped
+    found.build_cache_dropped = False
+    return allowed
 
 
 async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> None:

@@ -100,7 +100,7 @@ class BuildDispatcher:
         ids = list(self.running)
         async with self.database.sessions() as session:
             await repository.touch(session, ids, self.worker_id, utcnow())
-            aborted = await repository.abort_requested_among(session, ids)
+            aborted = await repository.to_stop_among(session, ids)
             await session.commit()
         for build_id in aborted:
             running = self.running[build_id]

@@ -1,4 +1,4 @@
-"""builds and log lines
+"""builds, log lines, and the build-cache flag of services
 
 Revision ID: 0004_builds
 Revises: 0003_build_services
@@ -68,8 +68,17 @@ def upgrade() -> None:
             "ix_builds_target", ["project_id", "target_kind", "target_id", "pk"], unique=False
         )
 
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column(
+                "build_cache_dropped", sa.Boolean(), server_default=sa.false(), nullable=False
+            )
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("services", schema=None) as batch_op:
+        batch_op.drop_column("build_cache_dropped")
     with op.batch_alter_table("builds", schema=None) as batch_op:
         batch_op.drop_index("ix_builds_target")
         batch_op.drop_index("ix_builds_status")
