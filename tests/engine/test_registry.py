@@ -40,8 +40,9 @@ def test_image_reference() -> None:
     )
     with pytest.raises(Invalid):
         image_reference("127.0.0.1:5000", "My Project", "job", SHA)
+    assert image_reference("r:1", "p", "svc", "joyous-view-6290").endswith(":joyous-view-6290")
     with pytest.raises(Invalid):
-        image_reference("127.0.0.1:5000", "p", "job", "latest")
+        image_reference("127.0.0.1:5000", "p", "job", "-latest")
 
 
 @pytest.mark.e2e

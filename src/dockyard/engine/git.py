@@ -105,12 +105,15 @@ class GitClient:
         sha = _check_sha(sha)
         full_ref = await self._full_ref(ref) if ref is not None else None
         _prepare_empty_dir(dest)
-        await self._run(["init", "--quiet"], cwd=dest, failure="git init failed")
+        # No template dir: its sample hooks are never used and copying them is slow.
+        await self._run(["init", "--quiet", "--template="], cwd=dest, failure="git init failed")
         depth = [] if full_clone else ["--depth=1"]
-        if full_ref is not None:
-            await self._fetch(url, full_ref, depth, dest, on_line)
-        if not await self._has_commit(dest, sha):
+        if full_ref is None:
             await self._fetch(url, sha, depth, dest, on_line)
+        else:
+            await self._fetch(url, full_ref, depth, dest, on_line)
+            if not await self._has_commit(dest, sha):
+                await self._fetch(url, sha, depth, dest, on_line)
         await self._run(
             ["checkout", "--detach", sha],
             cwd=dest,

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import os
 import re
+import shutil
 import signal
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
@@ -16,6 +16,10 @@ from pathlib import Path
 
 from dockyard.engine.base import LineSink
 
+# The kernel kills the program when dockyard dies, even by SIGKILL, so a crashed worker leaves
+# no git or docker process behind. util-linux's setpriv sets that up before exec: the same
+# prctl from a Python preexec_fn would cost a slow fork of the whole interpreter per process.
+DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--")
 TAIL_LINES = 40
 CHUNK_BYTES = 64 * 1024
 # A progress bar redraws its line with \r; each redraw is a line of its own.
@@ -44,7 +48,10 @@ async def run(
 ) -> Completed:
     """Run `argv` to its end; every non-empty output line goes to `on_line`. On timeout
     (TimeoutError) or cancellation the process group is killed before the error propagates."""
+    if shutil.which(argv[0], path=env.get("PATH")) is None:
+        raise FileNotFoundError(f"{argv[0]}: no such program")
     process = await asyncio.create_subprocess_exec(
+        *DIE_WITH_PARENT,
         *argv,
         env=dict(env),
         cwd=cwd,
@@ -52,7 +59,6 @@ async def run(
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         start_new_session=True,  # its own process group, so children die with it
-        preexec_fn=die_with_parent,
     )
     assert process.stdout is not None and process.stderr is not None
     completed = Completed(returncode=-1)
@@ -94,16 +100,6 @@ async def _pump(stream: asyncio.StreamReader, emit: Callable[[str], None]) -> No
 def _emit_decoded(line: bytes, emit: Callable[[str], None]) -> None:
     if line:
         emit(line.decode("utf-8", errors="replace"))
-
-
-PR_SET_PDEATHSIG = 1
-_libc = ctypes.CDLL(None, use_errno=True)
-
-
-def die_with_parent() -> None:
-    """In the child before exec: the kernel kills it when dockyard dies, even by SIGKILL, so a
-    crashed worker leaves no git or docker process behind."""
-    _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _kill_group(pgid: int) -> None:

@@ -104,9 +104,10 @@ class DockerPusher:
         for value in (image, reference):
             if not value or value.startswith("-"):
                 raise Invalid("image", f"{value!r} is not an image reference")
-        tagged = await self.docker.run(["tag", image, reference], on_line=on_line)
-        if not tagged.ok:
-            raise EngineUnavailable(f"Cannot tag {image} as {reference}: {_last_lines(tagged)}")
+        if image != reference:
+            tagged = await self.docker.run(["tag", image, reference], on_line=on_line)
+            if not tagged.ok:
+                raise EngineUnavailable(f"Cannot tag {image} as {reference}: {_last_lines(tagged)}")
         pushed = await self.docker.run(["push", reference], on_line=on_line)
         if not pushed.ok:
             raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
