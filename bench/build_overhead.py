@@ -32,6 +32,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -240,10 +241,8 @@ def main() -> None:
                 mode: measure(
                     mode,
                     options.runs,
-                    lambda cold=mode == "cold": raw_build(
-                        bare, sha, dockyard.registry, scratch, cold
-                    ),
-                    lambda cold=mode == "cold": dockyard.build(sha, cold),
+                    partial(raw_build, bare, sha, dockyard.registry, scratch, mode == "cold"),
+                    partial(dockyard.build, sha, mode == "cold"),
                 )
                 for mode in modes
             }
