@@ -65,9 +65,9 @@ class BuildDispatcher:
 
     async def tick(self) -> None:
         self._forget_finished()
+        await self._claim()
         await self._renew_leases_and_abort()
         await self._recover_abandoned()
-        await self._claim()
 
     async def shutdown(self) -> None:
         """Stop driving builds and put them back in the queue for the next worker; the
