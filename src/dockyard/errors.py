@@ -5,6 +5,7 @@ DockyardError            500  something failed that the caller cannot fix
 ├── GitError             400  git cannot give the asked ref or commit (unknown branch, missing
 │                             sha, unreachable repository, a ref or URL that reads as an option)
 ├── BuildFailed          422  the Dockerfile did not build (failing step + its last lines)
+├── RunFailed            422  a job run could not start its container (image, architecture)
 ├── Unauthorized         401  no token, or a token that is unknown or expired
 ├── Forbidden            403  the token lacks the permission or the project
 ├── NotFound             404  no such resource
@@ -44,6 +45,11 @@ class GitError(DockyardError):
 class BuildFailed(DockyardError):
     status = 422
     code = "build-failed"
+
+
+class RunFailed(DockyardError):
+    status = 422
+    code = "run-failed"
 
 
 class Unauthorized(DockyardError):

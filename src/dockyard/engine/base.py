@@ -8,6 +8,8 @@ Cancelling the task that awaits an operation kills its process: nothing is left 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -72,3 +74,92 @@ class ImagePusher(Protocol):
     async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
         """Tag the local `image` as `reference` (`registry/project/name:sha`), push it and
         return the pushed manifest digest."""
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """One attempt of a job run as a container. `name` is unique per attempt: the engine
+    refuses a second container of that name, so an attempt never runs twice."""
+
+    name: str
+    image: str
+    entrypoint: list[str] | None = None  # None: the image's own
+    command: list[str] | None = None  # None: the image's own
+    env: Mapping[str, str] = field(default_factory=dict)
+    files: Mapping[str, bytes] = field(default_factory=dict)  # absolute path -> content
+    labels: Mapping[str, str] = field(default_factory=dict)
+    network_mode: str = "host"  # host | none | bridge
+    nano_cpus: int | None = None
+    memory_bytes: int | None = None
+    shm_size_bytes: int | None = None
+    storage_bytes: int | None = None  # limit of the container's writable layer
+
+
+@dataclass(frozen=True)
+class ContainerState:
+    id: str
+    running: bool
+    exit_code: int | None  # None while running or never started
+    started_at: datetime | None
+    finished_at: datetime | None
+    oom_killed: bool = False
+
+
+@dataclass(frozen=True)
+class RegistryCredentials:
+    registry: str
+    username: str
+    password: str
+
+
+class ContainerExists(Exception):
+    """A container of that name exists already: reattach to it instead."""
+
+    def __init__(self, state: ContainerState) -> None:
+        super().__init__(state.id)
+        self.state = state
+
+
+class JobContainers(Protocol):
+    """The containers of job runs (engine/containers.py: the Docker Engine API)."""
+
+    async def architecture(self) -> str:
+        """The engine's CPU architecture as the spec names it: "x86" or "arm"."""
+
+    async def ensure_image(
+        self,
+        image: str,
+        credentials: RegistryCredentials | None = None,
+        *,
+        on_line: LineSink | None = None,
+    ) -> None:
+        """Pull `image` unless the engine has it. EngineUnavailable / ImageUnavailable."""
+
+    async def start(self, spec: ContainerSpec) -> ContainerState:
+        """Create the container, write `spec.files` into it, start it. ContainerExists when
+        one of that name is there already."""
+
+    async def find(self, name: str) -> ContainerState | None:
+        """The container of that name, if any."""
+
+    async def wait(self, container_id: str) -> ContainerState:
+        """Until the container has exited; its final state."""
+
+    async def follow_logs(
+        self, container_id: str, on_line: LineSink, *, since: datetime | None = None
+    ) -> None:
+        """Every stdout/stderr line from `since` (default: the start) until the container
+        exits."""
+
+    async def stop(self, container_id: str, grace_seconds: float) -> None:
+        """SIGTERM, then SIGKILL after `grace_seconds`; no error if it has already exited."""
+
+    async def remove(self, container_id: str) -> None:
+        """Remove the (stopped) container; no error if it is gone."""
+
+    async def exec(self, container_id: str, command: list[str], timeout: float) -> int:
+        """Run `command` inside the running container; its exit code (TimeoutError after
+        `timeout` seconds)."""
+
+    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
+        """Containers (running or not) carrying label `key` (with `value`, if given)."""
