@@ -20,6 +20,7 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.jobs.router import router as jobs_router
 from dockyard.projects.router import router as projects_router
+from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services.router import router as services_router
 from dockyard.worker.loop import create_worker
@@ -67,5 +68,6 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, projects_router)
     include_v1(app, jobs_router)
     include_v1(app, builds_router)
+    include_v1(app, runs_router)
     include_v1(app, services_router)
     return app

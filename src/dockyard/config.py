@@ -12,7 +12,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -28,6 +28,14 @@ class ContainerNetwork(StrEnum):
     HOST = "host"
     NONE = "none"
     BRIDGE = "bridge"
+
+
+class RegistryLogin(BaseModel):
+    """How to pull from a private registry; job deployments name it by its id."""
+
+    registry: str
+    username: str
+    password: str
 
 
 def _default_data_dir() -> Path:
@@ -74,6 +82,15 @@ class Settings(BaseSettings):
     build_timeout_seconds: float = Field(default=3600.0, gt=0)
     bundle_max_mb: int = Field(default=512, ge=1)
     bundle_timeout_seconds: float = Field(default=300.0, gt=0)
+    run_backoff_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="multiplies the retry back-off of job runs (10 s, 20 s, ... 6 min)",
+    )
+    registry_credentials: dict[str, RegistryLogin] = Field(
+        default_factory=dict,
+        description="credentials id -> registry login, for external images of job runs",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -129,3 +129,30 @@ async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) ->
         .values(**changes)
         .execution_options(synchronize_session=False)
     )
+
+
+async def latest_successful(
+    session: AsyncSession,
+    project_id: str,
+    kind: str,
+    target_id: str,
+    *,
+    branch: str | None = None,
+    sha: str | None = None,
+    build_id: str | None = None,
+) -> Build | None:
+    """The newest SUCCESS build of a target, narrowed to a branch, a sha or an id if given."""
+    statement = select(Build).where(
+        Build.project_id == project_id,
+        Build.target_kind == kind,
+        Build.target_id == target_id,
+        Build.status == "SUCCESS",
+    )
+    if branch is not None:
+        statement = statement.where(Build.branch == branch)
+    if sha is not None:
+        statement = statement.where(Build.sha == sha.lower())
+    if build_id is not None:
+        statement = statement.where(Build.id == build_id)
+    statement = statement.order_by(Build.pk.desc()).limit(1)
+    return (await session.execute(statement)).scalar_one_or_none()

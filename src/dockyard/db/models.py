@@ -6,6 +6,7 @@ from dockyard.db.base import Base
 from dockyard.jobs.models import Job
 from dockyard.logs.models import LogLine
 from dockyard.projects.models import Project
+from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
 
-__all__ = ["ApiToken", "Base", "Build", "Job", "LogLine", "Project", "Service"]
+__all__ = ["ApiToken", "Base", "Build", "Job", "JobRun", "LogLine", "Project", "Service"]

@@ -24,6 +24,7 @@ from dockyard.jobs.schemas import (
     ManualJobSpec,
 )
 from dockyard.projects.schemas import app_id
+from dockyard.runs import service as runs
 from dockyard.vcs.schemas import BuildSourceUpdate
 
 router = APIRouter(prefix="/projects/{projectId}/jobs", tags=["jobs"])
@@ -115,9 +116,10 @@ async def get_job(
 async def delete_job(
     projectId: ProjectId, jobId: JobId, session: SessionDep, wake: WorkerWakeDep, _: JobsDelete
 ) -> Envelope[dict[str, str]]:
-    """Delete the job; its unfinished builds are aborted."""
+    """Delete the job; its unfinished builds and runs are aborted."""
     job = await service.get_job(session, projectId, jobId)
     await builds.abort_builds_of(session, _target(job))
+    await runs.abort_runs_of(session, projectId, job.id)
     wake.set()
     await service.delete_job(session, projectId, jobId)
     return Envelope(data={})

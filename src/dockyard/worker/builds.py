@@ -1,18 +1,16 @@
-"""The builds side of a worker: claim queued builds up to the concurrency limit, keep their
-lease alive, pass on abort requests, and conclude builds whose worker died.
-
-Claims and every status change are compare-and-set on the build row, so any number of
-workers can share one database and a build is driven by one of them at a time.
-"""
+"""The builds side of a worker: claim queued builds up to DOCKYARD_MAX_CONCURRENT_BUILDS,
+and conclude builds whose worker died: finished if the image reached the registry, started
+again while attempts remain, else CRASHED."""
 
 from __future__ import annotations
 
 import asyncio
 import shutil
-from dataclasses import dataclass
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import datetime
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository
 from dockyard.builds.models import Build
@@ -25,25 +23,23 @@ from dockyard.builds.tasks import (
     image_tag,
 )
 from dockyard.config import Settings
-from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 from dockyard.engine.base import RegistryClient
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.dispatch import LeasedDispatcher
 from dockyard.worker.lifecycle import BuildStatus, move_build
 
 log = structlog.get_logger(__name__)
 
-IN_FLIGHT = [s.value for s in (BuildStatus.PENDING, BuildStatus.CLONING, BuildStatus.BUILDING)]
-IN_FLIGHT_OR_UPLOADING = [*IN_FLIGHT, BuildStatus.UPLOADING.value]
+IN_FLIGHT = [
+    s.value
+    for s in (BuildStatus.PENDING, BuildStatus.CLONING, BuildStatus.BUILDING, BuildStatus.UPLOADING)
+]
 
 
-@dataclass
-class RunningBuild:
-    runner: BuildRunner
-    task: asyncio.Task[None]
+class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
+    kind = "build"
 
-
-class BuildDispatcher:
     def __init__(
         self,
         settings: Settings,
@@ -54,104 +50,62 @@ class BuildDispatcher:
         worker_id: str,
         wake: asyncio.Event,
     ) -> None:
-        self.settings = settings
-        self.database = database
+        super().__init__(settings, database, worker_id, wake)
         self.box = box
         self.engines = engines
         self.registry = registry
-        self.worker_id = worker_id
-        self.wake = wake
-        self.running: dict[str, RunningBuild] = {}
 
-    async def tick(self) -> None:
-        self._forget_finished()
-        await self._claim()
-        await self._renew_leases_and_abort()
-        await self._recover_abandoned()
+    @property
+    def limit(self) -> int:
+        return self.settings.max_concurrent_builds
 
-    async def shutdown(self) -> None:
-        """Stop driving builds and put them back in the queue for the next worker; the
-        interrupted start does not count as an attempt."""
-        for running in self.running.values():
-            running.task.cancel()
-        await asyncio.gather(*(r.task for r in self.running.values()), return_exceptions=True)
-        async with self.database.sessions() as session:
-            for running in self.running.values():
-                build = running.runner.build
-                if build.status in IN_FLIGHT_OR_UPLOADING:
-                    await move_build(
-                        session,
-                        build,
-                        BuildStatus.QUEUED,
-                        claimed_by=None,
-                        heartbeat_at=None,
-                        attempts=max(build.attempts - 1, 0),
-                    )
-            await session.commit()
-        self.running.clear()
+    def id_of(self, item: Build) -> str:
+        return item.id
 
-    def _forget_finished(self) -> None:
-        for build_id in [i for i, r in self.running.items() if r.task.done()]:
-            del self.running[build_id]
+    def runner_for(self, item: Build) -> BuildRunner:
+        return BuildRunner(self.settings, self.database, self.box, self.engines, item)
 
-    async def _renew_leases_and_abort(self) -> None:
-        if not self.running:
-            return
-        ids = list(self.running)
-        async with self.database.sessions() as session:
-            await repository.touch(session, ids, self.worker_id, utcnow())
-            aborted = await repository.to_stop_among(session, ids)
-            await session.commit()
-        for build_id in aborted:
-            running = self.running[build_id]
-            if not running.runner.aborting:
-                running.runner.aborting = True
-                running.task.cancel()
+    async def claim(self, session: AsyncSession, count: int) -> list[Build]:
+        return [
+            build
+            for build in await repository.queued(session, BuildStatus.QUEUED.value, count)
+            if await move_build(
+                session, build, BuildStatus.PENDING, **self.lease(), attempts=build.attempts + 1
+            )
+        ]
 
-    async def _claim(self) -> None:
-        free = self.settings.max_concurrent_builds - len(self.running)
-        if free <= 0:
-            return
-        async with self.database.sessions() as session:
-            claimed = [
-                build
-                for build in await repository.queued(session, BuildStatus.QUEUED.value, free)
-                if await move_build(
+    async def touch(self, session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
+        await repository.touch(session, ids, self.worker_id, now)
+
+    async def to_stop_among(self, session: AsyncSession, ids: Sequence[str]) -> set[str]:
+        return await repository.to_stop_among(session, ids)
+
+    async def hand_back(self, session: AsyncSession, runners: list[BuildRunner]) -> None:
+        """Back to the queue; the interrupted start does not count as an attempt."""
+        for build in (runner.build for runner in runners):
+            if build.status in IN_FLIGHT:
+                await move_build(
                     session,
                     build,
-                    BuildStatus.PENDING,
-                    claimed_by=self.worker_id,
-                    heartbeat_at=utcnow(),
-                    attempts=build.attempts + 1,
+                    BuildStatus.QUEUED,
+                    claimed_by=None,
+                    heartbeat_at=None,
+                    attempts=max(build.attempts - 1, 0),
                 )
-            ]
-            await session.commit()
-        for build in claimed:
-            self._start(build)
 
-    def _start(self, build: Build) -> None:
-        runner = BuildRunner(self.settings, self.database, self.box, self.engines, build)
-        task = asyncio.create_task(runner.run(), name=f"build {build.id}")
-        task.add_done_callback(lambda _: self.wake.set())
-        self.running[build.id] = RunningBuild(runner, task)
-        log.info("build claimed", build=build.id, attempt=build.attempts)
-
-    async def _recover_abandoned(self) -> None:
-        """Builds whose worker stopped renewing its lease: finished if the image reached the
-        registry, started again while attempts remain, else CRASHED."""
-        expired = utcnow() - timedelta(seconds=self.settings.worker_lease_seconds)
-        async with self.database.sessions() as session:
-            abandoned = [
-                build
-                for build in await repository.stale(session, IN_FLIGHT_OR_UPLOADING, expired)
-                if build.id not in self.running
-            ]
-            for build in abandoned:
-                status, changes = await self._verdict(build)
-                if await move_build(session, build, status, **changes):
-                    log.warning("abandoned build recovered", build=build.id, status=status.value)
-                    await asyncio.to_thread(shutil.rmtree, build_dir(self.settings, build.id), True)
-            await session.commit()
+    async def recover(self, session: AsyncSession, expired: datetime) -> list[Build]:
+        """A build is never resumed mid-way: it is concluded or queued to start over."""
+        abandoned = [
+            build
+            for build in await repository.stale(session, IN_FLIGHT, expired)
+            if build.id not in self.running
+        ]
+        for build in abandoned:
+            status, changes = await self._verdict(build)
+            if await move_build(session, build, status, **changes):
+                log.warning("abandoned build recovered", build=build.id, status=status.value)
+                await asyncio.to_thread(shutil.rmtree, build_dir(self.settings, build.id), True)
+        return []
 
     async def _verdict(self, build: Build) -> tuple[BuildStatus, dict[str, object]]:
         release: dict[str, object] = {"claimed_by": None, "heartbeat_at": None}

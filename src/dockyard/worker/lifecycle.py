@@ -1,4 +1,4 @@
-"""The one table of allowed status transitions of builds (and, later, runs).
+"""The tables of allowed status transitions of builds and of job runs.
 
 Every status change goes through `check_build_transition`; nothing else assigns a status.
 A terminal status is final. The only way back is recovery: a build whose worker died before
@@ -15,9 +15,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.builds import repository as builds_repository
 from dockyard.db.base import utcnow
 from dockyard.errors import Conflict
+from dockyard.runs import repository as runs_repository
 
 if TYPE_CHECKING:
     from dockyard.builds.models import Build
+    from dockyard.runs.models import JobRun
 
 
 class BuildStatus(StrEnum):
@@ -87,4 +89,48 @@ async def move_build(
         return False
     for name, value in values.items():
         setattr(build, name, value)
+    return True
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+
+class RunStatus(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCESS = "SUCCESS"
+    FAILED = "FAILED"
+
+
+R = RunStatus
+
+TERMINAL_RUN_STATUSES = frozenset({R.SUCCESS, R.FAILED})
+RUN_TRANSITIONS: dict[RunStatus, frozenset[RunStatus]] = {
+    R.QUEUED: frozenset({R.RUNNING, R.FAILED}),
+    R.RUNNING: frozenset({R.SUCCESS, R.FAILED}),
+}
+
+
+def run_is_terminal(status: RunStatus) -> bool:
+    return status in TERMINAL_RUN_STATUSES
+
+
+async def move_run(session: AsyncSession, run: JobRun, target: RunStatus, **changes: Any) -> bool:
+    """Move `run` to `target` if the table allows it and nobody moved it meanwhile; sets
+    `concluded_at` on terminal statuses. The caller commits. Whether the move happened."""
+    current = RunStatus(run.status)
+    if target not in RUN_TRANSITIONS.get(current, frozenset()):
+        raise IllegalTransition(
+            f"a run cannot go from {current} to {target}",
+            {"status": current.value, "requested": target.value},
+        )
+    now = utcnow()
+    values = {"status": target.value, "updated_at": now, **changes}
+    if run_is_terminal(target):
+        values["concluded_at"] = now
+    expected = {"status": current.value}
+    if not await runs_repository.compare_and_set(session, run.pk, expected, values):
+        return False
+    for name, value in values.items():
+        setattr(run, name, value)
     return True

@@ -1,0 +1,93 @@
+"""All SQL of job runs: rows, pages, claiming and status compare-and-set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.runs.models import JobRun
+
+
+async def get_of_job(
+    session: AsyncSession, project_id: str, job_id: str, run_id: str
+) -> JobRun | None:
+    statement = select(JobRun).where(
+        JobRun.project_id == project_id, JobRun.job_id == job_id, JobRun.id == run_id
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def page_of_job(
+    session: AsyncSession, project_id: str, job_id: str, request: PageRequest
+) -> Page[JobRun]:
+    """Newest first."""
+    statement = select(JobRun).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
+    return await paginate(session, statement, JobRun.pk, request, descending=True)
+
+
+async def unfinished_of_job(
+    session: AsyncSession, project_id: str, job_id: str, statuses: Sequence[str]
+) -> list[JobRun]:
+    statement = select(JobRun).where(
+        JobRun.project_id == project_id,
+        JobRun.job_id == job_id,
+        JobRun.status.in_(statuses),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]:
+    """The oldest `limit` runs in `status`, locked where the database can (SKIP LOCKED)."""
+    statement = (
+        select(JobRun)
+        .where(JobRun.status == status)
+        .order_by(JobRun.pk)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def stale(session: AsyncSession, status: str, heartbeat_before: datetime) -> list[JobRun]:
+    statement = select(JobRun).where(
+        JobRun.status == status,
+        (JobRun.heartbeat_at.is_(None)) | (JobRun.heartbeat_at < heartbeat_before),
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def compare_and_set(
+    session: AsyncSession, pk: int, expected: dict[str, Any], changes: dict[str, Any]
+) -> bool:
+    """Apply `changes` only if the run's columns still hold `expected`; whether they did."""
+    conditions = [getattr(JobRun, name) == value for name, value in expected.items()]
+    result = await session.execute(
+        update(JobRun)
+        .where(JobRun.pk == pk, *conditions)
+        .values(**changes)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def touch(
+    session: AsyncSession, run_ids: Sequence[str], worker_id: str, now: datetime
+) -> None:
+    await session.execute(
+        update(JobRun)
+        .where(JobRun.id.in_(run_ids), JobRun.claimed_by == worker_id)
+        .values(heartbeat_at=now)
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def to_stop_among(session: AsyncSession, run_ids: Sequence[str]) -> set[str]:
+    """Those of `run_ids` whose abort was requested or whose row is gone."""
+    statement = select(JobRun.id).where(JobRun.id.in_(run_ids), JobRun.abort_requested.is_(False))
+    carry_on = set((await session.execute(statement)).scalars())
+    return set(run_ids) - carry_on

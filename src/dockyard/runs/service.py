@@ -1,0 +1,205 @@
+"""Run rules: a run is written QUEUED with what it runs resolved (the image of a build, or an
+external image) and answered at once; a worker drives it; abort is immediate for queued runs
+and requested from the worker otherwise."""
+
+from __future__ import annotations
+
+import secrets
+import string
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.builds import repository as builds
+from dockyard.builds.models import Build
+from dockyard.db.repository import Page, PageRequest
+from dockyard.errors import Conflict, NotFound
+from dockyard.jobs import repository as jobs
+from dockyard.jobs.models import Job
+from dockyard.runs import repository
+from dockyard.runs.models import JobRun
+from dockyard.runs.recipe import RunRecipe, RunSecrets, recipe_of
+from dockyard.runs.schemas import RunResponse
+from dockyard.secrets.crypto import SecretBox
+from dockyard.services import repository as services
+from dockyard.worker.lifecycle import RunStatus, move_run, run_is_terminal
+from dockyard.worker.names import generated_id
+
+ID_ATTEMPTS = 5
+UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
+RUN_NAME_ALPHABET = string.ascii_lowercase + string.digits
+
+
+def secrets_context(run_id: str) -> str:
+    return f"run:{run_id}"
+
+
+def open_secrets(box: SecretBox, run: JobRun) -> RunSecrets:
+    return RunSecrets.model_validate(
+        box.open_json(run.sealed_secrets, context=secrets_context(run.id))
+    )
+
+
+# ---- what runs -----------------------------------------------------------------------------
+
+
+async def _build_image(
+    session: AsyncSession, job: Job, internal: dict[str, Any]
+) -> tuple[Build | None, str]:
+    """The newest successful build `internal` names: of the build service or job `id`
+    (default: this job), on `branch`, of `buildSHA` ("latest": any), or `buildId`."""
+    target = internal.get("id") or job.id
+    sha = internal.get("buildSHA")
+    narrowing = {
+        "branch": internal.get("branch"),
+        "sha": None if sha in (None, "latest") else sha,
+        "build_id": internal.get("buildId"),
+    }
+    if await services.get(session, job.project_id, target) is not None:
+        kind = "service"
+    elif target == job.id or await _job_exists(session, job.project_id, target):
+        kind = "job"
+    else:
+        raise NotFound(
+            f"deployment.internal.id {target!r} is no job or build service of this project",
+            {"deployment.internal.id": target},
+        )
+    build = await builds.latest_successful(session, job.project_id, kind, target, **narrowing)
+    return build, f"{kind} {target!r}"
+
+
+async def _job_exists(session: AsyncSession, project_id: str, job_id: str) -> bool:
+    return await jobs.get(session, project_id, job_id) is not None
+
+
+async def image_of(
+    session: AsyncSession, job: Job, body: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[str, str | None]:
+    """(image, credentials id) the run starts: the request's deployment source if it names
+    one, else the job's. 409 when there is nothing to run yet."""
+    deployment = overrides.get("deployment") or {}
+    if not {"internal", "external"} & deployment.keys():
+        deployment = body.get("deployment") or {}
+    if external := deployment.get("external"):
+        return external["imagePath"], external.get("credentials")
+    if "internal" in deployment or "vcs" in deployment:
+        build, what = await _build_image(session, job, deployment.get("internal") or {})
+        if build is None or build.image_uri is None:
+            raise Conflict(
+                f"There is no successful build of {what} to run yet: start a build first "
+                f"(POST .../build) and wait for it to succeed",
+                {"deployment": "no build"},
+            )
+        return build.image_uri, None
+    raise Conflict(
+        "This job has no image to run: give it a deployment (vcs, internal or external), "
+        "or name one in the run request's deployment",
+        {"deployment": "absent"},
+    )
+
+
+# ---- runs ----------------------------------------------------------------------------------
+
+
+def _run_name(job_id: str) -> str:
+    suffix = "".join(secrets.choice(RUN_NAME_ALPHABET) for _ in range(5))
+    return f"{job_id}-{suffix}"
+
+
+async def start_run(
+    session: AsyncSession,
+    box: SecretBox,
+    job: Job,
+    recipe: RunRecipe,
+    run_secrets: RunSecrets,
+) -> JobRun:
+    for _ in range(ID_ATTEMPTS):
+        run_id = generated_id()
+        run = JobRun(
+            id=run_id,
+            run_name=_run_name(job.id),
+            project_id=job.project_id,
+            job_id=job.id,
+            spec=recipe.model_dump(),
+            sealed_secrets=box.seal_json(run_secrets.model_dump(), context=secrets_context(run_id)),
+            status=RunStatus.QUEUED.value,
+            backoff_limit=recipe.backoff_limit,
+        )
+        session.add(run)
+        try:
+            await session.commit()
+        except IntegrityError:
+            await session.rollback()
+            continue
+        return run
+    raise Conflict("could not find a free run id; try again")
+
+
+async def prepare_run(
+    session: AsyncSession, job: Job, body: dict[str, Any], overrides: dict[str, Any]
+) -> tuple[RunRecipe, RunSecrets]:
+    """The recipe of a run of `job` (whole wire body `body`, secrets opened) with the
+    request's `overrides`."""
+    image, credentials = await image_of(session, job, body, overrides)
+    return recipe_of(body, overrides, image, credentials)
+
+
+def run_response(run: JobRun) -> RunResponse:
+    status = RunStatus(run.status)
+    return RunResponse(
+        id=run.id,
+        run_name=run.run_name,
+        status="RUNNING" if status is RunStatus.QUEUED else status.value,
+        message=run.message,
+        active=run.active,
+        succeeded=run.succeeded,
+        failed=run.failed,
+        backoff_limit=run.backoff_limit,
+        concluded=run_is_terminal(status),
+        created_at=run.created_at,
+        started_at=run.started_at,
+        concluded_at=run.concluded_at,
+    )
+
+
+async def list_runs(
+    session: AsyncSession, project_id: str, job_id: str, page: PageRequest
+) -> Page[JobRun]:
+    return await repository.page_of_job(session, project_id, job_id, page)
+
+
+async def get_run(session: AsyncSession, project_id: str, job_id: str, run_id: str) -> JobRun:
+    run = await repository.get_of_job(session, project_id, job_id, run_id)
+    if run is None:
+        raise NotFound(f"Run {run_id!r} not found", {"runId": run_id})
+    return run
+
+
+async def _abort(session: AsyncSession, run: JobRun) -> None:
+    """Queued runs end here; running ones are flagged and stopped by their worker."""
+    if run.status == RunStatus.QUEUED and await move_run(
+        session, run, RunStatus.FAILED, message="Aborted before it started"
+    ):
+        return
+    await session.refresh(run)
+    if not run_is_terminal(RunStatus(run.status)):
+        run.abort_requested = True
+
+
+async def abort_run(session: AsyncSession, project_id: str, job_id: str, run_id: str) -> JobRun:
+    run = await get_run(session, project_id, job_id, run_id)
+    if run_is_terminal(RunStatus(run.status)):
+        raise Conflict(
+            f"Run {run_id!r} has already concluded ({run.status})", {"status": run.status}
+        )
+    await _abort(session, run)
+    await session.commit()
+    return run
+
+
+async def abort_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
+    """Stop every unfinished run of a job (the job is being deleted)."""
+    for run in await repository.unfinished_of_job(session, project_id, job_id, UNFINISHED):
+        await _abort(session, run)
+    await session.commit()
