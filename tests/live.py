@@ -99,4 +99,8 @@ class DockyardProcess:
         assert self.process is not None
         if self.process.poll() is None:
             os.killpg(self.process.pid, sig)
-        return self.process.wait(timeout=30)
+        try:
+            return self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            pytest.fail(f"dockyard did not stop within 30 s of signal {sig}:\n{self.output()}")

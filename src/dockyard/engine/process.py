@@ -22,6 +22,7 @@ from dockyard.engine.base import LineSink
 DIE_WITH_PARENT = ("setpriv", "--pdeathsig", "KILL", "--")
 TAIL_LINES = 40
 CHUNK_BYTES = 64 * 1024
+REAP_SECONDS = 10
 # A progress bar redraws its line with \r; each redraw is a line of its own.
 LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
@@ -80,9 +81,24 @@ async def run(
             completed.returncode = await process.wait()
     except BaseException:
         _kill_group(process.pid)
-        await process.wait()
+        await _reap(process)
         raise
     return completed
+
+
+async def _reap(process: asyncio.subprocess.Process) -> None:
+    """Wait for the killed process. asyncio's wait() also waits for its pipes to close, which
+    a paused (unread) pipe never does: drain them, and give up after REAP_SECONDS."""
+    assert process.stdout is not None and process.stderr is not None
+    with contextlib.suppress(TimeoutError, OSError):
+        async with asyncio.timeout(REAP_SECONDS):
+            await asyncio.gather(_drain(process.stdout), _drain(process.stderr))
+            await process.wait()
+
+
+async def _drain(stream: asyncio.StreamReader) -> None:
+    while await stream.read(CHUNK_BYTES):
+        pass
 
 
 async def _pump(stream: asyncio.StreamReader, emit: Callable[[str], None]) -> None:
