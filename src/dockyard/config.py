@@ -87,6 +87,11 @@ class Settings(BaseSettings):
         gt=0,
         description="multiplies the retry back-off of job runs (10 s, 20 s, ... 6 min)",
     )
+    probe_time_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="multiplies the initial delay and period of job health checks",
+    )
     registry_credentials: dict[str, RegistryLogin] = Field(
         default_factory=dict,
         description="credentials id -> registry login, for external images of job runs",

@@ -26,12 +26,12 @@ def is_concluded(build: dict[str, Any]) -> bool:
     return bool(build["concluded"])
 
 
-def log_lines(data_dir: Path, build_id: str) -> list[str]:
-    """The stored output lines of a build, read from the server's SQLite file."""
+def log_lines(data_dir: Path, owner_kind: str, owner_id: str) -> list[str]:
+    """The stored output lines of a build or run, read from the server's SQLite file."""
     with contextlib.closing(sqlite3.connect(data_dir / "dockyard.db")) as db:
         rows = db.execute(
-            "SELECT line FROM log_lines WHERE owner_kind = 'build' AND owner_id = ? ORDER BY pk",
-            (build_id,),
+            "SELECT line FROM log_lines WHERE owner_kind = ? AND owner_id = ? ORDER BY pk",
+            (owner_kind, owner_id),
         )
         return [line for (line,) in rows]
 
@@ -76,7 +76,10 @@ class LiveDockyard:
             time.sleep(0.2)
 
     def lines(self, build_id: str) -> list[str]:
-        return log_lines(self.process.data_dir, build_id)
+        return log_lines(self.process.data_dir, "build", build_id)
+
+    def lines_of(self, owner_kind: str, owner_id: str) -> list[str]:
+        return log_lines(self.process.data_dir, owner_kind, owner_id)
 
     def delete(self, path: str) -> httpx.Response:
         return self.http.delete(f"/v1/projects/{self.project}{path}")

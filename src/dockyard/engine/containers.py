@@ -1,21 +1,53 @@
-"""The Docker Engine API through docker-py (blocking calls run in threads)."""
+"""The Docker Engine API through docker-py (blocking calls run in threads).
+
+Errors: EngineUnavailable when the engine does not answer, RunFailed when it refuses an
+operation (docker's own message), ContainerExists when a container name is taken.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
+import math
+import tarfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager, suppress
+from datetime import datetime
 from functools import cached_property
+from pathlib import PurePosixPath
+from typing import Any, TypeVar
 
 import docker
-from docker.errors import DockerException
+import requests
+from docker import APIClient
+from docker.errors import APIError, DockerException, InvalidRepository, NotFound
 
-from dockyard.errors import EngineUnavailable
+from dockyard.engine.base import (
+    ContainerExists,
+    ContainerSpec,
+    ContainerState,
+    LineSink,
+    RegistryCredentials,
+)
+from dockyard.errors import EngineUnavailable, RunFailed
 
 API_TIMEOUT_SECONDS = 30
+# `wait` waits in slices of this long, so a cancelled wait leaves its thread no longer.
+WAIT_SLICE_SECONDS = 5
+EXEC_POLL_SECONDS = 0.1
+ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "arm"}
+DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
+FILE_MODE = 0o644
+
+T = TypeVar("T")
+Inspection = dict[str, Any]
 
 
 class DockerEngine:
     def __init__(self, docker_host: str) -> None:
         self.docker_host = docker_host
+        self._info: dict[str, Any] | None = None
 
     @cached_property
     def client(self) -> docker.DockerClient:
@@ -31,3 +63,325 @@ class DockerEngine:
 
     async def ping(self) -> None:
         await asyncio.to_thread(self.ping_sync)
+
+    async def architecture(self) -> str:
+        machine = (await self._engine_info())["Architecture"]
+        if machine not in ARCHITECTURES:
+            raise RunFailed(f"The Docker engine's architecture {machine} is neither x86 nor arm")
+        return ARCHITECTURES[machine]
+
+    async def supports_storage_limit(self) -> bool:
+        """Whether `ContainerSpec.storage_bytes` is enforced; it is ignored otherwise. Only
+        overlay2 on xfs (mounted with pquota) can limit a container's writable layer."""
+        info = await self._engine_info()
+        backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem")
+        return info.get("Driver") == "overlay2" and backing == "xfs"
+
+    async def ensure_image(
+        self,
+        image: str,
+        credentials: RegistryCredentials | None = None,
+        *,
+        on_line: LineSink | None = None,
+    ) -> None:
+        """Pull `image` unless the engine has it; its status lines (not the progress bars) go
+        to `on_line`. RunFailed when it cannot be pulled."""
+        if await self._api(lambda api: _has_image(api, image)):
+            return
+        pulled = self._pull_lines(image, _auth_config(credentials))
+        await self._relay_lines(pulled, on_line or _ignore_line)
+
+    async def start(self, spec: ContainerSpec) -> ContainerState:
+        storage_bytes = spec.storage_bytes if await self.supports_storage_limit() else None
+        inspection = await self._api(lambda api: _create_and_start(api, spec, storage_bytes))
+        return _state(inspection)
+
+    async def find(self, name: str) -> ContainerState | None:
+        inspection = await self._api(lambda api: _inspect_or_none(api, name))
+        # Inspect also matches an id or id prefix: only a container of that very name counts.
+        if inspection is None or inspection["Name"] != f"/{name}":
+            return None
+        return _state(inspection)
+
+    async def wait(self, container_id: str) -> ContainerState:
+        exited = False
+        while not exited:
+            exited = await self._api(
+                lambda api: _exits_within(api, container_id, WAIT_SLICE_SECONDS)
+            )
+        return _state(await self._api(lambda api: api.inspect_container(container_id)))
+
+    async def follow_logs(
+        self, container_id: str, on_line: LineSink, *, since: datetime | None = None
+    ) -> None:
+        """Every stdout/stderr line (merged, utf-8 with replacement) from `since` until the
+        container exits; the engine ends the stream then. A last line without a newline is
+        delivered as one. Cancelling closes the stream, which ends the reading thread."""
+        stream = await self._api(
+            lambda api: api.logs(
+                container_id,
+                stream=True,
+                follow=True,
+                since=since.timestamp() if since else None,
+            )
+        )
+        try:
+            await self._relay_lines(_frame_lines(stream), on_line)
+        except asyncio.CancelledError:
+            stream.close()
+            raise
+
+    async def stop(self, container_id: str, grace_seconds: float) -> None:
+        grace = math.ceil(grace_seconds)
+        await self._api(lambda api: _stop_if_present(api, container_id, grace))
+
+    async def remove(self, container_id: str) -> None:
+        await self._api(lambda api: _remove_if_present(api, container_id))
+
+    async def exec(self, container_id: str, command: list[str], timeout: float) -> int:
+        """The exit code of `command` run inside the container. On TimeoutError the command
+        keeps running: the engine cannot kill an exec; it ends with the container."""
+        exec_id = await self._api(lambda api: _start_detached_exec(api, container_id, command))
+        async with asyncio.timeout(timeout):
+            while (exit_code := await self._api(lambda api: _exec_exit_code(api, exec_id))) is None:
+                await asyncio.sleep(EXEC_POLL_SECONDS)
+        return exit_code
+
+    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
+        selector = key if value is None else f"{key}={value}"
+        return await self._api(lambda api: _labelled_states(api, selector))
+
+    async def _engine_info(self) -> dict[str, Any]:
+        if self._info is None:
+            self._info = await self._api(lambda api: api.info())
+        return self._info
+
+    async def _api(self, call: Callable[[APIClient], T]) -> T:
+        """`call` with the low-level client, in a thread, docker's errors translated."""
+
+        def run() -> T:
+            with self._translated_errors():
+                return call(self.client.api)
+
+        return await asyncio.to_thread(run)
+
+    async def _relay_lines(self, lines: Iterable[str], on_line: LineSink) -> None:
+        """Read the blocking `lines` in a thread and hand each to `on_line` in the event loop;
+        none after this returns or is cancelled."""
+        loop = asyncio.get_running_loop()
+        relaying = True
+
+        def deliver(line: str) -> None:
+            if relaying:
+                on_line(line)
+
+        def read() -> None:
+            with self._translated_errors():
+                for line in lines:
+                    loop.call_soon_threadsafe(deliver, line)
+
+        try:
+            await asyncio.to_thread(read)
+        finally:
+            relaying = False
+
+    def _pull_lines(self, image: str, auth_config: dict[str, str] | None) -> Iterator[str]:
+        try:
+            events = self.client.api.pull(image, stream=True, decode=True, auth_config=auth_config)
+            for event in events:
+                if "error" in event:
+                    raise RunFailed(f"Image {image} cannot be pulled: {event['error']}")
+                if "progress" not in event:
+                    yield _pull_status_line(event)
+        except (APIError, InvalidRepository) as exc:
+            raise RunFailed(f"Image {image} cannot be pulled: {_explanation(exc)}") from exc
+
+    @contextmanager
+    def _translated_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except APIError as exc:  # the engine answered; requests' errors are OSErrors too
+            raise RunFailed(f"The Docker engine refused: {_explanation(exc)}") from exc
+        except (DockerException, OSError) as exc:
+            raise EngineUnavailable(
+                f"Docker engine at {self.docker_host} did not answer: {exc}"
+            ) from exc
+
+
+def _has_image(api: APIClient, image: str) -> bool:
+    try:
+        api.inspect_image(image)  # type: ignore[no-untyped-call]  # unannotated in the stub
+    except NotFound:
+        return False
+    except APIError as exc:  # an invalid reference, say
+        raise RunFailed(f"Image {image} cannot be pulled: {_explanation(exc)}") from exc
+    return True
+
+
+def _auth_config(credentials: RegistryCredentials | None) -> dict[str, str] | None:
+    if credentials is None:
+        return None
+    return {
+        "username": credentials.username,
+        "password": credentials.password,
+        "serveraddress": credentials.registry,
+    }
+
+
+def _pull_status_line(event: dict[str, Any]) -> str:
+    status = str(event.get("status", ""))
+    return f"{event['id']}: {status}" if "id" in event else status
+
+
+def _ignore_line(line: str) -> None:
+    pass
+
+
+def _create_and_start(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> Inspection:
+    """Create the container, write its files, start it; a container that cannot start is
+    removed again."""
+    archive = _files_archive(spec.files) if spec.files else None
+    container_id = _create(api, spec, storage_bytes)
+    try:
+        if archive is not None:
+            api.put_archive(container_id, "/", archive)
+        api.start(container_id)
+    except APIError as exc:
+        api.remove_container(container_id, force=True)
+        raise RunFailed(f"Container {spec.name} cannot start: {_explanation(exc)}") from exc
+    inspection: Inspection = api.inspect_container(container_id)
+    return inspection
+
+
+def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> str:
+    host_config = api.create_host_config(
+        network_mode=spec.network_mode,
+        nano_cpus=spec.nano_cpus,
+        mem_limit=spec.memory_bytes,
+        shm_size=spec.shm_size_bytes,
+        storage_opt={"size": str(storage_bytes)} if storage_bytes else None,
+    )
+    try:
+        created = api.create_container(
+            spec.image,
+            name=spec.name,
+            entrypoint=spec.entrypoint,
+            command=spec.command,
+            environment=dict(spec.env),
+            labels=dict(spec.labels),
+            host_config=host_config,
+        )
+    except APIError as exc:
+        if exc.status_code == 409:
+            raise ContainerExists(_state(api.inspect_container(spec.name))) from exc
+        raise RunFailed(f"Container {spec.name} cannot be created: {_explanation(exc)}") from exc
+    return str(created["Id"])
+
+
+def _files_archive(files: Mapping[str, bytes]) -> bytes:
+    """A tar of `files` to unpack at `/`. It has no entries for parent dirs: the engine makes
+    missing ones (0755, root), while an entry would reset an existing dir's mode and owner
+    (/tmp would lose its 1777)."""
+    buffer = io.BytesIO()
+    now = time.time()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for path, content in files.items():
+            entry = tarfile.TarInfo(_archive_name(path))
+            entry.size = len(content)
+            entry.mode = FILE_MODE
+            entry.mtime = now
+            archive.addfile(entry, io.BytesIO(content))
+    return buffer.getvalue()
+
+
+def _archive_name(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    if not path.startswith("/") or path.endswith("/") or ".." in parts or len(parts) < 2:
+        raise RunFailed(f"File path {path!r} must be an absolute file path without '..'")
+    return "/".join(parts[1:])
+
+
+def _inspect_or_none(api: APIClient, container: str) -> Inspection | None:
+    try:
+        inspection: Inspection = api.inspect_container(container)
+    except NotFound:
+        return None
+    return inspection
+
+
+def _exits_within(api: APIClient, container_id: str, seconds: int) -> bool:
+    """Whether the container has exited within `seconds`. docker-py reports the read timeout
+    as a ConnectionError: an inspect tells it from an engine that is gone (it raises then)."""
+    try:
+        api.wait(container_id, timeout=seconds)
+    except requests.ConnectionError:
+        api.inspect_container(container_id)
+        return False
+    return True
+
+
+def _stop_if_present(api: APIClient, container_id: str, grace_seconds: int) -> None:
+    with suppress(NotFound):
+        api.stop(container_id, timeout=grace_seconds)
+
+
+def _remove_if_present(api: APIClient, container_id: str) -> None:
+    with suppress(NotFound):
+        api.remove_container(container_id, force=True)
+
+
+def _start_detached_exec(api: APIClient, container_id: str, command: list[str]) -> str:
+    created = api.exec_create(container_id, command, stdout=False, stderr=False)
+    exec_id = str(created["Id"])
+    api.exec_start(exec_id, detach=True)
+    return exec_id
+
+
+def _exec_exit_code(api: APIClient, exec_id: str) -> int | None:
+    details = api.exec_inspect(exec_id)
+    if details["Running"] or details["ExitCode"] is None:
+        return None
+    return int(details["ExitCode"])
+
+
+def _labelled_states(api: APIClient, selector: str) -> list[ContainerState]:
+    states = []
+    for summary in api.containers(all=True, filters={"label": selector}):
+        inspection = _inspect_or_none(api, summary["Id"])
+        if inspection is not None:  # None: removed since it was listed
+            states.append(_state(inspection))
+    return states
+
+
+def _frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
+    """The lines of the log stream's frames. Each frame is one log message: a line, or what
+    was written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of
+    stdout and stderr interleave, so a frame's tail is never joined to the next frame."""
+    for frame in frames:
+        for line in frame.removesuffix(b"\n").split(b"\n"):
+            yield line.decode(errors="replace")
+
+
+def _state(inspection: Inspection) -> ContainerState:
+    state = inspection["State"]
+    running = bool(state["Running"])
+    finished_at = _timestamp(state["FinishedAt"])
+    return ContainerState(
+        id=inspection["Id"],
+        running=running,
+        exit_code=None if running or finished_at is None else int(state["ExitCode"]),
+        started_at=_timestamp(state["StartedAt"]),
+        finished_at=finished_at,
+        oom_killed=bool(state["OOMKilled"]),
+    )
+
+
+def _timestamp(value: str) -> datetime | None:
+    """Docker's RFC 3339 time (nanoseconds, `Z`) as an aware datetime; None for its zero."""
+    if value == DOCKER_ZERO_TIME:
+        return None
+    return datetime.fromisoformat(value)
+
+
+def _explanation(exc: DockerException) -> str:
+    return (exc.explanation if isinstance(exc, APIError) else None) or str(exc)

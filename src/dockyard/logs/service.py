@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -74,3 +75,12 @@ class LogWriter:
 
 async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:
     return await repository.lines_of(session, owner_kind, owner_id)
+
+
+async def last_line_time(
+    database: Database, owner_kind: str, owner_id: str, container_id: str
+) -> datetime | None:
+    """When the last stored line of that container was written (None: no line yet), so a
+    worker that takes a run over follows its logs from there on."""
+    async with database.sessions() as session:
+        return await repository.last_ts(session, owner_kind, owner_id, container_id)

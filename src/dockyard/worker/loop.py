@@ -1,5 +1,5 @@
-"""The worker: claims queued work from the database and drives it. Each handler (builds now,
-runs later) gets a tick every poll interval, or at once when the API in the same process
+"""The worker: claims queued work from the database and drives it. Each handler (builds,
+runs) gets a tick every poll interval, or at once when the API in the same process
 sets the wake event."""
 
 from __future__ import annotations
@@ -17,10 +17,12 @@ from dockyard.builds.tasks import BuildEngines
 from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.buildkit import BuildkitBuilder
+from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
+from dockyard.worker.runs import RunDispatcher
 
 log = structlog.get_logger(__name__)
 
@@ -77,19 +79,18 @@ class Worker:
 def create_worker(
     settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
 ) -> Worker:
-    """A worker driving builds with the real engines: git, BuildKit, the registry."""
+    """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
+    engine)."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof),
         builder=BuildkitBuilder(settings.docker_host),
         pusher=DockerPusher(settings.docker_host),
     )
+    worker_id = new_worker_id()
     builds = BuildDispatcher(
-        settings,
-        database,
-        box,
-        engines,
-        HttpRegistry(settings.registry),
-        new_worker_id(),
-        wake,
+        settings, database, box, engines, HttpRegistry(settings.registry), worker_id, wake
     )
-    return Worker(settings, [builds], wake)
+    runs = RunDispatcher(
+        settings, database, box, DockerEngine(settings.docker_host), worker_id, wake
+    )
+    return Worker(settings, [builds, runs], wake)

@@ -1,0 +1,424 @@
+"""The runs side of a worker: claim queued runs up to DOCKYARD_MAX_CONCURRENT_RUNS, drive each
+through its attempts with Kubernetes Job semantics, and take over runs whose worker died.
+
+A run's attempts: attempt N is the container `dockyard-run-<runId>-<N>`. Its number is
+written before the container is created and its exit is counted (succeeded / failed) in one
+compare-and-set afterwards, so whoever drives the run after a crash finds either the container
+(reattach, or count its exit) or nothing to count yet (create it). A failed attempt is retried
+after a back-off of 10 s, 20 s, 40 s ... (at most 6 min) until `failed` exceeds
+`backoffLimit` (pastBackoffLimit); `activeDeadlineSeconds` bounds the whole run from the first
+start (pastActiveDeadline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.config import ContainerNetwork, Settings
+from dockyard.db.base import utcnow
+from dockyard.db.session import Database
+from dockyard.engine.base import (
+    ContainerExists,
+    ContainerSpec,
+    ContainerState,
+    JobContainers,
+    RegistryCredentials,
+)
+from dockyard.errors import DockyardError, RunFailed
+from dockyard.logs.service import LogWriter, last_line_time, redactor
+from dockyard.runs import repository
+from dockyard.runs.models import JobRun
+from dockyard.runs.recipe import RunRecipe, RunSecrets
+from dockyard.runs.service import open_secrets
+from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.dispatch import LeasedDispatcher
+from dockyard.worker.lifecycle import RunStatus, move_run
+from dockyard.worker.probes import ProbeFailed, Prober
+
+log = structlog.get_logger(__name__)
+
+MIB = 1024 * 1024
+MAX_MESSAGE = 4000
+BACKOFF_BASE_SECONDS = 10.0
+BACKOFF_MAX_SECONDS = 360.0
+LABEL_RUN = "dockyard.run"
+
+
+def container_name(run: JobRun, attempt: int) -> str:
+    return f"dockyard-run-{run.id}-{attempt}"
+
+
+def backoff_seconds(failed: int, scale: float) -> float:
+    """The Kubernetes Job controller's back-off before the next attempt after `failed`
+    failures: 10 s doubled each time, capped at 6 min."""
+    seconds: float = BACKOFF_BASE_SECONDS * 2 ** max(failed - 1, 0)
+    return min(seconds, BACKOFF_MAX_SECONDS) * scale
+
+
+def past_backoff_limit(run: JobRun) -> bool:
+    return run.failed > run.backoff_limit
+
+
+class RunTakenOver(Exception):
+    """The run's row changed without this worker (lease lost, concluded, deleted)."""
+
+
+class AttemptEnded(Exception):
+    """The current attempt ended for a reason other than its own exit (a probe, the deadline,
+    an abort): the container has been stopped."""
+
+
+class RunRunner:
+    """Drives one run from RUNNING to SUCCESS or FAILED, resuming where the row says it is."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        box: SecretBox,
+        containers: JobContainers,
+        run: JobRun,
+        worker_id: str,
+    ) -> None:
+        self.settings = settings
+        self.database = database
+        self.box = box
+        self.containers = containers
+        self.run_row = run
+        self.worker_id = worker_id
+        self.recipe = RunRecipe.model_validate(run.spec)
+        self.aborting = False
+        self.current: ContainerState | None = None
+        # Why the current attempt failed when its exit code does not say (a probe, a start).
+        self.failure: str | None = None
+        self.redact = redactor([])
+
+    # ---- the row ----------------------------------------------------------------------------
+
+    async def _update(self, **changes: Any) -> None:
+        """Write `changes` while this worker still holds the run."""
+        expected = {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id}
+        async with self.database.sessions() as session:
+            changed = await repository.compare_and_set(session, self.run_row.pk, expected, changes)
+            await session.commit()
+        if not changed:
+            raise RunTakenOver(self.run_row.id)
+        for name, value in changes.items():
+            setattr(self.run_row, name, value)
+
+    async def _conclude(self, status: RunStatus, message: str | None) -> None:
+        changes: dict[str, Any] = {"active": 0, "container_name": None, "retry_at": None}
+        if message is not None:
+            changes["message"] = self.redact(message)[:MAX_MESSAGE]
+        async with self.database.sessions() as session:
+            await move_run(session, self.run_row, status, **changes)
+            await session.commit()
+
+    # ---- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        run_secrets = open_secrets(self.box, self.run_row)
+        self.redact = redactor(secret_values(run_secrets))
+        logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
+        flusher = asyncio.create_task(logs.run_flusher())
+        try:
+            async with asyncio.timeout(None) as deadline:
+                self._arm(deadline)
+                await self._attempts(run_secrets, logs, deadline)
+        except RunTakenOver:
+            log.info("run taken over elsewhere", run=self.run_row.id)
+        except asyncio.CancelledError:
+            if not self.aborting:
+                raise  # shutdown: the container keeps running for whoever takes over
+            await asyncio.shield(self._end_current("Aborted by request", logs))
+        except TimeoutError:
+            seconds = self.recipe.active_deadline_seconds
+            await asyncio.shield(
+                self._end_current(f"DeadlineExceeded: the run took longer than {seconds} s", logs)
+            )
+        except RunFailed as exc:
+            logs.write(f"Error: {exc.message}")
+            await self._conclude(RunStatus.FAILED, exc.message)
+        except DockyardError as exc:
+            log.warning("run failed", run=self.run_row.id, error=exc.message)
+            await self._conclude(RunStatus.FAILED, exc.message)
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+
+    def _arm(self, deadline: asyncio.Timeout) -> None:
+        """pastActiveDeadline counts from the run's first start, across restarts."""
+        seconds = self.recipe.active_deadline_seconds
+        if seconds is None or self.run_row.started_at is None:
+            return
+        left = (self.run_row.started_at + timedelta(seconds=seconds) - utcnow()).total_seconds()
+        deadline.reschedule(asyncio.get_running_loop().time() + left)
+
+    async def _attempts(
+        self, run_secrets: RunSecrets, logs: LogWriter, deadline: asyncio.Timeout
+    ) -> None:
+        await self._check_architecture()
+        while True:
+            await self._wait_for_retry()
+            state = await self._begin_or_resume(run_secrets, logs)
+            self._arm(deadline)
+            final = await self._watch(state, logs)
+            if await self._count_exit(final, logs):
+                return
+
+    async def _check_architecture(self) -> None:
+        wanted = self.recipe.architecture
+        if wanted is not None and wanted != await self.containers.architecture():
+            raise RunFailed(
+                f"The job needs architecture {wanted!r}; this engine runs "
+                f"{await self.containers.architecture()!r}"
+            )
+
+    async def _wait_for_retry(self) -> None:
+        retry_at = self.run_row.retry_at
+        if retry_at is not None and self.run_row.container_name is None:
+            await asyncio.sleep(max((retry_at - utcnow()).total_seconds(), 0))
+
+    async def _begin_or_resume(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerState:
+        row = self.run_row
+        if row.container_name is not None:
+            found = await self.containers.find(row.container_name)
+            if found is not None and (found.running or found.finished_at is not None):
+                logs.container_id = row.container_name
+                logs.write(f"Reattached to attempt {row.attempt}")
+                return found
+            if found is not None:  # created, never started: start it afresh
+                await self.containers.remove(found.id)
+        else:
+            attempt = row.attempt + 1
+            await self._update(attempt=attempt, container_name=container_name(row, attempt))
+        assert row.container_name is not None
+        logs.container_id = row.container_name
+        spec = await self._container_spec(run_secrets, logs)
+        try:
+            state = await self.containers.start(spec)
+        except ContainerExists as exists:
+            state = exists.state
+        except RunFailed as exc:
+            self.failure = f"the container could not start: {exc.message}"
+            logs.write(f"Attempt {row.attempt}: {self.failure}")
+            return ContainerState(spec.name, False, None, None, utcnow())
+        await self._update(active=1, started_at=row.started_at or state.started_at or utcnow())
+        logs.write(f"Attempt {row.attempt} started")
+        return state
+
+    async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
+        recipe = self.recipe
+        await self.containers.ensure_image(recipe.image, self._credentials(), on_line=logs.write)
+        assert self.run_row.container_name is not None
+        return ContainerSpec(
+            name=self.run_row.container_name,
+            image=recipe.image,
+            entrypoint=recipe.entrypoint,
+            command=recipe.command,
+            env=run_secrets.runtime_environment,
+            files={
+                path: base64.b64decode(file["data"]) for path, file in run_secrets.files().items()
+            },
+            labels={
+                **recipe.labels,
+                LABEL_RUN: self.run_row.id,
+                "dockyard.project": self.run_row.project_id,
+                "dockyard.job": self.run_row.job_id,
+                "dockyard.attempt": str(self.run_row.attempt),
+            },
+            network_mode=self.settings.container_network.value,
+            nano_cpus=recipe.nano_cpus,
+            memory_bytes=recipe.memory_bytes,
+            shm_size_bytes=recipe.shm_size_mb * MIB if recipe.shm_size_mb else None,
+            storage_bytes=recipe.storage_mb * MIB if recipe.storage_mb else None,
+        )
+
+    def _credentials(self) -> RegistryCredentials | None:
+        credentials_id = self.recipe.credentials
+        if credentials_id is None:
+            return None
+        login = self.settings.registry_credentials.get(credentials_id)
+        if login is None:
+            raise RunFailed(
+                f"Registry credentials {credentials_id!r} are not configured on this dockyard "
+                "(DOCKYARD_REGISTRY_CREDENTIALS)"
+            )
+        return RegistryCredentials(login.registry, login.username, login.password)
+
+    async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
+        """Until the attempt's container exits (or a probe ends it); its final state."""
+        self.current = state
+        if state.started_at is None:  # it never ran: nothing to follow
+            return state
+        since = await last_line_time(self.database, "run", self.run_row.id, logs.container_id)
+        following = asyncio.create_task(
+            self.containers.follow_logs(state.id, logs.write, since=since)
+        )
+        prober = Prober(
+            self.containers,
+            state.id,
+            host_network=self.settings.container_network == ContainerNetwork.HOST,
+            time_scale=self.settings.probe_time_scale,
+            on_line=logs.write,
+        )
+        health = asyncio.create_task(prober.watch(self.recipe.health_checks))
+        exited = asyncio.create_task(self.containers.wait(state.id))
+        try:
+            done, _ = await asyncio.wait({health, exited}, return_when=asyncio.FIRST_COMPLETED)
+            if exited not in done:
+                await self._stop_after_probe(health, state)
+            final = await exited
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(5):
+                    await following
+            return final
+        finally:
+            for task in (following, health, exited):
+                task.cancel()
+
+    async def _stop_after_probe(self, health: asyncio.Task[None], state: ContainerState) -> None:
+        try:
+            await health
+        except ProbeFailed as failed:
+            self.failure = failed.message
+        await self.containers.stop(state.id, self.recipe.grace_period_seconds)
+
+    async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
+        """Count the attempt's exit; whether the run has concluded."""
+        row = self.run_row
+        failure, self.failure = self.failure, None
+        succeeded = failure is None and final.exit_code == 0
+        reason = failure or _exit_reason(final)
+        if final.exit_code is not None:
+            logs.write(f"Attempt {row.attempt} exited with code {final.exit_code}")
+        changes: dict[str, Any] = {"active": 0, "container_name": None}
+        if succeeded:
+            changes["succeeded"] = row.succeeded + 1
+        else:
+            changes["failed"] = row.failed + 1
+            wait = backoff_seconds(row.failed + 1, self.settings.run_backoff_scale)
+            changes["retry_at"] = utcnow() + timedelta(seconds=wait)
+        await self._update(**changes)
+        await self._remove(final)
+        self.current = None
+        if succeeded:
+            await self._conclude(RunStatus.SUCCESS, None)
+            return True
+        if past_backoff_limit(row):
+            await self._conclude(
+                RunStatus.FAILED,
+                f"BackoffLimitExceeded: {row.failed} failed attempts (backoffLimit "
+                f"{row.backoff_limit}); the last: {reason}",
+            )
+            return True
+        logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
+        return False
+
+    async def _remove(self, state: ContainerState) -> None:
+        with contextlib.suppress(DockyardError):
+            await self.containers.remove(state.id)
+
+    async def _end_current(self, message: str, logs: LogWriter) -> None:
+        """Stop the running attempt (SIGTERM, SIGKILL after the grace period) and fail the
+        run with `message`."""
+        logs.write(message)
+        if self.current is not None:
+            await self.containers.stop(self.current.id, self.recipe.grace_period_seconds)
+            await self._remove(self.current)
+        with contextlib.suppress(RunTakenOver, DockyardError):
+            await self._conclude(RunStatus.FAILED, message)
+
+
+def _exit_reason(state: ContainerState) -> str:
+    if state.oom_killed:
+        return "killed for using more memory than its plan allows (OOMKilled)"
+    return f"exit code {state.exit_code}"
+
+
+def secret_values(run_secrets: RunSecrets) -> list[str]:
+    files = [
+        base64.b64decode(file["data"]).decode("utf-8", "replace")
+        for file in run_secrets.files().values()
+    ]
+    return [*run_secrets.runtime_environment.values(), *files]
+
+
+class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
+    kind = "run"
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        box: SecretBox,
+        containers: JobContainers,
+        worker_id: str,
+        wake: asyncio.Event,
+    ) -> None:
+        super().__init__(settings, database, worker_id, wake)
+        self.box = box
+        self.containers = containers
+
+    @property
+    def limit(self) -> int:
+        return self.settings.max_concurrent_runs
+
+    def id_of(self, item: JobRun) -> str:
+        return item.id
+
+    def runner_for(self, item: JobRun) -> RunRunner:
+        return RunRunner(
+            self.settings, self.database, self.box, self.containers, item, self.worker_id
+        )
+
+    async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
+        return [
+            run
+            for run in await repository.queued(session, RunStatus.QUEUED.value, count)
+            if await move_run(session, run, RunStatus.RUNNING, **self.lease())
+        ]
+
+    async def touch(self, session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
+        await repository.touch(session, ids, self.worker_id, now)
+
+    async def to_stop_among(self, session: AsyncSession, ids: Sequence[str]) -> set[str]:
+        return await repository.to_stop_among(session, ids)
+
+    async def hand_back(self, session: AsyncSession, runners: list[RunRunner]) -> None:
+        """The containers keep running; the next worker reattaches at once."""
+        for runner in runners:
+            await repository.compare_and_set(
+                session,
+                runner.run_row.pk,
+                {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id},
+                {"claimed_by": None, "heartbeat_at": None},
+            )
+
+    async def recover(self, session: AsyncSession, expired: datetime) -> list[JobRun]:
+        """Runs whose worker stopped renewing its lease: this worker takes them over."""
+        free = self.limit - len(self.running)
+        taken = []
+        for run in await repository.stale(session, RunStatus.RUNNING.value, expired):
+            if free <= 0 or run.id in self.running:
+                continue
+            expected = {
+                "status": RunStatus.RUNNING.value,
+                "claimed_by": run.claimed_by,
+                "heartbeat_at": run.heartbeat_at,
+            }
+            if await repository.compare_and_set(session, run.pk, expected, self.lease()):
+                run.claimed_by = self.worker_id
+                taken.append(run)
+                free -= 1
+                log.warning("abandoned run taken over", run=run.id)
+        return taken
