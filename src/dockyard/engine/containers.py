@@ -11,6 +11,7 @@ import io
 import math
 import tarfile
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -36,6 +37,7 @@ API_TIMEOUT_SECONDS = 30
 # `wait` waits in slices of this long, so a cancelled wait leaves its thread no longer.
 WAIT_SLICE_SECONDS = 5
 EXEC_POLL_SECONDS = 0.1
+MISSED_FRAMES_FIRST_READ = 8
 ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "arm"}
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 FILE_MODE = 0o644
@@ -117,19 +119,23 @@ class DockerEngine:
         """Every stdout/stderr line (merged, utf-8 with replacement) from `since` until the
         container exits; the engine ends the stream then. A last line without a newline is
         delivered as one. Cancelling closes the stream, which ends the reading thread."""
+        since_seconds = since.timestamp() if since else None
         stream = await self._api(
             lambda api: api.logs(
-                container_id,
-                stream=True,
-                follow=True,
-                since=since.timestamp() if since else None,
+                container_id, stream=True, follow=True, timestamps=True, since=since_seconds
             )
         )
+        last_frame: deque[bytes] = deque(maxlen=1)
         try:
-            await self._relay_lines(_frame_lines(stream), on_line)
+            await self._relay_lines(_frame_lines(_remembering(stream, last_frame)), on_line)
         except asyncio.CancelledError:
             stream.close()
             raise
+        # moby#43860: the followed stream can end before a last line that has no newline.
+        after = last_frame[0] if last_frame else None
+        missed = await self._api(lambda api: _frames_after(api, container_id, after, since_seconds))
+        for line in _frame_lines(missed):
+            on_line(line)
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         grace = math.ceil(grace_seconds)
@@ -353,12 +359,34 @@ def _labelled_states(api: APIClient, selector: str) -> list[ContainerState]:
     return states
 
 
-def _frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
-    """The lines of the log stream's frames. Each frame is one log message: a line, or what
-    was written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of
-    stdout and stderr interleave, so a frame's tail is never joined to the next frame."""
+def _remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:
     for frame in frames:
-        for line in frame.removesuffix(b"\n").split(b"\n"):
+        last.append(frame)
+        yield frame
+
+
+def _frames_after(
+    api: APIClient, container_id: str, last_frame: bytes | None, since: float | None
+) -> list[bytes]:
+    """The log's frames after `last_frame` (all when None), found reading from the end; none
+    when the log no longer has it. A frame starts with its time (ns): it is unique."""
+    count = MISSED_FRAMES_FIRST_READ
+    while True:
+        frames = list(api.logs(container_id, stream=True, timestamps=True, tail=count, since=since))
+        if last_frame in frames:
+            return frames[len(frames) - frames[::-1].index(last_frame) :]
+        if len(frames) < count:
+            return frames if last_frame is None else []
+        count *= 8
+
+
+def _frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
+    """The lines of timestamped log frames. A frame is one log message: a line, or what was
+    written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of stdout
+    and stderr interleave, so a frame's tail is never joined to the next frame."""
+    for frame in frames:
+        _time, _, message = frame.partition(b" ")
+        for line in message.removesuffix(b"\n").split(b"\n"):
             yield line.decode(errors="replace")
 
 

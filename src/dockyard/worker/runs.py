@@ -99,6 +99,9 @@ class RunRunner:
         self.current: ContainerState | None = None
         # Why the current attempt failed when its exit code does not say (a probe, a start).
         self.failure: str | None = None
+        # Where the current attempt's log stream started, and how many lines it gave since.
+        self.since: datetime | None = None
+        self.seen = 0
         self.redact = redactor([])
 
     # ---- the row ----------------------------------------------------------------------------
@@ -260,9 +263,15 @@ class RunRunner:
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
-        since = await last_line_time(self.database, "run", self.run_row.id, logs.container_id)
+        self.since = await last_line_time(self.database, "run", self.run_row.id, logs.container_id)
+        self.seen = 0
+
+        def from_container(line: str) -> None:
+            self.seen += 1
+            logs.write(line)
+
         following = asyncio.create_task(
-            self.containers.follow_logs(state.id, logs.write, since=since)
+            self.containers.follow_logs(state.id, from_container, since=self.since)
         )
         prober = Prober(
             self.containers,
@@ -324,6 +333,16 @@ class RunRunner:
         logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
         return False
 
+    async def _collect_last_lines(self, state: ContainerState, logs: LogWriter) -> None:
+        """The lines the stopped container wrote after its log stream was cut off (it is
+        read again from the same start; the lines already stored are skipped)."""
+        lines: list[str] = []
+        with contextlib.suppress(TimeoutError, DockyardError):
+            async with asyncio.timeout(5):
+                await self.containers.follow_logs(state.id, lines.append, since=self.since)
+        for line in lines[self.seen :]:
+            logs.write(line)
+
     async def _remove(self, state: ContainerState) -> None:
         with contextlib.suppress(DockyardError):
             await self.containers.remove(state.id)
@@ -331,10 +350,11 @@ class RunRunner:
     async def _end_current(self, message: str, logs: LogWriter) -> None:
         """Stop the running attempt (SIGTERM, SIGKILL after the grace period) and fail the
         run with `message`."""
-        logs.write(message)
         if self.current is not None:
             await self.containers.stop(self.current.id, self.recipe.grace_period_seconds)
+            await self._collect_last_lines(self.current, logs)
             await self._remove(self.current)
+        logs.write(message)
         with contextlib.suppress(RunTakenOver, DockyardError):
             await self._conclude(RunStatus.FAILED, message)
 
