@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 from tests.builds.conftest import LiveDockyard
 from tests.runs.conftest import busybox_job
@@ -226,3 +227,32 @@ def test_startup_probe_gates_liveness(live: LiveDockyard) -> None:
     assert run["status"] == "SUCCESS", run
     lines = live.lines_of("run", run_id)
     assert any(line.startswith("Startup probe succeeded") for line in lines), lines
+
+
+def test_run_on_source_change_always_runs_each_new_build(live: LiveDockyard) -> None:
+    body = {
+        "name": "continuous",
+        "billing": {"deploymentPlan": "nf-compute-20"},
+        "backoffLimit": 0,
+        "runOnSourceChange": "always",
+        "deployment": {
+            "vcs": {
+                "projectUrl": live.sample.repo.url,
+                "projectType": "github",
+                "projectBranch": "main",
+            },
+            "docker": {"configType": "customCommand", "customCommand": "cat /hello.txt"},
+        },
+        "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+    }
+    job = live.post("/jobs/manual", body)["id"]
+    build = live.post(f"/jobs/{job}/build", {"sha": live.sample.first})
+    assert live.wait_for(f"/jobs/{job}/build/{build['id']}")["status"] == "SUCCESS"
+
+    deadline = time.monotonic() + 30
+    while not (runs := live.get(f"/jobs/{job}/runs")["runs"]):
+        assert time.monotonic() < deadline, "no run after the build succeeded"
+        time.sleep(0.2)
+    run = live.wait_for(f"/jobs/{job}/runs/{runs[0]['id']}")
+    assert run["status"] == "SUCCESS"
+    assert "hello v1" in live.lines_of("run", run["id"])

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import re
 import shutil
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -111,7 +112,9 @@ class BuildRunner:
         box: SecretBox,
         engines: BuildEngines,
         build: Build,
+        on_success: Callable[[Build], Awaitable[None]] | None = None,
     ) -> None:
+        self.on_success = on_success
         self.settings = settings
         self.database = database
         self.box = box
@@ -202,6 +205,8 @@ class BuildRunner:
         await self.engines.pusher.push(reference, reference, on_line=logs.write)
         logs.write(f"Pushed {reference}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
+        if self.on_success is not None:
+            await self.on_success(self.build)
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build

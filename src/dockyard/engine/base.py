@@ -126,6 +126,9 @@ class JobContainers(Protocol):
     async def architecture(self) -> str:
         """The engine's CPU architecture as the spec names it: "x86" or "arm"."""
 
+    async def supports_storage_limit(self) -> bool:
+        """Whether `ContainerSpec.storage_bytes` is enforced (overlay2 on xfs with pquota)."""
+
     async def ensure_image(
         self,
         image: str,

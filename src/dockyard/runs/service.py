@@ -16,6 +16,7 @@ from dockyard.builds.models import Build
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
+from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
@@ -203,3 +204,44 @@ async def abort_runs_of(session: AsyncSession, project_id: str, job_id: str) -> 
     for run in await repository.unfinished_of_job(session, project_id, job_id, UNFINISHED):
         await _abort(session, run)
     await session.commit()
+
+
+# ---- runOnSourceChange ---------------------------------------------------------------------
+
+RUN_ON_NEW_IMAGE = ("always", "cd-promote")
+
+
+def runs_on_image_of(body: dict[str, Any], job_id: str, build: Build) -> bool:
+    """Whether a job (whole wire body) wants a run when `build` succeeds: `runOnSourceChange`
+    always (cd-promote: the same, as dockyard has no promotion step) and the build makes its
+    image: a build of the job itself for a vcs job, of the named job or service (on the named
+    branch, if any) for an internal one."""
+    if body.get("runOnSourceChange") not in RUN_ON_NEW_IMAGE:
+        return False
+    deployment = body.get("deployment") or {}
+    if "vcs" in deployment:
+        return build.target_kind == "job" and build.target_id == job_id
+    internal = deployment.get("internal")
+    if (
+        internal is None
+        or internal.get("buildId")
+        or internal.get("buildSHA") not in (None, "latest")
+    ):
+        return False
+    return (internal.get("id") or job_id) == build.target_id and internal.get("branch") in (
+        None,
+        build.branch,
+    )
+
+
+async def start_runs_for_new_image(
+    session: AsyncSession, box: SecretBox, build: Build
+) -> list[JobRun]:
+    """A run of every job of the build's project whose image this successful build is."""
+    started = []
+    for job in await jobs.all_of_project(session, build.project_id):
+        body = jobs_service.opened_body(box, job)
+        if runs_on_image_of(body, job.id, build):
+            recipe, run_secrets = await prepare_run(session, job, body, {})
+            started.append(await start_run(session, box, job, recipe, run_secrets))
+    return started

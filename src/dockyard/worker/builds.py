@@ -25,6 +25,8 @@ from dockyard.builds.tasks import (
 from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.base import RegistryClient
+from dockyard.errors import DockyardError
+from dockyard.runs import service as runs
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.dispatch import LeasedDispatcher
 from dockyard.worker.lifecycle import BuildStatus, move_build
@@ -63,7 +65,22 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
         return item.id
 
     def runner_for(self, item: Build) -> BuildRunner:
-        return BuildRunner(self.settings, self.database, self.box, self.engines, item)
+        return BuildRunner(
+            self.settings, self.database, self.box, self.engines, item, self._start_runs
+        )
+
+    async def _start_runs(self, build: Build) -> None:
+        """runOnSourceChange: the jobs whose image this build is run now. A job that cannot
+        run (an unknown plan) does not fail the build."""
+        try:
+            async with self.database.sessions() as session:
+                started = await runs.start_runs_for_new_image(session, self.box, build)
+        except DockyardError as exc:
+            log.warning("run on source change failed", build=build.id, error=exc.message)
+            return
+        if started:
+            log.info("runs started by a new image", build=build.id, runs=[r.id for r in started])
+            self.wake.set()
 
     async def claim(self, session: AsyncSession, count: int) -> list[Build]:
         return [

@@ -22,6 +22,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 
 from dockyard.engine.base import JobContainers, LineSink
+from dockyard.errors import DockyardError
 from dockyard.runs.recipe import HealthProbe
 
 Check = Callable[[], Awaitable[bool]]
@@ -110,8 +111,8 @@ class Prober:
         try:
             async with asyncio.timeout(probe.timeout_seconds):
                 return await self._run(probe)
-        except (TimeoutError, OSError, httpx.HTTPError):
-            return False
+        except (TimeoutError, OSError, httpx.HTTPError, DockyardError):
+            return False  # a probe that cannot run (no such command) fails
 
     async def _run(self, probe: HealthProbe) -> bool:
         if probe.protocol == "CMD":

@@ -223,6 +223,11 @@ class RunRunner:
         recipe = self.recipe
         await self.containers.ensure_image(recipe.image, self._credentials(), on_line=logs.write)
         assert self.run_row.container_name is not None
+        if recipe.storage_mb and not await self.containers.supports_storage_limit():
+            logs.write(
+                f"Ephemeral storage of {recipe.storage_mb} MB is not enforced: this engine's "
+                "storage driver cannot limit a container (overlay2 on xfs with pquota can)"
+            )
         return ContainerSpec(
             name=self.run_row.container_name,
             image=recipe.image,
