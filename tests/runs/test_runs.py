@@ -256,3 +256,13 @@ def test_run_on_source_change_always_runs_each_new_build(live: LiveDockyard) -> 
     run = live.wait_for(f"/jobs/{job}/runs/{runs[0]['id']}")
     assert run["status"] == "SUCCESS"
     assert "hello v1" in live.lines_of("run", run["id"])
+
+
+def test_architecture_must_match_the_engine(live: LiveDockyard) -> None:
+    job = busybox_job(live, "arm only", "echo never", infrastructure={"architecture": "arm"})
+    run_id = start(live, job)
+
+    run = live.wait_for(f"/jobs/{job}/runs/{run_id}")
+
+    assert run["status"] == "FAILED" and run["failed"] == 0, run
+    assert "'arm'" in run["message"] and "'x86'" in run["message"], run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 from pathlib import Path
 
 from alembic import command
@@ -33,6 +34,10 @@ def upgrade_to_head(url: str) -> None:
 
 
 def prepare_storage(settings: Settings) -> None:
-    """The data dir exists and the database schema is current."""
+    """The data dir exists and the database schema is current. Processes sharing the data dir
+    (`dockyard api` and `dockyard worker` started together) migrate one after the other;
+    PostgreSQL servers shared by several hosts are serialised by an advisory lock as well."""
     settings.ensure_data_dir()
-    upgrade_to_head(settings.resolved_database_url)
+    with (settings.data_dir / "migrate.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        upgrade_to_head(settings.resolved_database_url)

@@ -3,7 +3,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from alembic import context
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, text
 
 from dockyard.db.base import UtcDateTime
 from dockyard.db.models import Base
@@ -17,12 +17,19 @@ def render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
     return False
 
 
+# Any constant: processes that start together (API, workers) migrate one after the other.
+MIGRATION_LOCK_KEY = 0x646F636B
+
 url = context.config.attributes["sqlalchemy_url"]
 engine = create_engine(url)
 if is_sqlite(url):
     event.listen(engine, "connect", configure_sqlite_connection)
 
 with engine.connect() as connection:
+    if connection.dialect.name == "postgresql":
+        # Held until the connection closes; the version is read after it is granted.
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,

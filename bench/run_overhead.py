@@ -1,0 +1,165 @@
+"""Run overhead: time from asking for a run to the container's first log line, dockyard vs a
+raw `docker run`, alternately in one run.
+
+- raw:      `docker run --rm --network host local/busybox:1 echo first-line`, until the
+            line is read from its stdout;
+- dockyard: POST /jobs/{id}/runs of a job running the same image and command, until its
+            first line is stored (read from the database, which the API's log endpoints read).
+
+Prints the medians and the overhead dockyard adds (target: <= 150 ms median).
+
+    .venv/bin/python bench/run_overhead.py [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import re
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from dockyard.engine.dockercli import DOCKER_CLI
+
+DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+IMAGE = "local/busybox:1"
+LINE = "first-line"
+POLL_SECONDS = 0.005
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class Dockyard:
+    """A live `dockyard up` on a fresh data dir, with a job that echoes one line."""
+
+    def __init__(self, root: Path) -> None:
+        self.data_dir = root / "dockyard"
+        port = free_port()
+        env = os.environ | {
+            "DOCKYARD_DATA_DIR": str(self.data_dir),
+            "DOCKYARD_LISTEN": f"127.0.0.1:{port}",
+            "DOCKYARD_REGISTRY": f"127.0.0.1:{free_port()}",
+            "DOCKYARD_LOG_LEVEL": "warning",
+            "DOCKER_HOST": DOCKER_HOST,
+        }
+        self.output = (root / "dockyard.log").open("w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dockyard", "up"],
+            env=env,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+        self._wait_ready()
+        self.http.headers["Authorization"] = f"Bearer {self._token()}"
+        self._ok(self.http.post("/v1/projects", json={"name": "bench"}))
+        job = {
+            "name": "echo",
+            "billing": {"deploymentPlan": "nf-compute-100-1"},
+            "backoffLimit": 0,
+            "deployment": {
+                "external": {"imagePath": IMAGE},
+                "docker": {"configType": "customCommand", "customCommand": f"echo {LINE}"},
+            },
+        }
+        self._ok(self.http.post("/v1/projects/bench/jobs/manual", json=job))
+        self.db = sqlite3.connect(self.data_dir / "dockyard.db")
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                if self.http.get("/ready").status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise SystemExit(f"dockyard did not come up:\n{self._log()}")
+
+    def _log(self) -> str:
+        self.output.seek(0)
+        return self.output.read()
+
+    def _token(self) -> str:
+        match = re.search(r"admin token \(shown once\): (\S+)", self._log())
+        if not match:
+            raise SystemExit(f"no admin token printed:\n{self._log()}")
+        return match[1]
+
+    @staticmethod
+    def _ok(response: httpx.Response) -> dict[str, object]:
+        if response.status_code != 200:
+            raise SystemExit(f"{response.request.url}: {response.status_code} {response.text}")
+        data: dict[str, object] = response.json()["data"]
+        return data
+
+    def first_line(self) -> float:
+        start = time.perf_counter()
+        run = self._ok(self.http.post("/v1/projects/bench/jobs/echo/runs", json={}))
+        query = "SELECT 1 FROM log_lines WHERE owner_kind = 'run' AND owner_id = ? AND line = ?"
+        while self.db.execute(query, (run["id"], LINE)).fetchone() is None:
+            time.sleep(POLL_SECONDS)
+        return time.perf_counter() - start
+
+    def stop(self) -> None:
+        os.killpg(self.process.pid, signal.SIGTERM)
+        self.process.wait(timeout=30)
+
+
+def raw_first_line() -> float:
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        [DOCKER_CLI, "run", "--rm", "--network", "host", IMAGE, "echo", LINE],
+        env=os.environ | {"DOCKER_HOST": DOCKER_HOST},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline().strip()
+    elapsed = time.perf_counter() - start
+    process.wait()
+    if line != LINE:
+        raise SystemExit(f"docker run printed {line!r}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=10)
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
+        dockyard = Dockyard(Path(tmp))
+        try:
+            raw_first_line(), dockyard.first_line()  # warm-up, not measured
+            raw, ours = [], []
+            for index in range(options.runs):
+                raw.append(raw_first_line())
+                ours.append(dockyard.first_line())
+                print(
+                    f"  {index + 1}/{options.runs}: raw {raw[-1]:.3f} s, dockyard {ours[-1]:.3f} s"
+                )
+        finally:
+            dockyard.stop()
+    raw_median, our_median = statistics.median(raw), statistics.median(ours)
+    print(
+        f"first log line: raw median {raw_median:.3f} s, dockyard median {our_median:.3f} s, "
+        f"overhead {(our_median - raw_median) * 1000:.0f} ms (target <= 150 ms)"
+    )
+
+
+if __name__ == "__main__":
+    main()
