@@ -6,6 +6,7 @@ import base64
 import time
 
 from tests.builds.conftest import LiveDockyard
+from tests.live import free_port
 from tests.runs.conftest import busybox_job
 
 
@@ -266,3 +267,31 @@ def test_architecture_must_match_the_engine(live: LiveDockyard) -> None:
 
     assert run["status"] == "FAILED" and run["failed"] == 0, run
     assert "'arm'" in run["message"] and "'x86'" in run["message"], run
+
+
+def test_http_and_tcp_probes_reach_the_container(live: LiveDockyard) -> None:
+    """busybox httpd on a free port: the HTTP readiness probe reports Ready, the TCP liveness
+    probe passes, and the run ends on its own with success."""
+    port = free_port()
+    timing = {"initialDelaySeconds": 1, "periodSeconds": 10, "timeoutSeconds": 2}
+    probes = [
+        {
+            "protocol": "HTTP",
+            "type": "readinessProbe",
+            "path": "/health",
+            "port": port,
+            "failureThreshold": 3,
+            "successThreshold": 1,
+            **timing,
+        },
+        {"protocol": "TCP", "type": "livenessProbe", "port": port, "failureThreshold": 2, **timing},
+    ]
+    serve = f"httpd -p 127.0.0.1:{port} -h /www"
+    script = f"mkdir -p /www && echo ok > /www/health && {serve} && sleep 4"
+    job = busybox_job(live, "web", script, healthChecks=probes)
+    run_id = start(live, job)
+
+    run = live.wait_for(f"/jobs/{job}/runs/{run_id}", timeout=60)
+
+    assert run["status"] == "SUCCESS", run
+    assert f"Ready: HTTP GET :{port}/health" in live.lines_of("run", run_id)
