@@ -21,13 +21,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -35,11 +31,10 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-import httpx
+from server import DOCKER_HOST, LiveServer
 
 from dockyard.engine.dockercli import DOCKER_CLI
 
-DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 REPO_HOST = "https://git.bench.test/"
 POLL_SECONDS = 0.5
 DOCKERFILE = """FROM local/busybox:1
@@ -66,13 +61,6 @@ def run(args: list[str], cwd: Path | None = None) -> str:
     return done.stdout.strip()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def make_repo(root: Path) -> tuple[Path, str]:
     """A bare repo `root/acme/app.git` with one commit of a small source tree; its sha."""
     bare, work = root / "acme" / "app.git", root / "work"
@@ -91,56 +79,11 @@ def make_repo(root: Path) -> tuple[Path, str]:
     return bare, sha
 
 
-class Dockyard:
-    """A live `dockyard up` on a fresh data dir, with a build service of the bench repo."""
+class Dockyard(LiveServer):
+    """A live `dockyard up` with a build service of the bench repo."""
 
-    def __init__(self, root: Path, registry_port: int) -> None:
-        self.port = free_port()
-        self.registry = f"127.0.0.1:{registry_port}"
-        env = os.environ | {
-            "DOCKYARD_DATA_DIR": str(root / "dockyard"),
-            "DOCKYARD_LISTEN": f"127.0.0.1:{self.port}",
-            "DOCKYARD_REGISTRY": self.registry,
-            "DOCKYARD_GIT_INSTEADOF": json.dumps({REPO_HOST: f"{root}/"}),
-            "DOCKYARD_LOG_LEVEL": "warning",
-            "DOCKER_HOST": DOCKER_HOST,
-        }
-        self.output = (root / "dockyard.log").open("w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "up"],
-            env=env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
-        self._wait_ready()
-        self.http.headers["Authorization"] = f"Bearer {self._token()}"
-        self._create_service()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.http.get("/ready").status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"dockyard did not come up:\n{self._log()}")
-
-    def _log(self) -> str:
-        self.output.seek(0)
-        return self.output.read()
-
-    def _token(self) -> str:
-        match = re.search(r"admin token \(shown once\): (\S+)", self._log())
-        if not match:
-            raise SystemExit(f"no admin token printed:\n{self._log()}")
-        return match[1]
-
-    def _create_service(self) -> None:
-        self._ok(self.http.post("/v1/projects", json={"name": "bench"}))
+    def __init__(self, root: Path) -> None:
+        super().__init__(root, {"DOCKYARD_GIT_INSTEADOF": json.dumps({REPO_HOST: f"{root}/"})})
         body = {
             "name": "app",
             "billing": {"buildPlan": "nf-compute-200-8"},
@@ -149,20 +92,13 @@ class Dockyard:
                 "dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}
             },
         }
-        self._ok(self.http.post("/v1/projects/bench/services/build", json=body))
-
-    @staticmethod
-    def _ok(response: httpx.Response) -> dict[str, object]:
-        if response.status_code != 200:
-            raise SystemExit(f"{response.request.url}: {response.status_code} {response.text}")
-        data: dict[str, object] = response.json()["data"]
-        return data
+        self.ok(self.http.post("/v1/projects/bench/services/build", json=body))
 
     def build(self, sha: str, cold: bool) -> float:
         if cold:
-            self._ok(self.http.delete("/v1/projects/bench/services/app/build-cache"))
+            self.ok(self.http.delete("/v1/projects/bench/services/app/build-cache"))
         start = time.time()
-        build = self._ok(
+        build = self.ok(
             self.http.post(
                 "/v1/projects/bench/services/app/build", json={"branch": "main", "sha": sha}
             )
@@ -170,15 +106,11 @@ class Dockyard:
         path = f"/v1/projects/bench/services/app/build/{build['id']}"
         while not build["concluded"]:
             time.sleep(POLL_SECONDS)
-            build = self._ok(self.http.get(path))
+            build = self.ok(self.http.get(path))
         if build["status"] != "SUCCESS":
             raise SystemExit(f"dockyard build {build['id']} ended {build['status']}: {build}")
         concluded_at = float(build["buildConcludedAt"]) / 1000  # type: ignore[arg-type]
         return concluded_at - start
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
 
 
 def raw_build(bare: Path, sha: str, registry: str, scratch: Path, cold: bool) -> float:
@@ -232,7 +164,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
         root = Path(tmp)
         bare, sha = make_repo(root)
-        dockyard = Dockyard(root, free_port())
+        dockyard = Dockyard(root)
         scratch = root / "raw"
         scratch.mkdir()
         try:

@@ -14,61 +14,28 @@ Prints the medians and the overhead dockyard adds (target: <= 150 ms median).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-import re
-import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from server import DOCKER_HOST, LiveServer
 
 from dockyard.engine.dockercli import DOCKER_CLI
 
-DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 IMAGE = "local/busybox:1"
 LINE = "first-line"
 POLL_SECONDS = 0.005
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-class Dockyard:
-    """A live `dockyard up` on a fresh data dir, with a job that echoes one line."""
+class Dockyard(LiveServer):
+    """A live `dockyard up` with a job that echoes one line."""
 
     def __init__(self, root: Path) -> None:
-        self.data_dir = root / "dockyard"
-        port = free_port()
-        env = os.environ | {
-            "DOCKYARD_DATA_DIR": str(self.data_dir),
-            "DOCKYARD_LISTEN": f"127.0.0.1:{port}",
-            "DOCKYARD_REGISTRY": f"127.0.0.1:{free_port()}",
-            "DOCKYARD_LOG_LEVEL": "warning",
-            "DOCKER_HOST": DOCKER_HOST,
-        }
-        self.output = (root / "dockyard.log").open("w+")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "dockyard", "up"],
-            env=env,
-            stdout=self.output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        self._wait_ready()
-        self.http.headers["Authorization"] = f"Bearer {self._token()}"
-        self._ok(self.http.post("/v1/projects", json={"name": "bench"}))
+        super().__init__(root)
         job = {
             "name": "echo",
             "billing": {"deploymentPlan": "nf-compute-100-1"},
@@ -78,46 +45,16 @@ class Dockyard:
                 "docker": {"configType": "customCommand", "customCommand": f"echo {LINE}"},
             },
         }
-        self._ok(self.http.post("/v1/projects/bench/jobs/manual", json=job))
+        self.ok(self.http.post("/v1/projects/bench/jobs/manual", json=job))
         self.db = sqlite3.connect(self.data_dir / "dockyard.db")
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with contextlib.suppress(httpx.HTTPError):
-                if self.http.get("/ready").status_code == 200:
-                    return
-            time.sleep(0.2)
-        raise SystemExit(f"dockyard did not come up:\n{self._log()}")
-
-    def _log(self) -> str:
-        self.output.seek(0)
-        return self.output.read()
-
-    def _token(self) -> str:
-        match = re.search(r"admin token \(shown once\): (\S+)", self._log())
-        if not match:
-            raise SystemExit(f"no admin token printed:\n{self._log()}")
-        return match[1]
-
-    @staticmethod
-    def _ok(response: httpx.Response) -> dict[str, object]:
-        if response.status_code != 200:
-            raise SystemExit(f"{response.request.url}: {response.status_code} {response.text}")
-        data: dict[str, object] = response.json()["data"]
-        return data
 
     def first_line(self) -> float:
         start = time.perf_counter()
-        run = self._ok(self.http.post("/v1/projects/bench/jobs/echo/runs", json={}))
+        run = self.ok(self.http.post("/v1/projects/bench/jobs/echo/runs", json={}))
         query = "SELECT 1 FROM log_lines WHERE owner_kind = 'run' AND owner_id = ? AND line = ?"
         while self.db.execute(query, (run["id"], LINE)).fetchone() is None:
             time.sleep(POLL_SECONDS)
         return time.perf_counter() - start
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(timeout=30)
 
 
 def raw_first_line() -> float:

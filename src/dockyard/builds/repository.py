@@ -103,24 +103,6 @@ async def compare_and_set(
     return bool(getattr(result, "rowcount", 0))
 
 
-async def touch(
-    session: AsyncSession, build_ids: Sequence[str], worker_id: str, now: datetime
-) -> None:
-    await session.execute(
-        update(Build)
-        .where(Build.id.in_(build_ids), Build.claimed_by == worker_id)
-        .values(heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def to_stop_among(session: AsyncSession, build_ids: Sequence[str]) -> set[str]:
-    """Those of `build_ids` whose abort was requested or whose row is gone (project deleted)."""
-    statement = select(Build.id).where(Build.id.in_(build_ids), Build.abort_requested.is_(False))
-    carry_on = set((await session.execute(statement)).scalars())
-    return set(build_ids) - carry_on
-
-
 async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:
     """Facts that are not a status change (the resolved sha)."""
     await session.execute(

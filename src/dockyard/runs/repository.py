@@ -73,21 +73,3 @@ async def compare_and_set(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
-
-
-async def touch(
-    session: AsyncSession, run_ids: Sequence[str], worker_id: str, now: datetime
-) -> None:
-    await session.execute(
-        update(JobRun)
-        .where(JobRun.id.in_(run_ids), JobRun.claimed_by == worker_id)
-        .values(heartbeat_at=now)
-        .execution_options(synchronize_session=False)
-    )
-
-
-async def to_stop_among(session: AsyncSession, run_ids: Sequence[str]) -> set[str]:
-    """Those of `run_ids` whose abort was requested or whose row is gone."""
-    statement = select(JobRun.id).where(JobRun.id.in_(run_ids), JobRun.abort_requested.is_(False))
-    carry_on = set((await session.execute(statement)).scalars())
-    return set(run_ids) - carry_on

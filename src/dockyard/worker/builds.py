@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
@@ -41,6 +40,7 @@ IN_FLIGHT = [
 
 class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
     kind = "build"
+    model = Build
 
     def __init__(
         self,
@@ -90,12 +90,6 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
                 session, build, BuildStatus.PENDING, **self.lease(), attempts=build.attempts + 1
             )
         ]
-
-    async def touch(self, session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
-        await repository.touch(session, ids, self.worker_id, now)
-
-    async def to_stop_among(self, session: AsyncSession, ids: Sequence[str]) -> set[str]:
-        return await repository.to_stop_among(session, ids)
 
     async def hand_back(self, session: AsyncSession, runners: list[BuildRunner]) -> None:
         """Back to the queue; the interrupted start does not count as an attempt."""

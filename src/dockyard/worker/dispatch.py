@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, Protocol, TypeVar
@@ -19,6 +18,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.config import Settings
+from dockyard.db import leases
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 
@@ -43,6 +43,7 @@ class Running(Generic[R]):
 
 class LeasedDispatcher(ABC, Generic[Item, R]):
     kind = "item"
+    model: Any  # the table of the items (Build, JobRun)
 
     def __init__(
         self, settings: Settings, database: Database, worker_id: str, wake: asyncio.Event
@@ -69,12 +70,6 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
 
     @abstractmethod
     def id_of(self, item: Item) -> str: ...
-
-    @abstractmethod
-    async def touch(self, session: AsyncSession, ids: Sequence[str], now: datetime) -> None: ...
-
-    @abstractmethod
-    async def to_stop_among(self, session: AsyncSession, ids: Sequence[str]) -> set[str]: ...
 
     @abstractmethod
     async def recover(self, session: AsyncSession, expired: datetime) -> list[Item]:
@@ -111,8 +106,8 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
             return
         ids = list(self.running)
         async with self.database.sessions() as session:
-            await self.touch(session, ids, utcnow())
-            stopping = await self.to_stop_among(session, ids)
+            await leases.renew(session, self.model, ids, self.worker_id, utcnow())
+            stopping = await leases.to_stop_among(session, self.model, ids)
             await session.commit()
         for item_id in stopping:
             running = self.running[item_id]

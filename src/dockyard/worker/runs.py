@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -380,6 +379,7 @@ def secret_values(run_secrets: RunSecrets) -> list[str]:
 
 class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
     kind = "run"
+    model = JobRun
 
     def __init__(
         self,
@@ -412,12 +412,6 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
             for run in await repository.queued(session, RunStatus.QUEUED.value, count)
             if await move_run(session, run, RunStatus.RUNNING, **self.lease())
         ]
-
-    async def touch(self, session: AsyncSession, ids: Sequence[str], now: datetime) -> None:
-        await repository.touch(session, ids, self.worker_id, now)
-
-    async def to_stop_among(self, session: AsyncSession, ids: Sequence[str]) -> set[str]:
-        return await repository.to_stop_among(session, ids)
 
     async def hand_back(self, session: AsyncSession, runners: list[RunRunner]) -> None:
         """The containers keep running; the next worker reattaches at once."""
