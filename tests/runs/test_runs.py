@@ -214,7 +214,7 @@ def test_startup_probe_gates_liveness(live: LiveDockyard) -> None:
             "type": "livenessProbe",
             "cmd": check,
             "initialDelaySeconds": 1,
-            "failureThreshold": 1,
+            "failureThreshold": 2,
             **timing,
         },
     ]

@@ -300,10 +300,15 @@ class RunRunner:
                 task.cancel()
 
     async def _stop_after_probe(self, health: asyncio.Task[None], state: ContainerState) -> None:
+        """A probe gave up on the container: stop it, and fail the attempt unless it had
+        already exited on its own (a check racing its exit fails; the exit code decides)."""
         try:
             await health
         except ProbeFailed as failed:
-            self.failure = failed.message
+            assert self.run_row.container_name is not None
+            now = await self.containers.find(self.run_row.container_name)
+            if now is not None and now.running:
+                self.failure = failed.message
         await self.containers.stop(state.id, self.recipe.grace_period_seconds)
 
     async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
