@@ -1,0 +1,235 @@
+"""Incoming git webhooks: who sent them (the signature) and what happened (a push, a pull
+request), in GitHub's form (also what Gitea and Forgejo send), GitLab's, and dockyard's generic
+form for other servers:
+
+    POST /v1/webhooks/generic
+    X-Dockyard-Signature-256: sha256=<hex HMAC-SHA256 of the body with the secret>
+    {"deliveryId": "...", "repository": "https://git.example.com/acme/app",
+     "branch": "main", "sha": "<40 hex>", "before": "<40 hex, optional>",
+     "pullRequestId": 7}    (pullRequestId: only for pull requests; branch is then the source)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.ci.rules import GitEvent
+from dockyard.errors import Invalid, Unauthorized
+
+ZERO_SHA = "0" * 40
+SHA = re.compile(r"[0-9a-f]{40}")
+GITHUB_BUILDING_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
+GITLAB_BUILDING_ACTIONS = frozenset({"open", "reopen", "update"})
+
+SecretOf = Callable[[str], str | None]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    provider: str
+    delivery_id: str
+    repository: str
+    event: GitEvent | None  # None: nothing to build (a ping, a tag, a closed PR ...)
+    note: str = ""
+
+
+def normalized_repository(url: str) -> str:
+    """`host/path` of a repository URL: scheme, user, trailing `/` and `.git` dropped, host in
+    lower case; `git@host:path` read as `host/path`."""
+    url = url.strip()
+    if scp := re.fullmatch(r"[\w.-]+@([\w.-]+):(?!//)(.+)", url):
+        host, path = scp[1], scp[2]
+    else:
+        without_scheme = re.sub(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", "", url)
+        host, _, path = without_scheme.partition("/")
+        host = host.rpartition("@")[2]
+    path = path.strip("/").removesuffix(".git").strip("/")
+    return f"{host.lower()}/{path}"
+
+
+def _payload(body: bytes) -> dict[str, Any]:
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise Invalid("body", f"not JSON: {exc}") from None
+    if not isinstance(payload, dict):
+        raise Invalid("body", "must be a JSON object")
+    return payload
+
+
+def _field(payload: Mapping[str, Any], *path: str) -> Any:
+    value: Any = payload
+    for key in path:
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(key)
+    return value
+
+
+def _sha(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not SHA.fullmatch(value.lower()):
+        raise Invalid(where, "must be a commit sha (40 hex digits)")
+    return value.lower()
+
+
+def _secret_for(repository: str, secret_of: SecretOf) -> str:
+    secret = secret_of(normalized_repository(repository))
+    if not secret:
+        raise Unauthorized("No webhook secret is configured for this repository")
+    return secret
+
+
+def _check_hmac(body: bytes, header: str | None, secret: str) -> None:
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    if header is None or not hmac.compare_digest(header.strip(), expected):
+        raise Unauthorized("Bad webhook signature")
+
+
+def _repository(payload: Mapping[str, Any], *candidates: tuple[str, ...]) -> str:
+    for path in candidates:
+        value = _field(payload, *path)
+        if isinstance(value, str) and value:
+            return value
+    raise Invalid("repository", "the payload names no repository URL")
+
+
+def _ignored(kind: str) -> str:
+    return f"{kind or 'unnamed'} events build nothing"
+
+
+def _delivery_id(header: str | None, body: bytes) -> str:
+    return header or hashlib.sha256(body).hexdigest()
+
+
+# ---- GitHub (Gitea, Forgejo) ---------------------------------------------------------------
+
+
+def github(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
+    payload = _payload(body)
+    repository = _repository(
+        payload, ("repository", "clone_url"), ("repository", "html_url"), ("repository", "url")
+    )
+    _check_hmac(body, headers.get("x-hub-signature-256"), _secret_for(repository, secret_of))
+    kind = headers.get("x-github-event") or headers.get("x-gitea-event") or ""
+    delivery = _delivery_id(headers.get("x-github-delivery"), body)
+    if kind == "push":
+        return Delivery("github", delivery, repository, *_push(payload, repository))
+    if kind == "pull_request":
+        return Delivery("github", delivery, repository, *_github_pull(payload, repository))
+    return Delivery(
+        "github", delivery, repository, None, f"{kind or 'unnamed'} events build nothing"
+    )
+
+
+def _push(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent | None, str]:
+    """A push, as GitHub and GitLab both describe it (`ref`, `before`, `after`)."""
+    ref = payload.get("ref")
+    if not isinstance(ref, str) or not ref.startswith("refs/heads/"):
+        return None, f"a push to {ref!r} (not a branch) builds nothing"
+    after = _sha(payload.get("after"), "after")
+    if payload.get("deleted") or after == ZERO_SHA:
+        return None, "a deleted branch builds nothing"
+    before = payload.get("before")
+    return GitEvent(
+        repository,
+        ref.removeprefix("refs/heads/"),
+        after,
+        before=None if before in (None, ZERO_SHA) else _sha(before, "before"),
+    ), ""
+
+
+def _github_pull(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent | None, str]:
+    action = payload.get("action")
+    if action not in GITHUB_BUILDING_ACTIONS:
+        return None, f"pull request action {action!r} builds nothing"
+    number = payload.get("number") or _field(payload, "pull_request", "number")
+    if not isinstance(number, int):
+        raise Invalid("number", "must be the pull request number")
+    base = _field(payload, "pull_request", "base", "sha")
+    return GitEvent(
+        repository,
+        str(_field(payload, "pull_request", "head", "ref")),
+        _sha(_field(payload, "pull_request", "head", "sha"), "pull_request.head.sha"),
+        before=_sha(base, "pull_request.base.sha") if base else None,
+        pull_request_id=number,
+    ), ""
+
+
+# ---- GitLab --------------------------------------------------------------------------------
+
+
+def gitlab(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
+    payload = _payload(body)
+    repository = _repository(
+        payload, ("project", "git_http_url"), ("project", "web_url"), ("repository", "homepage")
+    )
+    token = headers.get("x-gitlab-token") or ""
+    if not hmac.compare_digest(token.encode(), _secret_for(repository, secret_of).encode()):
+        raise Unauthorized("Bad webhook token")
+    kind = headers.get("x-gitlab-event") or ""
+    delivery = _delivery_id(headers.get("x-gitlab-event-uuid"), body)
+    if kind == "Push Hook":
+        return Delivery("gitlab", delivery, repository, *_push(payload, repository))
+    if kind == "Merge Request Hook":
+        return Delivery("gitlab", delivery, repository, *_gitlab_merge(payload, repository))
+    return Delivery(
+        "gitlab", delivery, repository, None, f"{kind or 'unnamed'} events build nothing"
+    )
+
+
+def _gitlab_merge(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent | None, str]:
+    attributes = payload.get("object_attributes") or {}
+    action = attributes.get("action")
+    if action not in GITLAB_BUILDING_ACTIONS:
+        return None, f"merge request action {action!r} builds nothing"
+    number = attributes.get("iid")
+    if not isinstance(number, int):
+        raise Invalid("object_attributes.iid", "must be the merge request number")
+    base = _field(attributes, "diff_refs", "base_sha")
+    return GitEvent(
+        repository,
+        str(attributes.get("source_branch")),
+        _sha(_field(attributes, "last_commit", "id"), "object_attributes.last_commit.id"),
+        before=_sha(base, "object_attributes.diff_refs.base_sha") if base else None,
+        pull_request_id=number,
+    ), ""
+
+
+# ---- generic -------------------------------------------------------------------------------
+
+
+def generic(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
+    payload = _payload(body)
+    repository = _repository(payload, ("repository",))
+    _check_hmac(body, headers.get("x-dockyard-signature-256"), _secret_for(repository, secret_of))
+    branch = payload.get("branch")
+    if not isinstance(branch, str) or not branch:
+        raise Invalid("branch", "must name the branch")
+    number = payload.get("pullRequestId")
+    if number is not None and (not isinstance(number, int) or number < 1):
+        raise Invalid("pullRequestId", "must be a positive integer")
+    before = payload.get("before")
+    event = GitEvent(
+        repository,
+        branch,
+        _sha(payload.get("sha"), "sha"),
+        before=_sha(before, "before") if before else None,
+        pull_request_id=number,
+    )
+    delivery = payload.get("deliveryId")
+    return Delivery(
+        "generic", str(delivery) if delivery else _delivery_id(None, body), repository, event
+    )
+
+
+PROVIDERS: dict[str, Callable[[bytes, Mapping[str, str], SecretOf], Delivery]] = {
+    "github": github,
+    "gitlab": gitlab,
+    "generic": generic,
+}
