@@ -234,3 +234,24 @@ async def test_cancellation_kills_git(silent_server: int, dest: Path) -> None:
     with pytest.raises(asyncio.CancelledError):
         await task
     assert processes_mentioning(url) == []
+
+
+async def test_changes_of_a_push_and_of_a_commit_alone(
+    sample: SampleRepo, git_client: GitClient, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    files, message = await git_client.changes(sample.repo.url, sample.main, sample.first, cache)
+    assert (files, message.strip()) == (["hello.txt"], "second")
+
+    alone, _ = await git_client.changes(sample.repo.url, sample.first, None, cache)
+    assert sorted(alone) == ["Dockerfile", "README.md", "hello.txt"]
+
+    pull, message = await git_client.changes(sample.repo.url, sample.pull_7, sample.main, cache)
+    assert (pull, message.strip()) == (["pr.txt"], "pr 7")
+
+
+async def test_changes_of_an_unknown_commit_fail(
+    sample: SampleRepo, git_client: GitClient, tmp_path: Path
+) -> None:
+    with pytest.raises(GitError, match="does not exist"):
+        await git_client.changes(sample.repo.url, "0" * 40, None, tmp_path / "cache")

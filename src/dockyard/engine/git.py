@@ -123,6 +123,33 @@ class GitClient:
         if not keep_git_dir:
             await asyncio.to_thread(shutil.rmtree, dest / ".git")
 
+    async def changes(
+        self, url: str, sha: str, base: str | None, cache: Path
+    ) -> tuple[list[str], str]:
+        """The files changed from commit `base` to `sha` (without a base: by `sha` itself)
+        and the message of `sha`, read from the remote through the bare repository `cache`,
+        kept between calls so later fetches are small. A pull request's base is compared
+        from its merge base with `sha`, as the providers show a pull request's changes."""
+        _check_url(url)
+        sha = _check_sha(sha)
+        wanted = [sha] if base is None else [sha, _check_sha(base)]
+        if not (cache / "HEAD").exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            await self._run(["init", "--quiet", "--bare", "--template="], cwd=cache)
+        for commit in wanted:
+            if not await self._has_commit(cache, commit):
+                await self._fetch(url, commit, [], cache, None)
+        diff = (
+            ["diff", "--name-only", "-z", f"{base}...{sha}"]
+            if base is not None
+            else ["diff-tree", "--root", "--no-commit-id", "--name-only", "-r", "-z", sha]
+        )
+        files = await self._run(diff, cwd=cache, failure="Cannot list the changed files")
+        message = await self._run(
+            ["log", "-1", "--format=%B", sha], cwd=cache, failure="Cannot read the message"
+        )
+        return _nul_separated(files.stdout), "\n".join(message.stdout)
+
     async def _fetch(
         self, url: str, what: str, depth: list[str], dest: Path, on_line: LineSink | None
     ) -> None:
@@ -208,6 +235,10 @@ class GitClient:
             ("init.defaultBranch", "main"),
             ("advice.detachedHead", "false"),
         ]
+
+
+def _nul_separated(lines: list[str]) -> list[str]:
+    return [name for name in "\n".join(lines).split("\0") if name]
 
 
 def _check_url(url: str) -> None:
