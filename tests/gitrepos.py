@@ -72,6 +72,17 @@ class GitRepo:
         self.set_ref(ref or f"refs/heads/{branch}", sha)
         return sha
 
+    def head_of(self, branch: str) -> str | None:
+        """The sha `branch` points at in the bare repository, if it exists there."""
+        found = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"refs/heads/{branch}"],
+            cwd=self.bare,
+            env=GIT_ENV,
+            capture_output=True,
+            text=True,
+        )
+        return found.stdout.strip() or None
+
     def set_ref(self, ref: str, sha: str) -> None:
         git(self.work, "push", "--quiet", "--force", str(self.bare), f"{sha}:{ref}")
 

@@ -13,6 +13,8 @@ from dockyard.api import health
 from dockyard.api.errors import install_error_handlers
 from dockyard.api.routing import include_v1
 from dockyard.builds.router import router as builds_router
+from dockyard.ci.router import events as ci_events_router
+from dockyard.ci.router import webhooks as webhooks_router
 from dockyard.config import Settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
@@ -69,5 +71,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, jobs_router)
     include_v1(app, builds_router)
     include_v1(app, runs_router)
+    include_v1(app, ci_events_router)
+    app.include_router(webhooks_router, prefix="/v1")
     include_v1(app, services_router)
     return app

@@ -70,6 +70,10 @@ class Settings(BaseSettings):
         description="URL prefix -> replacement, applied as git's url.<replacement>.insteadOf",
     )
     webhook_secret: str | None = None
+    webhook_secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="repository URL -> its own webhook secret (else DOCKYARD_WEBHOOK_SECRET)",
+    )
     team_id: str = Field(default="dockyard", pattern=r"^[a-z0-9][a-z0-9-]*$")
     log_level: str = "info"
     worker_poll_seconds: float = Field(default=1.0, gt=0)

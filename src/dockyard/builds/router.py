@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path
 from dockyard.api.deps import SecretBoxDep, SessionDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.builds import service
+from dockyard.builds import service, starts
 from dockyard.builds.auth import (
     JobBuildsDeploy,
     JobBuildsRead,
@@ -18,7 +18,6 @@ from dockyard.builds.auth import (
     ServiceBuildsRead,
 )
 from dockyard.builds.models import Build
-from dockyard.builds.recipe import job_git_source, recipe_of
 from dockyard.builds.schemas import (
     BuildList,
     BuildResponse,
@@ -26,7 +25,6 @@ from dockyard.builds.schemas import (
     StartServiceBuildRequest,
 )
 from dockyard.builds.service import BuildSource, BuildTarget
-from dockyard.errors import Conflict
 from dockyard.jobs import service as jobs
 from dockyard.services import service as services
 
@@ -63,12 +61,7 @@ async def start_job_build(
 ) -> Envelope[BuildResponse]:
     """Build the given sha of the job's branch, or its latest commit."""
     job = await jobs.get_job(session, projectId, jobId)
-    spec = jobs.opened_body(box, job)
-    vcs = job_git_source(spec)
-    recipe, secrets = recipe_of(spec, vcs, body.overrides)
-    source = BuildSource(branch=vcs["projectBranch"], sha=body.sha)
-    target = BuildTarget(projectId, "job", job.id)
-    build = await service.start_build(session, box, target, source, recipe, secrets)
+    build = await starts.start_job_build(session, box, job, body.sha, body.overrides)
     wake.set()
     return _one(build)
 
@@ -120,24 +113,13 @@ async def start_service_build(
     """Build a branch or pull request of the service's repository (its latest commit unless a
     sha is given), or a source bundle fetched from `bundleUrl`."""
     found = await services.get_service(session, projectId, serviceId)
-    spec = services.opened_body(box, found)
-    vcs = None if body.bundle_url else spec.get("vcsData")
-    if body.bundle_url is None and vcs is None:
-        raise Conflict(
-            "This service builds from bundles only (no vcsData): give a bundleUrl",
-            {"vcsData": "absent"},
-        )
-    recipe, secrets = recipe_of(spec, vcs, body.overrides)
-    if not services.cache_allowed_once(found):
-        recipe = recipe.model_copy(update={"use_cache": False})
     source = BuildSource(
         branch=body.branch,
         sha=body.sha,
         pull_request_id=body.pull_request_id,
         bundle_url=body.bundle_url,
     )
-    target = BuildTarget(projectId, "service", found.id)
-    build = await service.start_build(session, box, target, source, recipe, secrets)
+    build = await starts.start_service_build(session, box, found, source, body.overrides)
     wake.set()
     return _one(build)
 

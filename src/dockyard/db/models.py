@@ -2,6 +2,7 @@
 
 from dockyard.auth.models import ApiToken
 from dockyard.builds.models import Build
+from dockyard.ci.models import CiEvent, WebhookDelivery
 from dockyard.db.base import Base
 from dockyard.jobs.models import Job
 from dockyard.logs.models import LogLine
@@ -9,4 +10,15 @@ from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
 
-__all__ = ["ApiToken", "Base", "Build", "Job", "JobRun", "LogLine", "Project", "Service"]
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Build",
+    "CiEvent",
+    "Job",
+    "JobRun",
+    "LogLine",
+    "Project",
+    "Service",
+    "WebhookDelivery",
+]

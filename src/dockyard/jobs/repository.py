@@ -25,6 +25,11 @@ async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Job
     return (await session.execute(statement)).scalars().all()
 
 
+async def everywhere(session: AsyncSession) -> Sequence[Job]:
+    """Every job of every project (webhooks match them by repository)."""
+    return (await session.execute(select(Job).order_by(Job.pk))).scalars().all()
+
+
 async def count(session: AsyncSession, project_id: str) -> int:
     statement = select(func.count()).select_from(Job).where(Job.project_id == project_id)
     return int((await session.execute(statement)).scalar_one())

@@ -26,6 +26,11 @@ async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Ser
     return (await session.execute(statement)).scalars().all()
 
 
+async def everywhere(session: AsyncSession) -> Sequence[Service]:
+    """Every service of every project (webhooks match them by repository)."""
+    return (await session.execute(select(Service).order_by(Service.pk))).scalars().all()
+
+
 async def count(session: AsyncSession, project_id: str) -> int:
     statement = select(func.count()).select_from(Service).where(Service.project_id == project_id)
     return int((await session.execute(statement)).scalar_one())

@@ -1,0 +1,219 @@
+"""What a webhook delivery does: recorded once, then for every job and build service of its
+repository the build rules decide, on the repository's own commits, whether to build; each
+decision is kept as a CI event."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.builds import starts
+from dockyard.builds.service import BuildSource
+from dockyard.ci.models import CiEvent, WebhookDelivery
+from dockyard.ci.rules import CommitFacts, Decision, GitEvent, decide
+from dockyard.ci.webhooks import Delivery, normalized_repository
+from dockyard.config import Settings
+from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.engine.git import GitClient
+from dockyard.errors import DockyardError
+from dockyard.jobs import repository as jobs
+from dockyard.jobs import service as jobs_service
+from dockyard.secrets.crypto import SecretBox
+from dockyard.services import repository as services
+from dockyard.services import service as services_service
+
+_cache_locks: dict[Path, asyncio.Lock] = {}
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: str  # "job" | "service"
+    project_id: str
+    id: str
+    body: dict[str, Any]
+    row: Any
+
+    @property
+    def project_url(self) -> str:
+        source = (
+            (self.body.get("deployment") or {}).get("vcs")
+            if self.kind == "job"
+            else self.body.get("vcsData")
+        )
+        return str((source or {}).get("projectUrl") or "")
+
+
+@dataclass
+class Outcome:
+    delivery_id: str
+    duplicate: bool = False
+    note: str = ""
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def secret_of(settings: Settings) -> Any:
+    """The webhook secret of a repository: its own from DOCKYARD_WEBHOOK_SECRETS, else the
+    installation's DOCKYARD_WEBHOOK_SECRET."""
+
+    def lookup(repository: str) -> str | None:
+        per_repository = {normalized_repository(k): v for k, v in settings.webhook_secrets.items()}
+        return per_repository.get(repository) or settings.webhook_secret
+
+    return lookup
+
+
+async def _targets(session: AsyncSession, box: SecretBox, repository: str) -> list[Target]:
+    found = [
+        Target("job", job.project_id, job.id, jobs_service.opened_body(box, job), job)
+        for job in await jobs.everywhere(session)
+    ] + [
+        Target("service", s.project_id, s.id, services_service.opened_body(box, s), s)
+        for s in await services.everywhere(session)
+    ]
+    wanted = normalized_repository(repository)
+    return [t for t in found if t.project_url and normalized_repository(t.project_url) == wanted]
+
+
+async def _facts(
+    git: GitClient, settings: Settings, url: str, event: GitEvent
+) -> CommitFacts | Decision:
+    """The pushed commits as the repository has them; a Decision not to build if it cannot be
+    read."""
+    cache = settings.data_dir / "git-cache" / hashlib.sha256(url.encode()).hexdigest()[:24]
+    lock = _cache_locks.setdefault(cache, asyncio.Lock())
+    async with lock:
+        try:
+            files, message = await git.changes(url, event.sha, event.before, cache)
+        except DockyardError as first:
+            if event.before is None:
+                return Decision(False, f"cannot read the pushed commit: {first.message}")
+            try:  # the previous head may be gone (a force push): the head commit alone
+                files, message = await git.changes(url, event.sha, None, cache)
+            except DockyardError as exc:
+                return Decision(False, f"cannot read the pushed commit: {exc.message}")
+    return CommitFacts(files, message)
+
+
+async def _already_built(session: AsyncSession, target: Target, event: GitEvent) -> str | None:
+    statement = select(CiEvent.build_id).where(
+        CiEvent.project_id == target.project_id,
+        CiEvent.target_kind == target.kind,
+        CiEvent.target_id == target.id,
+        CiEvent.sha == event.sha,
+        CiEvent.pull_request_id.is_(None)
+        if event.pull_request_id is None
+        else CiEvent.pull_request_id == event.pull_request_id,
+        CiEvent.built.is_(True),
+    )
+    return (await session.execute(statement.limit(1))).scalar_one_or_none()
+
+
+async def _build(session: AsyncSession, box: SecretBox, target: Target, event: GitEvent) -> str:
+    if target.kind == "job":
+        build = await starts.start_job_build(session, box, target.row, event.sha)
+    else:
+        source = BuildSource(
+            branch=None if event.is_pull_request else event.branch,
+            sha=event.sha,
+            pull_request_id=event.pull_request_id,
+        )
+        build = await starts.start_service_build(session, box, target.row, source)
+    return build.id
+
+
+async def handle(
+    session: AsyncSession,
+    box: SecretBox,
+    git: GitClient,
+    settings: Settings,
+    delivery: Delivery,
+) -> Outcome:
+    outcome = Outcome(delivery.delivery_id, note=delivery.note)
+    record = WebhookDelivery(
+        provider=delivery.provider,
+        delivery_id=delivery.delivery_id,
+        repository=delivery.repository,
+        note=delivery.note or None,
+    )
+    session.add(record)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        return Outcome(delivery.delivery_id, duplicate=True, note="delivered before: ignored")
+    event = delivery.event
+    if event is None:
+        return outcome
+    facts_of: dict[str, CommitFacts | Decision] = {}
+    for target in await _targets(session, box, delivery.repository):
+        if target.project_url not in facts_of:
+            facts_of[target.project_url] = await _facts(git, settings, target.project_url, event)
+        outcome.decisions.append(
+            await _decide_and_build(
+                session, box, record.pk, target, event, facts_of[target.project_url]
+            )
+        )
+    return outcome
+
+
+async def _decide_and_build(
+    session: AsyncSession,
+    box: SecretBox,
+    delivery_pk: int,
+    target: Target,
+    event: GitEvent,
+    facts: CommitFacts | Decision,
+) -> dict[str, Any]:
+    decision = (
+        facts if isinstance(facts, Decision) else decide(target.kind, target.body, event, facts)
+    )
+    build_id = None
+    if decision.build and (earlier := await _already_built(session, target, event)):
+        decision = Decision(False, f"this commit was already built by this rule ({earlier})")
+    if decision.build:
+        try:
+            build_id = await _build(session, box, target, event)
+        except DockyardError as exc:
+            decision = Decision(False, f"the build could not start: {exc.message}")
+    session.add(
+        CiEvent(
+            project_id=target.project_id,
+            target_kind=target.kind,
+            target_id=target.id,
+            delivery_pk=delivery_pk,
+            branch=event.branch,
+            sha=event.sha,
+            pull_request_id=event.pull_request_id,
+            commit_message=None if isinstance(facts, Decision) else facts.message[:4000],
+            built=build_id is not None,
+            reason=decision.reason,
+            build_id=build_id,
+        )
+    )
+    await session.commit()
+    return {
+        "projectId": target.project_id,
+        "kind": target.kind,
+        "id": target.id,
+        "built": build_id is not None,
+        "reason": decision.reason,
+        "buildId": build_id,
+    }
+
+
+async def events_of(
+    session: AsyncSession, project_id: str, kind: str, target_id: str, page: PageRequest
+) -> Page[CiEvent]:
+    statement = select(CiEvent).where(
+        CiEvent.project_id == project_id,
+        CiEvent.target_kind == kind,
+        CiEvent.target_id == target_id,
+    )
+    return await paginate(session, statement, CiEvent.pk, page, descending=True)
