@@ -20,6 +20,8 @@ psql_admin() { su postgres -c "psql -p $port -v ON_ERROR_STOP=1 -tAc \"$1\""; }
 if [ -z "$(psql_admin "SELECT 1 FROM pg_roles WHERE rolname='$ROLE'")" ]; then
   psql_admin "CREATE ROLE $ROLE LOGIN CREATEDB PASSWORD '$PASSWORD'" >/dev/null
 fi
+# Tests drop their databases WITH (FORCE), which must also end an autovacuum worker there.
+psql_admin "GRANT pg_signal_backend TO $ROLE" >/dev/null 2>&1
 if [ -z "$(psql_admin "SELECT 1 FROM pg_database WHERE datname='$DB'")" ]; then
   psql_admin "CREATE DATABASE $DB OWNER $ROLE" >/dev/null
 fi
