@@ -32,22 +32,23 @@ from dockyard.services import service as services_service
 _cache_locks: dict[Path, asyncio.Lock] = {}
 
 
+def project_url_of(kind: str, body: dict[str, Any]) -> str:
+    """The repository a job (`deployment.vcs`) or build service (`vcsData`) builds from."""
+    source = (body.get("deployment") or {}).get("vcs") if kind == "job" else body.get("vcsData")
+    return str((source or {}).get("projectUrl") or "")
+
+
 @dataclass(frozen=True)
 class Target:
     kind: str  # "job" | "service"
     project_id: str
     id: str
-    body: dict[str, Any]
+    body: dict[str, Any]  # the whole wire body, secrets opened
     row: Any
 
     @property
     def project_url(self) -> str:
-        source = (
-            (self.body.get("deployment") or {}).get("vcs")
-            if self.kind == "job"
-            else self.body.get("vcsData")
-        )
-        return str((source or {}).get("projectUrl") or "")
+        return project_url_of(self.kind, self.body)
 
 
 @dataclass
@@ -70,15 +71,23 @@ def secret_of(settings: Settings) -> Any:
 
 
 async def _targets(session: AsyncSession, box: SecretBox, repository: str) -> list[Target]:
-    found = [
+    """The jobs and build services of `repository` (matched on their public settings; only
+    theirs are opened)."""
+    wanted = normalized_repository(repository)
+
+    def builds_from_it(kind: str, spec: dict[str, Any]) -> bool:
+        url = project_url_of(kind, spec)
+        return bool(url) and normalized_repository(url) == wanted
+
+    return [
         Target("job", job.project_id, job.id, jobs_service.opened_body(box, job), job)
         for job in await jobs.everywhere(session)
+        if builds_from_it("job", job.spec)
     ] + [
         Target("service", s.project_id, s.id, services_service.opened_body(box, s), s)
         for s in await services.everywhere(session)
+        if builds_from_it("service", s.spec)
     ]
-    wanted = normalized_repository(repository)
-    return [t for t in found if t.project_url and normalized_repository(t.project_url) == wanted]
 
 
 async def _facts(

@@ -131,8 +131,9 @@ class RunRunner:
         self.redact = redactor(secret_values(run_secrets))
         logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
         flusher = asyncio.create_task(logs.run_flusher())
+        deadline = asyncio.timeout(None)
         try:
-            async with asyncio.timeout(None) as deadline:
+            async with deadline:
                 self._arm(deadline)
                 await self._attempts(run_secrets, logs, deadline)
         except RunTakenOver:
@@ -143,9 +144,12 @@ class RunRunner:
             await asyncio.shield(self._end_current("Aborted by request", logs))
         except TimeoutError:
             seconds = self.recipe.active_deadline_seconds
-            await asyncio.shield(
-                self._end_current(f"DeadlineExceeded: the run took longer than {seconds} s", logs)
+            why = (
+                f"DeadlineExceeded: the run took longer than {seconds} s"
+                if deadline.expired()
+                else "The container engine did not answer in time"
             )
+            await asyncio.shield(self._end_current(why, logs))
         except RunFailed as exc:
             logs.write(f"Error: {exc.message}")
             await self._conclude(RunStatus.FAILED, exc.message)
@@ -179,11 +183,9 @@ class RunRunner:
 
     async def _check_architecture(self) -> None:
         wanted = self.recipe.architecture
-        if wanted is not None and wanted != await self.containers.architecture():
-            raise RunFailed(
-                f"The job needs architecture {wanted!r}; this engine runs "
-                f"{await self.containers.architecture()!r}"
-            )
+        engine = await self.containers.architecture()
+        if wanted is not None and wanted != engine:
+            raise RunFailed(f"The job needs architecture {wanted!r}; this engine runs {engine!r}")
 
     async def _wait_for_retry(self) -> None:
         retry_at = self.run_row.retry_at
