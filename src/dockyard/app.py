@@ -21,6 +21,7 @@ from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.jobs.router import router as jobs_router
+from dockyard.logs.router import router as logs_router
 from dockyard.projects.router import router as projects_router
 from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, builds_router)
     include_v1(app, runs_router)
     include_v1(app, ci_events_router)
+    include_v1(app, logs_router)
     app.include_router(webhooks_router, prefix="/v1")
     include_v1(app, services_router)
     return app

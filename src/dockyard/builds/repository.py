@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
@@ -138,3 +138,13 @@ async def latest_successful(
         statement = statement.where(Build.id == build_id)
     statement = statement.order_by(Build.pk.desc()).limit(1)
     return (await session.execute(statement)).scalar_one_or_none()
+
+
+def ids_of_target(
+    project_id: str, kind: str, target_id: str, build_id: str | None = None
+) -> Select[str]:
+    """The ids of a target's builds (or of the one named), for queries over their lines."""
+    statement = select(Build.id).where(
+        Build.project_id == project_id, Build.target_kind == kind, Build.target_id == target_id
+    )
+    return statement if build_id is None else statement.where(Build.id == build_id)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.models import LogLine
+from dockyard.logs.schemas import LogQuery
 
 
 async def append(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
@@ -35,3 +36,27 @@ async def last_ts(
     )
     latest: datetime | None = (await session.execute(statement)).scalar_one_or_none()
     return latest
+
+
+async def query(
+    session: AsyncSession, owner_kind: str, owners: Select[str], wanted: LogQuery
+) -> list[LogLine]:
+    """The lines of the owners (`owners` selects their ids) that `wanted` asks for."""
+    statement = select(LogLine).where(
+        LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
+    )
+    if wanted.start is not None:
+        statement = statement.where(LogLine.ts >= wanted.start)
+    if wanted.end is not None:
+        statement = statement.where(LogLine.ts <= wanted.end)
+    if wanted.container is not None:
+        statement = statement.where(LogLine.container_id == wanted.container)
+    if wanted.text_includes is not None:
+        statement = statement.where(LogLine.line.contains(wanted.text_includes, autoescape=True))
+    if wanted.text_not_includes is not None:
+        statement = statement.where(
+            ~LogLine.line.contains(wanted.text_not_includes, autoescape=True)
+        )
+    order = LogLine.pk.asc() if wanted.forward else LogLine.pk.desc()
+    limited = statement.order_by(order).limit(wanted.line_limit)
+    return list((await session.execute(limited)).scalars())

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
@@ -73,3 +73,9 @@ async def compare_and_set(
         .execution_options(synchronize_session=False)
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def ids_of_job(project_id: str, job_id: str, run_id: str | None = None) -> Select[str]:
+    """The ids of a job's runs (or of the one named), for queries over their lines."""
+    statement = select(JobRun.id).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
+    return statement if run_id is None else statement.where(JobRun.id == run_id)
