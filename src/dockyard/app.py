@@ -22,6 +22,7 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.jobs.router import router as jobs_router
 from dockyard.logs.router import router as logs_router
+from dockyard.logs.tail import LogHub
 from dockyard.projects.router import router as projects_router
 from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
@@ -42,6 +43,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.containers = DockerEngine(settings.docker_host)
         app.state.registry = HttpRegistry(settings.registry)
         app.state.worker_wake = asyncio.Event()
+        app.state.log_hub = LogHub(database)
         stop = asyncio.Event()
         worker_task = (
             asyncio.create_task(

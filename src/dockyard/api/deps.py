@@ -9,26 +9,28 @@ from typing import Annotated, Any
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import HTTPConnection
 
 from dockyard.auth import service as auth_service
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.config import Settings
 from dockyard.db.session import Database
+from dockyard.logs.tail import LogHub
 from dockyard.secrets.crypto import SecretBox
 
 
-def get_settings(request: Request) -> Settings:
+def get_settings(request: HTTPConnection) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+def get_database(request: HTTPConnection) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def get_secret_box(request: Request) -> SecretBox:
+def get_secret_box(request: HTTPConnection) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
 
@@ -46,10 +48,17 @@ async def get_session(
         yield session
 
 
+def get_log_hub(connection: HTTPConnection) -> LogHub:
+    hub: LogHub = connection.app.state.log_hub
+    return hub
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
 WorkerWakeDep = Annotated[asyncio.Event, Depends(get_worker_wake)]
+LogHubDep = Annotated[LogHub, Depends(get_log_hub)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 _bearer = HTTPBearer(auto_error=False, description="A dockyard API token")
 

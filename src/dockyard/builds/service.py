@@ -181,3 +181,9 @@ async def statuses_of(
         else BuildStatusOfTarget()
         for target_id in target_ids
     }
+
+
+async def has_concluded(session: AsyncSession, build_id: str) -> bool:
+    """Whether the build has ended (a build that is gone has)."""
+    build = await repository.get(session, build_id)
+    return build is None or is_terminal(BuildStatus(build.status))

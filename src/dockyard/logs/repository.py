@@ -39,12 +39,19 @@ async def last_ts(
 
 
 async def query(
-    session: AsyncSession, owner_kind: str, owners: Select[str], wanted: LogQuery
+    session: AsyncSession,
+    owner_kind: str,
+    owners: Select[str],
+    wanted: LogQuery,
+    up_to_pk: int | None = None,
 ) -> list[LogLine]:
-    """The lines of the owners (`owners` selects their ids) that `wanted` asks for."""
+    """The lines of the owners (`owners` selects their ids) that `wanted` asks for, up to line
+    `up_to_pk` if given."""
     statement = select(LogLine).where(
         LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
     )
+    if up_to_pk is not None:
+        statement = statement.where(LogLine.pk <= up_to_pk)
     if wanted.start is not None:
         statement = statement.where(LogLine.ts >= wanted.start)
     if wanted.end is not None:
@@ -60,3 +67,27 @@ async def query(
     order = LogLine.pk.asc() if wanted.forward else LogLine.pk.desc()
     limited = statement.order_by(order).limit(wanted.line_limit)
     return list((await session.execute(limited)).scalars())
+
+
+async def last_pk(session: AsyncSession, owner_kind: str, owners: Select[str]) -> int:
+    statement = select(func.max(LogLine.pk)).where(
+        LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
+    )
+    return int((await session.execute(statement)).scalar_one_or_none() or 0)
+
+
+async def after(
+    session: AsyncSession, owner_kind: str, owners: Select[str], cursor: int, limit: int
+) -> list[LogLine]:
+    """The owners' lines written after line `cursor`, oldest first."""
+    statement = (
+        select(LogLine)
+        .where(
+            LogLine.owner_kind == owner_kind,
+            LogLine.owner_id.in_(owners.scalar_subquery()),
+            LogLine.pk > cursor,
+        )
+        .order_by(LogLine.pk)
+        .limit(limit)
+    )
+    return list((await session.execute(statement)).scalars())

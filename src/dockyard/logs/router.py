@@ -3,20 +3,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Hashable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends, Path, WebSocket, WebSocketDisconnect
+from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.deps import SessionDep, requires
+from dockyard.api.deps import DatabaseDep, LogHubDep, SessionDep, requires
 from dockyard.api.wire import Envelope
 from dockyard.auth.permissions import Permission
-from dockyard.auth.service import Principal
+from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import repository as builds
+from dockyard.builds import service as builds_service
+from dockyard.db.session import Database
+from dockyard.errors import DockyardError
 from dockyard.jobs import service as jobs
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
-from dockyard.logs.schemas import LogEntry, LogQueryDep
+from dockyard.logs.schemas import LogEntry, LogQuery, LogQueryDep, log_query_of
+from dockyard.logs.tail import Concluded, LogHub
 from dockyard.runs import repository as runs
+from dockyard.runs import service as runs_service
 from dockyard.services import service as services
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["logs"])
@@ -65,3 +76,183 @@ async def service_build_logs(
     found = await services.get_service(session, projectId, serviceId)
     owners = builds.ids_of_target(projectId, "service", found.id, query.build_id)
     return _entries(await repository.query(session, "build", owners, query))
+
+
+# ---- live tails (WebSocket, queryType=tail) ------------------------------------------------
+
+INIT_SECONDS = 30
+
+
+class BadInit(DockyardError):
+    status = 401
+    code = "unauthorized"
+
+
+def _token_of(init: Any) -> str:
+    """The API token of the client's first frame:
+    {"type": "init", "data": {"auth": {"type": "apiToken", "apiToken": T}}}."""
+    auth = (init.get("data") or {}).get("auth") if isinstance(init, dict) else None
+    if not isinstance(auth, dict) or not isinstance(auth.get("apiToken"), str):
+        raise BadInit('The first frame must be {"type":"init","data":{"auth":{"apiToken":...}}}')
+    return str(auth["apiToken"])
+
+
+def _frame(lines: list[LogLine]) -> dict[str, Any]:
+    entries = [
+        LogEntry(container_id=line.container_id, log=line.line, ts=line.ts).model_dump(
+            mode="json", by_alias=True
+        )
+        for line in lines
+    ]
+    return {"type": "log-lines", "data": entries}
+
+
+@dataclass(frozen=True)
+class Followed:
+    """What a tail follows: the owners' lines, ending when `concluded` says so."""
+
+    key: Hashable
+    owner_kind: str
+    owners: Select[str]
+    concluded: Concluded | None
+
+
+async def _tail(
+    websocket: WebSocket,
+    database: Database,
+    hub: LogHub,
+    permission: Permission,
+    project_id: str,
+    follow: Callable[[AsyncSession, LogQuery], Awaitable[Followed]],
+) -> None:
+    await websocket.accept()
+    try:
+        query = log_query_of(dict(websocket.query_params))
+        token = _token_of(await asyncio.wait_for(websocket.receive_json(), INIT_SECONDS))
+        async with database.sessions() as session:
+            principal = await authenticate(session, token)
+            principal.require(permission, project_id)
+            followed = await follow(session, query)
+        await websocket.send_json({"type": "init", "data": {"auth": "successful"}})
+        await _stream(websocket, database, hub, query, followed)
+        await websocket.close()
+    except (WebSocketDisconnect, TimeoutError):
+        return
+    except DockyardError as exc:
+        error = {"status": exc.status, "message": exc.message, "details": exc.details}
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.send_json({"type": "error", "data": error})
+            await websocket.close(code=1008)
+
+
+async def _stream(
+    websocket: WebSocket, database: Database, hub: LogHub, query: LogQuery, followed: Followed
+) -> None:
+    """The last lineLimit lines, then every new one, until the followed build or run has
+    concluded or the client leaves."""
+    async with hub.follow(
+        followed.key, followed.owner_kind, followed.owners, followed.concluded
+    ) as (cursor, queue):
+        async with database.sessions() as session:
+            history = await repository.query(
+                session, followed.owner_kind, followed.owners, query, up_to_pk=cursor
+            )
+        if history:
+            await websocket.send_json(_frame(history[::-1]))
+        leaving = asyncio.create_task(websocket.receive())
+        try:
+            while True:
+                batch = asyncio.create_task(queue.get())
+                done, _ = await asyncio.wait({batch, leaving}, return_when=asyncio.FIRST_COMPLETED)
+                if leaving in done:
+                    batch.cancel()
+                    return
+                lines = batch.result()
+                if lines is None:
+                    return
+                kept = [line for line in lines if query.keeps(line.line, line.container_id)]
+                if kept:
+                    await websocket.send_json(_frame(kept))
+        finally:
+            leaving.cancel()
+
+
+def _run_concluded(database: Database, run_id: str) -> Concluded:
+    async def concluded() -> bool:
+        async with database.sessions() as session:
+            return await runs_service.has_concluded(session, run_id)
+
+    return concluded
+
+
+def _build_concluded(database: Database, build_id: str) -> Concluded:
+    async def concluded() -> bool:
+        async with database.sessions() as session:
+            return await builds_service.has_concluded(session, build_id)
+
+    return concluded
+
+
+@router.websocket("/jobs/{jobId}/logs")
+async def tail_job_run_logs(
+    websocket: WebSocket,
+    projectId: ProjectId,
+    jobId: TargetId,
+    database: DatabaseDep,
+    hub: LogHubDep,
+) -> None:
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        job = await jobs.get_job(session, projectId, jobId)
+        concluded = _run_concluded(database, query.run_id) if query.run_id else None
+        owners = runs.ids_of_job(projectId, job.id, query.run_id)
+        return Followed(("run", projectId, job.id, query.run_id), "run", owners, concluded)
+
+    await _tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
+
+
+async def _tail_builds(
+    websocket: WebSocket,
+    database: Database,
+    hub: LogHub,
+    project_id: str,
+    kind: str,
+    find: Callable[[AsyncSession], Awaitable[str]],
+) -> None:
+    permission = Permission.JOBS_OBSERVE if kind == "job" else Permission.SERVICES_OBSERVE
+
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        target_id = await find(session)
+        concluded = _build_concluded(database, query.build_id) if query.build_id else None
+        owners = builds.ids_of_target(project_id, kind, target_id, query.build_id)
+        key = ("build", project_id, kind, target_id, query.build_id)
+        return Followed(key, "build", owners, concluded)
+
+    await _tail(websocket, database, hub, permission, project_id, follow)
+
+
+@router.websocket("/jobs/{jobId}/build-logs")
+async def tail_job_build_logs(
+    websocket: WebSocket,
+    projectId: ProjectId,
+    jobId: TargetId,
+    database: DatabaseDep,
+    hub: LogHubDep,
+) -> None:
+    async def find(session: AsyncSession) -> str:
+        return (await jobs.get_job(session, projectId, jobId)).id
+
+    await _tail_builds(websocket, database, hub, projectId, "job", find)
+
+
+@router.websocket("/services/{serviceId}/build-logs")
+async def tail_service_build_logs(
+    websocket: WebSocket,
+    projectId: ProjectId,
+    serviceId: TargetId,
+    database: DatabaseDep,
+    hub: LogHubDep,
+) -> None:
+    async def find(session: AsyncSession) -> str:
+        return (await services.get_service(session, projectId, serviceId)).id
+
+    await _tail_builds(websocket, database, hub, projectId, "service", find)

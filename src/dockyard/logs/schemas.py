@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Query
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dockyard.api.wire import Timestamp, WireModel
 from dockyard.db.base import utcnow
@@ -34,41 +35,70 @@ class LogQuery:
     build_id: str | None
     run_id: str | None
 
+    def keeps(self, line: str, container_id: str) -> bool:
+        """Whether a line passes the text and container filters (for lines of a live tail)."""
+        return (
+            (self.text_includes is None or self.text_includes in line)
+            and (self.text_not_includes is None or self.text_not_includes not in line)
+            and (self.container is None or self.container == container_id)
+        )
 
-def log_query(
-    queryType: Annotated[Literal["range", "tail"], Query()] = "range",
-    startTime: Annotated[datetime | None, Query(description="ISO 8601")] = None,
-    endTime: Annotated[datetime | None, Query(description="ISO 8601")] = None,
-    duration: Annotated[int | None, Query(ge=1, description="seconds before endTime")] = None,
-    lineLimit: Annotated[int, Query(ge=1, le=MAX_LINE_LIMIT)] = DEFAULT_LINE_LIMIT,
-    direction: Annotated[Literal["forward", "backward"], Query()] = "backward",
-    textIncludes: Annotated[str | None, Query(max_length=1000)] = None,
-    textNotIncludes: Annotated[str | None, Query(max_length=1000)] = None,
-    containerName: Annotated[str | None, Query(max_length=128)] = None,
-    buildId: Annotated[str | None, Query(max_length=64)] = None,
-    runId: Annotated[str | None, Query(max_length=64)] = None,
-    type: Annotated[str | None, Query(max_length=32, description="runtime or build")] = None,
-) -> LogQuery:
+
+class LogQueryParams(BaseModel):
+    """The query string of `.../logs` and `.../build-logs` (REST and WebSocket alike)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    queryType: Literal["range", "tail"] = "range"
+    startTime: datetime | None = Field(None, description="ISO 8601")
+    endTime: datetime | None = Field(None, description="ISO 8601")
+    duration: int | None = Field(None, ge=1, description="seconds before endTime")
+    lineLimit: int = Field(DEFAULT_LINE_LIMIT, ge=1, le=MAX_LINE_LIMIT)
+    direction: Literal["forward", "backward"] = "backward"
+    textIncludes: str | None = Field(None, max_length=1000)
+    textNotIncludes: str | None = Field(None, max_length=1000)
+    containerName: str | None = Field(None, max_length=128)
+    buildId: str | None = Field(None, max_length=64)
+    runId: str | None = Field(None, max_length=64)
+    type: str | None = Field(None, max_length=32, description="runtime or build")
+
+
+def to_query(params: LogQueryParams) -> LogQuery:
     """`range`: lines between startTime and endTime (or the `duration` seconds before endTime,
-    default now), at most lineLimit, `backward` (newest first) or `forward` (oldest first)."""
-    if queryType == "tail":
-        raise Invalid("queryType", "tail is served over a WebSocket on the same path")
-    start, end = _utc(startTime), _utc(endTime)
-    if duration is not None and start is None:
-        start = (end or utcnow()) - timedelta(seconds=duration)
+    default now), at most lineLimit, `backward` (newest first) or `forward` (oldest first).
+    `tail` (over a WebSocket): the last lineLimit lines, then new ones as they come."""
+    start, end = _utc(params.startTime), _utc(params.endTime)
+    if params.duration is not None and start is None:
+        start = (end or utcnow()) - timedelta(seconds=params.duration)
     if start is not None and end is not None and start > end:
         raise Invalid("startTime", "must not be after endTime")
     return LogQuery(
         start=start,
         end=end,
-        line_limit=lineLimit,
-        forward=direction == "forward",
-        text_includes=textIncludes,
-        text_not_includes=textNotIncludes,
-        container=containerName,
-        build_id=buildId,
-        run_id=runId,
+        line_limit=params.lineLimit,
+        forward=params.direction == "forward",
+        text_includes=params.textIncludes,
+        text_not_includes=params.textNotIncludes,
+        container=params.containerName,
+        build_id=params.buildId,
+        run_id=params.runId,
     )
+
+
+def log_query_of(raw: dict[str, str]) -> LogQuery:
+    """A WebSocket's query string as a LogQuery; Invalid naming the first bad parameter."""
+    try:
+        return to_query(LogQueryParams.model_validate(raw))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        raise Invalid(".".join(str(part) for part in error["loc"]), error["msg"]) from None
+
+
+def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
+    """A REST log query: a range."""
+    if params.queryType == "tail":
+        raise Invalid("queryType", "tail is served over a WebSocket on the same path")
+    return to_query(params)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -78,4 +108,4 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-LogQueryDep = Annotated[LogQuery, Depends(log_query)]
+LogQueryDep = Annotated[LogQuery, Depends(range_query)]

@@ -13,6 +13,10 @@ from dockyard.db.repository import Page, PageRequest, paginate
 from dockyard.runs.models import JobRun
 
 
+async def get(session: AsyncSession, run_id: str) -> JobRun | None:
+    return (await session.execute(select(JobRun).where(JobRun.id == run_id))).scalar_one_or_none()
+
+
 async def get_of_job(
     session: AsyncSession, project_id: str, job_id: str, run_id: str
 ) -> JobRun | None:

@@ -199,6 +199,12 @@ async def abort_run(session: AsyncSession, project_id: str, job_id: str, run_id:
     return run
 
 
+async def has_concluded(session: AsyncSession, run_id: str) -> bool:
+    """Whether the run has ended (a run that is gone has)."""
+    run = await repository.get(session, run_id)
+    return run is None or run_is_terminal(RunStatus(run.status))
+
+
 async def abort_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
     """Stop every unfinished run of a job (the job is being deleted)."""
     for run in await repository.unfinished_of_job(session, project_id, job_id, UNFINISHED):

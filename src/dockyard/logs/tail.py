@@ -1,0 +1,94 @@
+"""Live log tails: one reader per followed stream, however many clients follow it.
+
+A stream is the lines of some owners (a job's runs, one build ...). Its reader polls the
+database for lines after the last one it delivered, every POLL_SECONDS, and hands each batch
+to every subscriber; when the stream follows one build or run and that has concluded, the
+reader delivers the last lines and ends every subscription. A reader stops when its last
+subscriber leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
+from dataclasses import dataclass, field
+
+from sqlalchemy import Select
+
+from dockyard.db.session import Database
+from dockyard.logs import repository
+from dockyard.logs.models import LogLine
+
+POLL_SECONDS = 0.2
+BATCH_LINES = 1000
+
+Concluded = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class Stream:
+    owner_kind: str
+    owners: Select[str]
+    concluded: Concluded | None
+    cursor: int
+    subscribers: set[asyncio.Queue[list[LogLine] | None]] = field(default_factory=set)
+    reader: asyncio.Task[None] | None = None
+
+
+class LogHub:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.streams: dict[Hashable, Stream] = {}
+
+    @contextlib.asynccontextmanager
+    async def follow(
+        self,
+        key: Hashable,
+        owner_kind: str,
+        owners: Select[str],
+        concluded: Concluded | None,
+    ) -> AsyncIterator[tuple[int, asyncio.Queue[list[LogLine] | None]]]:
+        """Subscribe to a stream: the pk of the last line already delivered to it (the client
+        reads earlier lines itself) and a queue of the next batches (None: it has ended)."""
+        stream = self.streams.get(key)
+        if stream is None:
+            async with self.database.sessions() as session:
+                cursor = await repository.last_pk(session, owner_kind, owners)
+            stream = Stream(owner_kind, owners, concluded, cursor)
+            self.streams[key] = stream
+            stream.reader = asyncio.create_task(self._read(key, stream))
+        queue: asyncio.Queue[list[LogLine] | None] = asyncio.Queue()
+        stream.subscribers.add(queue)
+        try:
+            yield stream.cursor, queue
+        finally:
+            stream.subscribers.discard(queue)
+            if not stream.subscribers and self.streams.get(key) is stream:
+                del self.streams[key]
+                if stream.reader is not None:
+                    stream.reader.cancel()
+
+    async def _read(self, key: Hashable, stream: Stream) -> None:
+        ended = False
+        while not ended:
+            await asyncio.sleep(POLL_SECONDS)
+            # Asked before reading, so the lines written up to the conclusion are read too.
+            ended = stream.concluded is not None and await stream.concluded()
+            await self._deliver_new(stream)
+        for queue in stream.subscribers:
+            queue.put_nowait(None)
+        if self.streams.get(key) is stream:
+            del self.streams[key]
+
+    async def _deliver_new(self, stream: Stream) -> None:
+        while True:
+            async with self.database.sessions() as session:
+                lines = await repository.after(
+                    session, stream.owner_kind, stream.owners, stream.cursor, BATCH_LINES
+                )
+            if not lines:
+                return
+            stream.cursor = lines[-1].pk
+            for queue in stream.subscribers:
+                queue.put_nowait(lines)
