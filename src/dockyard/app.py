@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from dockyard import __version__
 from dockyard.api import health
 from dockyard.api.errors import install_error_handlers
+from dockyard.api.limits import BodyLimit
 from dockyard.api.routing import include_v1
 from dockyard.builds.router import router as builds_router
 from dockyard.ci.router import events as ci_events_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_mb * 1024 * 1024)
     app.include_router(health.router)
     include_v1(app, projects_router)
     include_v1(app, jobs_router)
