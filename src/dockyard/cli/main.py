@@ -1,4 +1,4 @@
-"""The `dockyard` command: serve (up, api, worker) and administer (token)."""
+"""The `dockyard` command: serve (up, api, worker) and administer (token, secrets)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import sys
 import typer
 from rich.console import Console
 
-from dockyard.cli import serve, tokens
+from dockyard.cli import secrets, serve, tokens
 from dockyard.errors import DockyardError
 
 app = typer.Typer(
@@ -20,6 +20,7 @@ app.command("up")(serve.up)
 app.command("api")(serve.api)
 app.command("worker")(serve.worker)
 app.add_typer(tokens.app, name="token")
+app.add_typer(secrets.app, name="secrets")
 
 
 def main() -> None:

@@ -2,8 +2,10 @@
 
 A sealed value is ``v1.<key id>.<base64url(nonce | ciphertext)>``; the key id (the first
 bytes of the key's SHA-256) lets a key ring hold old keys while values are re-sealed after a
-rotation. The key is ``DOCKYARD_SECRET_KEY`` (base64 of 32 bytes) or, when unset, a key file
-in the data dir, made on first use with mode 0600.
+rotation. The keys are ``DOCKYARD_SECRET_KEY`` (base64 of 32 bytes; several, comma-separated,
+the sealing one first) or, when unset, the key file in the data dir (one key per line, the
+sealing one first), made on first use with mode 0600. A box meeting a key id it lacks reads
+its keys again once, so processes pick up a rotation without a restart.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +54,41 @@ def new_key_text() -> str:
     return base64.b64encode(secrets.token_bytes(KEY_BYTES)).decode()
 
 
-def load_or_create_key_file(path: Path) -> bytes:
+def load_or_create_key_file(path: Path) -> list[bytes]:
+    """The key ring of the file, the sealing key first; a new one-key file if there is none."""
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             handle.write(new_key_text() + "\n")
-    return decode_key(path.read_text())
+    return [decode_key(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def write_key_file(path: Path, keys: Sequence[bytes]) -> None:
+    """Replace the key file atomically (mode 0600), the sealing key first."""
+    staged = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    descriptor = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write("".join(base64.b64encode(key).decode() + "\n" for key in keys))
+    os.replace(staged, path)
+
+
+def keys_of(settings: Settings) -> list[bytes]:
+    if settings.secret_key:
+        return [decode_key(text) for text in settings.secret_key.split(",") if text.strip()]
+    return load_or_create_key_file(settings.data_dir / KEY_FILE)
 
 
 class SecretBox:
     """Seals and opens secret values; the first key seals, every key may open."""
 
-    def __init__(self, keys: Sequence[bytes]) -> None:
+    def __init__(
+        self, keys: Sequence[bytes], reload: Callable[[], Sequence[bytes]] | None = None
+    ) -> None:
+        self._reload = reload
+        self._use(keys)
+
+    def _use(self, keys: Sequence[bytes]) -> None:
         if not keys:
             raise SecretKeyError("a secret box needs at least one key")
         self._sealing_key = keys[0]
@@ -72,9 +96,11 @@ class SecretBox:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SecretBox:
-        if settings.secret_key:
-            return cls([decode_key(settings.secret_key)])
-        return cls([load_or_create_key_file(settings.data_dir / KEY_FILE)])
+        return cls(keys_of(settings), reload=lambda: keys_of(settings))
+
+    @property
+    def key_ids(self) -> list[str]:
+        return list(self._keys)
 
     @property
     def sealing_key_id(self) -> str:
@@ -93,6 +119,8 @@ class SecretBox:
             raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
         except (ValueError, binascii.Error) as exc:
             raise SecretKeyError("not a sealed secret value") from exc
+        if version == VERSION and kid not in self._keys and self._reload is not None:
+            self._use(self._reload())
         if version != VERSION or kid not in self._keys:
             raise SecretKeyError(f"no key {kid!r} to open this secret (was the key rotated?)")
         try:

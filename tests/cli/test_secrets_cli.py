@@ -1,0 +1,100 @@
+"""`dockyard secrets rotate-key`: every sealed value moves to a new key, nothing is lost, and
+old keys can be retired once unused."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from dockyard.app import create_app
+from dockyard.cli.main import app
+from dockyard.config import Settings
+from dockyard.secrets.crypto import KEY_FILE, decode_key, key_id
+from tests.conftest import issue_token
+from tests.helpers import minimal_job
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.delenv("DOCKYARD_SECRET_KEY", raising=False)
+    return Settings(registry="127.0.0.1:1", registry_autostart=False)
+
+
+def key_ids_of_file(settings: Settings) -> list[str]:
+    lines = (settings.data_dir / KEY_FILE).read_text().split()
+    return [key_id(decode_key(line)) for line in lines]
+
+
+def sealed_key_ids(settings: Settings) -> set[str]:
+    with sqlite3.connect(settings.data_dir / "dockyard.db") as db:
+        values = [
+            v
+            for (m,) in db.execute("SELECT sealed_secrets FROM jobs")
+            for v in json.loads(m).values()
+        ]
+        values += [v for (v,) in db.execute("SELECT sealed_secrets FROM job_runs")]
+    return {value.split(".")[1] for value in values}
+
+
+def make_secrets(settings: Settings) -> None:
+    token = issue_token(settings, name="admin", is_admin=True)
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        assert client.post("/v1/projects", json={"name": "Vault"}).status_code == 200
+        body = minimal_job(
+            "Keeper",
+            runtimeEnvironment={"API_KEY": "very-secret-value"},
+            deployment={"external": {"imagePath": "local/busybox:1"}},
+        )
+        assert client.post("/v1/projects/vault/jobs/manual", json=body).status_code == 200
+        run = client.post(
+            "/v1/projects/vault/jobs/keeper/runs", json={"runtimeEnvironment": {"X": "y"}}
+        )
+        assert run.status_code == 200, run.text
+
+
+def job_secret(settings: Settings) -> str:
+    token = issue_token(settings, name="reader", is_admin=True)
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        patched = client.patch("/v1/projects/vault/jobs/manual/keeper", json={"backoffLimit": 1})
+        assert patched.status_code == 200, patched.text
+        value: str = patched.json()["data"]["runtimeEnvironment"]["API_KEY"]
+        return value
+
+
+def test_rotate_then_retire(settings: Settings) -> None:
+    make_secrets(settings)
+    [old] = key_ids_of_file(settings)
+    assert sealed_key_ids(settings) == {old}
+
+    rotated = runner.invoke(app, ["secrets", "rotate-key"])
+
+    assert rotated.exit_code == 0, rotated.output
+    assert "re-sealed 2 rows" in rotated.output
+    new, kept_old = key_ids_of_file(settings)
+    assert kept_old == old and sealed_key_ids(settings) == {new}
+    assert job_secret(settings) == "very-secret-value"
+
+    retired = runner.invoke(app, ["secrets", "rotate-key", "--retire"])
+    assert retired.exit_code == 0, retired.output
+    [newest] = key_ids_of_file(settings)
+    assert sealed_key_ids(settings) == {newest}
+    assert job_secret(settings) == "very-secret-value"
+
+
+def test_a_configured_key_is_rotated_by_configuration(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DOCKYARD_SECRET_KEY", "A" * 43 + "=")
+    result = runner.invoke(app, ["secrets", "rotate-key"])
+    assert result.exit_code != 0
+    assert "DOCKYARD_SECRET_KEY" in str(result.exception) + result.output
