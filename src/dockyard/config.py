@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     build_timeout_seconds: float = Field(default=3600.0, gt=0)
     bundle_max_mb: int = Field(default=512, ge=1)
     bundle_timeout_seconds: float = Field(default=300.0, gt=0)
+    fetch_allow: list[str] = Field(
+        default_factory=list,
+        description="networks (CIDR) or host names of this machine or private networks that "
+        "bundle URLs may still name",
+    )
     max_request_mb: int = Field(default=16, ge=1, description="larger request bodies get 413")
     run_backoff_scale: float = Field(
         default=1.0,

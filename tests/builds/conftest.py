@@ -92,6 +92,8 @@ def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:
             "DOCKYARD_GIT_INSTEADOF": json.dumps(sample.repo.insteadof),
             "DOCKYARD_WORKER_LEASE_SECONDS": "3",
             "DOCKYARD_WORKER_POLL_SECONDS": "0.5",
+            # The tests serve bundles from this machine, which is refused by default.
+            "DOCKYARD_FETCH_ALLOW": json.dumps(["127.0.0.0/8"]),
             **env,
         },
     ).start()

@@ -3,11 +3,12 @@ start, list (newest first), get, abort (DELETE)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from dockyard.api.deps import SecretBoxDep, SessionDep, WorkerWakeDep
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds import service, starts
@@ -25,6 +26,9 @@ from dockyard.builds.schemas import (
     StartServiceBuildRequest,
 )
 from dockyard.builds.service import BuildSource, BuildTarget
+from dockyard.config import Settings
+from dockyard.engine.fetches import RefusedTarget, check_fetchable
+from dockyard.errors import Invalid
 from dockyard.jobs import service as jobs
 from dockyard.services import service as services
 
@@ -100,6 +104,15 @@ async def abort_job_build(
 # ---- build services ------------------------------------------------------------------------
 
 
+async def _check_bundle_url(url: str, settings: Settings) -> None:
+    """400 for a bundle on this machine or a private network (unless allowed); the worker
+    checks again when it fetches."""
+    try:
+        await asyncio.to_thread(check_fetchable, url, settings.fetch_allow)
+    except RefusedTarget as exc:
+        raise Invalid("bundleUrl", exc.message) from None
+
+
 @router.post("/services/{serviceId}/build")
 async def start_service_build(
     projectId: ProjectId,
@@ -107,12 +120,15 @@ async def start_service_build(
     body: StartServiceBuildRequest,
     session: SessionDep,
     box: SecretBoxDep,
+    settings: SettingsDep,
     wake: WorkerWakeDep,
     _: ServiceBuildsDeploy,
 ) -> Envelope[BuildResponse]:
     """Build a branch or pull request of the service's repository (its latest commit unless a
     sha is given), or a source bundle fetched from `bundleUrl`."""
     found = await services.get_service(session, projectId, serviceId)
+    if body.bundle_url is not None:
+        await _check_bundle_url(body.bundle_url, settings)
     source = BuildSource(
         branch=body.branch,
         sha=body.sha,

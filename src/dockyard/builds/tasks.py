@@ -216,6 +216,7 @@ class BuildRunner:
                 source,
                 max_bytes=self.settings.bundle_max_mb * 1024 * 1024,
                 timeout=self.settings.bundle_timeout_seconds,
+                allow=self.settings.fetch_allow,
                 on_line=logs.write,
             )
             return

@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import tarfile
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import httpx
 
 from dockyard.engine.base import LineSink
+from dockyard.engine.fetches import RefusedTarget, check_fetchable
 from dockyard.errors import BuildFailed
 
 
@@ -21,10 +23,16 @@ async def fetch_bundle(
     *,
     max_bytes: int,
     timeout: float,
+    allow: Sequence[str],
     on_line: LineSink,
 ) -> None:
-    """Download `url` (at most `max_bytes`, within `timeout` seconds) and unpack it into
-    `dest`. BuildFailed says what went wrong."""
+    """Download `url` (at most `max_bytes`, within `timeout` seconds, from a target
+    `check_fetchable` accepts with `allow`) and unpack it into `dest`. BuildFailed says what
+    went wrong."""
+    try:
+        await asyncio.to_thread(check_fetchable, url, allow)
+    except RefusedTarget as exc:
+        raise BuildFailed(f"The bundle URL is refused: {exc.message}") from None
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=dest.parent) as archive:
         on_line(f"Fetching bundle {url}")
