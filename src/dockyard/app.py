@@ -27,6 +27,7 @@ from dockyard.logs.tail import LogHub
 from dockyard.projects.router import router as projects_router
 from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
+from dockyard.secrets.router import router as secrets_router
 from dockyard.services.router import router as services_router
 from dockyard.worker.loop import create_worker
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, runs_router)
     include_v1(app, ci_events_router)
     include_v1(app, logs_router)
+    include_v1(app, secrets_router)
     app.include_router(webhooks_router, prefix="/v1")
     include_v1(app, services_router)
     return app
