@@ -91,6 +91,10 @@ class Settings(BaseSettings):
         description="networks (CIDR) or host names of this machine or private networks that "
         "bundle URLs may still name",
     )
+    log_retention_days: int = Field(default=30, ge=1, description="older log lines are removed")
+    log_retention_lines: int = Field(
+        default=100_000, ge=100, description="lines kept of each build and run (the newest)"
+    )
     max_request_mb: int = Field(default=16, ge=1, description="larger request bodies get 413")
     run_backoff_scale: float = Field(
         default=1.0,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.models import LogLine
@@ -91,3 +91,30 @@ async def after(
         .limit(limit)
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def delete_older_than(session: AsyncSession, before: datetime) -> int:
+    result = await session.execute(delete(LogLine).where(LogLine.ts < before))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+async def delete_beyond(session: AsyncSession, keep: int) -> int:
+    """Of every build's and run's lines, all but the newest `keep`."""
+    crowded = (
+        select(LogLine.owner_kind, LogLine.owner_id)
+        .group_by(LogLine.owner_kind, LogLine.owner_id)
+        .having(func.count() > keep)
+    )
+    removed = 0
+    for owner_kind, owner_id in (await session.execute(crowded)).all():
+        of_owner = (LogLine.owner_kind == owner_kind, LogLine.owner_id == owner_id)
+        oldest_kept = (
+            select(LogLine.pk)
+            .where(*of_owner)
+            .order_by(LogLine.pk.desc())
+            .offset(keep - 1)
+            .limit(1)
+        ).scalar_subquery()
+        result = await session.execute(delete(LogLine).where(*of_owner, LogLine.pk < oldest_kept))
+        removed += int(getattr(result, "rowcount", 0) or 0)
+    return removed

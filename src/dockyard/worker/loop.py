@@ -20,6 +20,7 @@ from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry
+from dockyard.logs.retention import LogJanitor
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.runs import RunDispatcher
@@ -93,4 +94,4 @@ def create_worker(
     runs = RunDispatcher(
         settings, database, box, DockerEngine(settings.docker_host), worker_id, wake
     )
-    return Worker(settings, [builds, runs], wake)
+    return Worker(settings, [builds, runs, LogJanitor(settings, database)], wake)
