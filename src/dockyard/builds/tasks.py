@@ -29,7 +29,7 @@ from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.service import LogWriter, redactor
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.lifecycle import BuildStatus, move_build
+from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 
 log = structlog.get_logger(__name__)
 
@@ -123,8 +123,11 @@ class BuildRunner:
         self.aborting = False
         self.workdir = build_dir(settings, build.id)
         self.redact = redactor([])
+        self.logs: LogWriter | None = None
 
     async def move(self, status: BuildStatus, **changes: Any) -> None:
+        if is_terminal(status) and self.logs is not None:
+            await self.logs.flush()
         async with self.database.sessions() as session:
             moved = await move_build(session, self.build, status, **changes)
             await session.commit()
@@ -142,7 +145,9 @@ class BuildRunner:
     async def run(self) -> None:
         secrets = open_secrets(self.box, self.build)
         self.redact = redactor(secret_values(secrets))
-        logs = LogWriter(self.database, "build", self.build.id, self.build.id, self.redact)
+        logs = self.logs = LogWriter(
+            self.database, "build", self.build.id, self.build.id, self.redact
+        )
         flusher = asyncio.create_task(logs.run_flusher())
         try:
             async with asyncio.timeout(self.settings.build_timeout_seconds):

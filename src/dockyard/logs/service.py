@@ -44,6 +44,8 @@ class LogWriter:
     container_id: str
     redact: Callable[[str], str] = field(default=lambda line: line)
     _pending: list[dict[str, object]] = field(default_factory=list)
+    # Batches are stored one after the other, so lines keep their order.
+    _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     def write(self, line: str) -> None:
         self._pending.append(
@@ -57,11 +59,14 @@ class LogWriter:
         )
 
     async def flush(self) -> None:
-        rows, self._pending = self._pending, []
-        if rows:
-            async with self.database.sessions() as session:
-                await repository.append(session, rows)
-                await session.commit()
+        """Store the lines written so far (callers flush before a build or run concludes, so
+        whoever sees it concluded finds all its lines)."""
+        async with self._flushing:
+            rows, self._pending = self._pending, []
+            if rows:
+                async with self.database.sessions() as session:
+                    await repository.append(session, rows)
+                    await session.commit()
 
     async def run_flusher(self) -> None:
         """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""

@@ -102,6 +102,7 @@ class RunRunner:
         self.since: datetime | None = None
         self.seen = 0
         self.redact = redactor([])
+        self.logs: LogWriter | None = None
 
     # ---- the row ----------------------------------------------------------------------------
 
@@ -120,6 +121,8 @@ class RunRunner:
         changes: dict[str, Any] = {"active": 0, "container_name": None, "retry_at": None}
         if message is not None:
             changes["message"] = self.redact(message)[:MAX_MESSAGE]
+        if self.logs is not None:
+            await self.logs.flush()
         async with self.database.sessions() as session:
             await move_run(session, self.run_row, status, **changes)
             await session.commit()
@@ -129,7 +132,7 @@ class RunRunner:
     async def run(self) -> None:
         run_secrets = open_secrets(self.box, self.run_row)
         self.redact = redactor(secret_values(run_secrets))
-        logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
+        logs = self.logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
         try:
