@@ -24,6 +24,7 @@ class BuildRecipe(BaseModel):
     use_cache: bool = True
     engine: Engine = "buildkit"
     storage_mb: int | None = None
+    docker_credentials: list[str] = []
 
 
 class BuildSecrets(BaseModel):
@@ -71,6 +72,7 @@ def recipe_of(
         is not False,
         engine=engine,
         storage_mb=storage.get("storageSize"),
+        docker_credentials=configuration.get("dockerCredentials") or [],
     )
     given = overrides.model_dump(by_alias=True, exclude_none=True) if overrides else {}
     secrets = BuildSecrets(

@@ -28,6 +28,7 @@ from dockyard.engine.git import pull_request_ref
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.service import LogWriter, redactor
+from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 
@@ -204,6 +205,7 @@ class BuildRunner:
                 for name, mount in secrets.docker_secret_mounts.items()
             },
             use_cache=recipe.use_cache,
+            registry_logins=registry_logins(self.settings, recipe.docker_credentials),
             on_line=logs.write,
         )
         await self.move(BuildStatus.UPLOADING)

@@ -7,7 +7,7 @@ Cancelling the task that awaits an operation kills its process: nothing is left 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -62,6 +62,7 @@ class ImageBuilder(Protocol):
         build_args: Mapping[str, str] | None = None,
         secrets: Mapping[str, bytes] | None = None,
         use_cache: bool = True,
+        registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
     ) -> str:
         """Build the image of `dockerfile` with `context` (both relative to `source_dir`, which

@@ -7,14 +7,16 @@ source dir that is removed afterwards; their values are masked in the streamed o
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from dockyard.engine.base import LineSink
+from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.dockercli import DockerCli
 from dockyard.errors import BuildFailed
 
@@ -47,10 +49,12 @@ class BuildkitBuilder:
         build_args: Mapping[str, str] | None = None,
         secrets: Mapping[str, bytes] | None = None,
         use_cache: bool = True,
+        registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
     ) -> str:
         """Build `dockerfile` with `context`, both paths relative to `source_dir` (a leading
-        `/` is its root), tag the image `tag` and return its id."""
+        `/` is its root), tag the image `tag` and return its id. `registry_logins` let base
+        images come from private registries."""
         root = source_dir.resolve()
         dockerfile_path = _inside(root, dockerfile, "Dockerfile")
         context_dir = _inside(root, context, "Build context")
@@ -77,7 +81,8 @@ class BuildkitBuilder:
                 str(context_dir),
             ]
             output = BuildOutput(on_line, secrets.values())
-            result = await self.docker.run(args, on_line=output.feed)
+            config_dir = _client_config(Path(scratch), registry_logins)
+            result = await self.docker.run(args, on_line=output.feed, config_dir=config_dir)
             if not result.ok:
                 raise BuildFailed(output.failure_message())
             return iidfile.read_text().strip()
@@ -175,3 +180,21 @@ def _secret_lines(secrets: Iterable[bytes]) -> list[str]:
         if line.strip()
     }
     return sorted(lines, key=len, reverse=True)
+
+
+def _client_config(scratch: Path, logins: Sequence[RegistryCredentials]) -> Path | None:
+    """A docker client configuration (0600) holding only these registry logins."""
+    if not logins:
+        return None
+    auths = {
+        login.registry: {
+            "auth": base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
+        }
+        for login in logins
+    }
+    config_dir = scratch / "docker-config"
+    config_dir.mkdir(mode=0o700)
+    descriptor = os.open(config_dir / "config.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"auths": auths}, handle)
+    return config_dir

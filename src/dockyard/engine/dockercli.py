@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from dockyard.engine import process
 from dockyard.engine.base import LineSink
@@ -19,10 +20,17 @@ class DockerCli:
         self.docker_host = docker_host
 
     async def run(
-        self, args: Sequence[str], *, on_line: LineSink | None = None
+        self,
+        args: Sequence[str],
+        *,
+        on_line: LineSink | None = None,
+        config_dir: Path | None = None,
     ) -> process.Completed:
-        """Run `docker <args>`; EngineUnavailable when the CLI or the engine is missing."""
+        """Run `docker <args>` (with the client configuration of `config_dir`, if given:
+        registry logins); EngineUnavailable when the CLI or the engine is missing."""
         env = {**os.environ, "DOCKER_HOST": self.docker_host, "DOCKER_BUILDKIT": "1"}
+        if config_dir is not None:
+            env["DOCKER_CONFIG"] = str(config_dir)
         try:
             completed = await process.run([DOCKER_CLI, *args], env=env, on_line=on_line)
         except FileNotFoundError as exc:

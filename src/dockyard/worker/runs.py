@@ -37,6 +37,7 @@ from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.recipe import RunRecipe, RunSecrets
 from dockyard.runs.service import open_secrets
+from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.dispatch import LeasedDispatcher
 from dockyard.worker.lifecycle import RunStatus, move_run
@@ -259,13 +260,7 @@ class RunRunner:
         credentials_id = self.recipe.credentials
         if credentials_id is None:
             return None
-        login = self.settings.registry_credentials.get(credentials_id)
-        if login is None:
-            raise RunFailed(
-                f"Registry credentials {credentials_id!r} are not configured on this dockyard "
-                "(DOCKYARD_REGISTRY_CREDENTIALS)"
-            )
-        return RegistryCredentials(login.registry, login.username, login.password)
+        return registry_logins(self.settings, [credentials_id])[0]
 
     async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
         """Until the attempt's container exits (or a probe ends it); its final state."""
