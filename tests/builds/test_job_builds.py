@@ -249,6 +249,8 @@ def test_deleting_a_job_aborts_its_builds(live: LiveDockyard) -> None:
     while (live.process.data_dir / "builds" / started["id"]).exists():
         assert time.monotonic() < deadline, "the build of the deleted job kept running"
         time.sleep(0.2)
+    again = vcs_job(live, "deleted while building")
+    assert again == job and live.get(f"/jobs/{job}/build")["builds"] == []
 
 
 def test_missing_build_engines_fail_with_how_to_fix(live: LiveDockyard) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
@@ -55,16 +55,16 @@ async def latest_of_targets(
     return {build.target_id: build for build in rows}
 
 
-async def unfinished_of_target(
-    session: AsyncSession, project_id: str, kind: str, target_id: str, statuses: Sequence[str]
-) -> list[Build]:
-    statement = select(Build).where(
-        Build.project_id == project_id,
-        Build.target_kind == kind,
-        Build.target_id == target_id,
-        Build.status.in_(statuses),
+async def delete_of_target(
+    session: AsyncSession, project_id: str, kind: str, target_id: str
+) -> None:
+    await session.execute(
+        delete(Build).where(
+            Build.project_id == project_id,
+            Build.target_kind == kind,
+            Build.target_id == target_id,
+        )
     )
-    return list((await session.execute(statement)).scalars())
 
 
 async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:

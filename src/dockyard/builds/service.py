@@ -20,12 +20,12 @@ from dockyard.builds.schemas import (
 )
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
+from dockyard.logs import repository as logs
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 from dockyard.worker.names import generated_id
 
 ID_ATTEMPTS = 5
-UNFINISHED = [status.value for status in BuildStatus if not is_terminal(status)]
 
 
 @dataclass(frozen=True)
@@ -151,14 +151,13 @@ async def abort_build(session: AsyncSession, target: BuildTarget, build_id: str)
     return build
 
 
-async def abort_builds_of(session: AsyncSession, target: BuildTarget) -> None:
-    """Abort every unfinished build of a target (its job or service is being deleted)."""
-    builds = await repository.unfinished_of_target(
-        session, target.project_id, target.kind, target.id, UNFINISHED
-    )
-    for build in builds:
-        await _abort(session, build)
-    await session.commit()
+async def forget_builds_of(session: AsyncSession, target: BuildTarget) -> None:
+    """Remove a target's builds and their lines (its job or service is being deleted, and a
+    new one of the same name starts afresh). A worker driving one of them stops it, as its
+    row is gone. The caller commits."""
+    owners = repository.ids_of_target(target.project_id, target.kind, target.id)
+    await logs.delete_of_owners(session, "build", owners)
+    await repository.delete_of_target(session, target.project_id, target.kind, target.id)
 
 
 async def status_of(session: AsyncSession, target: BuildTarget) -> BuildStatusOfTarget:

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -226,3 +226,16 @@ async def events_of(
         CiEvent.target_id == target_id,
     )
     return await paginate(session, statement, CiEvent.pk, page, descending=True)
+
+
+async def forget_events_of(
+    session: AsyncSession, project_id: str, kind: str, target_id: str
+) -> None:
+    """The CI events of a job or service being deleted. The caller commits."""
+    await session.execute(
+        delete(CiEvent).where(
+            CiEvent.project_id == project_id,
+            CiEvent.target_kind == kind,
+            CiEvent.target_id == target_id,
+        )
+    )

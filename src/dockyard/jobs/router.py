@@ -13,6 +13,7 @@ from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds import service as builds
 from dockyard.builds.service import BuildTarget
+from dockyard.ci import service as ci
 from dockyard.jobs import service
 from dockyard.jobs.auth import JobsCreate, JobsDelete, JobsRead, JobsUpdate
 from dockyard.jobs.models import Job
@@ -116,12 +117,14 @@ async def get_job(
 async def delete_job(
     projectId: ProjectId, jobId: JobId, session: SessionDep, wake: WorkerWakeDep, _: JobsDelete
 ) -> Envelope[dict[str, str]]:
-    """Delete the job; its unfinished builds and runs are aborted."""
+    """Delete the job with its builds, runs, logs and CI events; the worker stops those
+    still running."""
     job = await service.get_job(session, projectId, jobId)
-    await builds.abort_builds_of(session, _target(job))
-    await runs.abort_runs_of(session, projectId, job.id)
-    wake.set()
+    await builds.forget_builds_of(session, _target(job))
+    await runs.forget_runs_of(session, projectId, job.id)
+    await ci.forget_events_of(session, projectId, "job", job.id)
     await service.delete_job(session, projectId, jobId)
+    wake.set()
     return Envelope(data={})
 
 

@@ -118,3 +118,11 @@ async def delete_beyond(session: AsyncSession, keep: int) -> int:
         result = await session.execute(delete(LogLine).where(*of_owner, LogLine.pk < oldest_kept))
         removed += int(getattr(result, "rowcount", 0) or 0)
     return removed
+
+
+async def delete_of_owners(session: AsyncSession, owner_kind: str, owners: Select[str]) -> None:
+    await session.execute(
+        delete(LogLine).where(
+            LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
+        )
+    )

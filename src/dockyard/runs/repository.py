@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
@@ -34,15 +33,10 @@ async def page_of_job(
     return await paginate(session, statement, JobRun.pk, request, descending=True)
 
 
-async def unfinished_of_job(
-    session: AsyncSession, project_id: str, job_id: str, statuses: Sequence[str]
-) -> list[JobRun]:
-    statement = select(JobRun).where(
-        JobRun.project_id == project_id,
-        JobRun.job_id == job_id,
-        JobRun.status.in_(statuses),
+async def delete_of_job(session: AsyncSession, project_id: str, job_id: str) -> None:
+    await session.execute(
+        delete(JobRun).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
     )
-    return list((await session.execute(statement)).scalars())
 
 
 async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]:

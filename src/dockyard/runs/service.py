@@ -18,6 +18,7 @@ from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
+from dockyard.logs import repository as logs
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.recipe import RunRecipe, RunSecrets, recipe_of
@@ -28,7 +29,6 @@ from dockyard.worker.lifecycle import RunStatus, move_run, run_is_terminal
 from dockyard.worker.names import generated_id
 
 ID_ATTEMPTS = 5
-UNFINISHED = [RunStatus.QUEUED.value, RunStatus.RUNNING.value]
 RUN_NAME_ALPHABET = string.ascii_lowercase + string.digits
 
 
@@ -205,11 +205,11 @@ async def has_concluded(session: AsyncSession, run_id: str) -> bool:
     return run is None or run_is_terminal(RunStatus(run.status))
 
 
-async def abort_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
-    """Stop every unfinished run of a job (the job is being deleted)."""
-    for run in await repository.unfinished_of_job(session, project_id, job_id, UNFINISHED):
-        await _abort(session, run)
-    await session.commit()
+async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
+    """Remove a job's runs and their lines (the job is being deleted). A worker driving one of
+    them stops its container, as its row is gone. The caller commits."""
+    await logs.delete_of_owners(session, "run", repository.ids_of_job(project_id, job_id))
+    await repository.delete_of_job(session, project_id, job_id)
 
 
 # ---- runOnSourceChange ---------------------------------------------------------------------

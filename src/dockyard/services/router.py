@@ -13,6 +13,7 @@ from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds import service as builds
 from dockyard.builds.service import BuildTarget
+from dockyard.ci import service as ci
 from dockyard.projects.schemas import app_id
 from dockyard.services import service
 from dockyard.services.auth import ServicesCreate, ServicesDelete, ServicesRead, ServicesUpdate
@@ -131,11 +132,13 @@ async def delete_service(
     wake: WorkerWakeDep,
     _: ServicesDelete,
 ) -> Envelope[dict[str, str]]:
-    """Delete the build service; its unfinished builds are aborted."""
+    """Delete the build service with its builds, logs and CI events; the worker stops the
+    builds still running."""
     found = await service.get_service(session, projectId, serviceId)
-    await builds.abort_builds_of(session, _target(found))
-    wake.set()
+    await builds.forget_builds_of(session, _target(found))
+    await ci.forget_events_of(session, projectId, "service", found.id)
     await service.delete_service(session, projectId, serviceId)
+    wake.set()
     return Envelope(data={})
 
 
