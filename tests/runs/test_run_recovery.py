@@ -18,11 +18,11 @@ COUNT_TO_FIVE = "for i in 1 2 3 4 5; do echo tick $i; sleep 1; done"
 
 
 def containers_of(run_id: str) -> list[str]:
-    client = docker.DockerClient(base_url=DOCKER_HOST)
-    return [
-        c.name
-        for c in client.containers.list(all=True, filters={"label": f"dockyard.run={run_id}"})
-    ]
+    # One listing call: the high-level list inspects each container after, and one removed
+    # in between would fail it.
+    client = docker.APIClient(base_url=DOCKER_HOST)
+    found = client.containers(all=True, filters={"label": f"dockyard.run={run_id}"})
+    return [name.lstrip("/") for container in found for name in container["Names"]]
 
 
 def restart(root: Path, live: LiveDockyard, sig: int) -> LiveDockyard:
