@@ -27,7 +27,7 @@ from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
-from dockyard.logs.service import LogWriter, redactor
+from dockyard.logs.service import LogWriter, file_texts, redactor
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
@@ -72,8 +72,7 @@ def built_image(settings: Settings, build: Build) -> str:
 
 def secret_values(secrets: BuildSecrets) -> list[str]:
     files = [*secrets.build_files.values(), *secrets.docker_secret_mounts.values()]
-    decoded = [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
-    return [*secrets.build_arguments.values(), *decoded]
+    return [*secrets.build_arguments.values(), *file_texts(files)]
 
 
 def file_bytes(file: dict[str, str], arguments: dict[str, str]) -> bytes:

@@ -177,18 +177,16 @@ async def _stream(
             leaving.cancel()
 
 
-def _run_concluded(database: Database, run_id: str) -> Concluded:
+def _concluded(
+    database: Database,
+    has_concluded: Callable[[AsyncSession, str], Awaitable[bool]],
+    item_id: str,
+) -> Concluded:
+    """Whether the followed build or run (`has_concluded` of its kind) has ended."""
+
     async def concluded() -> bool:
         async with database.sessions() as session:
-            return await runs_service.has_concluded(session, run_id)
-
-    return concluded
-
-
-def _build_concluded(database: Database, build_id: str) -> Concluded:
-    async def concluded() -> bool:
-        async with database.sessions() as session:
-            return await builds_service.has_concluded(session, build_id)
+            return await has_concluded(session, item_id)
 
     return concluded
 
@@ -203,7 +201,9 @@ async def tail_job_run_logs(
 ) -> None:
     async def follow(session: AsyncSession, query: LogQuery) -> Followed:
         job = await jobs.get_job(session, projectId, jobId)
-        concluded = _run_concluded(database, query.run_id) if query.run_id else None
+        concluded = (
+            _concluded(database, runs_service.has_concluded, query.run_id) if query.run_id else None
+        )
         owners = runs.ids_of_job(projectId, job.id, query.run_id)
         return Followed(("run", projectId, job.id, query.run_id), "run", owners, concluded)
 
@@ -222,7 +222,11 @@ async def _tail_builds(
 
     async def follow(session: AsyncSession, query: LogQuery) -> Followed:
         target_id = await find(session)
-        concluded = _build_concluded(database, query.build_id) if query.build_id else None
+        concluded = (
+            _concluded(database, builds_service.has_concluded, query.build_id)
+            if query.build_id
+            else None
+        )
         owners = builds.ids_of_target(project_id, kind, target_id, query.build_id)
         key = ("build", project_id, kind, target_id, query.build_id)
         return Followed(key, "build", owners, concluded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -31,6 +32,11 @@ def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
         return lambda line: line
     pattern = re.compile("|".join(re.escape(value) for value in values))
     return lambda line: pattern.sub(REDACTED, line)
+
+
+def file_texts(files: Iterable[dict[str, str]]) -> list[str]:
+    """The contents of secret files (base64 `data`) as text, so a redactor hides them too."""
+    return [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
 
 
 @dataclass

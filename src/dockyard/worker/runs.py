@@ -32,9 +32,10 @@ from dockyard.engine.base import (
     RegistryCredentials,
 )
 from dockyard.errors import DockyardError, RunFailed
-from dockyard.logs.service import LogWriter, last_line_time, redactor
+from dockyard.logs.service import LogWriter, file_texts, last_line_time, redactor
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
+from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunRecipe, RunSecrets
 from dockyard.runs.service import open_secrets
 from dockyard.secrets.credentials import registry_logins
@@ -45,7 +46,6 @@ from dockyard.worker.probes import ProbeFailed, Prober
 
 log = structlog.get_logger(__name__)
 
-MIB = 1024 * 1024
 MAX_MESSAGE = 4000
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 360.0
@@ -375,11 +375,7 @@ def _exit_reason(state: ContainerState) -> str:
 
 
 def secret_values(run_secrets: RunSecrets) -> list[str]:
-    files = [
-        base64.b64decode(file["data"]).decode("utf-8", "replace")
-        for file in run_secrets.files().values()
-    ]
-    return [*run_secrets.runtime_environment.values(), *files]
+    return [*run_secrets.runtime_environment.values(), *file_texts(run_secrets.files().values())]
 
 
 class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
