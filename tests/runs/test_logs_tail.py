@@ -3,8 +3,6 @@ SDK's own tail: the lines so far, then each new one, ending when the run conclud
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from northflank import ApiClient, ApiClientContext
 from northflank.errors import ApiCallError
@@ -27,7 +25,6 @@ def test_tail_follows_a_run_to_its_end(live: LiveDockyard) -> None:
         f"/jobs/{job}/runs/{run_id}", lambda run: "tick 2 *****" in live.lines_of("run", run_id), 30
     )
 
-    started = time.monotonic()
     with sdk_for(live).logs.tail_logs(
         project_id=live.project,
         resource_id=job,
@@ -42,7 +39,6 @@ def test_tail_follows_a_run_to_its_end(live: LiveDockyard) -> None:
     assert ticks == [f"tick {i} *****" for i in range(1, 7)], lines
     assert "p4ssw0rd-value" not in str(lines)
     assert live.get(f"/jobs/{job}/runs/{run_id}")["concluded"] is True
-    assert time.monotonic() - started < 20
 
 
 def test_tail_of_a_finished_build_gives_its_lines_and_ends(live: LiveDockyard) -> None:
