@@ -1,0 +1,181 @@
+"""`dockyard projects|jobs|services list|get|create|delete` against a server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from dockyard.cli.output import out, show_list, show_one
+from dockyard.cli.remote import (
+    JsonOption,
+    ProjectOption,
+    complete_jobs,
+    complete_projects,
+    complete_services,
+    remote_of,
+)
+
+projects = typer.Typer(help="Projects: list, get, create, delete.", no_args_is_help=True)
+jobs = typer.Typer(help="Jobs of a project: list, get, create, delete.", no_args_is_help=True)
+services = typer.Typer(
+    help="Build services of a project: list, get, create, delete.", no_args_is_help=True
+)
+
+SpecFile = Annotated[
+    Path,
+    typer.Option(
+        "--file",
+        "-f",
+        exists=True,
+        dir_okay=False,
+        help="the request body, as YAML (.yaml, .yml) or JSON",
+    ),
+]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
+
+
+def read_spec(path: Path) -> dict[str, Any]:
+    """The request body in a YAML or JSON file (a mapping at the top)."""
+    text = path.read_text()
+    try:
+        spec = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        raise typer.BadParameter(f"{path} is not valid: {exc}", param_hint="--file") from exc
+    if not isinstance(spec, dict):
+        raise typer.BadParameter(f"{path} must hold an object at the top", param_hint="--file")
+    return spec
+
+
+def _confirm(what: str, yes: bool) -> None:
+    if not yes:
+        typer.confirm(f"Delete {what}?", abort=True)
+
+
+# ---- projects --------------------------------------------------------------------------------
+
+ProjectArgument = Annotated[
+    str, typer.Argument(help="project id", autocompletion=complete_projects)
+]
+
+
+@projects.command("list")
+def list_projects(ctx: typer.Context, as_json: JsonOption = False) -> None:
+    """Every project the token can see."""
+    items = remote_of(ctx).client.list_projects()
+    show_list(items, ["id", "name", "description"], as_json)
+
+
+@projects.command("get")
+def get_project(ctx: typer.Context, project: ProjectArgument, as_json: JsonOption = False) -> None:
+    show_one(remote_of(ctx).client.get_project(project), as_json)
+
+
+@projects.command("create")
+def create_project(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="the project's name (its id is the slug)")],
+    description: Annotated[str | None, typer.Option(help="a description")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    show_one(remote_of(ctx).client.create_project(name, description), as_json)
+
+
+@projects.command("delete")
+def delete_project(ctx: typer.Context, project: ProjectArgument, yes: Yes = False) -> None:
+    """Delete a project with its jobs, services, builds and runs."""
+    _confirm(f"project {project} and everything in it", yes)
+    remote_of(ctx).client.delete_project(project)
+    out.print(f"deleted project {project}")
+
+
+# ---- jobs ------------------------------------------------------------------------------------
+
+JobArgument = Annotated[str, typer.Argument(help="job id", autocompletion=complete_jobs)]
+
+
+@jobs.command("list")
+def list_jobs(
+    ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    remote = remote_of(ctx)
+    items = remote.client.list_jobs(remote.project(project))
+    show_list(items, ["id", "name", "jobType", "description"], as_json)
+
+
+@jobs.command("get")
+def get_job(
+    ctx: typer.Context, job: JobArgument, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    remote = remote_of(ctx)
+    show_one(remote.client.get_job(remote.project(project), job), as_json)
+
+
+@jobs.command("create")
+def create_job(
+    ctx: typer.Context, file: SpecFile, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    """A manual job from a file holding the body of the create-manual-job request."""
+    remote = remote_of(ctx)
+    show_one(remote.client.create_manual_job(remote.project(project), read_spec(file)), as_json)
+
+
+@jobs.command("delete")
+def delete_job(
+    ctx: typer.Context, job: JobArgument, project: ProjectOption = None, yes: Yes = False
+) -> None:
+    """Delete a job; its running builds and runs are stopped."""
+    remote = remote_of(ctx)
+    _confirm(f"job {job}", yes)
+    remote.client.delete_job(remote.project(project), job)
+    out.print(f"deleted job {job}")
+
+
+# ---- build services --------------------------------------------------------------------------
+
+ServiceArgument = Annotated[
+    str, typer.Argument(help="build service id", autocompletion=complete_services)
+]
+
+
+@services.command("list")
+def list_services(
+    ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    remote = remote_of(ctx)
+    items = remote.client.list_services(remote.project(project))
+    show_list(items, ["id", "name", "serviceType", "description"], as_json)
+
+
+@services.command("get")
+def get_service(
+    ctx: typer.Context,
+    service: ServiceArgument,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    remote = remote_of(ctx)
+    show_one(remote.client.get_service(remote.project(project), service), as_json)
+
+
+@services.command("create")
+def create_service(
+    ctx: typer.Context, file: SpecFile, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    """A build service from a file holding the body of the create-build-service request."""
+    remote = remote_of(ctx)
+    created = remote.client.create_build_service(remote.project(project), read_spec(file))
+    show_one(created, as_json)
+
+
+@services.command("delete")
+def delete_service(
+    ctx: typer.Context, service: ServiceArgument, project: ProjectOption = None, yes: Yes = False
+) -> None:
+    remote = remote_of(ctx)
+    _confirm(f"build service {service}", yes)
+    remote.client.delete_service(remote.project(project), service)
+    out.print(f"deleted build service {service}")

@@ -1,0 +1,23 @@
+"""A small typed client of dockyard's API (httpx), used by the `dockyard` CLI and importable:
+
+from dockyard.client import DockyardClient, LogSource, Owner, tail
+"""
+
+from dockyard.client.api import DockyardClient, LogSource, Owner
+from dockyard.client.errors import ApiError
+from dockyard.client.models import Build, Job, LogLine, Project, Run, Service
+from dockyard.client.tail import tail
+
+__all__ = [
+    "ApiError",
+    "Build",
+    "DockyardClient",
+    "Job",
+    "LogLine",
+    "LogSource",
+    "Owner",
+    "Project",
+    "Run",
+    "Service",
+    "tail",
+]

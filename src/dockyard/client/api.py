@@ -1,0 +1,218 @@
+"""`DockyardClient`: dockyard's API over httpx, one method per call, answers as typed objects.
+
+with DockyardClient("http://127.0.0.1:8088", token) as api:
+    build = api.start_build(Owner.job("my-project", "my-job"), sha="…")
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import httpx
+
+from dockyard.client.errors import ApiError
+from dockyard.client.models import Build, Job, LogLine, Project, Resource, Run, Service
+
+R = TypeVar("R", bound=Resource)
+PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What builds belong to: a job or a build service of a project."""
+
+    project: str
+    kind: Literal["job", "service"]
+    id: str
+
+    @classmethod
+    def job(cls, project: str, job_id: str) -> Owner:
+        return cls(project, "job", job_id)
+
+    @classmethod
+    def service(cls, project: str, service_id: str) -> Owner:
+        return cls(project, "service", service_id)
+
+    @property
+    def path(self) -> str:
+        return f"/v1/projects/{self.project}/{self.kind}s/{self.id}"
+
+
+class DockyardClient:
+    """A token's view of one dockyard server. Errors raise `ApiError`; network failures raise
+    httpx's own `httpx.TransportError`."""
+
+    def __init__(self, base_url: str, token: str, *, timeout: float = 30) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.token = token
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+    def __enter__(self) -> DockyardClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ---- transport --------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+    ) -> Any:
+        """The `data` of the answer to one call."""
+        response = self._http.request(method, path, json=json, params=params)
+        if response.is_error:
+            raise ApiError.of(response)
+        if not response.content:
+            return None
+        return response.json().get("data")
+
+    def pages(self, path: str, key: str) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list, following the server's cursor."""
+        params: dict[str, Any] = {"per_page": PAGE_SIZE}
+        while True:
+            response = self._http.get(path, params=params)
+            if response.is_error:
+                raise ApiError.of(response)
+            body = response.json()
+            yield from body["data"][key]
+            pagination = body.get("pagination") or {}
+            if not pagination.get("hasNextPage") or not pagination.get("cursor"):
+                return
+            params = {"per_page": PAGE_SIZE, "cursor": pagination["cursor"]}
+
+    def _one(self, model: type[R], method: str, path: str, body: Any = None) -> R:
+        return model.model_validate(self.request(method, path, json=body))
+
+    def _all(self, model: type[R], path: str, key: str) -> list[R]:
+        return [model.model_validate(item) for item in self.pages(path, key)]
+
+    # ---- projects ---------------------------------------------------------------------------
+
+    def list_projects(self) -> list[Project]:
+        return self._all(Project, "/v1/projects", "projects")
+
+    def get_project(self, project: str) -> Project:
+        return self._one(Project, "GET", f"/v1/projects/{project}")
+
+    def create_project(self, name: str, description: str | None = None) -> Project:
+        body = {"name": name} | ({"description": description} if description else {})
+        return self._one(Project, "POST", "/v1/projects", body)
+
+    def delete_project(self, project: str) -> None:
+        self.request("DELETE", f"/v1/projects/{project}", params={"delete_child_objects": "true"})
+
+    # ---- jobs and build services ------------------------------------------------------------
+
+    def list_jobs(self, project: str) -> list[Job]:
+        return self._all(Job, f"/v1/projects/{project}/jobs", "jobs")
+
+    def get_job(self, project: str, job_id: str) -> Job:
+        return self._one(Job, "GET", Owner.job(project, job_id).path)
+
+    def create_manual_job(self, project: str, spec: dict[str, Any]) -> Job:
+        """A manual job from the body of the create-manual-job page."""
+        return self._one(Job, "POST", f"/v1/projects/{project}/jobs/manual", spec)
+
+    def delete_job(self, project: str, job_id: str) -> None:
+        self.request("DELETE", Owner.job(project, job_id).path)
+
+    def list_services(self, project: str) -> list[Service]:
+        return self._all(Service, f"/v1/projects/{project}/services", "services")
+
+    def get_service(self, project: str, service_id: str) -> Service:
+        return self._one(Service, "GET", Owner.service(project, service_id).path)
+
+    def create_build_service(self, project: str, spec: dict[str, Any]) -> Service:
+        return self._one(Service, "POST", f"/v1/projects/{project}/services/build", spec)
+
+    def delete_service(self, project: str, service_id: str) -> None:
+        self.request("DELETE", Owner.service(project, service_id).path)
+
+    # ---- builds -----------------------------------------------------------------------------
+
+    def list_builds(self, owner: Owner) -> list[Build]:
+        return self._all(Build, f"{owner.path}/build", "builds")
+
+    def get_build(self, owner: Owner, build_id: str) -> Build:
+        return self._one(Build, "GET", f"{owner.path}/build/{build_id}")
+
+    def start_build(
+        self,
+        owner: Owner,
+        *,
+        sha: str | None = None,
+        branch: str | None = None,
+        build_arguments: dict[str, str] | None = None,
+    ) -> Build:
+        """Build a commit: `sha`, or the head of `branch` (services; a job builds its own
+        branch), with `build_arguments` for this build only."""
+        body: dict[str, Any] = {"sha": sha, "branch": branch}
+        if build_arguments:
+            body["overrides"] = {"buildArguments": build_arguments}
+        return self._one(Build, "POST", f"{owner.path}/build", _without_none(body))
+
+    def abort_build(self, owner: Owner, build_id: str) -> None:
+        self.request("DELETE", f"{owner.path}/build/{build_id}")
+
+    # ---- runs -------------------------------------------------------------------------------
+
+    def list_runs(self, project: str, job_id: str) -> list[Run]:
+        return self._all(Run, f"{Owner.job(project, job_id).path}/runs", "runs")
+
+    def get_run(self, project: str, job_id: str, run_id: str) -> Run:
+        return self._one(Run, "GET", f"{Owner.job(project, job_id).path}/runs/{run_id}")
+
+    def start_run(
+        self, project: str, job_id: str, *, environment: dict[str, str] | None = None
+    ) -> Run:
+        """Run the job once, with `environment` added to its runtime variables."""
+        body = {"runtimeEnvironment": environment} if environment else {}
+        return self._one(Run, "POST", f"{Owner.job(project, job_id).path}/runs", body)
+
+    def abort_run(self, project: str, job_id: str, run_id: str) -> None:
+        self.request("DELETE", f"{Owner.job(project, job_id).path}/runs/{run_id}")
+
+    # ---- logs -------------------------------------------------------------------------------
+
+    def logs(self, source: LogSource, *, line_limit: int = 1000) -> list[LogLine]:
+        """The stored lines of a build or run, oldest first."""
+        params = source.params | {"lineLimit": line_limit, "direction": "forward"}
+        lines = self.request("GET", source.path, params=params)
+        return [LogLine.model_validate(line) for line in lines]
+
+
+@dataclass(frozen=True)
+class LogSource:
+    """The log lines of one build (of a job or service) or one run (of a job)."""
+
+    owner: Owner
+    build_id: str | None = None
+    run_id: str | None = None
+
+    @property
+    def path(self) -> str:
+        return f"{self.owner.path}/{'build-logs' if self.build_id else 'logs'}"
+
+    @property
+    def params(self) -> dict[str, Any]:
+        if self.build_id:
+            return {"buildId": self.build_id}
+        return {"runId": self.run_id} if self.run_id else {}
+
+
+def _without_none(body: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if value is not None}

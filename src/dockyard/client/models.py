@@ -1,0 +1,95 @@
+"""What the API answers, as typed objects. Only the fields dockyard's own CLI reads are named;
+every other field the server sends is kept (`extra="allow"`) and comes back in `raw()`."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+BuildStatus = Literal[
+    "QUEUED",
+    "PENDING",
+    "UNSCHEDULABLE",
+    "STARTING",
+    "CLONING",
+    "BUILDING",
+    "UPLOADING",
+    "ABORTED",
+    "FAILURE",
+    "SUBMISSION_FAILURE",
+    "SUCCESS",
+    "CRASHED",
+    "IN_PROGRESS",
+]
+RunStatus = Literal["SUCCESS", "RUNNING", "FAILED"]
+
+
+class Resource(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="allow")
+
+    def raw(self) -> dict[str, Any]:
+        """The object as the server sent it (camelCase wire names)."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class Project(Resource):
+    id: str
+    name: str
+    description: str | None = None
+    created_at: str | None = None
+
+
+class Job(Resource):
+    id: str
+    name: str
+    job_type: str | None = None
+    description: str | None = None
+
+
+class Service(Resource):
+    id: str
+    name: str
+    service_type: str | None = None
+    description: str | None = None
+
+
+class Build(Resource):
+    id: str
+    status: BuildStatus
+    concluded: bool = False
+    success: bool | None = None
+    branch: str | None = None
+    sha: str | None = None
+    pull_request_id: int | str | None = None
+    message: str | None = None
+    created_at: str | None = None
+    build_concluded_at: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.concluded and self.status != "SUCCESS"
+
+
+class Run(Resource):
+    id: str
+    run_name: str | None = None
+    status: RunStatus | None = None
+    concluded: bool = False
+    active: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    backoff_limit: int | None = None
+    started_at: str | None = None
+    concluded_at: str | None = None
+
+    @property
+    def unsuccessful(self) -> bool:
+        return self.concluded and self.status != "SUCCESS"
+
+
+class LogLine(Resource):
+    container_id: str
+    log: str
+    ts: str
