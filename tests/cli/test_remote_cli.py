@@ -22,6 +22,7 @@ import yaml
 from typer.testing import CliRunner, Result
 
 from dockyard.cli.main import app
+from dockyard.client import ApiError, DockyardClient
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import vcs_job
 from tests.runs.conftest import busybox_job, connect
@@ -128,6 +129,21 @@ def test_the_environment_stands_in_for_a_context(
     monkeypatch.setenv("DOCKYARD_TOKEN", token)
     monkeypatch.setenv("DOCKYARD_PROJECT", live.project)
     assert isinstance(as_json("jobs", "list"), list)
+
+
+# ---- the client the CLI is built on ----------------------------------------------------------
+
+
+def test_client_walks_every_page_and_raises_the_envelope(live: LiveDockyard, token: str) -> None:
+    with DockyardClient(live.process.url, token) as api:
+        made = {api.create_project(f"paged {n:03d}").id for n in range(120)}
+        listed = [project.id for project in api.list_projects()]
+        assert made <= set(listed) and len(listed) == len(set(listed)) > 120
+        with pytest.raises(ApiError) as missing:
+            api.get_job(live.project, "no-such-job")
+        assert missing.value.status == 404 and "no-such-job" in missing.value.message
+        for project in made:
+            api.delete_project(project)
 
 
 # ---- resources -------------------------------------------------------------------------------
