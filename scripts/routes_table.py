@@ -26,6 +26,8 @@ from dockyard.logs.router import router as logs_router
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- routes:start -->", "<!-- routes:end -->"
 TEAM_ALIAS = "/v1/teams/{teamId}"
+# The SDK's log helpers are written by hand (northflank._protocols), not generated endpoints.
+SERVICE_LOGS = ("GET", "/v1/projects/{}/services/{}/logs")
 
 
 def _shape(path: str) -> str:
@@ -73,9 +75,15 @@ def rows() -> list[tuple[str, str, str]]:
     calls = sdk_calls()
     found = []
     for method, path in served():
-        call = "api.logs.tail_logs" if method == "WEBSOCKET" else calls.get((method, _shape(path)))
+        call = _log_helper(method, _shape(path)) or calls.get((method, _shape(path)))
         found.append((method, path, f"`{call}`" if call else "(no SDK call)"))
     return sorted(found, key=lambda row: (row[1], row[0]))
+
+
+def _log_helper(method: str, shape: str) -> str | None:
+    if method == "WEBSOCKET":
+        return "api.logs.tail_logs"
+    return "api.logs.fetch_service_logs" if (method, shape) == SERVICE_LOGS else None
 
 
 def table() -> str:

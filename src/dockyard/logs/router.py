@@ -1,5 +1,6 @@
 """Stored output of runs and builds: `GET .../jobs/{jobId}/logs` (its runs),
-`.../jobs/{jobId}/build-logs` and `.../services/{serviceId}/build-logs` (their builds)."""
+`.../jobs/{jobId}/build-logs` and `.../services/{serviceId}/build-logs` (their builds), and
+`.../services/{serviceId}/logs` (where the official Python SDK reads a service's logs)."""
 
 from __future__ import annotations
 
@@ -76,6 +77,22 @@ async def service_build_logs(
     found = await services.get_service(session, projectId, serviceId)
     owners = builds.ids_of_target(projectId, "service", found.id, query.build_id)
     return _entries(await repository.query(session, "build", owners, query))
+
+
+@router.get("/services/{serviceId}/logs")
+async def service_logs(
+    projectId: ProjectId,
+    serviceId: TargetId,
+    query: LogQueryDep,
+    session: SessionDep,
+    principal: ServicesObserve,
+) -> Envelope[list[LogEntry]]:
+    """A build service runs no containers: its runtime output is empty, and `type=build` (what
+    the official Python SDK's `fetch_service_logs(log_type="build")` asks) is its builds'."""
+    if query.log_type == "build":
+        return await service_build_logs(projectId, serviceId, query, session, principal)
+    await services.get_service(session, projectId, serviceId)
+    return _entries([])
 
 
 # ---- live tails (WebSocket, queryType=tail) ------------------------------------------------

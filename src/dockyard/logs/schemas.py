@@ -34,6 +34,7 @@ class LogQuery:
     container: str | None
     build_id: str | None
     run_id: str | None
+    log_type: str | None = None
 
     def keeps(self, line: str, container_id: str) -> bool:
         """Whether a line passes the text and container filters (for lines of a live tail)."""
@@ -82,6 +83,7 @@ def to_query(params: LogQueryParams) -> LogQuery:
         container=params.containerName,
         build_id=params.buildId,
         run_id=params.runId,
+        log_type=params.type,
     )
 
 
