@@ -1,11 +1,18 @@
 #!/usr/bin/env bash
 # Install what dockyard needs on a Debian machine, idempotently: system packages (apt) and a
-# virtualenv with dockyard and its test tools. `scripts/install.sh test` adds PostgreSQL.
+# virtualenv with dockyard and its test tools. `scripts/install.sh test` adds PostgreSQL, and
+# node with the official JS client for tests/conformance/js.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io docker-registry git busybox-static ca-certificates)
 [ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux)
+# @northflank/js-client needs node >= 18: Debian 12's nodejs is 18.20. A node already on PATH
+# (e.g. from NodeSource, which bundles npm) is kept.
+if [ "${1:-}" = "test" ]; then
+  command -v node >/dev/null || PACKAGES+=(nodejs)
+  command -v npm >/dev/null || PACKAGES+=(npm)
+fi
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -33,5 +40,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "install: pip install -e .[test] into .venv" >&2
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e '.[test]'
+  touch "$stamp"
+fi
+
+# The JS client pinned by tests/conformance/js/package-lock.json; `npm ci` replaces
+# node_modules, so the stamp inside it goes whenever the modules are reinstalled.
+js=tests/conformance/js
+stamp=$js/node_modules/.dockyard-installed
+if [ "${1:-}" = "test" ] && { [ ! -f "$stamp" ] || [ $js/package-lock.json -nt "$stamp" ]; }; then
+  echo "install: npm ci in $js" >&2
+  npm ci --prefix "$js" --no-audit --no-fund --loglevel=error
   touch "$stamp"
 fi

@@ -138,6 +138,6 @@ def ids_over_all_pages(client: TestClient, url: str, key: str, per_page: int) ->
         reply = client.get(url, params=params).json()
         seen += [item["id"] for item in reply["data"][key]]
         assert reply["pagination"]["count"] == len(reply["data"][key])
-        cursor = reply["pagination"]["cursor"]
+        cursor = reply["pagination"].get("cursor")
         if not reply["pagination"]["hasNextPage"]:
             return seen

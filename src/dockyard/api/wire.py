@@ -52,10 +52,11 @@ class Envelope(BaseModel, Generic[T]):
 
 
 class Pagination(WireModel):
-    nullable = frozenset({"cursor"})
+    """On the last page there is no `cursor` at all: the JS client's type is `cursor?: string`
+    and it keeps paging while the key is there, even as null."""
 
     has_next_page: bool
-    cursor: str | None
+    cursor: str | None = None
     count: int
 
 
