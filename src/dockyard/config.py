@@ -95,6 +95,12 @@ class Settings(BaseSettings):
     log_retention_lines: int = Field(
         default=100_000, ge=100, description="lines kept of each build and run (the newest)"
     )
+    image_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="`dockyard gc` removes images of builds older than this (the newest "
+        "successful build of each job and service stays) and build cache unused as long",
+    )
     max_request_mb: int = Field(default=16, ge=1, description="larger request bodies get 413")
     run_backoff_scale: float = Field(
         default=1.0,

@@ -35,6 +35,9 @@ from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 log = structlog.get_logger(__name__)
 
 MAX_MESSAGE = 4000
+# On every image dockyard builds: `<projectId>/<jobId or serviceId>`, its registry repository.
+# `dockyard gc` only ever collects images that carry it.
+OWNER_LABEL = "dev.dockyard.target"
 TEMPLATE = re.compile(r"\$\{([A-Za-z0-9_./-]+)\}")
 TEXT_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "latin1"})
 MISSING_ENGINES = {
@@ -204,6 +207,7 @@ class BuildRunner:
                 for name, mount in secrets.docker_secret_mounts.items()
             },
             use_cache=recipe.use_cache,
+            labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
             registry_logins=registry_logins(self.settings, recipe.docker_credentials),
             on_line=logs.write,
         )

@@ -10,7 +10,7 @@ import typer
 from typer.core import TyperGroup
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from dockyard.cli import activity, login, resources, secrets, serve, tokens
+from dockyard.cli import activity, login, maintenance, resources, secrets, serve, tokens
 from dockyard.cli.output import err
 from dockyard.cli.remote import Remote
 from dockyard.client import ApiError
@@ -71,6 +71,7 @@ app.command("api", rich_help_panel="Serve")(serve.api)
 app.command("worker", rich_help_panel="Serve")(serve.worker)
 app.add_typer(tokens.app, name="token", rich_help_panel="Administer")
 app.add_typer(secrets.app, name="secrets", rich_help_panel="Administer")
+app.command("gc", rich_help_panel="Administer")(maintenance.gc)
 app.command("login", rich_help_panel="Use a server")(login.login)
 app.command("logout", rich_help_panel="Use a server")(login.logout)
 app.add_typer(login.context_app, name="context", rich_help_panel="Use a server")

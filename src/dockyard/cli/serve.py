@@ -16,7 +16,12 @@ from dockyard.config import Settings, load_settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database, run_in_session
 from dockyard.engine.containers import DockerEngine
-from dockyard.engine.registry import HttpRegistry, is_loopback_address, start_local_registry
+from dockyard.engine.registry import (
+    HttpRegistry,
+    collect_garbage,
+    is_loopback_address,
+    start_local_registry,
+)
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
 from dockyard.secrets.crypto import SecretBox
@@ -41,8 +46,11 @@ def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
         return None
     if not (settings.registry_autostart and is_loopback_address(settings.registry)):
         raise _fail(f"no registry answers at {settings.registry} (DOCKYARD_REGISTRY)")
+    state_dir = settings.data_dir / "registry"
+    # Blobs of manifests `dockyard gc` deleted can only go while no registry serves them.
+    err.print(f"registry garbage-collect: {collect_garbage(state_dir)}")
     err.print(f"starting a local registry at {settings.registry}")
-    return start_local_registry(settings.registry, settings.data_dir / "registry")
+    return start_local_registry(settings.registry, state_dir)
 
 
 def _serve(settings: Settings, *, run_worker: bool) -> None:

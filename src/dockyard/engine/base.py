@@ -62,6 +62,7 @@ class ImageBuilder(Protocol):
         build_args: Mapping[str, str] | None = None,
         secrets: Mapping[str, bytes] | None = None,
         use_cache: bool = True,
+        labels: Mapping[str, str] | None = None,
         registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
     ) -> str:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.dockercli import DockerCli
-from dockyard.errors import BuildFailed
+from dockyard.errors import BuildFailed, EngineUnavailable
 
 # BuildKit's csv syntax (`id=NAME,src=FILE`) must not see a `,` or `=` in a name.
 SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
@@ -38,6 +38,15 @@ class BuildkitBuilder:
     def __init__(self, docker_host: str) -> None:
         self.docker = DockerCli(docker_host)
 
+    async def prune_cache(self, unused_for_hours: int) -> str:
+        """Drop BuildKit cache records unused for that long; the engine's summary line."""
+        pruned = await self.docker.run(
+            ["builder", "prune", "--force", "--filter", f"until={unused_for_hours}h"]
+        )
+        if not pruned.ok:
+            raise EngineUnavailable(f"Pruning the build cache failed: {' '.join(pruned.tail)}")
+        return pruned.tail[-1] if pruned.tail else "nothing to prune"
+
     async def build(
         self,
         source_dir: Path,
@@ -49,6 +58,7 @@ class BuildkitBuilder:
         build_args: Mapping[str, str] | None = None,
         secrets: Mapping[str, bytes] | None = None,
         use_cache: bool = True,
+        labels: Mapping[str, str] | None = None,
         registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
     ) -> str:
@@ -63,7 +73,11 @@ class BuildkitBuilder:
         if not context_dir.is_dir():
             raise BuildFailed(f"Build context {context} is not a directory of the source")
         secrets = secrets or {}
-        options = [*_target_option(target), *_build_arg_options(build_args or {})]
+        options = [
+            *_target_option(target),
+            *_build_arg_options(build_args or {}),
+            *(f"--label={name}={value}" for name, value in (labels or {}).items()),
+        ]
         _check_secret_ids(secrets)
         with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch:
             iidfile = Path(scratch) / "image-id"

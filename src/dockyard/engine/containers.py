@@ -157,6 +157,19 @@ class DockerEngine:
         selector = key if value is None else f"{key}={value}"
         return await self._api(lambda api: _labelled_states(api, selector))
 
+    async def image_tags(self, prefix: str, label: str) -> list[str]:
+        """The engine's tags starting with `prefix` (say `<registry>/`) of images that carry
+        `label`."""
+        images = await self._api(lambda api: api.images(filters={"label": label}))
+        return sorted(
+            tag for image in images for tag in image.get("RepoTags") or [] if tag.startswith(prefix)
+        )
+
+    async def remove_tag(self, reference: str) -> bool:
+        """Untag an image (deleting it with its last tag); False when a container still uses
+        it, so it stays."""
+        return await self._api(lambda api: _untag(api, reference))
+
     async def _engine_info(self) -> dict[str, Any]:
         if self._info is None:
             self._info = await self._api(lambda api: api.info())
@@ -221,6 +234,18 @@ def _has_image(api: APIClient, image: str) -> bool:
         return False
     except APIError as exc:  # an invalid reference, say
         raise RunFailed(f"Image {image} cannot be pulled: {_explanation(exc)}") from exc
+    return True
+
+
+def _untag(api: APIClient, reference: str) -> bool:
+    try:
+        api.remove_image(reference)
+    except NotFound:
+        return True
+    except APIError as exc:
+        if exc.status_code == 409:  # conflict: a container uses the image
+            return False
+        raise
     return True
 
 

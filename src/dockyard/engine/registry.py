@@ -22,6 +22,8 @@ REGISTRY_BINARY = "docker-registry"
 PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+NEXT_LINK = re.compile(r"<([^>]+)>;\s*rel=\"next\"")
 MANIFEST_MEDIA_TYPES = ", ".join(
     [
         "application/vnd.oci.image.manifest.v1+json",
@@ -85,6 +87,75 @@ class HttpRegistry:
             )
         return response.status_code == 200
 
+    async def repositories(self) -> list[str]:
+        """Every repository of the registry (its catalog, all pages)."""
+        found: list[str] = []
+        path: str | None = "/v2/_catalog?n=1000"
+        while path:
+            response = await self._call("GET", path)
+            found += response.json().get("repositories") or []
+            path = _next_page(response)
+        return found
+
+    async def tags(self, repository: str) -> list[str]:
+        _check_repository(repository)
+        response = await self._call("GET", f"/v2/{repository}/tags/list", missing_ok=True)
+        return [] if response.status_code == 404 else list(response.json().get("tags") or [])
+
+    async def digest(self, repository: str, tag: str) -> str | None:
+        """The manifest digest `repository:tag` points at, or None when it is gone."""
+        _check_repository(repository)
+        _check_tag(tag)
+        response = await self._call(
+            "HEAD",
+            f"/v2/{repository}/manifests/{tag}",
+            headers={"Accept": MANIFEST_MEDIA_TYPES},
+            missing_ok=True,
+        )
+        return None if response.status_code == 404 else response.headers["Docker-Content-Digest"]
+
+    async def labels(self, repository: str, digest: str) -> dict[str, str]:
+        """The labels in the image config of a single-platform manifest ({} for an index)."""
+        _check_repository(repository)
+        manifest = await self._call(
+            "GET", f"/v2/{repository}/manifests/{digest}", headers={"Accept": MANIFEST_MEDIA_TYPES}
+        )
+        config_digest = (manifest.json().get("config") or {}).get("digest")
+        if not config_digest:
+            return {}
+        config = await self._call("GET", f"/v2/{repository}/blobs/{config_digest}")
+        return dict((config.json().get("config") or {}).get("Labels") or {})
+
+    async def delete_manifest(self, repository: str, digest: str) -> None:
+        """Delete a manifest and so every tag on it; its blobs go at the next garbage-collect."""
+        _check_repository(repository)
+        if not DIGEST.fullmatch(digest):
+            raise Invalid("image", f"{digest!r} is not a manifest digest")
+        await self._call("DELETE", f"/v2/{repository}/manifests/{digest}", missing_ok=True)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        missing_ok: bool = False,
+    ) -> httpx.Response:
+        """One request of the registry API; EngineUnavailable unless it succeeds (or is a 404
+        that `missing_ok` allows)."""
+        try:
+            async with httpx.AsyncClient(
+                base_url=self.base_url, timeout=30, follow_redirects=True
+            ) as client:
+                response = await client.request(method, path, headers=headers)
+        except httpx.HTTPError as exc:
+            raise EngineUnavailable(f"Registry at {self.address} did not answer: {exc}") from exc
+        if not (response.is_success or (missing_ok and response.status_code == 404)):
+            raise EngineUnavailable(
+                f"Registry at {self.address} answered {response.status_code} for {method} {path}"
+            )
+        return response
+
     def answers(self) -> bool:
         try:
             self._check(httpx.get(f"{self.base_url}/v2/", timeout=2))
@@ -115,6 +186,27 @@ class DockerPusher:
             if match := PUSHED_DIGEST.search(line):
                 return match[1]
         raise EngineUnavailable(f"Push of {reference} reported no digest")
+
+
+def _next_page(response: httpx.Response) -> str | None:
+    """The next page of a paginated registry answer, from its `Link: <...>; rel="next"`."""
+    match = NEXT_LINK.search(response.headers.get("Link", ""))
+    return match[1] if match else None
+
+
+def collect_garbage(state_dir: Path) -> str:
+    """Delete the blobs no manifest of the local registry under `state_dir` uses any more.
+    Only safe while that registry is not serving (distribution's garbage-collect is offline)."""
+    config = state_dir / "config.yml"
+    binary = shutil.which(REGISTRY_BINARY)
+    if binary is None or not config.exists():
+        return "no local registry to collect"
+    done = subprocess.run(
+        [binary, "garbage-collect", str(config)], capture_output=True, text=True, timeout=600
+    )
+    if done.returncode != 0:
+        raise EngineUnavailable(f"registry garbage-collect failed: {done.stderr.strip()[-500:]}")
+    return done.stdout.strip().splitlines()[-1] if done.stdout.strip() else "nothing to collect"
 
 
 def _last_lines(completed: Completed) -> str:

@@ -1,0 +1,51 @@
+"""`dockyard gc`: bound the disk, on the server's host (its database, engine and registry)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import typer
+
+from dockyard.cli.output import out
+from dockyard.config import load_settings
+from dockyard.db.migrate import prepare_storage
+from dockyard.db.session import Database
+from dockyard.gc.service import Collected, collect
+
+
+def gc(
+    dry_run: Annotated[bool, typer.Option(help="list what would go, remove nothing")] = False,
+) -> None:
+    """Remove images of deleted jobs and services and of builds older than
+    DOCKYARD_IMAGE_RETENTION_DAYS, stale build directories and unused build cache."""
+    settings = load_settings()
+    prepare_storage(settings)
+
+    async def run() -> Collected:
+        database = Database(settings.resolved_database_url)
+        try:
+            return await collect(settings, database, dry_run=dry_run)
+        finally:
+            await database.dispose()
+
+    _report(asyncio.run(run()), dry_run)
+
+
+def _report(done: Collected, dry_run: bool) -> None:
+    verb = "would remove" if dry_run else "removed"
+    for manifest in done.manifests:
+        out.print(f"{verb} {manifest.repository}:{','.join(manifest.tags)}", markup=False)
+    for tag in done.local_tags:
+        out.print(f"{verb} local tag {tag}", markup=False)
+    for directory in done.build_dirs:
+        out.print(f"{verb} build dir {directory}", markup=False)
+    out.print(
+        f"{verb} {len(done.manifests)} registry manifests, "
+        f"{len(done.local_tags) - len(done.tags_in_use)} local image tags "
+        f"({len(done.tags_in_use)} still used by containers), "
+        f"{len(done.build_dirs)} build dirs; build cache: {done.cache}. The blobs of removed "
+        "manifests are freed when `dockyard up` next starts its local registry.",
+        markup=False,
+        soft_wrap=True,
+    )

@@ -1,0 +1,126 @@
+"""`collect`: remove what no job, service, build or run needs any more.
+
+- Registry: manifests of deleted jobs and services, and of builds older than
+  DOCKYARD_IMAGE_RETENTION_DAYS, except the newest successful build of each job and service,
+  builds not yet concluded and the images of runs not yet concluded. Their blobs are freed by
+  distribution's offline garbage-collect, which `dockyard up` runs before it starts its
+  local registry.
+- Docker engine: the local tags of those images; BuildKit cache unused for as long.
+Only images dockyard built (labelled `dev.dockyard.target`) are ever collected.
+- Build directories left by a worker that died, of builds no longer in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.builds.models import Build
+from dockyard.builds.tasks import OWNER_LABEL, built_image
+from dockyard.config import Settings
+from dockyard.db.base import utcnow
+from dockyard.db.session import Database
+from dockyard.engine.buildkit import BuildkitBuilder
+from dockyard.engine.containers import DockerEngine
+from dockyard.engine.registry import HttpRegistry
+from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
+from dockyard.runs.models import JobRun
+from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
+
+SUCCESS = "SUCCESS"
+
+
+@dataclass
+class Collected:
+    """What a collection removed (or, in a dry run, would remove)."""
+
+    manifests: list[DoomedManifest] = field(default_factory=list)
+    local_tags: list[str] = field(default_factory=list)
+    tags_in_use: list[str] = field(default_factory=list)
+    build_dirs: list[str] = field(default_factory=list)
+    cache: str = "not pruned"
+
+
+async def kept_images(session: AsyncSession, settings: Settings, cutoff: datetime) -> set[str]:
+    """Every image reference of dockyard's registry that something may still use."""
+    successful = select(Build.image_uri).where(
+        Build.status == SUCCESS, Build.image_uri.is_not(None)
+    )
+    recent = successful.where(Build.created_at >= cutoff)
+    newest = successful.where(
+        Build.pk.in_(
+            select(func.max(Build.pk))
+            .where(Build.status == SUCCESS)
+            .group_by(Build.project_id, Build.target_kind, Build.target_id)
+        )
+    )
+    kept = {uri for uri in (await session.scalars(recent.union(newest))).all() if uri}
+    unfinished = select(Build).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
+    kept |= {built_image(settings, build) for build in await session.scalars(unfinished)}
+    running = select(JobRun).where(JobRun.concluded_at.is_(None))
+    kept |= {str(run.spec["image"]) for run in await session.scalars(running)}
+    return kept
+
+
+async def collect(settings: Settings, database: Database, *, dry_run: bool = False) -> Collected:
+    cutoff = utcnow() - timedelta(days=settings.image_retention_days)
+    async with database.sessions() as session:
+        kept = await kept_images(session, settings, cutoff)
+        in_flight = await _unfinished_build_ids(session)
+    registry = HttpRegistry(settings.registry)
+    engine = DockerEngine(settings.docker_host)
+    done = Collected(
+        manifests=doomed_manifests(settings.registry, await _inventory(registry), kept),
+        local_tags=doomed_tags(await engine.image_tags(f"{settings.registry}/", OWNER_LABEL), kept),
+        build_dirs=_stale_build_dirs(settings.data_dir / "builds", in_flight),
+    )
+    if dry_run:
+        return done
+    for manifest in done.manifests:
+        await registry.delete_manifest(manifest.repository, manifest.digest)
+    for tag in done.local_tags:
+        if not await engine.remove_tag(tag):
+            done.tags_in_use.append(tag)
+    for directory in done.build_dirs:
+        await asyncio.to_thread(shutil.rmtree, directory, True)
+    hours = max(settings.image_retention_days * 24, 1)
+    done.cache = await BuildkitBuilder(settings.docker_host).prune_cache(hours)
+    return done
+
+
+async def _inventory(registry: HttpRegistry) -> dict[str, dict[str, str]]:
+    """repository -> tag -> manifest digest, for every tag of an image dockyard built there
+    (labelled with its repository): other images of a shared registry are never touched."""
+    inventory: dict[str, dict[str, str]] = {}
+    for repository in await registry.repositories():
+        digests = {
+            tag: await registry.digest(repository, tag) for tag in await registry.tags(repository)
+        }
+        ours = {
+            digest
+            for digest in set(digests.values())
+            if digest and await _built_here(registry, repository, digest)
+        }
+        inventory[repository] = {tag: digest for tag, digest in digests.items() if digest in ours}
+    return inventory
+
+
+async def _built_here(registry: HttpRegistry, repository: str, digest: str) -> bool:
+    return (await registry.labels(repository, digest)).get(OWNER_LABEL) == repository
+
+
+async def _unfinished_build_ids(session: AsyncSession) -> set[str]:
+    statement = select(Build.id).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
+    return set((await session.scalars(statement)).all())
+
+
+def _stale_build_dirs(root: Path, in_flight: set[str]) -> list[str]:
+    if not root.is_dir():
+        return []
+    return sorted(str(path) for path in root.iterdir() if path.name not in in_flight)

@@ -1,0 +1,126 @@
+"""`dockyard gc` on a live dockyard: with a retention of 0 days the images of a deleted job
+and the older builds of a job leave the registry and the engine, the newest successful build
+stays (a run still starts from it), stale build directories go, and the next `dockyard up`
+frees the registry's blobs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import docker
+import httpx
+import pytest
+
+from tests.builds.conftest import LiveDockyard
+from tests.builds.test_job_builds import vcs_job
+from tests.live import DOCKER_HOST
+from tests.runs.conftest import connect
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
+    live = connect(tmp_path_factory.mktemp("gc"))
+    try:
+        yield live
+    finally:
+        live.http.close()
+        live.process.stop(signal.SIGTERM)
+
+
+def gc(live: LiveDockyard, *args: str) -> str:
+    env = os.environ | {
+        "DOCKYARD_DATA_DIR": str(live.process.data_dir),
+        "DOCKYARD_REGISTRY": live.registry,
+        "DOCKER_HOST": DOCKER_HOST,
+        "DOCKYARD_IMAGE_RETENTION_DAYS": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "dockyard", "gc", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def registry_tags(live: LiveDockyard, repository: str) -> list[str]:
+    response = httpx.get(f"http://{live.registry}/v2/{repository}/tags/list")
+    return sorted(response.json().get("tags") or []) if response.status_code == 200 else []
+
+
+def local_tags(live: LiveDockyard) -> set[str]:
+    return {tag for image in docker_images() for tag in image.tags if tag.startswith(live.registry)}
+
+
+def built(live: LiveDockyard, job: str, sha: str) -> str:
+    build = live.post(f"/jobs/{job}/build", {"sha": sha})
+    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
+    assert done["status"] == "SUCCESS", done
+    uri: str = done["registry"]["uri"]
+    return uri
+
+
+def blob_files(live: LiveDockyard) -> int:
+    blobs = live.process.data_dir / "registry" / "data" / "docker" / "registry" / "v2" / "blobs"
+    return sum(1 for path in blobs.rglob("data") if path.is_file())
+
+
+def test_gc_removes_what_nothing_needs_and_keeps_the_newest(live: LiveDockyard) -> None:
+    project, sample = live.project, live.sample
+    kept_job = vcs_job(live, "gc kept")
+    old = built(live, kept_job, sample.first)
+    newest = built(live, kept_job, sample.main)
+    gone_job = vcs_job(live, "gc deleted")
+    changed = sample.repo.commit({"only-here.txt": "blob of the deleted job\n"}, "unique layer")
+    deleted_image = built(live, gone_job, changed)
+    assert live.delete(f"/jobs/{gone_job}").status_code == 200
+    stale_dir = live.process.data_dir / "builds" / "crashed-build-0001"
+    stale_dir.mkdir(parents=True)
+
+    planned = gc(live, "--dry-run")
+    assert "would remove 2 registry manifests" in planned, planned
+    assert registry_tags(live, f"{project}/{kept_job}") == sorted([sample.first, sample.main])
+
+    report = gc(live)
+    assert "removed 2 registry manifests" in report and "1 build dirs" in report, report
+    assert registry_tags(live, f"{project}/{kept_job}") == [sample.main]
+    assert registry_tags(live, f"{project}/{gone_job}") == []
+    assert newest in local_tags(live) and not {old, deleted_image} & local_tags(live)
+    assert not stale_dir.exists()
+
+    run = live.post(f"/jobs/{kept_job}/runs", {})
+    assert live.wait_for(f"/jobs/{kept_job}/runs/{run['id']}")["status"] == "SUCCESS"
+    assert "removed 0 registry manifests" in gc(live)
+
+    blobs_before = blob_files(live)
+    live.process.stop(signal.SIGTERM)
+    live.process.start().wait_ready()
+    assert "registry garbage-collect" in live.process.output()
+    assert blob_files(live) < blobs_before
+    assert registry_tags(live, f"{project}/{kept_job}") == [sample.main]
+
+
+def test_images_dockyard_did_not_build_are_never_collected(live: LiveDockyard) -> None:
+    """A shared registry holds others' images too, even in a project's namespace: without
+    dockyard's label they stay, in the registry and in the engine."""
+    foreign = f"{live.registry}/{live.project}/not-ours:1"
+    for args in (["tag", "local/busybox:1", foreign], ["push", foreign]):
+        subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
+
+    report = gc(live)
+
+    assert "removed 0 registry manifests" in report, report
+    assert registry_tags(live, f"{live.project}/not-ours") == ["1"]
+    assert foreign in {tag for image in docker_images() for tag in image.tags}
+
+
+def docker_images() -> list[docker.models.images.Image]:
+    return list(docker.DockerClient(base_url=DOCKER_HOST).images.list())
