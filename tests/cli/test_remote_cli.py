@@ -8,7 +8,6 @@ import json
 import os
 import shlex
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -25,7 +24,7 @@ from dockyard.cli.main import app
 from dockyard.client import ApiError, DockyardClient
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import vcs_job
-from tests.runs.conftest import busybox_job, connect
+from tests.runs.conftest import busybox_job, serving
 
 pytestmark = pytest.mark.e2e
 
@@ -34,12 +33,8 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    live = connect(tmp_path_factory.mktemp("cli"))
-    try:
+    with serving(tmp_path_factory.mktemp("cli")) as live:
         yield live
-    finally:
-        live.http.close()
-        live.process.stop(signal.SIGTERM)
 
 
 @pytest.fixture(autouse=True)

@@ -4,14 +4,13 @@ through their base URL and an API token."""
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Iterator
 
 import pytest
 from northflank import ApiClient
 
 from tests.builds.conftest import LiveDockyard
-from tests.runs.conftest import connect
+from tests.runs.conftest import serving
 
 # A registry login the conformance flow names in `buildConfiguration.dockerCredentials`; its
 # builds take their base image from the local engine, so the login is written but never used.
@@ -22,15 +21,11 @@ REGISTRY_CREDENTIALS = {
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    live = connect(
+    with serving(
         tmp_path_factory.mktemp("conformance"),
         DOCKYARD_REGISTRY_CREDENTIALS=json.dumps(REGISTRY_CREDENTIALS),
-    )
-    try:
+    ) as live:
         yield live
-    finally:
-        live.http.close()
-        live.process.stop(signal.SIGTERM)
 
 
 @pytest.fixture

@@ -14,23 +14,20 @@ from collections.abc import Iterator
 import docker
 import httpx
 import pytest
+from docker.models.images import Image
 
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import vcs_job
 from tests.live import DOCKER_HOST
-from tests.runs.conftest import connect
+from tests.runs.conftest import serving
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    live = connect(tmp_path_factory.mktemp("gc"))
-    try:
+    with serving(tmp_path_factory.mktemp("gc")) as live:
         yield live
-    finally:
-        live.http.close()
-        live.process.stop(signal.SIGTERM)
 
 
 def gc(live: LiveDockyard, *args: str) -> str:
@@ -122,5 +119,5 @@ def test_images_dockyard_did_not_build_are_never_collected(live: LiveDockyard) -
     assert foreign in {tag for image in docker_images() for tag in image.tags}
 
 
-def docker_images() -> list[docker.models.images.Image]:
+def docker_images() -> list[Image]:
     return list(docker.DockerClient(base_url=DOCKER_HOST).images.list())

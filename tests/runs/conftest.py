@@ -3,6 +3,7 @@ run 10 times faster than in production, so a test sees several attempts in secon
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import signal
 from collections.abc import Iterator
@@ -31,14 +32,21 @@ def connect(root: Path, **env: str) -> LiveDockyard:
     return LiveDockyard(process, http, sample, created.json()["data"]["id"])
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    live = connect(tmp_path_factory.mktemp("runs"))
+@contextlib.contextmanager
+def serving(root: Path, **env: str) -> Iterator[LiveDockyard]:
+    """A live dockyard under `root` for the block, stopped with SIGTERM after it."""
+    live = connect(root, **env)
     try:
         yield live
     finally:
         live.http.close()
         live.process.stop(signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
+    with serving(tmp_path_factory.mktemp("runs")) as live:
+        yield live
 
 
 def busybox_job(live: LiveDockyard, name: str, command: str, **fields: Any) -> str:
