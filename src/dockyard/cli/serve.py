@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import subprocess
+from pathlib import Path
 
 import typer
 import uvicorn
@@ -47,10 +48,18 @@ def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
     if not (settings.registry_autostart and is_loopback_address(settings.registry)):
         raise _fail(f"no registry answers at {settings.registry} (DOCKYARD_REGISTRY)")
     state_dir = settings.data_dir / "registry"
-    # Blobs of manifests `dockyard gc` deleted can only go while no registry serves them.
-    err.print(f"registry garbage-collect: {collect_garbage(state_dir)}")
+    _collect_registry_garbage(state_dir)
     err.print(f"starting a local registry at {settings.registry}")
     return start_local_registry(settings.registry, state_dir)
+
+
+def _collect_registry_garbage(state_dir: Path) -> None:
+    """Blobs of manifests `dockyard gc` deleted can only go while no registry serves them; a
+    failure here costs disk, not the start."""
+    try:
+        err.print(f"registry garbage-collect: {collect_garbage(state_dir)}", markup=False)
+    except EngineUnavailable as exc:
+        err.print(f"[yellow]warning:[/] {exc.message}")
 
 
 def _serve(settings: Settings, *, run_worker: bool) -> None:

@@ -199,8 +199,9 @@ def collect_garbage(state_dir: Path) -> str:
     Only safe while that registry is not serving (distribution's garbage-collect is offline)."""
     config = state_dir / "config.yml"
     binary = shutil.which(REGISTRY_BINARY)
-    if binary is None or not config.exists():
-        return "no local registry to collect"
+    repositories = state_dir / "data" / "docker" / "registry" / "v2" / "repositories"
+    if binary is None or not config.exists() or not repositories.is_dir():
+        return "nothing stored yet"
     done = subprocess.run(
         [binary, "garbage-collect", str(config)], capture_output=True, text=True, timeout=600
     )
