@@ -9,10 +9,14 @@ from fastapi import Depends, Query
 from dockyard.api.wire import Pagination
 from dockyard.db.repository import Page, PageRequest
 
+# Far beyond any list dockyard holds, and small enough that the offset it makes
+# ((page - 1) * per_page) fits the databases' 64-bit integers.
+MAX_PAGE = 1_000_000
+
 
 def page_request(
     per_page: Annotated[int, Query(ge=1, le=100, description="items per page")] = 50,
-    page: Annotated[int | None, Query(ge=1, description="1-based page number")] = None,
+    page: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = None,
     cursor: Annotated[
         str | None, Query(max_length=200, description="the cursor of the previous reply")
     ] = None,

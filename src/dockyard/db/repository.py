@@ -17,6 +17,9 @@ from dockyard.errors import Invalid
 
 T_co = TypeVar("T_co", covariant=True)
 
+# Keys are 64-bit integers in SQLite and PostgreSQL alike; a cursor past them is not ours.
+MAX_KEY = 2**63 - 1
+
 
 @dataclass(frozen=True)
 class PageRequest:
@@ -42,7 +45,7 @@ def decode_cursor(cursor: str) -> int:
         after = json.loads(base64.urlsafe_b64decode(padded))["after"]
     except (binascii.Error, ValueError, TypeError, KeyError) as exc:
         raise Invalid("query.cursor", "not a cursor returned by this API") from exc
-    if not isinstance(after, int):
+    if not isinstance(after, int) or not 0 <= after <= MAX_KEY:
         raise Invalid("query.cursor", "not a cursor returned by this API")
     return after
 
