@@ -4,7 +4,9 @@ through its attempts with Kubernetes Job semantics, and take over runs whose wor
 A run's attempts: attempt N is the container `dockyard-run-<runId>-<N>`. Its number is
 written before the container is created and its exit is counted (succeeded / failed) in one
 compare-and-set afterwards, so whoever drives the run after a crash finds either the container
-(reattach, or count its exit) or nothing to count yet (create it). A failed attempt is retried
+(reattach, or count its exit) or nothing to count yet (create it); a run its counts already
+decide (a success, or past the backoff limit) is concluded without another attempt, and a
+counted attempt's container a dead worker left behind is removed. A failed attempt is retried
 after a back-off of 10 s, 20 s, 40 s ... (at most 6 min) until `failed` exceeds
 `backoffLimit` (pastBackoffLimit); `activeDeadlineSeconds` bounds the whole run from the first
 start (pastActiveDeadline).
@@ -177,6 +179,8 @@ class RunRunner:
         self, run_secrets: RunSecrets, logs: LogWriter, deadline: asyncio.Timeout
     ) -> None:
         await self._check_architecture()
+        if await self._conclude_counted():
+            return
         while True:
             await self._wait_for_retry()
             state = await self._begin_or_resume(run_secrets, logs)
@@ -184,6 +188,35 @@ class RunRunner:
             final = await self._watch(state, logs)
             if await self._count_exit(final, logs):
                 return
+
+    async def _conclude_counted(self) -> bool:
+        """A worker that died after counting an attempt's exit but before concluding the run
+        left a run its counts already decide: conclude it, starting no further attempt."""
+        row = self.run_row
+        if row.container_name is not None:
+            return False
+        if row.succeeded > 0:
+            await self._remove_counted()
+            await self._conclude(RunStatus.SUCCESS, None)
+            return True
+        if past_backoff_limit(row):
+            await self._remove_counted()
+            await self._conclude(
+                RunStatus.FAILED,
+                f"BackoffLimitExceeded: {row.failed} failed attempts (backoffLimit "
+                f"{row.backoff_limit})",
+            )
+            return True
+        return False
+
+    async def _remove_counted(self) -> None:
+        """The container of the last counted attempt, if a worker died between counting its
+        exit and removing it."""
+        row = self.run_row
+        if row.container_name is None and row.attempt > 0:
+            found = await self.containers.find(container_name(row, row.attempt))
+            if found is not None:
+                await self._remove(found)
 
     async def _check_architecture(self) -> None:
         wanted = self.recipe.architecture
@@ -203,10 +236,13 @@ class RunRunner:
             if found is not None and (found.running or found.finished_at is not None):
                 logs.container_id = row.container_name
                 logs.write(f"Reattached to attempt {row.attempt}")
+                if not row.active:  # its worker died before recording the start
+                    await self._record_start(found)
                 return found
             if found is not None:  # created, never started: start it afresh
                 await self.containers.remove(found.id)
         else:
+            await self._remove_counted()
             attempt = row.attempt + 1
             await self._update(attempt=attempt, container_name=container_name(row, attempt))
         assert row.container_name is not None
@@ -220,9 +256,14 @@ class RunRunner:
             self.failure = f"the container could not start: {exc.message}"
             logs.write(f"Attempt {row.attempt}: {self.failure}")
             return ContainerState(spec.name, False, None, None, utcnow())
-        await self._update(active=1, started_at=row.started_at or state.started_at or utcnow())
+        await self._record_start(state)
         logs.write(f"Attempt {row.attempt} started")
         return state
+
+    async def _record_start(self, state: ContainerState) -> None:
+        """The current attempt is active; the run's start is its first attempt's."""
+        row = self.run_row
+        await self._update(active=1, started_at=row.started_at or state.started_at or utcnow())
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
