@@ -129,8 +129,13 @@ class BuildRunner:
         self.logs: LogWriter | None = None
 
     async def move(self, status: BuildStatus, **changes: Any) -> None:
-        if is_terminal(status) and self.logs is not None:
-            await self.logs.flush()
+        if is_terminal(status):
+            # The scratch dir goes before the build concludes, not after: a worker killed in
+            # between leaves an in-flight build, which recovery cleans up, never the dir of
+            # a concluded one, which nothing would.
+            await asyncio.to_thread(shutil.rmtree, self.workdir, True)
+            if self.logs is not None:
+                await self.logs.flush()
         async with self.database.sessions() as session:
             moved = await move_build(session, self.build, status, **changes)
             await session.commit()
