@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import structlog
@@ -36,6 +37,14 @@ class Handler(Protocol):
         """Stop and hand back the work in progress."""
 
 
+def blocking_threads(settings: Settings) -> int:
+    """Threads of the event loop's default executor, where the blocking Docker SDK calls
+    run: each running job container holds two for its whole life (its log stream and its
+    exit wait), and the default pool (CPUs + 4) would leave none for the other calls (start,
+    stop, probes, removing build dirs) once a few runs are active on a small machine."""
+    return 2 * settings.max_concurrent_runs + settings.max_concurrent_builds + 8
+
+
 def new_worker_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -47,6 +56,9 @@ class Worker:
         self.wake = wake
 
     async def run(self, stop: asyncio.Event) -> None:
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(blocking_threads(self.settings), thread_name_prefix="dockyard")
+        )
         log.info("worker started", handlers=len(self.handlers))
         try:
             while not stop.is_set():
