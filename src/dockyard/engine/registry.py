@@ -199,8 +199,12 @@ def collect_garbage(state_dir: Path) -> str:
     Only safe while that registry is not serving (distribution's garbage-collect is offline)."""
     config = state_dir / "config.yml"
     binary = shutil.which(REGISTRY_BINARY)
-    repositories = state_dir / "data" / "docker" / "registry" / "v2" / "repositories"
-    if binary is None or not config.exists() or not repositories.is_dir():
+    # A registry killed during its first push may have repositories/ but no blobs/ yet;
+    # garbage-collect fails on either missing.
+    stored = state_dir / "data" / "docker" / "registry" / "v2"
+    if binary is None or not config.exists():
+        return "no local registry"
+    if not ((stored / "repositories").is_dir() and (stored / "blobs").is_dir()):
         return "nothing stored yet"
     done = subprocess.run(
         [binary, "garbage-collect", str(config)], capture_output=True, text=True, timeout=600
