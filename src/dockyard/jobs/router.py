@@ -12,6 +12,7 @@ from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeD
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds import service as builds
+from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.builds.service import BuildTarget
 from dockyard.ci import service as ci
 from dockyard.jobs import service
@@ -57,7 +58,10 @@ async def create_manual_job(
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
     stored = await service.create_job(session, box, projectId, body)
-    return await _answer(session, stored.job, stored.body, settings.team_id)
+    # A job created this instant has no builds: no need to look for its latest.
+    return Envelope(
+        data=service.job_response(stored.job, stored.body, settings.team_id, BuildStatusOfTarget())
+    )
 
 
 @router.put("/manual")

@@ -147,7 +147,6 @@ async def _commit(session: AsyncSession, stored: StoredJob) -> StoredJob:
         raise Conflict(
             f"A job with id {stored.job.id!r} already exists", {"name": [stored.body["name"]]}
         ) from exc
-    await session.refresh(stored.job)
     return stored
 
 
