@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from dockyard import __version__
 from dockyard.api import health
-from dockyard.api.errors import install_error_handlers
+from dockyard.api.errors import ERROR_RESPONSES, install_error_handlers
 from dockyard.api.limits import BodyLimit
 from dockyard.api.routing import include_v1
 from dockyard.builds.router import router as builds_router
@@ -80,6 +80,6 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, ci_events_router)
     include_v1(app, logs_router)
     include_v1(app, secrets_router)
-    app.include_router(webhooks_router, prefix="/v1")
+    app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
     return app

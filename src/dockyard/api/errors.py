@@ -34,6 +34,10 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": ErrorEnvelope,
     }
     for status in (400, 401, 403, 404, 409)
+} | {
+    # Any other 4xx (405, 413, ...) is the same envelope; documenting it also keeps FastAPI from
+    # documenting its own 422, which dockyard never answers (validation errors are 400).
+    "4XX": {"description": "Other client errors", "model": ErrorEnvelope},
 }
 
 
@@ -109,8 +113,19 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(400, "validation-error", message, details)
 
 
+def is_unreadable_body(exc: StarletteHTTPException) -> bool:
+    """FastAPI's 400 for a body its JSON parser gave up on (not UTF-8, nested too deep, a
+    number too long): raised from the parser's error, unlike other HTTP errors."""
+    return exc.status_code == 400 and exc.__cause__ is not None
+
+
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if is_unreadable_body(exc):
+        reason = "not readable as JSON"
+        return error_response(
+            400, "validation-error", f"Validation error: body: {reason}", {"body": [reason]}
+        )
     code = HTTP_CODES.get(exc.status_code, "http-error")
     return error_response(exc.status_code, code, str(exc.detail), {})
 

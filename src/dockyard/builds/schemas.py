@@ -175,10 +175,16 @@ class BuildConfiguration(RequestModel):
 
 # ---- build arguments and secret files ------------------------------------------------------
 
+# A map whose keys must all match the key pattern, as the schema says too: JSON Schema's
+# `patternProperties` alone would let any other key through.
+ONLY_MATCHING_KEYS = Field(json_schema_extra={"additionalProperties": False})
+
 # "Keys may only contain letters, numbers, hyphens, forward slashes and dots"; the pages' own
 # examples also use `_` (ARGUMENT_1), so it is allowed too.
 VariableName = Annotated[str, Field(pattern=r"^[a-zA-Z0-9_./-]+$", max_length=256)]
-Variables = dict[VariableName, Annotated[str, Field(max_length=65536)]]
+Variables = Annotated[
+    dict[VariableName, Annotated[str, Field(max_length=65536)]], ONLY_MATCHING_KEYS
+]
 BuildArguments = Variables
 
 BASE64_PATTERN = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
@@ -193,11 +199,11 @@ class SecretFile(RequestModel):
     encoding: FileEncoding = "utf-8"
 
 
-SecretFiles = dict[FilePath, SecretFile]
+SecretFiles = Annotated[dict[FilePath, SecretFile], ONLY_MATCHING_KEYS]
 BuildFiles = SecretFiles
 # "Must be a valid Docker secret mount identifier".
 DockerSecretMountId = Annotated[str, Field(pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]*$", max_length=128)]
-DockerSecretMounts = dict[DockerSecretMountId, SecretFile]
+DockerSecretMounts = Annotated[dict[DockerSecretMountId, SecretFile], ONLY_MATCHING_KEYS]
 
 
 # ---- resource fields jobs and build services share -----------------------------------------

@@ -28,6 +28,8 @@ GITHUB_BUILDING_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 GITLAB_BUILDING_ACTIONS = frozenset({"open", "reopen", "update"})
 
 SecretOf = Callable[[str], str | None]
+# Pull request numbers are kept in 32-bit columns (as a build request's pullRequestId is).
+MAX_PULL_REQUEST = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,10 @@ def _field(payload: Mapping[str, Any], *path: str) -> Any:
             return None
         value = value.get(key)
     return value
+
+
+def _is_pull_request_number(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_PULL_REQUEST
 
 
 def _sha(value: Any, where: str) -> str:
@@ -149,7 +155,7 @@ def _github_pull(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent 
     if action not in GITHUB_BUILDING_ACTIONS:
         return None, f"pull request action {action!r} builds nothing"
     number = payload.get("number") or _field(payload, "pull_request", "number")
-    if not isinstance(number, int):
+    if not _is_pull_request_number(number):
         raise Invalid("number", "must be the pull request number")
     base = _field(payload, "pull_request", "base", "sha")
     return GitEvent(
@@ -189,7 +195,7 @@ def _gitlab_merge(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent
     if action not in GITLAB_BUILDING_ACTIONS:
         return None, f"merge request action {action!r} builds nothing"
     number = attributes.get("iid")
-    if not isinstance(number, int):
+    if not _is_pull_request_number(number):
         raise Invalid("object_attributes.iid", "must be the merge request number")
     base = _field(attributes, "diff_refs", "base_sha")
     return GitEvent(
@@ -212,7 +218,7 @@ def generic(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Del
     if not isinstance(branch, str) or not branch:
         raise Invalid("branch", "must name the branch")
     number = payload.get("pullRequestId")
-    if number is not None and (not isinstance(number, int) or number < 1):
+    if number is not None and not _is_pull_request_number(number):
         raise Invalid("pullRequestId", "must be a positive integer")
     before = payload.get("before")
     event = GitEvent(

@@ -50,13 +50,18 @@ def addresses_of(host: str) -> list[IPAddress]:
         found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
     except socket.gaierror as exc:
         raise RefusedTarget(f"cannot resolve {host!r}: {exc.strerror}") from None
+    except UnicodeError:  # IDNA cannot encode it (an empty or too long label, a bad character)
+        raise RefusedTarget(f"{host!r} is not a valid host name") from None
     return [ipaddress.ip_address(info[4][0]) for info in found]
 
 
 def check_fetchable(url: str, allow: Sequence[str]) -> None:
     """RefusedTarget unless `url` is http(s) and every address of its host is public or
     allowed. (Blocking: it may ask the resolver.)"""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed `[` of an IPv6 host
+        raise RefusedTarget("not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise RefusedTarget("only http and https URLs with a host are fetched")
     for address in addresses_of(parts.hostname):

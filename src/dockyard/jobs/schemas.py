@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
 from dockyard.api.errors import union_tag
@@ -116,8 +116,29 @@ def _annotation_kind(value: Any) -> str:
     return union_tag("string" if isinstance(value, str) else "object")
 
 
+# Not on the page: how deep an annotation object may nest (a deeper one could not be stored
+# and echoed back).
+ANNOTATION_DEPTH = 32
+
+
+def shallow(value: dict[str, Any]) -> dict[str, Any]:
+    """`value`, unless its objects and arrays nest deeper than ANNOTATION_DEPTH."""
+    level: list[Any] = [value]
+    for _ in range(ANNOTATION_DEPTH):
+        level = [
+            child
+            for node in level
+            for child in (node.values() if isinstance(node, dict) else node)
+            if isinstance(child, dict | list)
+        ]
+    if level:
+        raise ValueError(f"must not nest deeper than {ANNOTATION_DEPTH} levels")
+    return value
+
+
 Annotation = Annotated[
-    Annotated[str, Tag(union_tag("string"))] | Annotated[dict[str, Any], Tag(union_tag("object"))],
+    Annotated[str, Tag(union_tag("string"))]
+    | Annotated[dict[str, Any], AfterValidator(shallow), Tag(union_tag("object"))],
     Discriminator(_annotation_kind),
 ]
 
@@ -227,6 +248,10 @@ class HealthCheck(ConditionallyRequired):
 # ---- the job -------------------------------------------------------------------------------
 
 RunOnSourceChange = Literal["never", "cd-promote", "always"]
+# Not on the page: Kubernetes keeps backoffLimit and activeDeadlineSeconds in 32 bits, and so
+# does dockyard (a run's row counts retries in a 32-bit column; a deadline of 68 years is one
+# the worker can still compute).
+INT32_MAX = 2**31 - 1
 
 
 class JobBillingPatch(RequestModel):
@@ -246,9 +271,11 @@ class ManualJobPatch(RequestModel):
     infrastructure: Infrastructure | None = None
     tags: list[ResourceTag] | None = None
     billing: JobBillingPatch | None = None
-    backoff_limit: int | None = Field(None, ge=0, description="Retries before the job fails.")
+    backoff_limit: int | None = Field(
+        None, ge=0, le=INT32_MAX, description="Retries before the job fails."
+    )
     run_on_source_change: RunOnSourceChange | None = None
-    active_deadline_seconds: int | None = Field(None, ge=1)
+    active_deadline_seconds: int | None = Field(None, ge=1, le=INT32_MAX)
     deployment: JobDeployment | None = None
     disabled_ci: bool | None = Field(None, alias="disabledCI")
     build_configuration: BuildConfiguration | None = None
@@ -266,7 +293,7 @@ class ManualJobSpec(ManualJobPatch):
 
     name: Name
     billing: JobBilling
-    backoff_limit: int = Field(ge=0, description="Retries before the job fails.")
+    backoff_limit: int = Field(ge=0, le=INT32_MAX, description="Retries before the job fails.")
 
 
 # ---- responses -----------------------------------------------------------------------------
