@@ -15,6 +15,7 @@ from dockyard.errors import Invalid
 
 DEFAULT_LINE_LIMIT = 1000
 MAX_LINE_LIMIT = 10_000
+MAX_DURATION_SECONDS = 100 * 366 * 86_400  # a century: far beyond any retention
 
 
 class LogEntry(WireModel):
@@ -53,7 +54,9 @@ class LogQueryParams(BaseModel):
     queryType: Literal["range", "tail"] = "range"
     startTime: datetime | None = Field(None, description="ISO 8601")
     endTime: datetime | None = Field(None, description="ISO 8601")
-    duration: int | None = Field(None, ge=1, description="seconds before endTime")
+    duration: int | None = Field(
+        None, ge=1, le=MAX_DURATION_SECONDS, description="seconds before endTime"
+    )
     lineLimit: int = Field(DEFAULT_LINE_LIMIT, ge=1, le=MAX_LINE_LIMIT)
     direction: Literal["forward", "backward"] = "backward"
     textIncludes: str | None = Field(None, max_length=1000)
@@ -68,9 +71,9 @@ def to_query(params: LogQueryParams) -> LogQuery:
     """`range`: lines between startTime and endTime (or the `duration` seconds before endTime,
     default now), at most lineLimit, `backward` (newest first) or `forward` (oldest first).
     `tail` (over a WebSocket): the last lineLimit lines, then new ones as they come."""
-    start, end = _utc(params.startTime), _utc(params.endTime)
+    start, end = _utc(params.startTime, "startTime"), _utc(params.endTime, "endTime")
     if params.duration is not None and start is None:
-        start = (end or utcnow()) - timedelta(seconds=params.duration)
+        start = _before(end or utcnow(), params.duration)
     if start is not None and end is not None and start > end:
         raise Invalid("startTime", "must not be after endTime")
     return LogQuery(
@@ -103,11 +106,22 @@ def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
     return to_query(params)
 
 
-def _utc(moment: datetime | None) -> datetime | None:
-    """A time without a zone is read as UTC."""
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
+def _utc(moment: datetime | None, name: str) -> datetime | None:
+    """The time in UTC (one without a zone is read as UTC); Invalid when that leaves the
+    calendar (9999-12-31T23:59:59-05:00)."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        raise Invalid(name, "is outside the supported range of times") from None
+
+
+def _before(end: datetime, seconds: int) -> datetime:
+    try:
+        return end - timedelta(seconds=seconds)
+    except OverflowError:
+        raise Invalid("duration", "reaches before the supported range of times") from None
 
 
 LogQueryDep = Annotated[LogQuery, Depends(range_query)]
