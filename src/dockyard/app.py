@@ -62,6 +62,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
             stop.set()
             if worker_task is not None:
                 await worker_task
+            await app.state.log_hub.close()
             await database.dispose()
 
     app = FastAPI(

@@ -69,6 +69,9 @@ def _serve(settings: Settings, *, run_worker: bool) -> None:
         port=settings.listen_port,
         log_level=settings.log_level,
         lifespan="on",
+        # Log frames are small and many: deflating each for each tailing client costs more
+        # CPU (and latency) than the bytes it saves on loopback or a LAN.
+        ws_per_message_deflate=False,
     )
     uvicorn.Server(config).run()
 

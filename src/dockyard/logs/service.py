@@ -16,7 +16,7 @@ from dockyard.db.session import Database
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
 
-FLUSH_EVERY_SECONDS = 0.2
+FLUSH_EVERY_SECONDS = 0.1
 MAX_LINE_CHARS = 16_384
 
 

@@ -14,13 +14,16 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
+import structlog
 from sqlalchemy import Select
 
 from dockyard.db.session import Database
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
 
-POLL_SECONDS = 0.2
+log = structlog.get_logger(__name__)
+
+POLL_SECONDS = 0.05
 BATCH_LINES = 1000
 
 Concluded = Callable[[], Awaitable[bool]]
@@ -34,6 +37,9 @@ class Stream:
     cursor: int
     subscribers: set[asyncio.Queue[list[LogLine] | None]] = field(default_factory=set)
     reader: asyncio.Task[None] | None = None
+    # Readers are stopped, never cancelled: a query cancelled half-way leaves SQLAlchemy a
+    # connection to terminate, which can hang the event loop's shutdown.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class LogHub:
@@ -66,16 +72,34 @@ class LogHub:
             stream.subscribers.discard(queue)
             if not stream.subscribers and self.streams.get(key) is stream:
                 del self.streams[key]
-                if stream.reader is not None:
-                    stream.reader.cancel()
+                stream.stopping.set()
+
+    async def close(self) -> None:
+        """End every stream and wait for its reader (before the database goes)."""
+        streams = list(self.streams.values())
+        self.streams.clear()
+        for stream in streams:
+            stream.stopping.set()
+            for queue in stream.subscribers:
+                queue.put_nowait(None)
+        await asyncio.gather(*(stream.reader for stream in streams if stream.reader))
 
     async def _read(self, key: Hashable, stream: Stream) -> None:
         ended = False
         while not ended:
-            await asyncio.sleep(POLL_SECONDS)
-            # Asked before reading, so the lines written up to the conclusion are read too.
-            ended = stream.concluded is not None and await stream.concluded()
-            await self._deliver_new(stream)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stream.stopping.wait(), POLL_SECONDS)
+            if stream.stopping.is_set():
+                return
+            try:
+                # Asked before reading, so the lines written up to the conclusion are read too.
+                ended = stream.concluded is not None and await stream.concluded()
+                await self._deliver_new(stream)
+            except Exception:
+                # A busy or restarting database must not end every tail of the stream: the
+                # cursor has not moved, so the next poll reads the same lines again.
+                log.warning("log tail poll failed", exc_info=True)
+                ended = False
         for queue in stream.subscribers:
             queue.put_nowait(None)
         if self.streams.get(key) is stream:
