@@ -4,6 +4,7 @@ and a live `dockyard up` driven through the official SDK."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -27,6 +28,21 @@ from tests.live import DockyardProcess
 POSTGRES_URL = os.environ.get("DOCKYARD_TEST_POSTGRES_URL")
 
 
+@contextlib.contextmanager
+def postgres_database(server_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database on `server_url` for the block, dropped after."""
+    name = f"dockyard_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
+    try:
+        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture
 def empty_postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database, dropped afterwards."""
@@ -35,16 +51,8 @@ def empty_postgres_database() -> Iterator[str]:
             "DOCKYARD_TEST_POSTGRES_URL is not set: no PostgreSQL server here "
             "(.ci/run starts Debian's postgresql and sets it)"
         )
-    name = f"dockyard_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(sync_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    try:
-        yield make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with postgres_database(POSTGRES_URL) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

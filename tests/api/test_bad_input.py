@@ -33,11 +33,10 @@ from tests.api.worlds import (
     WEBHOOK_SECRET,
     World,
     open_world,
-    postgres_database,
     served_operations,
     world_settings,
 )
-from tests.conftest import POSTGRES_URL, assert_error
+from tests.conftest import POSTGRES_URL, assert_error, postgres_database
 from tests.helpers import REPOSITORY, minimal_job, minimal_service
 
 A = "/v1/projects/alpha"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -16,7 +15,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
-from sqlalchemy.engine import make_url
 
 from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
@@ -28,21 +26,6 @@ from tests.helpers import REPOSITORY, minimal_job, minimal_service
 SHA = "262ed9817b3cad5142fbceabe0c9e371e390d616"
 WEBHOOK_SECRET = "webhook-secret"
 PROJECTS = ("alpha", "beta")
-
-
-@contextlib.contextmanager
-def postgres_database(server_url: str) -> Iterator[str]:
-    """A new, empty PostgreSQL database on `server_url` for a whole module, dropped after."""
-    name = f"dockyard_world_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(sync_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE template0'))
-    try:
-        yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def world_settings(data_dir: Path, database_url: str | None) -> Settings:
