@@ -47,8 +47,11 @@ class Collected:
     cache: str = "not pruned"
 
 
-async def kept_images(session: AsyncSession, settings: Settings, cutoff: datetime) -> set[str]:
-    """Every image reference of dockyard's registry that something may still use."""
+async def kept_images(
+    session: AsyncSession, settings: Settings, cutoff: datetime, unfinished: list[Build]
+) -> set[str]:
+    """Every image reference of dockyard's registry that something may still use (the
+    `unfinished` builds may yet push theirs)."""
     successful = select(Build.image_uri).where(
         Build.status == SUCCESS, Build.image_uri.is_not(None)
     )
@@ -61,8 +64,7 @@ async def kept_images(session: AsyncSession, settings: Settings, cutoff: datetim
         )
     )
     kept = {uri for uri in (await session.scalars(recent.union(newest))).all() if uri}
-    unfinished = select(Build).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
-    kept |= {built_image(settings, build) for build in await session.scalars(unfinished)}
+    kept |= {built_image(settings, build) for build in unfinished}
     running = select(JobRun).where(JobRun.concluded_at.is_(None))
     kept |= {str(run.spec["image"]) for run in await session.scalars(running)}
     return kept
@@ -71,14 +73,16 @@ async def kept_images(session: AsyncSession, settings: Settings, cutoff: datetim
 async def collect(settings: Settings, database: Database, *, dry_run: bool = False) -> Collected:
     cutoff = utcnow() - timedelta(days=settings.image_retention_days)
     async with database.sessions() as session:
-        kept = await kept_images(session, settings, cutoff)
-        in_flight = await _unfinished_build_ids(session)
+        unfinished = await _unfinished_builds(session)
+        kept = await kept_images(session, settings, cutoff, unfinished)
     registry = HttpRegistry(settings.registry)
     engine = DockerEngine(settings.docker_host)
     done = Collected(
         manifests=doomed_manifests(settings.registry, await _inventory(registry), kept),
         local_tags=doomed_tags(await engine.image_tags(f"{settings.registry}/", OWNER_LABEL), kept),
-        build_dirs=_stale_build_dirs(settings.data_dir / "builds", in_flight),
+        build_dirs=_stale_build_dirs(
+            settings.data_dir / "builds", {build.id for build in unfinished}
+        ),
     )
     if dry_run:
         return done
@@ -115,9 +119,9 @@ async def _built_here(registry: HttpRegistry, repository: str, digest: str) -> b
     return (await registry.labels(repository, digest)).get(OWNER_LABEL) == repository
 
 
-async def _unfinished_build_ids(session: AsyncSession) -> set[str]:
-    statement = select(Build.id).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
-    return set((await session.scalars(statement)).all())
+async def _unfinished_builds(session: AsyncSession) -> list[Build]:
+    statement = select(Build).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
+    return list((await session.scalars(statement)).all())
 
 
 def _stale_build_dirs(root: Path, in_flight: set[str]) -> list[str]:
