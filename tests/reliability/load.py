@@ -140,11 +140,15 @@ class QueueReport:
     statuses: Counter[str]
     out_of_order: list[tuple[int, int]]
     seconds: float
+    failed: list[str]
 
     def summary(self) -> str:
-        return (
-            f"build queue: {self.builds} builds in {self.seconds:.1f} s, "
-            f"{dict(self.statuses)}, out of order {self.out_of_order}"
+        return "\n".join(
+            [
+                f"build queue: {self.builds} builds in {self.seconds:.1f} s, "
+                f"{dict(self.statuses)}, out of order {self.out_of_order}",
+                *self.failed,
+            ]
         )
 
 
@@ -166,4 +170,10 @@ def build_queue(live: LiveDockyard, builds: int, concurrency: int) -> QueueRepor
         Counter(build["status"] for build in done),
         out_of_order,
         time.monotonic() - started,
+        [_why_failed(live, build) for build in done if build["status"] != "SUCCESS"],
     )
+
+
+def _why_failed(live: LiveDockyard, build: dict[str, Any]) -> str:
+    tail = "\n    ".join(live.lines(build["id"])[-15:])
+    return f"{build['id']} {build['status']}: {build.get('message')}\n    {tail}"

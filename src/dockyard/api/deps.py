@@ -41,10 +41,15 @@ def get_worker_wake(request: Request) -> asyncio.Event:
     return wake
 
 
+READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
+
+
 async def get_session(
-    database: Annotated[Database, Depends(get_database)],
+    connection: HTTPConnection, database: Annotated[Database, Depends(get_database)]
 ) -> AsyncIterator[AsyncSession]:
-    async with database.sessions() as session:
+    """A session for the request; GET requests and WebSockets only read."""
+    reads_only = connection.scope.get("method", "GET") in READ_ONLY_METHODS
+    async with (database.reads if reads_only else database.sessions)() as session:
         yield session
 
 

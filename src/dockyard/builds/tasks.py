@@ -9,7 +9,8 @@ import base64
 import contextlib
 import re
 import shutil
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,33 @@ def directory_megabytes(root: Path) -> float:
     return total / 1024 / 1024
 
 
+class ImageLocks:
+    """One build at a time per image reference on a worker. Concurrent builds of one commit
+    of one target would build and push the same tag at once: BuildKit shares their identical
+    steps between the two sessions (one ending can fail the other's shared step) and both
+    export and push one tag. Waiting instead costs little: the second finds every step
+    cached and every layer pushed."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._holders: Counter[str] = Counter()
+
+    @contextlib.asynccontextmanager
+    async def hold(self, reference: str) -> AsyncIterator[None]:
+        lock = self._locks.setdefault(reference, asyncio.Lock())
+        self._holders[reference] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._holders[reference] -= 1
+            if not self._holders[reference]:
+                del self._holders[reference], self._locks[reference]
+
+    def busy(self, reference: str) -> bool:
+        return reference in self._locks and self._locks[reference].locked()
+
+
 class BuildRunner:
     """Drives one build from PENDING to a concluded status."""
 
@@ -115,8 +143,10 @@ class BuildRunner:
         box: SecretBox,
         engines: BuildEngines,
         build: Build,
+        image_locks: ImageLocks,
         on_success: Callable[[Build], Awaitable[None]] | None = None,
     ) -> None:
+        self.image_locks = image_locks
         self.on_success = on_success
         self.settings = settings
         self.database = database
@@ -198,8 +228,23 @@ class BuildRunner:
         self._check_storage(recipe, source)
         write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
 
-        await self.move(BuildStatus.BUILDING)
         reference = built_image(self.settings, self.build)
+        if self.image_locks.busy(reference):
+            logs.write(f"Waiting for the build of the same commit in progress ({reference})")
+        async with self.image_locks.hold(reference):
+            await self._build_and_push(reference, secrets, recipe, source, logs)
+        if self.on_success is not None:
+            await self.on_success(self.build)
+
+    async def _build_and_push(
+        self,
+        reference: str,
+        secrets: BuildSecrets,
+        recipe: BuildRecipe,
+        source: Path,
+        logs: LogWriter,
+    ) -> None:
+        await self.move(BuildStatus.BUILDING)
         await self.engines.builder.build(
             source,
             tag=reference,
@@ -220,8 +265,6 @@ class BuildRunner:
         await self.engines.pusher.push(reference, reference, on_line=logs.write)
         logs.write(f"Pushed {reference}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
-        if self.on_success is not None:
-            await self.on_success(self.build)
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build

@@ -32,12 +32,24 @@ def is_sqlite(url: str) -> bool:
 
 
 class Database:
+    """`sessions` open a transaction on first use; `reads` are for requests that only read:
+    on PostgreSQL they run in autocommit, which spares a BEGIN and a ROLLBACK round trip
+    and sees what a READ COMMITTED transaction would (each statement its own snapshot).
+
+    Pooled connections are not pinged before use (a round trip per request): after the
+    database restarts, the first statement on a stale connection fails, SQLAlchemy drops the
+    whole pool, and that request is answered 503."""
+
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url, pool_pre_ping=not is_sqlite(url))
+        self.engine: AsyncEngine = create_async_engine(url)
         if is_sqlite(url):
             event.listen(self.engine.sync_engine, "connect", configure_sqlite_connection)
+            reading = self.engine
+        else:
+            reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.reads = async_sessionmaker(reading, expire_on_commit=False)
 
     async def session(self) -> AsyncIterator[AsyncSession]:
         async with self.sessions() as session:

@@ -60,9 +60,9 @@ def opened_body(box: SecretBox, service: Service) -> dict[str, Any]:
 
 
 async def get_service(session: AsyncSession, project_id: str, service_id: str) -> Service:
-    await get_project(session, project_id)
     service = await repository.get(session, project_id, service_id)
     if service is None:
+        await get_project(session, project_id)  # a missing project is the 404 to report
         raise NotFound(f"Service {service_id!r} not found", {"serviceId": service_id})
     return service
 

@@ -17,6 +17,7 @@ from dockyard.builds.service import BuildTarget
 from dockyard.builds.tasks import (
     BuildEngines,
     BuildRunner,
+    ImageLocks,
     build_dir,
     built_image,
     image_tag,
@@ -56,6 +57,7 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
         self.box = box
         self.engines = engines
         self.registry = registry
+        self.image_locks = ImageLocks()
 
     @property
     def limit(self) -> int:
@@ -66,7 +68,13 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
 
     def runner_for(self, item: Build) -> BuildRunner:
         return BuildRunner(
-            self.settings, self.database, self.box, self.engines, item, self._start_runs
+            self.settings,
+            self.database,
+            self.box,
+            self.engines,
+            item,
+            self.image_locks,
+            self._start_runs,
         )
 
     async def _start_runs(self, build: Build) -> None:
