@@ -30,6 +30,11 @@ class ContainerNetwork(StrEnum):
     BRIDGE = "bridge"
 
 
+class RunEngine(StrEnum):
+    LOCAL = "local"
+    SWARM = "swarm"
+
+
 class RegistryLogin(BaseModel):
     """How to pull from a private registry; job deployments name it by its id."""
 
@@ -62,6 +67,12 @@ class Settings(BaseSettings):
         "when nothing answers there",
     )
     container_network: ContainerNetwork = ContainerNetwork.HOST
+    run_engine: RunEngine = Field(
+        default=RunEngine.LOCAL,
+        description="where job runs execute: `local`, containers on the worker's Docker engine, "
+        "or `swarm`, a replicated-job service per attempt on the Docker Swarm that engine "
+        "manages (scripts/swarm-up.sh)",
+    )
     max_concurrent_builds: int = Field(default=2, ge=1)
     max_concurrent_runs: int = Field(default=4, ge=1)
     secret_key: str | None = Field(default=None, description="base64 AES-256 key")

@@ -16,7 +16,6 @@ from dockyard.auth.service import issue_first_admin_token
 from dockyard.config import Settings, load_settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database, run_in_session
-from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import (
     HttpRegistry,
     collect_garbage,
@@ -26,7 +25,7 @@ from dockyard.engine.registry import (
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.loop import create_worker
+from dockyard.worker.loop import create_worker, run_engine
 
 err = Console(stderr=True)
 
@@ -81,10 +80,10 @@ def up() -> None:
     settings = load_settings()
     _prepare(settings)
     try:
-        DockerEngine(settings.docker_host).ping_sync()
+        run_engine(settings)
         registry = _ensure_registry(settings)
     except EngineUnavailable as exc:
-        raise _fail(f"{exc.message}. Start one with scripts/docker-up.sh") from exc
+        raise _fail(exc.message) from exc
     token = asyncio.run(run_in_session(settings.resolved_database_url, issue_first_admin_token))
     print(f"dockyard is up at {settings.base_url}", flush=True)
     if token:
@@ -108,6 +107,7 @@ def worker() -> None:
     """Start only a worker."""
     settings = load_settings()
     _prepare(settings)
+    run_engine(settings)
 
     async def run() -> None:
         database = Database(settings.resolved_database_url)

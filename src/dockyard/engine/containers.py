@@ -60,7 +60,8 @@ class DockerEngine:
             self.client.ping()
         except (DockerException, OSError) as exc:
             raise EngineUnavailable(
-                f"Docker engine at {self.docker_host} did not answer: {exc}"
+                f"Docker engine at {self.docker_host} did not answer: {exc}. "
+                "Start one with scripts/docker-up.sh"
             ) from exc
 
     async def ping(self) -> None:
@@ -90,7 +91,7 @@ class DockerEngine:
         to `on_line`. RunFailed when it cannot be pulled."""
         if await self._api(lambda api: _has_image(api, image)):
             return
-        pulled = self._pull_lines(image, _auth_config(credentials))
+        pulled = self._pull_lines(image, auth_config(credentials))
         await self._relay_lines(pulled, on_line or _ignore_line)
 
     async def start(self, spec: ContainerSpec) -> ContainerState:
@@ -127,14 +128,21 @@ class DockerEngine:
         )
         last_frame: deque[bytes] = deque(maxlen=1)
         try:
-            await self._relay_lines(_frame_lines(_remembering(stream, last_frame)), on_line)
+            await self._relay_lines(frame_lines(remembering(stream, last_frame)), on_line)
         except asyncio.CancelledError:
             stream.close()
             raise
         # moby#43860: the followed stream can end before a last line that has no newline.
         after = last_frame[0] if last_frame else None
-        missed = await self._api(lambda api: _frames_after(api, container_id, after, since_seconds))
-        for line in _frame_lines(missed):
+        missed = await self._api(
+            lambda api: frames_after(
+                lambda count: api.logs(
+                    container_id, stream=True, timestamps=True, tail=count, since=since_seconds
+                ),
+                after,
+            )
+        )
+        for line in frame_lines(missed):
             on_line(line)
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
@@ -204,23 +212,23 @@ class DockerEngine:
         finally:
             relaying = False
 
-    def _pull_lines(self, image: str, auth_config: dict[str, str] | None) -> Iterator[str]:
+    def _pull_lines(self, image: str, auth: dict[str, str] | None) -> Iterator[str]:
         try:
-            events = self.client.api.pull(image, stream=True, decode=True, auth_config=auth_config)
+            events = self.client.api.pull(image, stream=True, decode=True, auth_config=auth)
             for event in events:
                 if "error" in event:
                     raise RunFailed(f"Image {image} cannot be pulled: {event['error']}")
                 if "progress" not in event:
                     yield _pull_status_line(event)
         except (APIError, InvalidRepository) as exc:
-            raise RunFailed(f"Image {image} cannot be pulled: {_explanation(exc)}") from exc
+            raise RunFailed(f"Image {image} cannot be pulled: {explanation(exc)}") from exc
 
     @contextmanager
     def _translated_errors(self) -> Iterator[None]:
         try:
             yield
         except APIError as exc:  # the engine answered; requests' errors are OSErrors too
-            raise RunFailed(f"The Docker engine refused: {_explanation(exc)}") from exc
+            raise RunFailed(f"The Docker engine refused: {explanation(exc)}") from exc
         except (DockerException, OSError) as exc:
             raise EngineUnavailable(
                 f"Docker engine at {self.docker_host} did not answer: {exc}"
@@ -233,7 +241,7 @@ def _has_image(api: APIClient, image: str) -> bool:
     except NotFound:
         return False
     except APIError as exc:  # an invalid reference, say
-        raise RunFailed(f"Image {image} cannot be pulled: {_explanation(exc)}") from exc
+        raise RunFailed(f"Image {image} cannot be pulled: {explanation(exc)}") from exc
     return True
 
 
@@ -249,7 +257,7 @@ def _untag(api: APIClient, reference: str) -> bool:
     return True
 
 
-def _auth_config(credentials: RegistryCredentials | None) -> dict[str, str] | None:
+def auth_config(credentials: RegistryCredentials | None) -> dict[str, str] | None:
     if credentials is None:
         return None
     return {
@@ -279,7 +287,7 @@ def _create_and_start(api: APIClient, spec: ContainerSpec, storage_bytes: int | 
         api.start(container_id)
     except APIError as exc:
         api.remove_container(container_id, force=True)
-        raise RunFailed(f"Container {spec.name} cannot start: {_explanation(exc)}") from exc
+        raise RunFailed(f"Container {spec.name} cannot start: {explanation(exc)}") from exc
     inspection: Inspection = api.inspect_container(container_id)
     return inspection
 
@@ -305,7 +313,7 @@ def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> s
     except APIError as exc:
         if exc.status_code == 409:
             raise ContainerExists(_state(api.inspect_container(spec.name))) from exc
-        raise RunFailed(f"Container {spec.name} cannot be created: {_explanation(exc)}") from exc
+        raise RunFailed(f"Container {spec.name} cannot be created: {explanation(exc)}") from exc
     return str(created["Id"])
 
 
@@ -326,10 +334,15 @@ def _files_archive(files: Mapping[str, bytes]) -> bytes:
 
 
 def _archive_name(path: str) -> str:
+    return "/".join(checked_file_path(path).parts[1:])
+
+
+def checked_file_path(path: str) -> PurePosixPath:
+    """`path`, which must be an absolute file path without '..' (RunFailed otherwise)."""
     parts = PurePosixPath(path).parts
     if not path.startswith("/") or path.endswith("/") or ".." in parts or len(parts) < 2:
         raise RunFailed(f"File path {path!r} must be an absolute file path without '..'")
-    return "/".join(parts[1:])
+    return PurePosixPath(path)
 
 
 def _inspect_or_none(api: APIClient, container: str) -> Inspection | None:
@@ -384,20 +397,21 @@ def _labelled_states(api: APIClient, selector: str) -> list[ContainerState]:
     return states
 
 
-def _remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:
+def remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:
     for frame in frames:
         last.append(frame)
         yield frame
 
 
-def _frames_after(
-    api: APIClient, container_id: str, last_frame: bytes | None, since: float | None
+def frames_after(
+    read_tail: Callable[[int], Iterable[bytes]], last_frame: bytes | None
 ) -> list[bytes]:
-    """The log's frames after `last_frame` (all when None), found reading from the end; none
-    when the log no longer has it. A frame starts with its time (ns): it is unique."""
+    """The log's frames after `last_frame` (all when None), found reading from the end with
+    `read_tail` (the log's last `count` timestamped frames); none when the log no longer has
+    it. A frame starts with its time (ns): it is unique."""
     count = MISSED_FRAMES_FIRST_READ
     while True:
-        frames = list(api.logs(container_id, stream=True, timestamps=True, tail=count, since=since))
+        frames = list(read_tail(count))
         if last_frame in frames:
             return frames[len(frames) - frames[::-1].index(last_frame) :]
         if len(frames) < count:
@@ -405,7 +419,7 @@ def _frames_after(
         count *= 8
 
 
-def _frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
+def frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
     """The lines of timestamped log frames. A frame is one log message: a line, or what was
     written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of stdout
     and stderr interleave, so a frame's tail is never joined to the next frame."""
@@ -418,23 +432,23 @@ def _frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
 def _state(inspection: Inspection) -> ContainerState:
     state = inspection["State"]
     running = bool(state["Running"])
-    finished_at = _timestamp(state["FinishedAt"])
+    finished_at = docker_time(state["FinishedAt"])
     return ContainerState(
         id=inspection["Id"],
         running=running,
         exit_code=None if running or finished_at is None else int(state["ExitCode"]),
-        started_at=_timestamp(state["StartedAt"]),
+        started_at=docker_time(state["StartedAt"]),
         finished_at=finished_at,
         oom_killed=bool(state["OOMKilled"]),
     )
 
 
-def _timestamp(value: str) -> datetime | None:
+def docker_time(value: str) -> datetime | None:
     """Docker's RFC 3339 time (nanoseconds, `Z`) as an aware datetime; None for its zero."""
     if value == DOCKER_ZERO_TIME:
         return None
     return datetime.fromisoformat(value)
 
 
-def _explanation(exc: DockerException) -> str:
+def explanation(exc: DockerException) -> str:
     return (exc.explanation if isinstance(exc, APIError) else None) or str(exc)

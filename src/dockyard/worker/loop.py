@@ -15,12 +15,13 @@ from typing import Protocol
 import structlog
 
 from dockyard.builds.tasks import BuildEngines
-from dockyard.config import Settings
+from dockyard.config import RunEngine, Settings
 from dockyard.db.session import Database
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry
+from dockyard.engine.swarm import SwarmEngine
 from dockyard.logs.retention import LogJanitor
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
@@ -89,11 +90,23 @@ class Worker:
                 waiting.cancel()
 
 
+def run_engine(settings: Settings) -> DockerEngine:
+    """The engine job runs use (DOCKYARD_RUN_ENGINE), checked to answer: EngineUnavailable
+    when it does not, or when swarm is chosen and the engine does not manage one."""
+    engine = (
+        SwarmEngine(settings.docker_host)
+        if settings.run_engine is RunEngine.SWARM
+        else DockerEngine(settings.docker_host)
+    )
+    engine.ping_sync()
+    return engine
+
+
 def create_worker(
     settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
 ) -> Worker:
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine)."""
+    engine, or the swarm it manages)."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof),
         builder=BuildkitBuilder(settings.docker_host),
@@ -103,7 +116,10 @@ def create_worker(
     builds = BuildDispatcher(
         settings, database, box, engines, HttpRegistry(settings.registry), worker_id, wake
     )
-    runs = RunDispatcher(
-        settings, database, box, DockerEngine(settings.docker_host), worker_id, wake
-    )
-    return Worker(settings, [builds, runs, LogJanitor(settings, database)], wake)
+    runs = RunDispatcher(settings, database, box, run_engine(settings), worker_id, wake)
+    handlers: list[Handler] = [
+        builds,
+        runs,
+        LogJanitor(settings, database),
+    ]
+    return Worker(settings, handlers, wake)
