@@ -58,7 +58,7 @@ def empty_postgres_database() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
     """Settings on a fresh data dir, on SQLite and (where a server runs) on PostgreSQL.
-    Port 1 of the registry: nothing listens there, so readiness reports it missing."""
+    Port 1 of the registry: nothing listens there (the API alone never calls it)."""
     database_url = (
         request.getfixturevalue("empty_postgres_database") if request.param == "postgres" else None
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
 
@@ -32,6 +32,18 @@ from dockyard.services.router import router as services_router
 from dockyard.worker.loop import create_worker
 
 
+def readiness_probes(
+    settings: Settings, database: Database, *, with_worker: bool
+) -> dict[str, Callable[[], Awaitable[None]]]:
+    """What /ready checks: the database; and where the worker runs in this process, the
+    Docker engine and the registry it builds and runs with (a lone API needs neither)."""
+    probes: dict[str, Callable[[], Awaitable[None]]] = {"database": database.ping}
+    if with_worker:
+        probes["docker"] = DockerEngine(settings.docker_host).ping
+        probes["registry"] = HttpRegistry(settings.registry).ping
+    return probes
+
+
 def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     """The API; with `run_worker` the worker loop runs in the same process (`dockyard up`)."""
 
@@ -42,8 +54,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.db = database
         app.state.secret_box = SecretBox.from_settings(settings)
-        app.state.containers = DockerEngine(settings.docker_host)
-        app.state.registry = HttpRegistry(settings.registry)
+        app.state.readiness = readiness_probes(settings, database, with_worker=run_worker)
         app.state.worker_wake = asyncio.Event()
         app.state.log_hub = LogHub(database)
         stop = asyncio.Event()

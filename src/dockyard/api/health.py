@@ -1,4 +1,5 @@
-"""Liveness (/health) and readiness (/ready: database, docker engine, registry)."""
+"""Liveness (/health) and readiness (/ready: the database, and with a worker in the process
+the docker engine and the registry)."""
 
 from __future__ import annotations
 
@@ -31,12 +32,9 @@ async def _check(probe: Awaitable[None]) -> str:
 
 @router.get("/ready", response_model=None)
 async def ready(request: Request) -> Envelope[dict[str, str]] | JSONResponse:
-    state = request.app.state
-    names = ("database", "docker", "registry")
-    results = await asyncio.gather(
-        _check(state.db.ping()), _check(state.containers.ping()), _check(state.registry.ping())
-    )
-    checks = dict(zip(names, results, strict=True))
+    probes = request.app.state.readiness
+    results = await asyncio.gather(*(_check(probe()) for probe in probes.values()))
+    checks = dict(zip(probes, results, strict=True))
     if all(result == "ok" for result in checks.values()):
         return Envelope(data=checks)
     failing = ", ".join(name for name, result in checks.items() if result != "ok")
