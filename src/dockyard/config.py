@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="credentials id -> registry login, for external images of job runs",
     )
+    cron_starting_deadline_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description="a cron job's run due longer ago than this is skipped (Kubernetes' "
+        "startingDeadlineSeconds); unset: the latest missed one always runs",
+    )
 
     @classmethod
     def settings_customise_sources(

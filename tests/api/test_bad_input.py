@@ -78,6 +78,10 @@ def job(**fields: Any) -> dict[str, Any]:
     return minimal_job("Fresh Job", **fields)
 
 
+def cron_job(**fields: Any) -> dict[str, Any]:
+    return minimal_job("Fresh Cron Job", **({"schedule": "*/5 * * * *"} | fields))
+
+
 def service(**fields: Any) -> dict[str, Any]:
     return minimal_service("Fresh Service", **fields)
 
@@ -134,6 +138,7 @@ TABLE = [
     # ---- tokens: missing, unknown, expired → 401; lacking the permission → 403 ---------------
     row("no-token-list-projects", "GET", "/v1/projects", 401, token=None),
     row("no-token-create-job", "POST", f"{A}/jobs/manual", 401, body=job(), token=None),
+    row("no-token-create-cron-job", "POST", f"{A}/jobs/cron", 401, body=cron_job(), token=None),
     row("no-token-abort-run", "DELETE", f"{JOB}/runs/{{alpha_run}}", 401, token=None),
     row("unknown-token", "GET", f"{A}/jobs", 401, token="unknown"),
     row("expired-token", "POST", f"{JOB}/build", 401, body={"sha": SHA}, token="expired"),
@@ -147,6 +152,15 @@ TABLE = [
     ),
     row("no-permission-list-projects", "GET", "/v1/projects", 403, token="none"),
     row("no-permission-create-job", "POST", f"{A}/jobs/manual", 403, body=job(), token="none"),
+    row("no-permission-put-cron-job", "PUT", f"{A}/jobs/cron", 403, body=cron_job(), token="none"),
+    row(
+        "no-permission-suspend-cron-job",
+        "PATCH",
+        f"{A}/jobs/cron/alpha-job",
+        403,
+        body={"suspended": True},
+        token="none",
+    ),
     row("no-permission-delete-job", "DELETE", JOB, 403, token="none"),
     row("no-permission-start-build", "POST", f"{JOB}/build", 403, body={}, token="none"),
     row("no-permission-start-run", "POST", f"{JOB}/runs", 403, body={}, token="none"),
@@ -184,6 +198,14 @@ TABLE = [
     row(
         "other-project-patch-job", "PATCH", f"{B}/jobs/manual/beta-job", 403, body={}, token="alpha"
     ),
+    row(
+        "other-project-patch-cron-job",
+        "PATCH",
+        f"{B}/jobs/cron/beta-job",
+        403,
+        body={"suspended": True},
+        token="alpha",
+    ),
     row("other-project-delete-service", "DELETE", f"{B}/services/beta-service", 403, token="alpha"),
     row(
         "other-project-start-build", "POST", f"{B}/jobs/beta-job/build", 403, body={}, token="alpha"
@@ -216,6 +238,7 @@ TABLE = [
     # ... and beta's ids under alpha's routes are unknown there: 404.
     row("beta-job-under-alpha", "GET", f"{A}/jobs/beta-job", 404),
     row("beta-job-patch-under-alpha", "PATCH", f"{A}/jobs/manual/beta-job", 404, body={}),
+    row("beta-job-cron-patch-under-alpha", "PATCH", f"{A}/jobs/cron/beta-job", 404, body={}),
     row("beta-build-under-alpha", "GET", f"{JOB}/build/{{beta_job_build}}", 404),
     row("beta-build-abort-under-alpha", "DELETE", f"{SERVICE}/build/{{beta_service_build}}", 404),
     row("beta-service-build-under-alpha", "GET", f"{SERVICE}/build/{{beta_service_build}}", 404),
@@ -238,6 +261,14 @@ TABLE = [
     row("unknown-job", "GET", f"{A}/jobs/nope", 404),
     row("unknown-job-delete", "DELETE", f"{A}/jobs/nope", 404),
     row("unknown-job-patch", "PATCH", f"{A}/jobs/manual/nope", 404, body={"backoffLimit": 1}),
+    row(
+        "unknown-project-create-cron-job",
+        "POST",
+        "/v1/projects/gamma/jobs/cron",
+        404,
+        body=cron_job(),
+    ),
+    row("unknown-cron-job-patch", "PATCH", f"{A}/jobs/cron/nope", 404, body={"suspended": True}),
     row(
         "unknown-job-build-source",
         "POST",
@@ -267,6 +298,14 @@ TABLE = [
     # ---- conflicts → 409 ----------------------------------------------------------------------
     row("project-name-taken", "POST", "/v1/projects", 409, body={"name": "Alpha"}),
     row("job-name-taken", "POST", f"{A}/jobs/manual", 409, body=minimal_job("Alpha Job")),
+    row(
+        "cron-job-name-taken",
+        "POST",
+        f"{A}/jobs/cron",
+        409,
+        body=minimal_job("Alpha Job", schedule="@daily"),
+    ),
+    row("cron-patch-of-manual-job", "PATCH", f"{A}/jobs/cron/alpha-job", 409, body={}),
     row(
         "service-name-taken",
         "POST",
@@ -310,6 +349,9 @@ TABLE = [
             ("create-job", "POST", f"{A}/jobs/manual"),
             ("put-job", "PUT", f"{A}/jobs/manual"),
             ("patch-job", "PATCH", f"{A}/jobs/manual/alpha-job"),
+            ("create-cron-job", "POST", f"{A}/jobs/cron"),
+            ("put-cron-job", "PUT", f"{A}/jobs/cron"),
+            ("patch-cron-job", "PATCH", f"{A}/jobs/cron/alpha-job"),
             ("job-build-source", "POST", f"{JOB}/build-source"),
             ("start-job-build", "POST", f"{JOB}/build"),
             ("start-run", "POST", f"{JOB}/runs"),
@@ -734,6 +776,71 @@ TABLE = [
     ),
     # ---- other field rules of the spec pages → 400 naming the field -----------------------
     row("job-name-too-short", "POST", f"{A}/jobs/manual", 400, "name", body=minimal_job("ab")),
+    row("cron-without-schedule", "POST", f"{A}/jobs/cron", 400, "schedule", body=job()),
+    row(
+        "cron-minute-61",
+        "POST",
+        f"{A}/jobs/cron",
+        400,
+        "schedule",
+        body=cron_job(schedule="61 * * * *"),
+    ),
+    row(
+        "cron-seconds-field",
+        "PUT",
+        f"{A}/jobs/cron",
+        400,
+        "schedule",
+        body=cron_job(schedule="*/10 * * * * *"),
+    ),
+    row(
+        "cron-zero-step",
+        "PATCH",
+        f"{A}/jobs/cron/alpha-job",
+        400,
+        "schedule",
+        body={"schedule": "*/0 * * * *"},
+    ),
+    row(
+        "cron-unknown-month",
+        "POST",
+        f"{A}/jobs/cron",
+        400,
+        "schedule",
+        body=cron_job(schedule="0 0 1 smarch *"),
+    ),
+    row(
+        "cron-policy-capitalised",
+        "POST",
+        f"{A}/jobs/cron",
+        400,
+        "concurrencyPolicy",
+        body=cron_job(concurrencyPolicy="Forbid"),
+    ),
+    row(
+        "cron-suspended-string",
+        "PATCH",
+        f"{A}/jobs/cron/alpha-job",
+        400,
+        "suspended",
+        body={"suspended": "true"},
+    ),
+    row(
+        "cron-time-zone",
+        "POST",
+        f"{A}/jobs/cron",
+        400,
+        "timeZone",
+        body=cron_job(timeZone="Europe/Riga"),
+    ),
+    row(
+        "manual-job-schedule",
+        "POST",
+        f"{A}/jobs/manual",
+        400,
+        "schedule",
+        body=job(schedule="@daily"),
+    ),
     row(
         "service-name-too-long",
         "PUT",

@@ -6,7 +6,8 @@ project → build service → PATCH of every section of patch-build-service.md �
 branch → manual job from git → new build source (update-job-build-source.md) → build of a sha
 with every override of start-job-build.md → run of that build → lists of builds and runs →
 range logs and WebSocket tails of builds and runs → abort of a build and of a long run →
-deletion of jobs, services and project, each then 404.
+a suspended cron job created, PUT, PATCHed and read → deletion of jobs, services and project,
+each then 404.
 """
 
 from __future__ import annotations
@@ -350,6 +351,40 @@ def abort_a_run(flow: Flow) -> str:
     return job_id
 
 
+# ---- cron job ----------------------------------------------------------------------------
+
+
+def cron_job_calls(flow: Flow) -> str:
+    """Every cron call of the SDK; the job stays suspended, so its schedule starts nothing."""
+    body = {
+        "name": "sdk cron",
+        "billing": {"deploymentPlan": "nf-compute-20"},
+        "backoffLimit": 0,
+        "deployment": {"external": {"imagePath": "local/busybox:1"}},
+        "schedule": "30 8 * * *",
+        "suspended": True,
+    }
+    created = checked(flow.sdk.create.job.cron, project_id=flow.project, data=body)
+    assert created["jobType"] == "cron" and created.get("concurrencyPolicy") == "allow"
+    job_id: str = created["id"]
+    put = checked(
+        flow.sdk.put.job.cron,
+        project_id=flow.project,
+        data=body | {"schedule": "@hourly", "concurrencyPolicy": "forbid"},
+    )
+    assert put["id"] == job_id and put.get("schedule") == "@hourly"
+    patched = checked(
+        flow.sdk.patch.job.cron, **flow.of_job(job_id), data={"concurrencyPolicy": "replace"}
+    )
+    assert patched.get("suspended") is True
+    got = checked(flow.sdk.get.job, **flow.of_job(job_id))
+    assert got["jobType"] == "cron" and got.get("suspended") is True
+    assert got["settings"].get("cron") == {"schedule": "@hourly", "concurrencyPolicy": "Replace"}
+    listed = checked_all(flow.sdk.list.jobs, project_id=flow.project)["jobs"]
+    assert {job["id"]: job["jobType"] for job in listed}[job_id] == "cron"
+    return job_id
+
+
 # ---- deletion -----------------------------------------------------------------------------
 
 
@@ -387,5 +422,6 @@ def test_the_whole_flow(sdk: ApiClient, live: LiveDockyard) -> None:
     slow_service = create_build_service(flow, "sdk slow")
     abort_a_build(flow, slow_service)
     forever = abort_a_run(flow)
+    cron = cron_job_calls(flow)
 
-    delete_everything(flow, [flow.job, forever], [flow.service, slow_service])
+    delete_everything(flow, [flow.job, forever, cron], [flow.service, slow_service])

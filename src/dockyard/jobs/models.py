@@ -14,7 +14,8 @@ from dockyard.db.base import Base, UtcDateTime, utcnow
 class Job(Base):
     """A job. `spec` is the job's wire body (camelCase) without its secret fields; those are in
     `sealed_secrets`, one SecretBox-sealed value per field path (`buildArguments`,
-    `buildConfiguration.dockerCredentials`, ...)."""
+    `buildConfiguration.dockerCredentials`, ...). A cron job's due times count from
+    `schedule_since` (when its schedule was set); earlier ones are never run."""
 
     __tablename__ = "jobs"
     __table_args__ = (UniqueConstraint("project_id", "id", name="uq_jobs_project_id_id"),)
@@ -29,5 +30,6 @@ class Job(Base):
     job_type: Mapped[str] = mapped_column(String(16), default="manual")
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    schedule_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

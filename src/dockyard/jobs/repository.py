@@ -30,6 +30,11 @@ async def everywhere(session: AsyncSession) -> Sequence[Job]:
     return (await session.execute(select(Job).order_by(Job.pk))).scalars().all()
 
 
+async def of_type(session: AsyncSession, job_type: str) -> Sequence[Job]:
+    statement = select(Job).where(Job.job_type == job_type).order_by(Job.pk)
+    return (await session.execute(statement)).scalars().all()
+
+
 async def count(session: AsyncSession, project_id: str) -> int:
     statement = select(func.count()).select_from(Job).where(Job.project_id == project_id)
     return int((await session.execute(statement)).scalar_one())

@@ -1,5 +1,5 @@
-"""Manual jobs under /v1/projects/{projectId}: create, PUT by name, PATCH, list, get, delete,
-build source."""
+"""Jobs under /v1/projects/{projectId}: create, PUT by name and PATCH of manual and cron jobs,
+list, get, delete, build source."""
 
 from __future__ import annotations
 
@@ -19,12 +19,17 @@ from dockyard.jobs import service
 from dockyard.jobs.auth import JobsCreate, JobsDelete, JobsRead, JobsUpdate
 from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import (
+    CronJobPatch,
+    CronJobResponse,
+    CronJobSpec,
     JobList,
     JobListItem,
+    JobResponse,
     ManualJobPatch,
     ManualJobResponse,
     ManualJobSpec,
 )
+from dockyard.jobs.service import Response, StoredJob
 from dockyard.projects.schemas import app_id
 from dockyard.runs import service as runs
 from dockyard.vcs.schemas import BuildSourceUpdate
@@ -39,12 +44,25 @@ def _target(job: Job) -> BuildTarget:
     return BuildTarget(job.project_id, "job", job.id)
 
 
-async def _answer(
-    session: AsyncSession, job: Job, body: dict[str, Any], team_id: str
-) -> Envelope[ManualJobResponse]:
-    """The job as the API shows it, `status.build` from its latest build."""
+async def _shown(
+    session: AsyncSession, job: Job, body: dict[str, Any], team_id: str, shape: type[Response]
+) -> Response:
+    """The job as the API shows it in `shape`, `status.build` from its latest build."""
     status = await builds.status_of(session, _target(job))
-    return Envelope(data=service.job_response(job, body, team_id, status))
+    return service.job_response(job, body, team_id, status, shape)
+
+
+async def _answer(
+    session: AsyncSession, stored: StoredJob, team_id: str, shape: type[Response]
+) -> Envelope[Response]:
+    return Envelope(data=await _shown(session, stored.job, stored.body, team_id, shape))
+
+
+def _created(stored: StoredJob, team_id: str, shape: type[Response]) -> Envelope[Response]:
+    # A job created this instant has no builds: no need to look for its latest.
+    return Envelope(
+        data=service.job_response(stored.job, stored.body, team_id, BuildStatusOfTarget(), shape)
+    )
 
 
 @router.post("/manual")
@@ -58,10 +76,7 @@ async def create_manual_job(
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
     stored = await service.create_job(session, box, projectId, body)
-    # A job created this instant has no builds: no need to look for its latest.
-    return Envelope(
-        data=service.job_response(stored.job, stored.body, settings.team_id, BuildStatusOfTarget())
-    )
+    return _created(stored, settings.team_id, ManualJobResponse)
 
 
 @router.put("/manual")
@@ -75,7 +90,7 @@ async def put_manual_job(
 ) -> Envelope[ManualJobResponse]:
     """Create the job, or replace the whole spec of the job with that name."""
     stored = await service.put_job(session, box, projectId, body)
-    return await _answer(session, stored.job, stored.body, settings.team_id)
+    return await _answer(session, stored, settings.team_id, ManualJobResponse)
 
 
 @router.patch("/manual/{jobId}")
@@ -88,9 +103,53 @@ async def patch_manual_job(
     settings: SettingsDep,
     _: JobsUpdate,
 ) -> Envelope[ManualJobResponse]:
-    """Merge the given fields into the job and re-validate the whole."""
-    stored = await service.patch_job(session, box, projectId, jobId, body)
-    return await _answer(session, stored.job, stored.body, settings.team_id)
+    """Merge the given fields into the job and re-validate the whole; 409 for a cron job."""
+    stored = await service.patch_job(session, box, projectId, jobId, body, "manual")
+    return await _answer(session, stored, settings.team_id, ManualJobResponse)
+
+
+@router.post("/cron")
+async def create_cron_job(
+    projectId: ProjectId,
+    body: CronJobSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsCreate,
+) -> Envelope[CronJobResponse]:
+    """Create a cron job; 409 if a job with that name's id exists."""
+    stored = await service.create_job(session, box, projectId, body)
+    return _created(stored, settings.team_id, CronJobResponse)
+
+
+@router.put("/cron")
+async def put_cron_job(
+    projectId: ProjectId,
+    body: CronJobSpec,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsCreate,
+) -> Envelope[CronJobResponse]:
+    """Create the cron job, or replace the whole spec of the job with that name."""
+    stored = await service.put_job(session, box, projectId, body)
+    return await _answer(session, stored, settings.team_id, CronJobResponse)
+
+
+@router.patch("/cron/{jobId}")
+async def patch_cron_job(
+    projectId: ProjectId,
+    jobId: JobId,
+    body: CronJobPatch,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    _: JobsUpdate,
+) -> Envelope[CronJobResponse]:
+    """Merge the given fields (`suspended` too) into the cron job and re-validate the whole;
+    409 for a manual job."""
+    stored = await service.patch_job(session, box, projectId, jobId, body, "cron")
+    return await _answer(session, stored, settings.team_id, CronJobResponse)
 
 
 @router.get("")
@@ -111,10 +170,15 @@ async def list_jobs(
 @router.get("/{jobId}")
 async def get_job(
     projectId: ProjectId, jobId: JobId, session: SessionDep, settings: SettingsDep, _: JobsRead
-) -> Envelope[ManualJobResponse]:
+) -> Envelope[JobResponse]:
     """The job, without the values of its secret fields."""
     job = await service.get_job(session, projectId, jobId)
-    return await _answer(session, job, job.spec, settings.team_id)
+    shown: JobResponse = (
+        await _shown(session, job, job.spec, settings.team_id, CronJobResponse)
+        if job.job_type == "cron"
+        else await _shown(session, job, job.spec, settings.team_id, ManualJobResponse)
+    )
+    return Envelope(data=shown)
 
 
 @router.delete("/{jobId}")

@@ -1,6 +1,9 @@
-"""Wire models of manual jobs, exactly as create-manual-job.md and the official clients give
-them. `ManualJobPatch` holds every field as optional; `ManualJobSpec` (the create/PUT body and
-the stored, re-validated whole) adds the name and makes the required fields required."""
+"""Wire models of jobs, exactly as create-manual-job.md and the official clients give them.
+`ManualJobPatch` holds every field as optional; `ManualJobSpec` (the create/PUT body and the
+stored, re-validated whole) adds the name and makes the required fields required. Cron jobs
+(`CronJobPatch`, `CronJobSpec`) add the official cron request's top-level `schedule`,
+`concurrencyPolicy` and `suspended`; GET shows them as the official read type does, in
+`settings.cron` (policy capitalised) and `suspended`."""
 
 from __future__ import annotations
 
@@ -29,6 +32,7 @@ from dockyard.builds.schemas import (
     Variables,
     one_of_keys,
 )
+from dockyard.jobs.cron import checked_schedule
 from dockyard.projects.schemas import Cluster
 from dockyard.vcs.schemas import ProjectBranch, VcsBranchSource, VcsData
 
@@ -288,12 +292,58 @@ class ManualJobPatch(RequestModel):
     health_checks: list[HealthCheck] | None = None
 
 
+JobType = Literal["manual", "cron"]
+
+
 class ManualJobSpec(ManualJobPatch):
     """Create and PUT body; also every stored job, re-validated as a whole after a change."""
+
+    kind: ClassVar[JobType] = "manual"
 
     name: Name
     billing: JobBilling
     backoff_limit: int = Field(ge=0, le=INT32_MAX, description="Retries before the job fails.")
+
+
+# ---- cron jobs -----------------------------------------------------------------------------
+
+Schedule = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=256,
+        description="When to run the job: 5 cron fields (minute hour day-of-month month "
+        "day-of-week) or a macro such as @daily, in UTC. Example: 30 8 * * *",
+    ),
+    AfterValidator(checked_schedule),
+]
+ConcurrencyPolicy = Literal["allow", "forbid", "replace"]
+CONCURRENCY_POLICY_DESCRIPTION = (
+    "A due time while a run of the job is unfinished: allow starts another, forbid starts none "
+    "(until that run ends), replace aborts it and starts a new one."
+)
+
+
+class CronJobPatch(ManualJobPatch):
+    """PATCH body of a cron job: any field of its create body but the name."""
+
+    schedule: Schedule | None = None
+    concurrency_policy: ConcurrencyPolicy | None = Field(
+        None, description=CONCURRENCY_POLICY_DESCRIPTION
+    )
+    suspended: bool | None = Field(None, description="Whether the schedule starts no runs.")
+
+
+class CronJobSpec(ManualJobSpec):
+    """Create and PUT body of a cron job; also every stored cron job."""
+
+    kind: ClassVar[JobType] = "cron"
+
+    schedule: Schedule
+    concurrency_policy: ConcurrencyPolicy = Field(
+        "allow", description=CONCURRENCY_POLICY_DESCRIPTION
+    )
+    suspended: bool = Field(False, description="Whether the schedule starts no runs.")
 
 
 # ---- responses -----------------------------------------------------------------------------
@@ -306,10 +356,18 @@ class JobSettings(WireModel):
     backoff_limit: int
 
 
-class ManualJobResponse(ManualJobSpec):
-    """A job as create, PUT, PATCH and GET answer it (secret fields only in write replies)."""
+class CronSettings(WireModel):
+    schedule: str
+    concurrency_policy: Literal["Allow", "Forbid", "Replace"]
 
-    job_type: Literal["manual"] = "manual"
+
+class CronJobSettings(JobSettings):
+    cron: CronSettings
+
+
+class JobResponseFields(WireModel):
+    """What a job's reply adds to its spec (secret fields only in write replies)."""
+
     id: str
     app_id: str
     project_id: str
@@ -326,6 +384,26 @@ class ManualJobResponse(ManualJobSpec):
     updated_at: Timestamp
 
 
+class ManualJobResponse(JobResponseFields, ManualJobSpec):
+    """A manual job as create, PUT, PATCH and GET answer it."""
+
+    job_type: Literal["manual"] = "manual"
+
+
+class CronJobResponse(JobResponseFields, CronJobSpec):
+    """A cron job as create, PUT, PATCH and GET answer it: the official create reply's
+    top-level `schedule`, `concurrencyPolicy` and `suspended`, and the read type's
+    `settings.cron`."""
+
+    job_type: Literal["cron"] = "cron"
+    settings: CronJobSettings
+
+
+# A plain union (anyOf): the published schema of a reply model is open, so a oneOf of two
+# would match every reply twice; `jobType` tells them apart on validation.
+JobResponse = ManualJobResponse | CronJobResponse
+
+
 class JobSummary(WireModel):
     """A job in lists (GET /jobs; the project detail adds `app_id(...)` the same way)."""
 
@@ -333,7 +411,7 @@ class JobSummary(WireModel):
     uid: str
     name: str
     description: str | None = None
-    job_type: Literal["manual", "cron"] = "manual"
+    job_type: JobType = "manual"
     project_id: str
     disabled_ci: bool = Field(False, alias="disabledCI")
     disabled_cd: bool = Field(False, alias="disabledCD")

@@ -1,23 +1,30 @@
-"""Manual job rules: ids are slugs of names, unique per project; the stored spec is always a
-valid create body; secret fields are sealed at rest, one value per field."""
+"""Job rules: ids are slugs of names, unique per project; the stored spec is always a valid
+create body of the job's type (manual or cron); secret fields are sealed at rest, one value
+per field."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.builds.schemas import BuildStatusOfTarget
+from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository
 from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import (
     DEPLOYMENT_SOURCES,
+    CronJobResponse,
+    CronJobSpec,
     JobSummary,
+    JobType,
     ManualJobPatch,
     ManualJobResponse,
     ManualJobSpec,
@@ -40,6 +47,8 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (
 # Objects a PATCH merges into (field by field); every other field it names is replaced whole.
 MERGED_OBJECTS = frozenset({"billing", "infrastructure", "buildConfiguration"})
 CLUSTER_NAME = "local docker engine"
+SPECS: dict[str, type[ManualJobSpec]] = {"manual": ManualJobSpec, "cron": CronJobSpec}
+Response = TypeVar("Response", ManualJobResponse, CronJobResponse)
 
 
 @dataclass(frozen=True)
@@ -62,9 +71,9 @@ def opened_body(box: SecretBox, job: Job) -> dict[str, Any]:
 
 
 async def get_job(session: AsyncSession, project_id: str, job_id: str) -> Job:
-    await get_project(session, project_id)
     job = await repository.get(session, project_id, job_id)
     if job is None:
+        await get_project(session, project_id)  # a missing project is the 404 to report
         raise NotFound(f"Job {job_id!r} not found", {"jobId": job_id})
     return job
 
@@ -74,15 +83,22 @@ async def list_jobs(session: AsyncSession, project_id: str, request: PageRequest
     return await repository.page(session, project_id, request)
 
 
+async def cron_jobs(session: AsyncSession) -> Sequence[Job]:
+    """Every cron job of every project."""
+    return await repository.of_type(session, "cron")
+
+
 def summary(job: Job) -> JobSummary:
     return JobSummary(
         id=job.id,
         uid=job.uid,
         name=job.name,
         description=job.spec.get("description"),
+        job_type=job.job_type,
         project_id=job.project_id,
         disabled_ci=job.spec.get("disabledCI", False),
         tags=job.spec.get("tags", []),
+        suspended=job.spec.get("suspended", False),
     )
 
 
@@ -106,20 +122,36 @@ def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
     return {**vcs, **paths}
 
 
+def job_settings(job_type: str, body: dict[str, Any]) -> dict[str, Any]:
+    """`settings` of a job's reply; a cron job's name its schedule as the read type does."""
+    settings = {
+        "activeDeadlineSeconds": body.get("activeDeadlineSeconds"),
+        "backoffLimit": body["backoffLimit"],
+    }
+    if job_type == "cron":
+        settings["cron"] = {
+            "schedule": body["schedule"],
+            "concurrencyPolicy": body["concurrencyPolicy"].capitalize(),
+        }
+    return settings
+
+
 def job_response(
-    job: Job, body: dict[str, Any], team_id: str, status: BuildStatusOfTarget
-) -> ManualJobResponse:
-    return ManualJobResponse.model_validate(
+    job: Job,
+    body: dict[str, Any],
+    team_id: str,
+    status: BuildStatusOfTarget,
+    shape: type[Response],
+) -> Response:
+    """The job's reply in `shape`, the response type of its job type."""
+    return shape.model_validate(
         {
             **body,
             "id": job.id,
             "appId": app_id(team_id, job.project_id, job.id),
             "projectId": job.project_id,
             "uid": job.uid,
-            "settings": {
-                "activeDeadlineSeconds": body.get("activeDeadlineSeconds"),
-                "backoffLimit": body["backoffLimit"],
-            },
+            "settings": job_settings(job.job_type, body),
             "vcsData": vcs_data(body),
             "status": status,
             "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": job.project_id},
@@ -132,8 +164,21 @@ def job_response(
 # ---- writes --------------------------------------------------------------------------------
 
 
+def _schedule_since(job: Job, body: dict[str, Any], job_type: JobType) -> datetime | None:
+    """When the job's schedule starts to count: unchanged while the schedule stays the same
+    (so a resumed job catches up on what it missed, as a Kubernetes CronJob does), now for a
+    new or changed one."""
+    if job_type != "cron":
+        return None
+    if job.job_type == "cron" and job.spec["schedule"] == body["schedule"]:
+        return job.schedule_since
+    return utcnow()
+
+
 def _store(box: SecretBox, job: Job, spec: ManualJobSpec) -> StoredJob:
     body = wire_body(spec)
+    job.schedule_since = _schedule_since(job, body, spec.kind)
+    job.job_type = spec.kind
     job.name = spec.name
     job.spec, job.sealed_secrets = SECRETS.seal(box, job.uid, body)
     return StoredJob(job=job, body=body)
@@ -157,7 +202,7 @@ async def create_job(
     job_id = slugify(spec.name)
     if await repository.get(session, project_id, job_id) is not None:
         raise Conflict(f"A job with id {job_id!r} already exists", {"name": [spec.name]})
-    job = Job(project_id=project_id, id=job_id, uid=new_uid(), job_type="manual")
+    job = Job(project_id=project_id, id=job_id, uid=new_uid())
     stored = _store(box, job, spec)
     session.add(job)
     return await _commit(session, stored)
@@ -166,7 +211,8 @@ async def create_job(
 async def put_job(
     session: AsyncSession, box: SecretBox, project_id: str, spec: ManualJobSpec
 ) -> StoredJob:
-    """Create the job named by `spec`, or replace the spec of the job with that id."""
+    """Create the job named by `spec`, or replace the spec of the job with that id (its type
+    becomes the spec's)."""
     await get_project(session, project_id)
     job = await repository.get(session, project_id, slugify(spec.name))
     if job is None:
@@ -174,12 +220,29 @@ async def put_job(
     return await _commit(session, _store(box, job, spec))
 
 
+def _require_type(job: Job, job_type: JobType) -> None:
+    if job.job_type != job_type:
+        raise Conflict(
+            f"Job {job.id!r} is a {job.job_type} job: patch it at /jobs/{job.job_type}/{job.id}",
+            {"jobType": job.job_type},
+        )
+
+
 async def patch_job(
-    session: AsyncSession, box: SecretBox, project_id: str, job_id: str, patch: ManualJobPatch
+    session: AsyncSession,
+    box: SecretBox,
+    project_id: str,
+    job_id: str,
+    patch: ManualJobPatch,
+    job_type: JobType | None = None,
 ) -> StoredJob:
+    """Merge `patch` into the job (409 unless it is of `job_type`, when given) and re-validate
+    the whole as its type's create body."""
     job = await get_job(session, project_id, job_id)
+    if job_type is not None:
+        _require_type(job, job_type)
     spec = validated(
-        ManualJobSpec, merged(opened_body(box, job), changes_of(patch), MERGED_OBJECTS)
+        SPECS[job.job_type], merged(opened_body(box, job), changes_of(patch), MERGED_OBJECTS)
     )
     return await _commit(session, _store(box, job, spec))
 
@@ -199,7 +262,7 @@ async def update_build_source(
         validated(VcsBranchSource, merged(deployment.get("vcs", {}), changes_of(source)))
     )
     options = {key: value for key, value in deployment.items() if key not in DEPLOYMENT_SOURCES}
-    spec = validated(ManualJobSpec, body | {"deployment": options | {"vcs": vcs}})
+    spec = validated(SPECS[job.job_type], body | {"deployment": options | {"vcs": vcs}})
     return await _commit(session, _store(box, job, spec))
 
 

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UtcDateTime, utcnow
+
+
+class RunTrigger(StrEnum):
+    """What started a run."""
+
+    API = "api"
+    SCHEDULE = "schedule"
+    SOURCE_CHANGE = "source-change"  # a new image of the job (runOnSourceChange)
 
 
 class JobRun(Base):
@@ -21,13 +30,16 @@ class JobRun(Base):
     secret mounts are in `sealed_secrets`. `attempt` counts attempts begun; `container_name`
     names the current attempt's container while its exit has not been counted yet, and
     `retry_at` is when the next attempt may begin. `claimed_by` / `heartbeat_at` say
-    which worker drives the run and that the worker is alive.
+    which worker drives the run and that the worker is alive. `trigger` says what started it;
+    a run its job's schedule started has the due time it ran for in `scheduled_at`, unique
+    per job, so any number of workers start one run per due time.
     """
 
     __tablename__ = "job_runs"
     __table_args__ = (
         Index("ix_job_runs_job", "project_id", "job_id", "pk"),
         Index("ix_job_runs_status", "status", "pk"),
+        UniqueConstraint("project_id", "job_id", "scheduled_at", name="uq_job_runs_scheduled"),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -55,3 +67,7 @@ class JobRun(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     concluded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    trigger: Mapped[str] = mapped_column(
+        String(16), default=RunTrigger.API.value, server_default=RunTrigger.API.value
+    )
+    scheduled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
@@ -37,6 +37,39 @@ async def delete_of_job(session: AsyncSession, project_id: str, job_id: str) -> 
     await session.execute(
         delete(JobRun).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
     )
+
+
+async def of_job_in(
+    session: AsyncSession, project_id: str, job_id: str, statuses: list[str]
+) -> list[JobRun]:
+    """The job's runs in any of `statuses`, oldest first."""
+    statement = (
+        select(JobRun)
+        .where(JobRun.project_id == project_id, JobRun.job_id == job_id)
+        .where(JobRun.status.in_(statuses))
+        .order_by(JobRun.pk)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
+async def scheduled(
+    session: AsyncSession, project_id: str, job_id: str, scheduled_at: datetime
+) -> JobRun | None:
+    statement = select(JobRun).where(
+        JobRun.project_id == project_id,
+        JobRun.job_id == job_id,
+        JobRun.scheduled_at == scheduled_at,
+    )
+    return (await session.execute(statement)).scalar_one_or_none()
+
+
+async def last_scheduled_at(session: AsyncSession, project_id: str, job_id: str) -> datetime | None:
+    """The latest due time the job's schedule started a run for."""
+    statement = select(func.max(JobRun.scheduled_at)).where(
+        JobRun.project_id == project_id, JobRun.job_id == job_id
+    )
+    latest: datetime | None = (await session.execute(statement)).scalar_one()
+    return latest
 
 
 async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]:

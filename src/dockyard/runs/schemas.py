@@ -17,6 +17,7 @@ from dockyard.builds.schemas import (
     one_of_keys,
 )
 from dockyard.jobs.schemas import DeploymentOptions, ExternalImage, InternalImage
+from dockyard.runs.models import RunTrigger
 
 
 class RunBilling(RequestModel):
@@ -59,7 +60,8 @@ class StartedRun(WireModel):
 
 class RunResponse(WireModel):
     """A run as the official clients read it: a QUEUED run shows as RUNNING with `active` 0,
-    as they know only RUNNING, SUCCESS and FAILED."""
+    as they know only RUNNING, SUCCESS and FAILED. Added: `trigger` (what started it) and, for
+    a run its job's schedule started, the due time it ran for (`scheduledAt`)."""
 
     nullable = frozenset({"startedAt", "concludedAt"})
 
@@ -73,6 +75,8 @@ class RunResponse(WireModel):
     completions: int = 1
     backoff_limit: int
     concluded: bool
+    trigger: RunTrigger
+    scheduled_at: Timestamp | None = None
     created_at: Timestamp
     started_at: Timestamp | None
     concluded_at: Timestamp | None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 import string
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -20,16 +21,21 @@ from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
 from dockyard.logs import repository as logs
 from dockyard.runs import repository
-from dockyard.runs.models import JobRun
+from dockyard.runs.models import JobRun, RunTrigger
 from dockyard.runs.recipe import RunRecipe, RunSecrets, recipe_of
 from dockyard.runs.schemas import RunResponse
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
-from dockyard.worker.lifecycle import RunStatus, move_run, run_is_terminal
+from dockyard.worker.lifecycle import TERMINAL_RUN_STATUSES, RunStatus, move_run, run_is_terminal
 from dockyard.worker.names import generated_id
 
 ID_ATTEMPTS = 5
 RUN_NAME_ALPHABET = string.ascii_lowercase + string.digits
+UNCONCLUDED = [status.value for status in RunStatus if status not in TERMINAL_RUN_STATUSES]
+
+
+class AlreadyScheduled(Conflict):
+    """The job's schedule has a run for this due time already (another worker started it)."""
 
 
 def secrets_context(run_id: str) -> str:
@@ -114,24 +120,39 @@ async def start_run(
     job: Job,
     recipe: RunRecipe,
     run_secrets: RunSecrets,
+    trigger: RunTrigger = RunTrigger.API,
+    scheduled_at: datetime | None = None,
 ) -> JobRun:
+    """Queue a run; one its schedule starts names the due time (AlreadyScheduled when that
+    time has its run)."""
+    # A rollback expires `job`: read what the retries need first.
+    project_id, job_id = job.project_id, job.id
     for _ in range(ID_ATTEMPTS):
         run_id = generated_id()
         run = JobRun(
             id=run_id,
-            run_name=_run_name(job.id),
-            project_id=job.project_id,
-            job_id=job.id,
+            run_name=_run_name(job_id),
+            project_id=project_id,
+            job_id=job_id,
             spec=recipe.model_dump(),
             sealed_secrets=box.seal_json(run_secrets.model_dump(), context=secrets_context(run_id)),
             status=RunStatus.QUEUED.value,
             backoff_limit=recipe.backoff_limit,
+            trigger=trigger.value,
+            scheduled_at=scheduled_at,
         )
         session.add(run)
         try:
             await session.commit()
         except IntegrityError:
             await session.rollback()
+            if scheduled_at is not None and await repository.scheduled(
+                session, project_id, job_id, scheduled_at
+            ):
+                raise AlreadyScheduled(
+                    f"Job {job_id!r} has a run for {scheduled_at.isoformat()} already",
+                    {"scheduledAt": scheduled_at.isoformat()},
+                ) from None
             continue
         return run
     raise Conflict("could not find a free run id; try again")
@@ -158,6 +179,8 @@ def run_response(run: JobRun) -> RunResponse:
         failed=run.failed,
         backoff_limit=run.backoff_limit,
         concluded=run_is_terminal(status),
+        trigger=RunTrigger(run.trigger),
+        scheduled_at=run.scheduled_at,
         created_at=run.created_at,
         started_at=run.started_at,
         concluded_at=run.concluded_at,
@@ -197,6 +220,23 @@ async def abort_run(session: AsyncSession, project_id: str, job_id: str, run_id:
     await _abort(session, run)
     await session.commit()
     return run
+
+
+async def unconcluded_runs_of(session: AsyncSession, project_id: str, job_id: str) -> list[JobRun]:
+    return await repository.of_job_in(session, project_id, job_id, UNCONCLUDED)
+
+
+async def abort_all_but(session: AsyncSession, kept: JobRun) -> None:
+    """Abort every unfinished run of `kept`'s job but `kept` (a cron job's Replace policy)."""
+    for run in await unconcluded_runs_of(session, kept.project_id, kept.job_id):
+        if run.pk != kept.pk:
+            await _abort(session, run)
+    await session.commit()
+
+
+async def last_scheduled_at(session: AsyncSession, project_id: str, job_id: str) -> datetime | None:
+    """The latest due time the job's schedule started a run for."""
+    return await repository.last_scheduled_at(session, project_id, job_id)
 
 
 async def has_concluded(session: AsyncSession, run_id: str) -> bool:
@@ -249,5 +289,9 @@ async def start_runs_for_new_image(
         body = jobs_service.opened_body(box, job)
         if runs_on_image_of(body, job.id, build):
             recipe, run_secrets = await prepare_run(session, job, body, {})
-            started.append(await start_run(session, box, job, recipe, run_secrets))
+            started.append(
+                await start_run(
+                    session, box, job, recipe, run_secrets, trigger=RunTrigger.SOURCE_CHANGE
+                )
+            )
     return started

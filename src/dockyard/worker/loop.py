@@ -26,6 +26,7 @@ from dockyard.logs.retention import LogJanitor
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.runs import RunDispatcher
+from dockyard.worker.schedules import CronScheduler
 
 log = structlog.get_logger(__name__)
 
@@ -121,5 +122,6 @@ def create_worker(
         builds,
         runs,
         LogJanitor(settings, database),
+        CronScheduler(settings, database, box, wake),
     ]
     return Worker(settings, handlers, wake)
