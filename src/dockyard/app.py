@@ -18,6 +18,7 @@ from dockyard.ci.router import events as ci_events_router
 from dockyard.ci.router import webhooks as webhooks_router
 from dockyard.config import Settings
 from dockyard.db.migrate import prepare_storage
+from dockyard.db.notify import WorkSignal
 from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
@@ -55,14 +56,14 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.db = database
         app.state.secret_box = SecretBox.from_settings(settings)
         app.state.readiness = readiness_probes(settings, database, with_worker=run_worker)
-        app.state.worker_wake = asyncio.Event()
+        app.state.worker_wake = WorkSignal(database, asyncio.Event())
         app.state.log_hub = LogHub(database)
         stop = asyncio.Event()
         worker_task = (
             asyncio.create_task(
-                create_worker(settings, database, app.state.secret_box, app.state.worker_wake).run(
-                    stop
-                )
+                create_worker(
+                    settings, database, app.state.secret_box, app.state.worker_wake.local
+                ).run(stop)
             )
             if run_worker
             else None
@@ -74,6 +75,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
             if worker_task is not None:
                 await worker_task
             await app.state.log_hub.close()
+            await app.state.worker_wake.close()
             await database.dispose()
 
     app = FastAPI(

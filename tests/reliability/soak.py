@@ -3,7 +3,9 @@ process under test is killed with SIGKILL at random moments and started again, c
 cycle.
 
 - mode "up": the one `dockyard up` process (API, worker and its local registry) dies;
-- mode "worker": an `api` process stays up, a lone `worker` on the same data dir dies.
+- mode "worker": an `api` process stays up, a lone `worker` on the same data dir dies;
+- mode "workers": an `api` and three `worker` processes share one PostgreSQL database; one of
+  the workers, chosen at random each cycle, dies (the others take its work over).
 
 After the last cycle dockyard runs undisturbed for a bounded time. What the soak then proves,
 on the real Docker engine, BuildKit, registry and git:
@@ -47,7 +49,8 @@ from dockyard.engine.registry import start_local_registry
 from tests.gitrepos import GitRepo, make_sample_repo
 from tests.live import DOCKER_HOST, DockyardProcess
 
-Mode = Literal["up", "worker"]
+Mode = Literal["up", "worker", "workers"]
+WORKERS_ON_POSTGRES = 3
 
 # Retries back off 100 times faster than in production; a dead worker's lease ends in 3 s.
 PROCESS_ENV = {
@@ -219,26 +222,34 @@ class UpCluster:
 
 
 class WorkerCluster:
-    """An `api` that stays up, a lone `worker` that dies, and a local registry (which only
-    `up` would start), all on one data dir."""
+    """An `api` that stays up, `workers` worker processes of which one at a time dies, and a
+    local registry (which only `up` would start), all on one data dir."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str], workers: int = 1, seed: int = 0
+    ) -> None:
         self.data_dir = data_dir
         self.api = DockyardProcess(data_dir=data_dir, command="api", env=env)
-        self.worker = DockyardProcess(
-            data_dir=data_dir,
-            command="worker",
-            env=env,
-            port=self.api.port,
-            registry_port=self.api.registry_port,
-        )
+        self.workers = [
+            DockyardProcess(
+                data_dir=data_dir,
+                command="worker",
+                env=env,
+                port=self.api.port,
+                registry_port=self.api.registry_port,
+            )
+            for _ in range(workers)
+        ]
+        self.victim = 0
+        self.rng = random.Random(seed)
         self.url = self.api.url
         self.registry = f"127.0.0.1:{self.api.registry_port}"
         self.registry_process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> str:
         token = self.start_api()
-        self.restart()
+        for worker in self.workers:
+            self._start_worker(worker)
         return token
 
     def start_api(self) -> str:
@@ -248,11 +259,15 @@ class WorkerCluster:
         return self._admin_token()
 
     def _admin_token(self) -> str:
-        env = os.environ | {
-            "DOCKYARD_DATA_DIR": str(self.data_dir),
-            "DOCKYARD_REGISTRY": self.registry,
-            "DOCKER_HOST": DOCKER_HOST,
-        }
+        env = (
+            os.environ
+            | {
+                "DOCKYARD_DATA_DIR": str(self.data_dir),
+                "DOCKYARD_REGISTRY": self.registry,
+                "DOCKER_HOST": DOCKER_HOST,
+            }
+            | self.api.env
+        )
         created = subprocess.run(
             [sys.executable, "-m", "dockyard", "token", "create", "--name", "soak", "--admin"],
             env=env,
@@ -263,31 +278,40 @@ class WorkerCluster:
         return created.stdout.strip().splitlines()[-1]
 
     def kill(self) -> None:
-        self.worker.stop(signal.SIGKILL)
+        self.victim = self.rng.randrange(len(self.workers))
+        self.workers[self.victim].stop(signal.SIGKILL)
 
     def restart(self) -> None:
-        self.worker.start()
+        self._start_worker(self.workers[self.victim])
+
+    @staticmethod
+    def _start_worker(worker: DockyardProcess) -> None:
+        worker.start()
         deadline = time.monotonic() + WORKER_START_SECONDS
-        while "worker started" not in self.worker.output():
-            assert self.worker.process is not None
-            if self.worker.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the worker did not start:\n{self.worker.output()}")
+        while "worker started" not in worker.output():
+            assert worker.process is not None
+            if worker.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{worker.output()}")
             time.sleep(0.1)
 
     def stop(self) -> None:
-        self.worker.stop(signal.SIGTERM)
+        for worker in self.workers:
+            worker.stop(signal.SIGTERM)
         self.api.stop(signal.SIGTERM)
 
     def close(self) -> None:
-        _kill_if_running(self.worker)
+        for worker in self.workers:
+            _kill_if_running(worker)
         _kill_if_running(self.api)
         if self.registry_process is not None:
             self.registry_process.terminate()
             self.registry_process.wait(timeout=30)
 
 
-def make_cluster(mode: Mode, data_dir: Path, env: dict[str, str]) -> Cluster:
-    return UpCluster(data_dir, env) if mode == "up" else WorkerCluster(data_dir, env)
+def make_cluster(mode: Mode, data_dir: Path, env: dict[str, str], seed: int) -> Cluster:
+    if mode == "up":
+        return UpCluster(data_dir, env)
+    return WorkerCluster(data_dir, env, WORKERS_ON_POSTGRES if mode == "workers" else 1, seed)
 
 
 # ---- what the soak submits -----------------------------------------------------------------
@@ -623,6 +647,7 @@ class Soak:
     root: Path
     mode: Mode
     seed: int
+    database_url: str | None = None
     report: SoakReport = field(init=False)
     rng: random.Random = field(init=False)
 
@@ -638,7 +663,9 @@ class Soak:
         sample = make_sample_repo(self.root / "git")
         sample.repo.commit({"Dockerfile": BUILD_DOCKERFILE}, "soak")
         env = {**PROCESS_ENV, "DOCKYARD_GIT_INSTEADOF": json.dumps(sample.repo.insteadof)}
-        cluster = make_cluster(self.mode, self.data_dir, env)
+        if self.database_url is not None:
+            env["DOCKYARD_DATABASE_URL"] = self.database_url
+        cluster = make_cluster(self.mode, self.data_dir, env, self.seed)
         watch: ContainerWatch | None = None
         submitter: Submitter | None = None
         try:
@@ -699,7 +726,16 @@ class Soak:
 
 
 def run_soak(
-    root: Path, cycles: int, mode: Mode, seed: int, *, drain_seconds: float = DRAIN_SECONDS
+    root: Path,
+    cycles: int,
+    mode: Mode,
+    seed: int,
+    *,
+    drain_seconds: float = DRAIN_SECONDS,
+    database_url: str | None = None,
 ) -> SoakReport:
-    """Soak dockyard under `root` (a fresh directory) for `cycles` kill-and-restart cycles."""
-    return Soak(root, mode, seed).run(cycles, drain_seconds)
+    """Soak dockyard under `root` (a fresh directory) for `cycles` kill-and-restart cycles,
+    on `database_url` (an empty database; mode "workers" needs PostgreSQL) or SQLite."""
+    if mode == "workers" and database_url is None:
+        raise ValueError("mode 'workers' shares one PostgreSQL database: give its URL")
+    return Soak(root, mode, seed, database_url).run(cycles, drain_seconds)

@@ -50,10 +50,17 @@ SHORT_CYCLES = 4
 TAKEOVER_SECONDS = 60.0
 
 
-@pytest.mark.parametrize("mode", ["up", "worker"])
-def test_crash_soak_loses_nothing_and_leaves_nothing(tmp_path: Path, mode: Mode) -> None:
+@pytest.mark.parametrize(
+    "mode", ["up", "worker", pytest.param("workers", marks=pytest.mark.postgres)]
+)
+def test_crash_soak_loses_nothing_and_leaves_nothing(
+    request: pytest.FixtureRequest, tmp_path: Path, mode: Mode
+) -> None:
+    """Mode "workers": three workers on one PostgreSQL database, a random one killed each
+    cycle; what it drove is taken over by the others (or by itself, started again)."""
     seed = int(os.environ.get("DOCKYARD_SOAK_SEED", random.randrange(1_000_000)))
-    report = run_soak(tmp_path, SHORT_CYCLES, mode, seed)
+    database_url = request.getfixturevalue("empty_postgres_database") if mode == "workers" else None
+    report = run_soak(tmp_path, SHORT_CYCLES, mode, seed, database_url=database_url)
     print(report.summary())
     assert report.ok, report.summary()
     assert report.kills == SHORT_CYCLES

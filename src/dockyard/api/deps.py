@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Annotated, Any
 
@@ -15,6 +14,7 @@ from dockyard.auth import service as auth_service
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.config import Settings
+from dockyard.db.notify import WorkSignal
 from dockyard.db.session import Database
 from dockyard.logs.tail import LogHub
 from dockyard.secrets.crypto import SecretBox
@@ -35,9 +35,9 @@ def get_secret_box(request: HTTPConnection) -> SecretBox:
     return box
 
 
-def get_worker_wake(request: Request) -> asyncio.Event:
-    """Set after queueing work so a worker in this process picks it up without waiting."""
-    wake: asyncio.Event = request.app.state.worker_wake
+def get_worker_wake(request: Request) -> WorkSignal:
+    """Set after queueing work so workers pick it up without waiting for their next poll."""
+    wake: WorkSignal = request.app.state.worker_wake
     return wake
 
 
@@ -61,7 +61,7 @@ def get_log_hub(connection: HTTPConnection) -> LogHub:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 SecretBoxDep = Annotated[SecretBox, Depends(get_secret_box)]
-WorkerWakeDep = Annotated[asyncio.Event, Depends(get_worker_wake)]
+WorkerWakeDep = Annotated[WorkSignal, Depends(get_worker_wake)]
 LogHubDep = Annotated[LogHub, Depends(get_log_hub)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 

@@ -16,7 +16,8 @@ import structlog
 
 from dockyard.builds.tasks import BuildEngines
 from dockyard.config import RunEngine, Settings
-from dockyard.db.session import Database
+from dockyard.db.notify import listen
+from dockyard.db.session import Database, is_sqlite
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
@@ -61,6 +62,7 @@ class Worker:
         asyncio.get_running_loop().set_default_executor(
             ThreadPoolExecutor(blocking_threads(self.settings), thread_name_prefix="dockyard")
         )
+        listener = self._listen_for_work()
         log.info("worker started", handlers=len(self.handlers))
         try:
             while not stop.is_set():
@@ -69,9 +71,20 @@ class Worker:
                     await self._tick(handler)
                 await self._sleep(stop)
         finally:
+            if listener is not None:
+                listener.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await listener
             for handler in self.handlers:
                 await handler.shutdown()
             log.info("worker stopped")
+
+    def _listen_for_work(self) -> asyncio.Task[None] | None:
+        """On PostgreSQL, API processes NOTIFY new work (dockyard.db.notify)."""
+        url = self.settings.resolved_database_url
+        if is_sqlite(url):
+            return None
+        return asyncio.create_task(listen(url, self.wake), name="work notifications")
 
     async def _tick(self, handler: Handler) -> None:
         # A failed tick (database busy, registry down) is retried on the next one.
