@@ -91,12 +91,20 @@ async def stale(
 
 
 async def compare_and_set(
-    session: AsyncSession, pk: int, expected_status: str, changes: dict[str, Any]
+    session: AsyncSession,
+    pk: int,
+    expected_status: str,
+    changes: dict[str, Any],
+    held_by: str | None = None,
 ) -> bool:
-    """Apply `changes` only if the build is still in `expected_status`; whether it was."""
+    """Apply `changes` only if the build is still in `expected_status` (and, given
+    `held_by`, still claimed by that worker); whether it was."""
+    conditions = [Build.pk == pk, Build.status == expected_status]
+    if held_by is not None:
+        conditions.append(Build.claimed_by == held_by)
     result = await session.execute(
         update(Build)
-        .where(Build.pk == pk, Build.status == expected_status)
+        .where(*conditions)
         .values(**changes)
         .execution_options(synchronize_session=False)
     )

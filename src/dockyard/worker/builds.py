@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -126,8 +127,8 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
                 await asyncio.to_thread(shutil.rmtree, build_dir(self.settings, build.id), True)
         return []
 
-    async def _verdict(self, build: Build) -> tuple[BuildStatus, dict[str, object]]:
-        release: dict[str, object] = {"claimed_by": None, "heartbeat_at": None}
+    async def _verdict(self, build: Build) -> tuple[BuildStatus, dict[str, Any]]:
+        release: dict[str, Any] = {"claimed_by": None, "heartbeat_at": None}
         if build.abort_requested:
             return BuildStatus.ABORTED, {**release, "message": "Aborted by request"}
         if build.status == BuildStatus.UPLOADING and await self._pushed(build):

@@ -74,18 +74,27 @@ def check_build_transition(current: BuildStatus, target: BuildStatus) -> None:
 
 
 async def move_build(
-    session: AsyncSession, build: Build, target: BuildStatus, **changes: Any
+    session: AsyncSession,
+    build: Build,
+    target: BuildStatus,
+    *,
+    held_by: str | None = None,
+    **changes: Any,
 ) -> bool:
     """Move `build` to `target` if the table allows it and nobody moved it meanwhile
-    (compare-and-set on its current status); sets `concluded_at` on terminal statuses. The
-    caller commits. Whether the move happened; `build` is updated in place when it did."""
+    (compare-and-set on its current status and, for the worker driving it, `held_by` its
+    claim: a worker whose lease lapsed cannot move a build another worker took over);
+    sets `concluded_at` on terminal statuses. The caller commits. Whether the move
+    happened; `build` is updated in place when it did."""
     current = BuildStatus(build.status)
     check_build_transition(current, target)
     now = utcnow()
     values = {"status": target.value, "updated_at": now, **changes}
     if is_terminal(target):
         values["concluded_at"] = now
-    if not await builds_repository.compare_and_set(session, build.pk, current.value, values):
+    if not await builds_repository.compare_and_set(
+        session, build.pk, current.value, values, held_by
+    ):
         return False
     for name, value in values.items():
         setattr(build, name, value)
