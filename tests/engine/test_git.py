@@ -255,3 +255,68 @@ async def test_changes_of_an_unknown_commit_fail(
 ) -> None:
     with pytest.raises(GitError, match="does not exist"):
         await git_client.changes(sample.repo.url, "0" * 40, None, tmp_path / "cache")
+
+
+async def test_a_cached_checkout_fetches_a_commit_once(
+    git_client: GitClient, sample: SampleRepo, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    for attempt, commit, text in [(1, "main", "v2"), (2, "main", "v2"), (3, "first", "v1")]:
+        dest, lines = tmp_path / f"checkout-{attempt}", []
+        sha = getattr(sample, commit)
+        await git_client.checkout(sample.repo.url, sha, dest, cache=cache, on_line=lines.append)
+        assert (dest / "hello.txt").read_text() == f"hello {text}\n"
+        assert not (dest / ".git").exists()
+        assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".index")] == []
+        fetched = any("FETCH_HEAD" in line for line in lines)
+        assert fetched == (attempt != 2), lines
+    assert git(cache, "rev-parse", "--is-bare-repository") == "true"
+
+
+async def test_a_cached_checkout_of_a_pull_request_and_of_a_missing_commit(
+    git_client: GitClient, sample: SampleRepo, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    ref = pull_request_ref("github", 7)
+    await git_client.checkout(sample.repo.url, sample.pull_7, tmp_path / "pr", ref=ref, cache=cache)
+    assert (tmp_path / "pr" / "pr.txt").exists()
+    missing = "1" * 40
+    lines: list[str] = []
+    with pytest.raises(GitError, match=f"Commit {missing} does not exist"):
+        await git_client.checkout(
+            sample.repo.url, missing, tmp_path / "nope", cache=cache, on_line=lines.append
+        )
+    assert not any("fetching afresh" in line for line in lines), lines
+
+
+async def test_a_cache_that_cannot_serve_is_passed_by(
+    git_client: GitClient, sample: SampleRepo, tmp_path: Path
+) -> None:
+    # A half-written cache inside another repository (a data dir in a checkout): git must
+    # not take the enclosing repository for the cache.
+    enclosing = tmp_path / "enclosing"
+    git(tmp_path, "init", "--quiet", str(enclosing))
+    cache = enclosing / "cache"
+    cache.mkdir()
+    (cache / "HEAD").write_text("not a repository\n")
+    lines: list[str] = []
+    dest = tmp_path / "checkout"
+    await git_client.checkout(sample.repo.url, sample.main, dest, cache=cache, on_line=lines.append)
+    assert (dest / "hello.txt").read_text() == "hello v2\n"
+    assert not (dest / ".git").exists()
+    assert any("could not serve" in line for line in lines), lines
+    assert not (enclosing / ".git" / "FETCH_HEAD").exists()
+
+
+async def test_with_the_git_dir_or_history_wanted_the_cache_is_not_used(
+    git_client: GitClient, sample: SampleRepo, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    await git_client.checkout(
+        sample.repo.url, sample.main, tmp_path / "kept", keep_git_dir=True, cache=cache
+    )
+    await git_client.checkout(
+        sample.repo.url, sample.main, tmp_path / "full", full_clone=True, cache=cache
+    )
+    assert not cache.exists()
+    assert git(tmp_path / "kept", "rev-parse", "HEAD") == sample.main

@@ -82,3 +82,41 @@ async def test_manifest_exists_needs_a_registry() -> None:
 async def test_manifest_exists_checks_its_arguments(repository: str, tag: str) -> None:
     with pytest.raises(Invalid):
         await HttpRegistry("127.0.0.1:1").manifest_exists(repository, tag)
+
+
+@pytest.mark.e2e
+async def test_a_push_that_would_change_nothing_is_skipped(
+    built_image: str, registry_address: str, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    name = f"job-{uuid.uuid4().hex[:8]}"
+    reference = image_reference(registry_address, "proj", name, SHA)
+    registry = HttpRegistry(registry_address)
+    pusher = DockerPusher(DOCKER_HOST)
+    skipped = f"{reference}: the registry holds this image already"
+
+    first: list[str] = []
+    digest = await pusher.push(built_image, reference, on_line=first.append)
+    assert not any(skipped in line for line in first)
+    again: list[str] = []
+    assert await pusher.push(built_image, reference, on_line=again.append) == digest
+    assert again == [f"{skipped}, digest: {digest}"]
+
+    # The tag deleted in the registry: pushed again.
+    await registry.delete_manifest(f"proj/{name}", digest)
+    restored: list[str] = []
+    assert await pusher.push(built_image, reference, on_line=restored.append) == digest
+    assert not any(skipped in line for line in restored)
+
+    # Another image under the same tag: pushed, the tag moves.
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "Dockerfile").write_text(
+        f"FROM local/busybox:1\nRUN echo {uuid.uuid4()} > /other.txt\n"
+    )
+    await BuildkitBuilder(DOCKER_HOST).build(tmp_path / "other", tag=reference)
+    try:
+        changed: list[str] = []
+        moved = await pusher.push(reference, reference, on_line=changed.append)
+        assert moved != digest and not any(skipped in line for line in changed)
+        assert await registry.digest(f"proj/{name}", SHA) == moved
+    finally:
+        docker_client.images.remove(reference, force=True)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import re
 import shutil
 from collections import Counter
@@ -63,6 +64,13 @@ class BuildEngines:
 
 def build_dir(settings: Settings, build_id: str) -> Path:
     return settings.data_dir / "builds" / build_id
+
+
+def source_cache(settings: Settings, project_id: str, url: str) -> Path:
+    """The bare repository kept for one project's source. Never shared between projects: a
+    commit fetched with one project's access must not reach another's builds."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return settings.data_dir / "git-cache" / project_id / digest
 
 
 def image_tag(build: Build) -> str:
@@ -167,7 +175,9 @@ class BuildRunner:
             if self.logs is not None:
                 await self.logs.flush()
         async with self.database.sessions() as session:
-            moved = await move_build(session, self.build, status, **changes)
+            moved = await move_build(
+                session, self.build, status, held_by=self.build.claimed_by, **changes
+            )
             await session.commit()
         if not moved:
             raise BuildTakenOver(self.build.id)
@@ -299,6 +309,7 @@ class BuildRunner:
             keep_git_dir=recipe.include_git_folder,
             ref=ref,
             on_line=logs.write,
+            cache=source_cache(self.settings, build.project_id, recipe.project_url),
         )
 
     def _check_storage(self, recipe: BuildRecipe, source: Path) -> None:

@@ -44,10 +44,12 @@ class GitClient(Protocol):
         keep_git_dir: bool = False,
         ref: str | None = None,
         on_line: LineSink | None = None,
+        cache: Path | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`; shallow unless
         `full_clone`; `.git` removed unless `keep_git_dir`; `ref` (a PR ref) is fetched first
-        when the sha may be reachable only from it. GitError when the sha does not exist."""
+        when the sha may be reachable only from it; through the bare repository `cache`, kept
+        between calls, when given. GitError when the sha does not exist."""
 
 
 class ImageBuilder(Protocol):

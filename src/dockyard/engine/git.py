@@ -64,6 +64,15 @@ def pull_request_ref(provider: str, number: int) -> str:
         raise GitError(f"Pull requests of {provider} repositories cannot be fetched") from None
 
 
+class MissingObject(GitError):
+    """The remote has no such commit or ref."""
+
+
+def _emit(on_line: LineSink | None, line: str) -> None:
+    if on_line is not None:
+        on_line(line)
+
+
 class GitClient:
     def __init__(
         self,
@@ -72,6 +81,7 @@ class GitClient:
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         self.insteadof = dict(insteadof or {})
+        self._cache_locks: dict[Path, asyncio.Lock] = {}
         self.timeout = timeout
 
     async def resolve(self, url: str, ref: str) -> str:
@@ -97,23 +107,28 @@ class GitClient:
         keep_git_dir: bool = False,
         ref: str | None = None,
         on_line: LineSink | None = None,
+        cache: Path | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`. Shallow (the commit
         alone) unless `full_clone` (its whole history). `ref`, a PR ref, is fetched first: a
-        server may serve a commit reachable only from it by that ref alone."""
+        server may serve a commit reachable only from it by that ref alone.
+
+        With `cache` (a bare repository kept between calls, for one source) and neither a
+        full clone nor the git dir wanted, the commit is fetched into the cache only when it
+        is not there yet, and its tree written out from there: a rebuild of a commit fetches
+        nothing. A cache that cannot serve (another process fetching into it) is passed by."""
         _check_url(url)
         sha = _check_sha(sha)
         full_ref = await self._full_ref(ref) if ref is not None else None
         _prepare_empty_dir(dest)
+        if cache is not None and not (full_clone or keep_git_dir):
+            if await self._checkout_from_cache(url, sha, full_ref, dest, cache, on_line):
+                return
+            _prepare_empty_dir(dest)
         # No template dir: its sample hooks are never used and copying them is slow.
         await self._run(["init", "--quiet", "--template="], cwd=dest, failure="git init failed")
         depth = [] if full_clone else ["--depth=1"]
-        if full_ref is None:
-            await self._fetch(url, sha, depth, dest, on_line)
-        else:
-            await self._fetch(url, full_ref, depth, dest, on_line)
-            if not await self._has_commit(dest, sha):
-                await self._fetch(url, sha, depth, dest, on_line)
+        await self._fetch_commit(url, sha, full_ref, depth, dest, on_line)
         await self._run(
             ["checkout", "--detach", sha],
             cwd=dest,
@@ -122,6 +137,59 @@ class GitClient:
         )
         if not keep_git_dir:
             await asyncio.to_thread(shutil.rmtree, dest / ".git")
+
+    async def _fetch_commit(
+        self,
+        url: str,
+        sha: str,
+        full_ref: str | None,
+        depth: list[str],
+        repo: Path,
+        on_line: LineSink | None,
+    ) -> None:
+        if full_ref is None:
+            await self._fetch(url, sha, depth, repo, on_line)
+            return
+        await self._fetch(url, full_ref, depth, repo, on_line)
+        if not await self._has_commit(repo, sha):
+            await self._fetch(url, sha, depth, repo, on_line)
+
+    async def _checkout_from_cache(
+        self,
+        url: str,
+        sha: str,
+        full_ref: str | None,
+        dest: Path,
+        cache: Path,
+        on_line: LineSink | None,
+    ) -> bool:
+        """`sha`'s tree into `dest` through the bare repository `cache`; False when the cache
+        failed (the caller then fetches afresh, which reports a real problem itself)."""
+        index = dest.parent / f".{dest.name}.index"
+        try:
+            async with self._cache_locks.setdefault(cache, asyncio.Lock()):
+                if not (cache / "HEAD").exists():
+                    cache.mkdir(parents=True, exist_ok=True)
+                    await self._run(["init", "--quiet", "--bare", "--template="], cwd=cache)
+                if await self._has_commit(cache, sha):
+                    _emit(on_line, f"Commit {sha} is in the source cache already")
+                else:
+                    await self._fetch_commit(url, sha, full_ref, ["--depth=1"], cache, on_line)
+            # A private index: the cache's own is shared by every build of this source.
+            into_dest = [f"--git-dir={cache}", f"--work-tree={dest}"]
+            await self._run(
+                [*into_dest, "checkout", "--force", sha, "--", "."],
+                env={"GIT_INDEX_FILE": str(index)},
+                failure=f"Cannot check out {sha}",
+            )
+        except MissingObject:
+            raise
+        except GitError as exc:
+            _emit(on_line, f"The source cache could not serve ({exc.message}); fetching afresh")
+            return False
+        finally:
+            index.unlink(missing_ok=True)
+        return True
 
     async def changes(
         self, url: str, sha: str, base: str | None, cache: Path
@@ -164,7 +232,7 @@ class GitClient:
             return
         if _mentions_missing_object(fetched.tail):
             thing = f"Commit {what}" if SHA.fullmatch(what) else _describe_ref(what)
-            raise GitError(f"{thing} does not exist in {url}")
+            raise MissingObject(f"{thing} does not exist in {url}")
         raise GitError(f"Cannot fetch {what} from {url}: {_error_summary(fetched.tail)}")
 
     async def _has_commit(self, repo: Path, sha: str) -> bool:
@@ -189,11 +257,15 @@ class GitClient:
         on_line: LineSink | None = None,
         check: bool = True,
         failure: str = "git failed",
+        env: Mapping[str, str] | None = None,
     ) -> process.Completed:
+        # In `cwd` git looks for its repository there only, never in a parent dir: a broken
+        # repo (a half-written cache) must fail, not be mistaken for an enclosing one.
+        ceiling = {"GIT_CEILING_DIRECTORIES": str(cwd.resolve().parent)} if cwd else {}
         try:
             completed = await process.run(
                 [GIT, *args],
-                env=self._env(url),
+                env=self._env(url) | ceiling | dict(env or {}),
                 cwd=cwd,
                 on_line=on_line,
                 timeout=self.timeout,

@@ -3,6 +3,8 @@ Debian's docker-registry as a local one."""
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import ipaddress
 import re
 import shutil
@@ -10,6 +12,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import docker
+import docker.errors
 import httpx
 
 from dockyard.engine.base import LineSink
@@ -73,19 +77,7 @@ class HttpRegistry:
 
     async def manifest_exists(self, repository: str, tag: str) -> bool:
         """Whether `repository:tag` (e.g. `project/job`, a sha) has a manifest here."""
-        _check_repository(repository)
-        _check_tag(tag)
-        url = f"{self.base_url}/v2/{repository}/manifests/{tag}"
-        try:
-            async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.head(url, headers={"Accept": MANIFEST_MEDIA_TYPES})
-        except httpx.HTTPError as exc:
-            raise EngineUnavailable(f"Registry at {self.address} did not answer: {exc}") from exc
-        if response.status_code not in (200, 404):
-            raise EngineUnavailable(
-                f"Registry at {self.address} answered {response.status_code} for {url}"
-            )
-        return response.status_code == 200
+        return await self.digest(repository, tag) is not None
 
     async def repositories(self) -> list[str]:
         """Every repository of the registry (its catalog, all pages)."""
@@ -165,10 +157,16 @@ class HttpRegistry:
 
 
 class DockerPusher:
-    """Pushes local images with the docker CLI, whose engine holds them."""
+    """Pushes local images with the docker CLI, whose engine holds them. A push that would
+    change nothing (the registry's tag already names this very image) is skipped."""
 
     def __init__(self, docker_host: str) -> None:
         self.docker = DockerCli(docker_host)
+        self.docker_host = docker_host
+
+    @functools.cached_property
+    def api(self) -> docker.APIClient:
+        return docker.APIClient(base_url=self.docker_host)
 
     async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
         """Tag `image` (an id or a tag) as `reference` and push it; the pushed digest."""
@@ -179,6 +177,10 @@ class DockerPusher:
             tagged = await self.docker.run(["tag", image, reference], on_line=on_line)
             if not tagged.ok:
                 raise EngineUnavailable(f"Cannot tag {image} as {reference}: {_last_lines(tagged)}")
+        if digest := await self._already_pushed(reference):
+            if on_line is not None:
+                on_line(f"{reference}: the registry holds this image already, digest: {digest}")
+            return digest
         pushed = await self.docker.run(["push", reference], on_line=on_line)
         if not pushed.ok:
             raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
@@ -186,6 +188,24 @@ class DockerPusher:
             if match := PUSHED_DIGEST.search(line):
                 return match[1]
         raise EngineUnavailable(f"Push of {reference} reported no digest")
+
+    async def _already_pushed(self, reference: str) -> str | None:
+        """The digest `reference` has in its registry if that manifest is one this engine
+        pushed of this very image (a rebuild that changed nothing: same image id); else
+        None. The engine records a repo digest per push of an image, and asks the registry
+        (as a pull would) which manifest the tag names."""
+
+        def look() -> str | None:
+            try:
+                image = self.api.inspect_image(reference)  # type: ignore[no-untyped-call]
+                remote = self.api.inspect_distribution(reference)  # type: ignore[no-untyped-call]
+            except docker.errors.DockerException:
+                return None  # unknown here or there: push, which reports any real failure
+            digest: str = remote.get("Descriptor", {}).get("digest", "")
+            name = reference.rpartition(":")[0]
+            return digest if f"{name}@{digest}" in (image.get("RepoDigests") or []) else None
+
+        return await asyncio.to_thread(look)
 
 
 def _next_page(response: httpx.Response) -> str | None:
