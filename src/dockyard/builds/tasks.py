@@ -182,6 +182,18 @@ class BuildRunner:
         if not moved:
             raise BuildTakenOver(self.build.id)
 
+    @contextlib.asynccontextmanager
+    async def entering(self, phase: BuildStatus) -> AsyncIterator[None]:
+        """Record the move to `phase` while its work already starts (a round trip less per
+        phase); the phase ends only once the move is recorded, so a build taken over or
+        aborted meanwhile stops there. The move is awaited, never cancelled, even when the
+        work fails: a status write cut off mid-transaction would leave the row unknown."""
+        moving = asyncio.ensure_future(self.move(phase))
+        try:
+            yield
+        finally:
+            await asyncio.shield(moving)
+
     async def record(self, **changes: Any) -> None:
         """Non-status facts learned on the way (the resolved sha)."""
         async with self.database.sessions() as session:
@@ -232,11 +244,11 @@ class BuildRunner:
         recipe = BuildRecipe.model_validate(self.build.recipe)
         if recipe.engine in MISSING_ENGINES:
             raise BuildFailed(MISSING_ENGINES[recipe.engine])
-        await self.move(BuildStatus.CLONING)
         source = self.workdir / "source"
-        await self._fetch_source(recipe, source, logs)
-        self._check_storage(recipe, source)
-        write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
+        async with self.entering(BuildStatus.CLONING):
+            await self._fetch_source(recipe, source, logs)
+            self._check_storage(recipe, source)
+            write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
 
         reference = built_image(self.settings, self.build)
         if self.image_locks.busy(reference):
@@ -254,7 +266,21 @@ class BuildRunner:
         source: Path,
         logs: LogWriter,
     ) -> None:
-        await self.move(BuildStatus.BUILDING)
+        async with self.entering(BuildStatus.BUILDING):
+            await self._build(reference, secrets, recipe, source, logs)
+        async with self.entering(BuildStatus.UPLOADING):
+            await self.engines.pusher.push(reference, reference, on_line=logs.write)
+        logs.write(f"Pushed {reference}")
+        await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
+
+    async def _build(
+        self,
+        reference: str,
+        secrets: BuildSecrets,
+        recipe: BuildRecipe,
+        source: Path,
+        logs: LogWriter,
+    ) -> None:
         await self.engines.builder.build(
             source,
             tag=reference,
@@ -271,10 +297,6 @@ class BuildRunner:
             registry_logins=registry_logins(self.settings, recipe.docker_credentials),
             on_line=logs.write,
         )
-        await self.move(BuildStatus.UPLOADING)
-        await self.engines.pusher.push(reference, reference, on_line=logs.write)
-        logs.write(f"Pushed {reference}")
-        await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build
