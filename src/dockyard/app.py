@@ -13,6 +13,7 @@ from dockyard.api import health
 from dockyard.api.errors import ERROR_RESPONSES, install_error_handlers
 from dockyard.api.limits import BodyLimit
 from dockyard.api.routing import include_v1
+from dockyard.auth.service import TokenCache
 from dockyard.builds.router import router as builds_router
 from dockyard.ci.router import events as ci_events_router
 from dockyard.ci.router import webhooks as webhooks_router
@@ -55,6 +56,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         app.state.settings = settings
         app.state.db = database
         app.state.secret_box = SecretBox.from_settings(settings)
+        app.state.tokens = TokenCache(settings.token_cache_seconds)
         app.state.readiness = readiness_probes(settings, database, with_worker=run_worker)
         app.state.worker_wake = WorkSignal(database, asyncio.Event())
         app.state.log_hub = LogHub(database)

@@ -127,6 +127,12 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="credentials id -> registry login, for external images of job runs",
     )
+    token_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="how long an API process trusts a token it checked; a revoked token is "
+        "refused within this time (0: every request looks the token up)",
+    )
     cron_starting_deadline_seconds: float | None = Field(
         default=None,
         ge=0,

@@ -1,4 +1,7 @@
-"""Request-scoped dependencies: settings, DB session, the calling principal, permissions."""
+"""Request-scoped dependencies: settings, DB session, the calling principal, permissions.
+
+Every dependency is `async def`, however trivial: FastAPI runs a plain `def` dependency in
+a worker thread, a thread hop per dependency per request."""
 
 from __future__ import annotations
 
@@ -20,22 +23,22 @@ from dockyard.logs.tail import LogHub
 from dockyard.secrets.crypto import SecretBox
 
 
-def get_settings(request: HTTPConnection) -> Settings:
+async def get_settings(request: HTTPConnection) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: HTTPConnection) -> Database:
+async def get_database(request: HTTPConnection) -> Database:
     database: Database = request.app.state.db
     return database
 
 
-def get_secret_box(request: HTTPConnection) -> SecretBox:
+async def get_secret_box(request: HTTPConnection) -> SecretBox:
     box: SecretBox = request.app.state.secret_box
     return box
 
 
-def get_worker_wake(request: Request) -> WorkSignal:
+async def get_worker_wake(request: Request) -> WorkSignal:
     """Set after queueing work so workers pick it up without waiting for their next poll."""
     wake: WorkSignal = request.app.state.worker_wake
     return wake
@@ -53,7 +56,7 @@ async def get_session(
         yield session
 
 
-def get_log_hub(connection: HTTPConnection) -> LogHub:
+async def get_log_hub(connection: HTTPConnection) -> LogHub:
     hub: LogHub = connection.app.state.log_hub
     return hub
 
@@ -69,11 +72,12 @@ _bearer = HTTPBearer(auto_error=False, description="A dockyard API token")
 
 
 async def get_principal(
+    connection: HTTPConnection,
     session: SessionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     return await auth_service.authenticate(
-        session, credentials.credentials if credentials else None
+        session, credentials.credentials if credentials else None, connection.app.state.tokens
     )
 
 

@@ -14,7 +14,7 @@ from dockyard.db.repository import Page, PageRequest
 MAX_PAGE = 1_000_000
 
 
-def page_request(
+async def page_request(
     per_page: Annotated[int, Query(ge=1, le=100, description="items per page")] = 50,
     page: Annotated[int | None, Query(ge=1, le=MAX_PAGE, description="1-based page number")] = None,
     cursor: Annotated[

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from dockyard.db.base import utcnow
 from dockyard.errors import Forbidden, NotFound, Unauthorized
 
 TOKEN_PREFIX = "dky_"
+MAX_CACHED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,36 @@ class Principal:
                 f"This token is not allowed to access project {project_id!r}",
                 {"projectId": project_id},
             )
+
+
+class TokenCache:
+    """Principals of recently checked tokens, for `seconds` (and never past a token's expiry):
+    most requests then skip the token lookup. A token revoked meanwhile is refused once its
+    entry ends; `seconds` 0 checks every request."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+
+    def get(self, secret_hash: str) -> Principal | None:
+        entry = self._entries.get(secret_hash)
+        if entry is None:
+            return None
+        principal, until = entry
+        if time.monotonic() >= until:
+            del self._entries[secret_hash]
+            return None
+        return principal
+
+    def put(self, secret_hash: str, principal: Principal, expires_at: datetime | None) -> None:
+        if self.seconds <= 0:
+            return
+        lifetime = self.seconds
+        if expires_at is not None:
+            lifetime = min(lifetime, (expires_at - utcnow()).total_seconds())
+        if len(self._entries) >= MAX_CACHED_TOKENS:
+            self._entries.clear()
+        self._entries[secret_hash] = (principal, time.monotonic() + lifetime)
 
 
 def hash_secret(secret: str) -> str:
@@ -83,20 +115,28 @@ async def issue_first_admin_token(session: AsyncSession) -> str | None:
     return await issue_token(session, name="admin", permissions=[], is_admin=True)
 
 
-async def authenticate(session: AsyncSession, secret: str | None) -> Principal:
+async def authenticate(
+    session: AsyncSession, secret: str | None, cache: TokenCache | None = None
+) -> Principal:
     if not secret:
         raise Unauthorized("Missing API token: send 'Authorization: Bearer <token>'")
-    token = await repository.find_by_secret_hash(session, hash_secret(secret))
+    secret_hash = hash_secret(secret)
+    if cache is not None and (known := cache.get(secret_hash)) is not None:
+        return known
+    token = await repository.find_by_secret_hash(session, secret_hash)
     if token is None or token.revoked_at is not None:
         raise Unauthorized("Invalid API token")
     if token.expires_at is not None and token.expires_at <= utcnow():
         raise Unauthorized("API token has expired")
-    return Principal(
+    principal = Principal(
         token_name=token.name,
         is_admin=token.is_admin,
         permissions=parse_permissions(token.permissions),
         project_ids=frozenset(token.project_ids) if token.project_ids is not None else None,
     )
+    if cache is not None:
+        cache.put(secret_hash, principal, token.expires_at)
+    return principal
 
 
 async def list_tokens(session: AsyncSession) -> list[ApiToken]:

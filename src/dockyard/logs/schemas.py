@@ -99,7 +99,7 @@ def log_query_of(raw: dict[str, str]) -> LogQuery:
         raise Invalid(".".join(str(part) for part in error["loc"]), error["msg"]) from None
 
 
-def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
+async def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
     """A REST log query: a range."""
     if params.queryType == "tail":
         raise Invalid("queryType", "tail is served over a WebSocket on the same path")
