@@ -81,6 +81,13 @@ def test_gc_removes_what_nothing_needs_and_keeps_the_newest(live: LiveDockyard) 
     assert live.delete(f"/jobs/{gone_job}").status_code == 200
     stale_dir = live.process.data_dir / "builds" / "crashed-build-0001"
     stale_dir.mkdir(parents=True)
+    caches = live.process.data_dir / "git-cache"
+    (used_cache,) = (caches / project).iterdir()
+    of_deleted_project = caches / "deleted-project"
+    (of_deleted_project / "0123456789abcdef").mkdir(parents=True)
+    unused_for_long = caches / project / "fedcba9876543210"
+    unused_for_long.mkdir()
+    os.utime(unused_for_long, (0, 0))
 
     planned = gc(live, "--dry-run")
     assert "would remove 2 registry manifests" in planned, planned
@@ -88,10 +95,16 @@ def test_gc_removes_what_nothing_needs_and_keeps_the_newest(live: LiveDockyard) 
 
     report = gc(live)
     assert "removed 2 registry manifests" in report and "1 build dirs" in report, report
+    # A retention of 0 days keeps no cache either, the one just used included.
+    assert "3 source caches" in report, report
+    assert not (of_deleted_project.exists() or unused_for_long.exists() or used_cache.exists())
     assert registry_tags(live, f"{project}/{kept_job}") == [sample.main]
     assert registry_tags(live, f"{project}/{gone_job}") == []
     assert newest in local_tags(live) and not {old, deleted_image} & local_tags(live)
     assert not stale_dir.exists()
+
+    assert built(live, kept_job, sample.main) == newest  # fetched afresh into a new cache
+    assert used_cache.is_dir()
 
     run = live.post(f"/jobs/{kept_job}/runs", {})
     assert live.wait_for(f"/jobs/{kept_job}/runs/{run['id']}")["status"] == "SUCCESS"

@@ -66,11 +66,16 @@ def build_dir(settings: Settings, build_id: str) -> Path:
     return settings.data_dir / "builds" / build_id
 
 
+def source_caches(settings: Settings) -> Path:
+    """Where the source caches are: `<project id>/<cache per remote>`."""
+    return settings.data_dir / "git-cache"
+
+
 def source_cache(settings: Settings, project_id: str, url: str) -> Path:
     """The bare repository kept for one project's source. Never shared between projects: a
     commit fetched with one project's access must not reach another's builds."""
     digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return settings.data_dir / "git-cache" / project_id / digest
+    return source_caches(settings) / project_id / digest
 
 
 def image_tag(build: Build) -> str:

@@ -189,6 +189,7 @@ class GitClient:
             return False
         finally:
             index.unlink(missing_ok=True)
+        os.utime(cache)  # when it last served, which `dockyard gc` reads
         return True
 
     async def changes(

@@ -8,6 +8,8 @@
 - Docker engine: the local tags of those images; BuildKit cache unused for as long.
 Only images dockyard built (labelled `dev.dockyard.target`) are ever collected.
 - Build directories left by a worker that died, of builds no longer in flight.
+- Source caches (bare repositories builds fetch into) of deleted projects, and those no
+  build used for DOCKYARD_IMAGE_RETENTION_DAYS.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from __future__ import annotations
 import asyncio
 import shutil
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
-from dockyard.builds.tasks import OWNER_LABEL, built_image
+from dockyard.builds.tasks import OWNER_LABEL, built_image, source_caches
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
@@ -30,6 +32,7 @@ from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
+from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
 from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
 
@@ -44,6 +47,7 @@ class Collected:
     local_tags: list[str] = field(default_factory=list)
     tags_in_use: list[str] = field(default_factory=list)
     build_dirs: list[str] = field(default_factory=list)
+    source_caches: list[str] = field(default_factory=list)
     cache: str = "not pruned"
 
 
@@ -75,6 +79,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
     async with database.sessions() as session:
         unfinished = await _unfinished_builds(session)
         kept = await kept_images(session, settings, cutoff, unfinished)
+        projects = set((await session.scalars(select(Project.id))).all())
     registry = HttpRegistry(settings.registry)
     engine = DockerEngine(settings.docker_host)
     done = Collected(
@@ -83,6 +88,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
         build_dirs=_stale_build_dirs(
             settings.data_dir / "builds", {build.id for build in unfinished}
         ),
+        source_caches=stale_source_caches(source_caches(settings), projects, cutoff),
     )
     if dry_run:
         return done
@@ -91,7 +97,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
     for tag in done.local_tags:
         if not await engine.remove_tag(tag):
             done.tags_in_use.append(tag)
-    for directory in done.build_dirs:
+    for directory in [*done.build_dirs, *done.source_caches]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
     hours = max(settings.image_retention_days * 24, 1)
     done.cache = await BuildkitBuilder(settings.docker_host).prune_cache(hours)
@@ -122,6 +128,24 @@ async def _built_here(registry: HttpRegistry, repository: str, digest: str) -> b
 async def _unfinished_builds(session: AsyncSession) -> list[Build]:
     statement = select(Build).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
     return list((await session.scalars(statement)).all())
+
+
+def stale_source_caches(root: Path, projects: set[str], cutoff: datetime) -> list[str]:
+    """The source caches under `root` of projects not in `projects`, and those no build used
+    since `cutoff` (a cache's mtime is when it last served)."""
+    if not root.is_dir():
+        return []
+    stale = []
+    for project in root.iterdir():
+        if project.name not in projects:
+            stale.append(str(project))
+            continue
+        stale += [
+            str(cache)
+            for cache in project.iterdir()
+            if datetime.fromtimestamp(cache.stat().st_mtime, UTC) < cutoff
+        ]
+    return sorted(stale)
 
 
 def _stale_build_dirs(root: Path, in_flight: set[str]) -> list[str]:
