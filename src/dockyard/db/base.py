@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, MetaData, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.engine.default import DefaultExecutionContext
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -20,6 +21,13 @@ NAMING_CONVENTION = {
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def when_created(context: DefaultExecutionContext) -> datetime:
+    """A new row's `updated_at`: its `created_at`, not a second reading of the clock (which
+    may fall in the next millisecond)."""
+    created: datetime = context.get_current_parameters()["created_at"]  # type: ignore[no-untyped-call]
+    return created
 
 
 class UtcDateTime(TypeDecorator[datetime]):

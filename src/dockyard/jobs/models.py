@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dockyard.db.base import Base, UtcDateTime, utcnow
+from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
 class Job(Base):
@@ -32,4 +32,4 @@ class Job(Base):
     sealed_secrets: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     schedule_since: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)

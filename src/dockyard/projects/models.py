@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dockyard.db.base import Base, UtcDateTime, utcnow
+from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
 class Project(Base):
@@ -18,4 +18,4 @@ class Project(Base):
     description: Mapped[str | None] = mapped_column(String(200), nullable=True)
     color: Mapped[str | None] = mapped_column(String(7), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dockyard.db.base import Base, UtcDateTime, utcnow
+from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
 class RunTrigger(StrEnum):
@@ -64,7 +64,7 @@ class JobRun(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     concluded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     trigger: Mapped[str] = mapped_column(
