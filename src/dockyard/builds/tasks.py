@@ -272,36 +272,26 @@ class BuildRunner:
         logs: LogWriter,
     ) -> None:
         async with self.entering(BuildStatus.BUILDING):
-            await self._build(reference, secrets, recipe, source, logs)
+            await self.engines.builder.build(
+                source,
+                tag=reference,
+                dockerfile=recipe.dockerfile_path,
+                context=recipe.work_dir,
+                target=recipe.target,
+                build_args=secrets.build_arguments,
+                secrets={
+                    name: base64.b64decode(mount["data"])
+                    for name, mount in secrets.docker_secret_mounts.items()
+                },
+                use_cache=recipe.use_cache,
+                labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
+                registry_logins=registry_logins(self.settings, recipe.docker_credentials),
+                on_line=logs.write,
+            )
         async with self.entering(BuildStatus.UPLOADING):
             await self.engines.pusher.push(reference, reference, on_line=logs.write)
         logs.write(f"Pushed {reference}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
-
-    async def _build(
-        self,
-        reference: str,
-        secrets: BuildSecrets,
-        recipe: BuildRecipe,
-        source: Path,
-        logs: LogWriter,
-    ) -> None:
-        await self.engines.builder.build(
-            source,
-            tag=reference,
-            dockerfile=recipe.dockerfile_path,
-            context=recipe.work_dir,
-            target=recipe.target,
-            build_args=secrets.build_arguments,
-            secrets={
-                name: base64.b64decode(mount["data"])
-                for name, mount in secrets.docker_secret_mounts.items()
-            },
-            use_cache=recipe.use_cache,
-            labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
-            registry_logins=registry_logins(self.settings, recipe.docker_credentials),
-            on_line=logs.write,
-        )
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build
