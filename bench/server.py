@@ -47,9 +47,13 @@ class LiveServer:
             start_new_session=True,
         )
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
-        self._wait_ready()
-        self.http.headers["Authorization"] = f"Bearer {self._token()}"
-        self.ok(self.http.post("/v1/projects", json={"name": "bench"}))
+        try:
+            self._wait_ready()
+            self.http.headers["Authorization"] = f"Bearer {self._token()}"
+            self.ok(self.http.post("/v1/projects", json={"name": "bench"}))
+        except BaseException:
+            self.stop()  # a server that cannot be used is not left running
+            raise
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + 60
