@@ -25,7 +25,7 @@ from dockyard.engine.registry import (
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.loop import create_worker, run_engine
+from dockyard.worker.loop import check_run_engine, create_worker
 
 err = Console(stderr=True)
 
@@ -80,7 +80,7 @@ def up() -> None:
     settings = load_settings()
     _prepare(settings)
     try:
-        run_engine(settings)
+        check_run_engine(settings)
         registry = _ensure_registry(settings)
     except EngineUnavailable as exc:
         raise _fail(exc.message) from exc
@@ -107,7 +107,7 @@ def worker() -> None:
     """Start only a worker."""
     settings = load_settings()
     _prepare(settings)
-    run_engine(settings)
+    check_run_engine(settings)
 
     async def run() -> None:
         database = Database(settings.resolved_database_url)

@@ -105,15 +105,16 @@ class Worker:
 
 
 def run_engine(settings: Settings) -> DockerEngine:
-    """The engine job runs use (DOCKYARD_RUN_ENGINE), checked to answer: EngineUnavailable
-    when it does not, or when swarm is chosen and the engine does not manage one."""
-    engine = (
-        SwarmEngine(settings.docker_host)
-        if settings.run_engine is RunEngine.SWARM
-        else DockerEngine(settings.docker_host)
-    )
-    engine.ping_sync()
-    return engine
+    """The engine job runs use (DOCKYARD_RUN_ENGINE)."""
+    if settings.run_engine is RunEngine.SWARM:
+        return SwarmEngine(settings.docker_host)
+    return DockerEngine(settings.docker_host)
+
+
+def check_run_engine(settings: Settings) -> None:
+    """Before serving: EngineUnavailable when the run engine does not answer, or when swarm
+    is chosen and the engine does not manage one."""
+    run_engine(settings).ping_sync()
 
 
 def create_worker(
