@@ -64,6 +64,7 @@ def test_build_of_latest_commit_pushes_the_image(live: LiveDockyard) -> None:
     assert build["status"] == "SUCCESS", build
     assert build["success"] is True
     assert build["sha"] == live.sample.main
+    assert build["trigger"] == "api"
     image = build["registry"]["uri"]
     assert image == f"{live.registry}/{live.project}/{job}:{live.sample.main}"
     assert image_file(image, "/hello.txt") == "hello v2\n"

@@ -204,6 +204,7 @@ def test_push_builds_and_runs_a_job(live: LiveDockyard) -> None:
 
     build = live.wait_for(f"/jobs/{job}/build/{decision['buildId']}")
     assert build["status"] == "SUCCESS", build
+    assert build["trigger"] == "webhook"
     deadline = time.monotonic() + 60
     while not (runs := live.get(f"/jobs/{job}/runs")["runs"]):
         assert time.monotonic() < deadline, "no run followed the build"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
@@ -11,13 +12,20 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
+class BuildTrigger(StrEnum):
+    """What started a build."""
+
+    API = "api"
+    WEBHOOK = "webhook"  # a git push or pull request event
+
+
 class Build(Base):
     """A build of a job or a build service (`target_kind` "job" | "service").
 
     `recipe` holds everything the worker needs (source, Dockerfile location, options) so a
     build is unaffected by later edits of its job or service; its secret parts (build
     arguments, files, secret mounts) are in `sealed_secrets`. `claimed_by` / `heartbeat_at`
-    say which worker drives it and that the worker is alive.
+    say which worker drives it and that the worker is alive; `trigger` what started it.
     """
 
     __tablename__ = "builds"
@@ -40,6 +48,9 @@ class Build(Base):
     recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secrets: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(32))
+    trigger: Mapped[str] = mapped_column(
+        String(16), default=BuildTrigger.API.value, server_default=BuildTrigger.API.value
+    )
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     image_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
     abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
 from dockyard.api.errors import field_error, union_tag
 from dockyard.api.wire import RequestModel, Timestamp, WireModel
+from dockyard.builds.models import BuildTrigger
 from dockyard.vcs.schemas import ProjectBranch
 from dockyard.worker.lifecycle import BuildStatus
 
@@ -301,6 +302,8 @@ class BuildRegistry(WireModel):
 
 
 class BuildResponse(WireModel):
+    """A build as the official clients read it. Added: `trigger` (what started it)."""
+
     nullable = frozenset({"message"})
 
     id: str
@@ -311,6 +314,7 @@ class BuildResponse(WireModel):
     status: BuildStatus
     concluded: bool
     success: bool | None = None
+    trigger: BuildTrigger
     created_at: Timestamp
     build_concluded_at: int | None = Field(None, description="epoch milliseconds")
     registry: BuildRegistry | None = None

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository
-from dockyard.builds.models import Build
+from dockyard.builds.models import Build, BuildTrigger
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.schemas import (
     BuildRegistry,
@@ -68,6 +68,7 @@ async def start_build(
     source: BuildSource,
     recipe: BuildRecipe,
     secrets: BuildSecrets,
+    trigger: BuildTrigger,
 ) -> Build:
     """Queue a build; a worker picks it up. Two builds of one sha are two builds."""
     for _ in range(ID_ATTEMPTS):
@@ -84,6 +85,7 @@ async def start_build(
             recipe=recipe.model_dump(),
             sealed_secrets=box.seal_json(secrets.model_dump(), context=secrets_context(build_id)),
             status=BuildStatus.QUEUED.value,
+            trigger=trigger.value,
         )
         session.add(build)
         try:
@@ -107,6 +109,7 @@ def build_response(build: Build) -> BuildResponse:
         status=status,
         concluded=concluded,
         success=status is BuildStatus.SUCCESS if concluded else None,
+        trigger=BuildTrigger(build.trigger),
         created_at=build.created_at,
         build_concluded_at=int(build.concluded_at.timestamp() * 1000)
         if build.concluded_at

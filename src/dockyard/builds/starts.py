@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import service
-from dockyard.builds.models import Build
+from dockyard.builds.models import Build, BuildTrigger
 from dockyard.builds.recipe import job_git_source, recipe_of
 from dockyard.builds.schemas import BuildOverrides
 from dockyard.builds.service import BuildSource, BuildTarget
@@ -24,6 +24,7 @@ async def start_job_build(
     job: Job,
     sha: str | None,
     overrides: BuildOverrides | None = None,
+    trigger: BuildTrigger = BuildTrigger.API,
 ) -> Build:
     """A build of `sha` (None: the latest commit) of the job's branch."""
     spec = jobs.opened_body(box, job)
@@ -31,7 +32,7 @@ async def start_job_build(
     recipe, secrets = recipe_of(spec, vcs, overrides)
     source = BuildSource(branch=vcs["projectBranch"], sha=sha)
     target = BuildTarget(job.project_id, "job", job.id)
-    return await service.start_build(session, box, target, source, recipe, secrets)
+    return await service.start_build(session, box, target, source, recipe, secrets, trigger)
 
 
 async def start_service_build(
@@ -40,6 +41,7 @@ async def start_service_build(
     found: Service,
     source: BuildSource,
     overrides: BuildOverrides | None = None,
+    trigger: BuildTrigger = BuildTrigger.API,
 ) -> Build:
     """A build of a branch, a pull request or a bundle of the service's repository; the first
     one after DELETE .../build-cache runs without the cache."""
@@ -54,4 +56,4 @@ async def start_service_build(
     if not services.cache_allowed_once(found):
         recipe = recipe.model_copy(update={"use_cache": False})
     target = BuildTarget(found.project_id, "service", found.id)
-    return await service.start_build(session, box, target, source, recipe, secrets)
+    return await service.start_build(session, box, target, source, recipe, secrets, trigger)

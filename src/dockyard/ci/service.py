@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import starts
+from dockyard.builds.models import BuildTrigger
 from dockyard.builds.service import BuildSource
 from dockyard.ci.models import CiEvent, WebhookDelivery
 from dockyard.ci.rules import CommitFacts, Decision, GitEvent, decide
@@ -126,14 +127,18 @@ async def _already_built(session: AsyncSession, target: Target, event: GitEvent)
 
 async def _build(session: AsyncSession, box: SecretBox, target: Target, event: GitEvent) -> str:
     if target.kind == "job":
-        build = await starts.start_job_build(session, box, target.row, event.sha)
+        build = await starts.start_job_build(
+            session, box, target.row, event.sha, trigger=BuildTrigger.WEBHOOK
+        )
     else:
         source = BuildSource(
             branch=None if event.is_pull_request else event.branch,
             sha=event.sha,
             pull_request_id=event.pull_request_id,
         )
-        build = await starts.start_service_build(session, box, target.row, source)
+        build = await starts.start_service_build(
+            session, box, target.row, source, trigger=BuildTrigger.WEBHOOK
+        )
     return build.id
 
 
