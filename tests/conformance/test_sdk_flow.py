@@ -379,6 +379,9 @@ def cron_job_calls(flow: Flow) -> str:
     assert patched.get("suspended") is True
     got = checked(flow.sdk.get.job, **flow.of_job(job_id))
     assert got["jobType"] == "cron" and got.get("suspended") is True
+    checked(flow.sdk.suspend.job, **flow.of_job(job_id), data={"suspended": False})
+    assert checked(flow.sdk.get.job, **flow.of_job(job_id)).get("suspended") is False
+    checked(flow.sdk.suspend.job, **flow.of_job(job_id), data={"suspended": True})
     assert got["settings"].get("cron") == {"schedule": "@hourly", "concurrencyPolicy": "Replace"}
     listed = checked_all(flow.sdk.list.jobs, project_id=flow.project)["jobs"]
     assert {job["id"]: job["jobType"] for job in listed}[job_id] == "cron"

@@ -120,6 +120,33 @@ def test_patch_suspends_resumes_and_revalidates(client: TestClient, project: str
     assert got["settings"]["cron"]["schedule"] == "0 */2 * * mon-fri"
 
 
+def test_suspend_sets_or_toggles_the_schedule(client: TestClient, project: str) -> None:
+    created(client, project, cron_job())
+    url = f"{jobs_url(project)}/nightly/suspend"
+
+    def suspended() -> bool:
+        state: bool = client.get(f"{jobs_url(project)}/nightly").json()["data"]["suspended"]
+        return state
+
+    answer = client.post(url, json={"suspended": True})
+    assert answer.status_code == 200 and answer.json() == {"data": {}}, answer.text
+    assert suspended() is True
+    client.post(url, json={"suspended": True})
+    assert suspended() is True  # setting is idempotent
+    client.post(url, json={})
+    assert suspended() is False  # no value: toggles
+    client.post(url, json={})
+    assert suspended() is True
+
+    assert_error(client.post(url, json={"suspended": "yes"}), 400, "suspended")
+    assert_error(client.post(url, json={"paused": True}), 400, "paused")
+    assert client.post(f"{jobs_url(project)}/missing/suspend", json={}).status_code == 404
+    manual = client.post(f"{jobs_url(project)}/manual", json=minimal_job("Plain"))
+    assert manual.status_code == 200, manual.text
+    refused = client.post(f"{jobs_url(project)}/plain/suspend", json={"suspended": True})
+    assert refused.status_code == 409, refused.text
+
+
 def test_put_creates_then_replaces_and_may_change_the_type(
     client: TestClient, project: str
 ) -> None:

@@ -28,6 +28,7 @@ from dockyard.jobs.schemas import (
     ManualJobPatch,
     ManualJobResponse,
     ManualJobSpec,
+    SuspendJob,
 )
 from dockyard.jobs.service import Response, StoredJob
 from dockyard.projects.schemas import app_id
@@ -150,6 +151,21 @@ async def patch_cron_job(
     409 for a manual job."""
     stored = await service.patch_job(session, box, projectId, jobId, body, "cron")
     return await _answer(session, stored, settings.team_id, CronJobResponse)
+
+
+@router.post("/{jobId}/suspend")
+async def suspend_job(
+    projectId: ProjectId,
+    jobId: JobId,
+    body: SuspendJob,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: JobsUpdate,
+) -> Envelope[dict[str, Any]]:
+    """Suspend (`suspended: true`) or resume the schedule of a cron job; without `suspended`
+    it toggles. 409 for a manual job."""
+    await service.suspend_job(session, box, projectId, jobId, body.suspended)
+    return Envelope(data={})
 
 
 @router.get("")

@@ -334,6 +334,12 @@ class CronJobPatch(ManualJobPatch):
     suspended: bool | None = Field(None, description="Whether the schedule starts no runs.")
 
 
+class SuspendJob(RequestModel):
+    """Body of POST .../jobs/{jobId}/suspend: the schedule's new state; absent, it toggles."""
+
+    suspended: bool | None = None
+
+
 class CronJobSpec(ManualJobSpec):
     """Create and PUT body of a cron job; also every stored cron job."""
 

@@ -21,6 +21,7 @@ from dockyard.jobs import repository
 from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import (
     DEPLOYMENT_SOURCES,
+    CronJobPatch,
     CronJobResponse,
     CronJobSpec,
     JobSummary,
@@ -245,6 +246,21 @@ async def patch_job(
         SPECS[job.job_type], merged(opened_body(box, job), changes_of(patch), MERGED_OBJECTS)
     )
     return await _commit(session, _store(box, job, spec))
+
+
+async def suspend_job(
+    session: AsyncSession, box: SecretBox, project_id: str, job_id: str, suspended: bool | None
+) -> StoredJob:
+    """Suspend or resume the cron job's schedule (None: the other of its current state);
+    409 for a manual job."""
+    job = await get_job(session, project_id, job_id)
+    if job.job_type != "cron":
+        raise Conflict(
+            f"Job {job_id!r} is a {job.job_type} job: only a cron job has a schedule to suspend",
+            {"jobType": job.job_type},
+        )
+    state = not job.spec.get("suspended", False) if suspended is None else suspended
+    return await patch_job(session, box, project_id, job_id, CronJobPatch(suspended=state))
 
 
 async def update_build_source(
