@@ -26,6 +26,7 @@ from dockyard.engine.registry import HttpRegistry
 from dockyard.jobs.router import router as jobs_router
 from dockyard.logs.router import router as logs_router
 from dockyard.logs.tail import LogHub
+from dockyard.notifications.router import router as notifications_router
 from dockyard.projects.router import router as projects_router
 from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
@@ -98,4 +99,5 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, secrets_router)
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
+    include_v1(app, notifications_router)
     return app

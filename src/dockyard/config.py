@@ -140,6 +140,27 @@ class Settings(BaseSettings):
         "startingDeadlineSeconds); unset: the latest missed one always runs",
     )
 
+    notification_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="longest wait for a notification target to answer"
+    )
+    notification_retry_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how long a notification is retried (5 s back-off doubled each time, at "
+        "most 10 min) before its delivery is marked failed",
+    )
+    notification_backoff_scale: float = Field(
+        default=1.0, gt=0, description="multiplies the retry back-off of notifications"
+    )
+    notification_concurrency: int = Field(
+        default=4, ge=1, description="notifications a worker sends at once (one per target)"
+    )
+    notification_failing_after: int = Field(
+        default=5,
+        ge=1,
+        description="failed attempts in a row after which an integration shows as failing",
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -128,6 +128,12 @@ HEALTH = {
 DOCKERFILE = {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}}
 BUILDPACK = {"buildpack": {"builder": "HEROKU_24"}}
 GENERIC = {"deliveryId": "d-1", "repository": "https://github.com/acme/app", "branch": "main"}
+NOTIFICATION = {
+    "name": "Build Alerts",
+    "type": "RAW_WEBHOOK",
+    "webhook": "https://hooks.example.test/dockyard",
+    "events": {"trigger:build:failure": True},
+}
 PUSH = {
     "ref": "refs/heads/main",
     "after": SHA,
@@ -1463,6 +1469,70 @@ TABLE = [
         raw=b"{}",
         token=None,
     ),
+    # ---- notification integrations ----------------------------------------------------------
+    row("no-token-notifications", "GET", f"{A}/notifications", 401, token=None),
+    row(
+        "no-permission-create-notification",
+        "POST",
+        f"{A}/notifications",
+        403,
+        body=NOTIFICATION,
+        token="none",
+    ),
+    row("other-project-notifications", "GET", f"{B}/notifications", 403, token="alpha"),
+    row(
+        "notification-loopback-url",
+        "POST",
+        f"{A}/notifications",
+        400,
+        "webhook",
+        body=NOTIFICATION | {"webhook": "http://127.0.0.1:8088/hook"},
+    ),
+    row(
+        "notification-unknown-event",
+        "POST",
+        f"{A}/notifications",
+        400,
+        "events.trigger:build:explode",
+        body=NOTIFICATION | {"events": {"trigger:build:explode": True}},
+    ),
+    row(
+        "notification-events-not-bool",
+        "POST",
+        f"{A}/notifications",
+        400,
+        "events.trigger:build:failure",
+        body=NOTIFICATION | {"events": {"trigger:build:failure": "yes"}},
+    ),
+    row(
+        "notification-slack-secret",
+        "POST",
+        f"{A}/notifications",
+        400,
+        "secret",
+        body=NOTIFICATION | {"type": "SLACK", "secret": "x" * 16},
+    ),
+    row(
+        "notifications-per-page",
+        "GET",
+        f"{A}/notifications",
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row("unknown-notification", "GET", f"{A}/notifications/nope", 404),
+    row("update-unknown-notification", "POST", f"{A}/notifications/nope", 404, body={}),
+    row(
+        "update-notification-type",
+        "POST",
+        f"{A}/notifications/nope",
+        400,
+        "type",
+        body={"type": "SLACK"},
+    ),
+    row("delete-unknown-notification", "DELETE", f"{A}/notifications/nope", 404),
+    row("unknown-notification-deliveries", "GET", f"{A}/notifications/nope/deliveries", 404),
+    row("test-unknown-notification", "POST", f"{A}/notifications/nope/test", 404),
 ]
 
 

@@ -25,7 +25,7 @@ runner = CliRunner()
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DOCKYARD_SECRET_KEY", raising=False)
-    return Settings(registry="127.0.0.1:1", registry_autostart=False)
+    return Settings(registry="127.0.0.1:1", registry_autostart=False, fetch_allow=["127.0.0.1"])
 
 
 def key_ids_of_file(settings: Settings) -> list[str]:
@@ -41,6 +41,7 @@ def sealed_key_ids(settings: Settings) -> set[str]:
             for v in json.loads(m).values()
         ]
         values += [v for (v,) in db.execute("SELECT sealed_secrets FROM job_runs")]
+        values += [v for (v,) in db.execute("SELECT sealed_secret FROM notification_integrations")]
     return {value.split(".")[1] for value in values}
 
 
@@ -59,6 +60,14 @@ def make_secrets(settings: Settings) -> None:
             "/v1/projects/vault/jobs/keeper/runs", json={"runtimeEnvironment": {"X": "y"}}
         )
         assert run.status_code == 200, run.text
+        hook = {
+            "name": "Alerts",
+            "type": "RAW_WEBHOOK",
+            "webhook": "http://127.0.0.1:9/hook",
+            "secret": "hook-signing-secret",
+            "events": {"trigger:build:failure": True},
+        }
+        assert client.post("/v1/projects/vault/notifications", json=hook).status_code == 200
 
 
 def job_secret(settings: Settings) -> str:
@@ -79,7 +88,7 @@ def test_rotate_then_retire(settings: Settings) -> None:
     rotated = runner.invoke(app, ["secrets", "rotate-key"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "re-sealed 2 rows" in rotated.output
+    assert "re-sealed 3 rows" in rotated.output
     new, kept_old = key_ids_of_file(settings)
     assert kept_old == old and sealed_key_ids(settings) == {new}
     assert job_secret(settings) == "very-secret-value"

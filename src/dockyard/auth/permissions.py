@@ -27,6 +27,10 @@ class Permission(StrEnum):
     JOB_SECRETS_UPDATE = "Project > Secrets > Jobs > Update"
     SERVICE_SECRETS_READ = "Project > Secrets > Services > Read"
     SERVICE_SECRETS_UPDATE = "Project > Secrets > Services > Update"
+    NOTIFICATIONS_CREATE = "Project > Notifications > General > Create"
+    NOTIFICATIONS_READ = "Project > Notifications > General > Read"
+    NOTIFICATIONS_UPDATE = "Project > Notifications > General > Update"
+    NOTIFICATIONS_DELETE = "Project > Notifications > General > Delete"
 
 
 def parse_permissions(values: list[str]) -> frozenset[Permission]:

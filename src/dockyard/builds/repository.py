@@ -156,3 +156,17 @@ def ids_of_target(
         Build.project_id == project_id, Build.target_kind == kind, Build.target_id == target_id
     )
     return statement if build_id is None else statement.where(Build.id == build_id)
+
+
+async def source_of_image(
+    session: AsyncSession, project_id: str, image: str
+) -> tuple[str | None, str | None]:
+    """sha and branch of the build that made `image` (none for an external image)."""
+    statement = (
+        select(Build.sha, Build.branch)
+        .where(Build.project_id == project_id, Build.image_uri == image)
+        .order_by(Build.pk.desc())
+        .limit(1)
+    )
+    row = (await session.execute(statement)).first()
+    return (row.sha, row.branch) if row is not None else (None, None)

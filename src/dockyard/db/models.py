@@ -6,6 +6,11 @@ from dockyard.ci.models import CiEvent, WebhookDelivery
 from dockyard.db.base import Base
 from dockyard.jobs.models import Job
 from dockyard.logs.models import LogLine
+from dockyard.notifications.models import (
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationIntegration,
+)
 from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
@@ -18,6 +23,9 @@ __all__ = [
     "Job",
     "JobRun",
     "LogLine",
+    "NotificationAttempt",
+    "NotificationDelivery",
+    "NotificationIntegration",
     "Project",
     "Service",
     "WebhookDelivery",

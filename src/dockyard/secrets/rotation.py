@@ -1,8 +1,10 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
-job and build service fields, build inputs and run inputs. Each value keeps its context."""
+job and build service fields, build inputs, run inputs and notification secrets. Each value
+keeps its context."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +15,8 @@ from dockyard.builds.models import Build
 from dockyard.builds.service import secrets_context as build_context
 from dockyard.jobs.models import Job
 from dockyard.jobs.service import SECRETS as JOB_SECRETS
+from dockyard.notifications.models import NotificationIntegration
+from dockyard.notifications.service import secret_context as notification_context
 from dockyard.runs.models import JobRun
 from dockyard.runs.service import secrets_context as run_context
 from dockyard.secrets.crypto import SecretBox
@@ -47,13 +51,20 @@ async def _reseal_fields(
             done.add(model.__tablename__)
 
 
-async def _reseal_inputs(
-    session: AsyncSession, box: SecretBox, model: Any, context: Any, done: Resealed
+async def _reseal_column(
+    session: AsyncSession,
+    box: SecretBox,
+    column: Any,
+    context: Callable[[Any], str],
+    done: Resealed,
 ) -> None:
+    """Each row's one sealed value in `column`; `context` gives a row's sealing context."""
+    model = column.class_
     rows: list[Any] = list((await session.execute(select(model))).scalars())
     for row in rows:
-        if row.sealed_secrets and box.needs_resealing(row.sealed_secrets):
-            row.sealed_secrets = _reseal(box, row.sealed_secrets, context(row.id))
+        sealed = getattr(row, column.key)
+        if sealed and box.needs_resealing(sealed):
+            setattr(row, column.key, _reseal(box, sealed, context(row)))
             done.add(model.__tablename__)
 
 
@@ -62,8 +73,15 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
     done = Resealed()
     await _reseal_fields(session, box, Job, JOB_SECRETS, done)
     await _reseal_fields(session, box, Service, SERVICE_SECRETS, done)
-    await _reseal_inputs(session, box, Build, build_context, done)
-    await _reseal_inputs(session, box, JobRun, run_context, done)
+    await _reseal_column(session, box, Build.sealed_secrets, lambda b: build_context(b.id), done)
+    await _reseal_column(session, box, JobRun.sealed_secrets, lambda r: run_context(r.id), done)
+    await _reseal_column(
+        session,
+        box,
+        NotificationIntegration.sealed_secret,
+        lambda n: notification_context(n.uid),
+        done,
+    )
     await session.commit()
     return done
 
@@ -74,6 +92,10 @@ async def key_ids_in_use(session: AsyncSession) -> set[str]:
     for fields in (Job.sealed_secrets, Service.sealed_secrets):
         for mapping in (await session.execute(select(fields))).scalars():
             values.extend(mapping.values())
-    for inputs in (Build.sealed_secrets, JobRun.sealed_secrets):
+    for inputs in (
+        Build.sealed_secrets,
+        JobRun.sealed_secrets,
+        NotificationIntegration.sealed_secret,
+    ):
         values.extend(v for v in (await session.execute(select(inputs))).scalars() if v)
     return {value.split(".", 2)[1] for value in values}

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.builds import repository as builds_repository
 from dockyard.db.base import utcnow
 from dockyard.errors import Conflict
+from dockyard.notifications import outbox
 from dockyard.runs import repository as runs_repository
 
 if TYPE_CHECKING:
@@ -84,8 +85,9 @@ async def move_build(
     """Move `build` to `target` if the table allows it and nobody moved it meanwhile
     (compare-and-set on its current status and, for the worker driving it, `held_by` its
     claim: a worker whose lease lapsed cannot move a build another worker took over);
-    sets `concluded_at` on terminal statuses. The caller commits. Whether the move
-    happened; `build` is updated in place when it did."""
+    sets `concluded_at` on terminal statuses; the notifications the move makes are written
+    to the outbox in the same transaction. The caller commits. Whether the move happened;
+    `build` is updated in place when it did."""
     current = BuildStatus(build.status)
     check_build_transition(current, target)
     now = utcnow()
@@ -98,6 +100,7 @@ async def move_build(
         return False
     for name, value in values.items():
         setattr(build, name, value)
+    await outbox.build_moved(session, build)
     return True
 
 
@@ -126,7 +129,8 @@ def run_is_terminal(status: RunStatus) -> bool:
 
 async def move_run(session: AsyncSession, run: JobRun, target: RunStatus, **changes: Any) -> bool:
     """Move `run` to `target` if the table allows it and nobody moved it meanwhile; sets
-    `concluded_at` on terminal statuses. The caller commits. Whether the move happened."""
+    `concluded_at` on terminal statuses; the notifications the move makes are written to the
+    outbox in the same transaction. The caller commits. Whether the move happened."""
     current = RunStatus(run.status)
     if target not in RUN_TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(
@@ -142,4 +146,5 @@ async def move_run(session: AsyncSession, run: JobRun, target: RunStatus, **chan
         return False
     for name, value in values.items():
         setattr(run, name, value)
+    await outbox.run_moved(session, run)
     return True

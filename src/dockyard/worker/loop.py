@@ -24,6 +24,7 @@ from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry
 from dockyard.engine.swarm import SwarmEngine
 from dockyard.logs.retention import LogJanitor
+from dockyard.notifications.delivery import NotificationSender
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.runs import RunDispatcher
@@ -121,7 +122,7 @@ def create_worker(
     settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
 ) -> Worker:
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine, or the swarm it manages)."""
+    engine, or the swarm it manages), and sending their notifications."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof),
         builder=BuildkitBuilder(settings.docker_host),
@@ -137,5 +138,6 @@ def create_worker(
         runs,
         LogJanitor(settings, database),
         CronScheduler(settings, database, box, wake),
+        NotificationSender(settings, database, box, worker_id, wake),
     ]
     return Worker(settings, handlers, wake)

@@ -35,6 +35,7 @@ from dockyard.engine.base import (
 )
 from dockyard.errors import DockyardError, RunFailed
 from dockyard.logs.service import LogWriter, file_texts, last_line_time, redactor
+from dockyard.notifications import outbox
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
@@ -350,7 +351,17 @@ class RunRunner:
             now = await self.containers.find(self.run_row.container_name)
             if now is not None and now.running:
                 self.failure = failed.message
+                await self._notify_health_check_failure(failed.message)
         await self.containers.stop(state.id, self.recipe.grace_period_seconds)
+
+    async def _notify_health_check_failure(self, message: str) -> None:
+        """Into the outbox, with the lines so far: a probe's verdict is no status change, so
+        it has a transaction of its own."""
+        if self.logs is not None:
+            await self.logs.flush()
+        async with self.database.sessions() as session:
+            await outbox.run_health_check_failed(session, self.run_row, message)
+            await session.commit()
 
     async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
         """Count the attempt's exit; whether the run has concluded."""

@@ -1,0 +1,160 @@
+"""Wire models of notification integrations, shaped as the official clients' notification
+types (`name`, `type`, `webhook`, `secret`, `events`, `restricted`, `restrictions`, `status`)
+but per project. dockyard additions: `restrictions.jobs` / `restrictions.services` (ids),
+`status.failing` / `status.lastError`, and deliveries with their attempts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from dockyard.api.errors import field_error
+from dockyard.api.fields import Name
+from dockyard.api.wire import RequestModel, Timestamp, WireModel
+from dockyard.builds.schemas import ResourceTag
+
+EventName = Literal[
+    "trigger:build:start",
+    "trigger:build:success",
+    "trigger:build:failure",
+    "trigger:build:abort",
+    "trigger:build:crash",
+    "trigger:job-run:start",
+    "trigger:job-run:success",
+    "trigger:job-run:failure",
+    "trigger:job-run:health-check-failure",
+]
+ResourceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
+WebhookUrl = Annotated[str, Field(min_length=1, max_length=2048)]
+Secret = Annotated[str, Field(min_length=8, max_length=256)]
+
+
+# RAW_WEBHOOK: a signed JSON POST; SLACK: a Slack incoming webhook (or a compatible one).
+NotificationType = Literal["RAW_WEBHOOK", "SLACK"]
+
+
+class TagRestriction(RequestModel):
+    enabled: bool = True
+    items: list[ResourceTag] = Field(default_factory=list, max_length=50)
+    match_condition: Literal["and", "or"] = "or"
+
+
+class Restrictions(RequestModel):
+    """Which jobs and build services a restricted integration hears about: those named, and
+    those whose tags match."""
+
+    jobs: list[ResourceId] = Field(default_factory=list, max_length=100)
+    services: list[ResourceId] = Field(default_factory=list, max_length=100)
+    tags: TagRestriction | None = None
+
+    def names_any(self) -> bool:
+        tags = self.tags
+        return bool(self.jobs or self.services or (tags and tags.enabled and tags.items))
+
+
+class NotificationPatch(RequestModel):
+    """Update body (POST .../{notificationId}): any field but `type`. `events` merges into the
+    stored map; the other fields replace theirs."""
+
+    name: Name | None = None
+    webhook: WebhookUrl | None = None
+    secret: Secret | None = None
+    events: dict[EventName, bool] | None = None
+    restricted: bool | None = None
+    restrictions: Restrictions | None = None
+
+
+class NotificationSpec(NotificationPatch):
+    """Create body; also every stored integration, re-validated as a whole after a change."""
+
+    name: Name
+    type: NotificationType
+    webhook: WebhookUrl
+    events: dict[EventName, bool]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NotificationSpec:
+        if not any(self.events.values()):
+            raise field_error("events", "enable at least one event")
+        if self.type == "SLACK" and self.secret is not None:
+            raise field_error("secret", "only RAW_WEBHOOK integrations are signed")
+        if self.restricted and (self.restrictions is None or not self.restrictions.names_any()):
+            raise field_error(
+                "restrictions", "a restricted integration names jobs, services or tags"
+            )
+        return self
+
+
+class NotificationStatus(WireModel):
+    """`failing` once DOCKYARD_NOTIFICATION_FAILING_AFTER attempts in a row failed, until one
+    succeeds."""
+
+    nullable = frozenset({"lastError"})
+
+    failing: bool
+    number_of_failed_requests: int
+    time_of_first_failed_request: Timestamp | None = None
+    last_error: str | None = None
+
+
+class NotificationResponse(WireModel):
+    """An integration; `secret` only in the reply to its creation."""
+
+    id: str
+    name: str
+    type: NotificationType
+    webhook: str
+    events: dict[str, bool]
+    restricted: bool
+    restrictions: dict[str, Any]
+    project_id: str
+    projects: list[str]
+    status: NotificationStatus
+    secret: str | None = None
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class NotificationListItem(WireModel):
+    id: str
+    name: str
+    type: NotificationType
+    webhook: str
+    status: NotificationStatus
+    created_at: Timestamp
+    updated_at: Timestamp
+
+
+class NotificationList(WireModel):
+    notification_integrations: list[NotificationListItem]
+
+
+class AttemptResponse(WireModel):
+    nullable = frozenset({"statusCode", "error"})
+
+    number: int
+    attempted_at: Timestamp
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+class DeliveryResponse(WireModel):
+    """One event sent (or being sent) to an integration: `pending` while attempts remain,
+    then `succeeded` or `failed`."""
+
+    id: str
+    event: str
+    status: Literal["pending", "succeeded", "failed"]
+    resource: dict[str, str]
+    build_id: str | None = None
+    run_id: str | None = None
+    created_at: Timestamp
+    next_attempt_at: Timestamp | None = None
+    concluded_at: Timestamp | None = None
+    attempts: list[AttemptResponse]
+
+
+class DeliveryList(WireModel):
+    deliveries: list[DeliveryResponse]

@@ -1,0 +1,384 @@
+"""Notification integration rules: ids are slugs of names, unique per project; the stored spec
+is always a valid create body; the RAW_WEBHOOK secret is sealed at rest and shown only in the
+reply to the creation; webhook URLs obey the server-side fetch rules (DOCKYARD_FETCH_ALLOW).
+
+And the outbox's state on the worker side: claiming due deliveries and recording attempts."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.config import Settings
+from dockyard.db.base import utcnow
+from dockyard.db.repository import Page, PageRequest
+from dockyard.engine.fetches import RefusedTarget, check_fetchable
+from dockyard.errors import Conflict, Invalid, NotFound
+from dockyard.notifications import repository
+from dockyard.notifications.events import SUBSCRIBABLE, Event
+from dockyard.notifications.models import (
+    NotificationAttempt,
+    NotificationDelivery,
+    NotificationIntegration,
+)
+from dockyard.notifications.outbox import enqueue
+from dockyard.notifications.payloads import slack_body, test_event_payload, webhook_body
+from dockyard.notifications.schemas import (
+    AttemptResponse,
+    DeliveryResponse,
+    NotificationPatch,
+    NotificationResponse,
+    NotificationSpec,
+    NotificationStatus,
+)
+from dockyard.projects.service import get_project, new_uid, slugify
+from dockyard.secrets.crypto import SecretBox
+
+MERGED_OBJECTS = frozenset({"events"})
+BACKOFF_BASE_SECONDS = 5.0
+BACKOFF_MAX_SECONDS = 600.0
+MAX_ERROR_CHARS = 500
+
+
+def secret_context(uid: str) -> str:
+    return f"notification:{uid}:secret"
+
+
+@dataclass(frozen=True)
+class StoredIntegration:
+    """An integration just written, with its secret when the reply may show it."""
+
+    integration: NotificationIntegration
+    secret: str | None = None
+
+
+# ---- reads ---------------------------------------------------------------------------------
+
+
+async def get_integration(
+    session: AsyncSession, project_id: str, integration_id: str
+) -> NotificationIntegration:
+    integration = await repository.get(session, project_id, integration_id)
+    if integration is None:
+        await get_project(session, project_id)  # a missing project is the 404 to report
+        raise NotFound(
+            f"Notification integration {integration_id!r} not found",
+            {"notificationId": integration_id},
+        )
+    return integration
+
+
+async def list_integrations(
+    session: AsyncSession, project_id: str, request: PageRequest
+) -> Page[NotificationIntegration]:
+    await get_project(session, project_id)
+    return await repository.page(session, project_id, request)
+
+
+def status_of(integration: NotificationIntegration, settings: Settings) -> NotificationStatus:
+    return NotificationStatus(
+        failing=integration.failed_attempts >= settings.notification_failing_after,
+        number_of_failed_requests=integration.failed_attempts,
+        time_of_first_failed_request=integration.first_failed_at,
+        last_error=integration.last_error,
+    )
+
+
+def response(
+    integration: NotificationIntegration, settings: Settings, secret: str | None = None
+) -> NotificationResponse:
+    spec = integration.spec
+    return NotificationResponse(
+        id=integration.id,
+        name=spec["name"],
+        type=spec["type"],
+        webhook=spec["webhook"],
+        events={event.value: bool(spec["events"].get(event.value)) for event in SUBSCRIBABLE},
+        restricted=spec.get("restricted", False),
+        restrictions=spec.get("restrictions", {}),
+        project_id=integration.project_id,
+        projects=[integration.project_id],
+        status=status_of(integration, settings),
+        secret=secret,
+        created_at=integration.created_at,
+        updated_at=integration.updated_at,
+    )
+
+
+async def list_deliveries(
+    session: AsyncSession, project_id: str, integration_id: str, request: PageRequest
+) -> tuple[Page[NotificationDelivery], list[DeliveryResponse]]:
+    """The integration's deliveries, newest first, each with its attempts."""
+    integration = await get_integration(session, project_id, integration_id)
+    page = await repository.deliveries_page(session, integration.pk, request)
+    attempts = await repository.attempts_of(session, [d.pk for d in page.items])
+    return page, [delivery_response(d, attempts[d.pk]) for d in page.items]
+
+
+def delivery_response(
+    delivery: NotificationDelivery, attempts: list[NotificationAttempt]
+) -> DeliveryResponse:
+    payload = delivery.payload
+    pending = delivery.status == repository.PENDING
+    return DeliveryResponse(
+        id=delivery.id,
+        event=delivery.event,
+        status=delivery.status,
+        resource={key: payload["resource"][key] for key in ("kind", "id")},
+        build_id=payload.get("buildId"),
+        run_id=payload.get("runId"),
+        created_at=delivery.created_at,
+        next_attempt_at=delivery.next_attempt_at if pending else None,
+        concluded_at=delivery.concluded_at,
+        attempts=[
+            AttemptResponse(
+                number=attempt.number,
+                attempted_at=attempt.attempted_at,
+                status_code=attempt.status_code,
+                latency_ms=attempt.latency_ms,
+                error=attempt.error,
+            )
+            for attempt in attempts
+        ],
+    )
+
+
+# ---- writes --------------------------------------------------------------------------------
+
+
+async def _check_webhook(url: str, settings: Settings) -> None:
+    """400 for a URL the server may not fetch; the worker checks again at every attempt."""
+    try:
+        await asyncio.to_thread(check_fetchable, url, settings.fetch_allow)
+    except RefusedTarget as exc:
+        raise Invalid("webhook", exc.message) from None
+
+
+def _store(box: SecretBox, integration: NotificationIntegration, spec: NotificationSpec) -> None:
+    body = wire_body(spec)
+    secret = body.pop("secret", None)
+    integration.spec = body
+    if secret is not None:
+        context = secret_context(integration.uid)
+        integration.sealed_secret = box.seal(secret.encode(), context=context)
+
+
+async def _commit(session: AsyncSession, integration: NotificationIntegration) -> None:
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(
+            f"A notification integration with id {integration.id!r} already exists",
+            {"name": [integration.spec["name"]]},
+        ) from exc
+
+
+async def create_integration(
+    session: AsyncSession,
+    box: SecretBox,
+    settings: Settings,
+    project_id: str,
+    spec: NotificationSpec,
+) -> StoredIntegration:
+    """A RAW_WEBHOOK integration without a secret gets a generated one (shown once)."""
+    await get_project(session, project_id)
+    integration_id = slugify(spec.name)
+    if await repository.get(session, project_id, integration_id) is not None:
+        raise Conflict(
+            f"A notification integration with id {integration_id!r} already exists",
+            {"name": [spec.name]},
+        )
+    await _check_webhook(spec.webhook, settings)
+    if spec.type == "RAW_WEBHOOK" and spec.secret is None:
+        spec = spec.model_copy(update={"secret": secrets.token_urlsafe(32)})
+    integration = NotificationIntegration(project_id=project_id, id=integration_id, uid=new_uid())
+    _store(box, integration, spec)
+    session.add(integration)
+    await _commit(session, integration)
+    return StoredIntegration(integration, spec.secret)
+
+
+async def update_integration(
+    session: AsyncSession,
+    box: SecretBox,
+    settings: Settings,
+    project_id: str,
+    integration_id: str,
+    patch: NotificationPatch,
+) -> NotificationIntegration:
+    """Merge `patch` into the integration and re-validate the whole; its id stays."""
+    integration = await get_integration(session, project_id, integration_id)
+    changes = changes_of(patch)
+    spec = validated(NotificationSpec, merged(integration.spec, changes, MERGED_OBJECTS))
+    if "webhook" in changes:
+        await _check_webhook(spec.webhook, settings)
+    _store(box, integration, spec)
+    await _commit(session, integration)
+    return integration
+
+
+async def delete_integration(session: AsyncSession, project_id: str, integration_id: str) -> None:
+    """The integration goes with its deliveries, pending ones too."""
+    integration = await get_integration(session, project_id, integration_id)
+    await repository.remove(session, integration)
+    await session.commit()
+
+
+async def send_test(
+    session: AsyncSession, project_id: str, integration_id: str
+) -> DeliveryResponse:
+    """Queue a `trigger:test` delivery to the integration, whatever its filters."""
+    integration = await get_integration(session, project_id, integration_id)
+    payload = test_event_payload(project_id, integration.id, integration.spec["name"], utcnow())
+    [delivery] = enqueue(session, [integration], Event.TEST, payload)
+    await session.commit()
+    return delivery_response(delivery, [])
+
+
+# ---- the worker side -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A delivery a worker holds: what to send where."""
+
+    pk: int
+    id: str
+    event: str
+    integration_pk: int
+    url: str
+    body: str
+    secret: str | None
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt got: the status code (none without an answer), its latency, and
+    `error` unless it was a 2xx."""
+
+    status_code: int | None
+    latency_ms: int
+    error: str | None
+
+
+def backoff_seconds(attempts: int, scale: float, jitter: float) -> float:
+    """The wait after `attempts` failed attempts: 5 s doubled each time, at most 10 min, times
+    `scale` (DOCKYARD_NOTIFICATION_BACKOFF_SCALE) and `jitter` (drawn around 1, so that the
+    deliveries of one outage do not all come back at once)."""
+    seconds: float = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
+    return seconds * scale * jitter
+
+
+def render_body(
+    integration: NotificationIntegration, delivery: NotificationDelivery, base_url: str
+) -> str:
+    if integration.spec["type"] == "SLACK":
+        return slack_body(delivery.payload, base_url)
+    return webhook_body(delivery.payload, delivery.id, base_url)
+
+
+def _claimed(
+    box: SecretBox, delivery: NotificationDelivery, integration: NotificationIntegration, body: str
+) -> Claimed:
+    sealed = integration.sealed_secret
+    return Claimed(
+        pk=delivery.pk,
+        id=delivery.id,
+        event=delivery.event,
+        integration_pk=integration.pk,
+        url=integration.spec["webhook"],
+        body=body,
+        secret=box.open(sealed, context=secret_context(integration.uid)).decode()
+        if sealed
+        else None,
+        attempts=delivery.attempts,
+        created_at=delivery.created_at,
+    )
+
+
+async def claim_due(
+    session: AsyncSession,
+    box: SecretBox,
+    settings: Settings,
+    worker_id: str,
+    count: int,
+    busy: set[int],
+) -> list[Claimed]:
+    """Up to `count` due deliveries, at most one per integration and none of the integrations
+    in `busy` (one being sent already: a slow target holds one slot, not all), held by this
+    worker until its lease ends. A delivery's body is rendered and stored at its first claim,
+    so that every retry sends the same bytes."""
+    now = utcnow()
+    lease = timedelta(seconds=settings.notification_timeout_seconds + settings.worker_lease_seconds)
+    taken: list[Claimed] = []
+    taken_integrations = set(busy)
+    for delivery, integration in await repository.due(session, now, count * 4):
+        if len(taken) >= count or integration.pk in taken_integrations:
+            continue
+        body = delivery.body or render_body(integration, delivery, settings.base_url)
+        claim = {"claimed_by": worker_id, "claimed_until": now + lease, "body": body}
+        if await repository.claim(session, delivery, claim):
+            taken_integrations.add(integration.pk)
+            taken.append(_claimed(box, delivery, integration, body))
+    return taken
+
+
+def _outcome_changes(
+    claimed: Claimed, outcome: Outcome, settings: Settings, jitter: float, now: datetime
+) -> dict[str, Any]:
+    """The delivery's row after an attempt: succeeded, failed once the retry time is up,
+    else pending until its back-off has passed."""
+    attempts = claimed.attempts + 1
+    released: dict[str, Any] = {"attempts": attempts, "claimed_by": None, "claimed_until": None}
+    if outcome.error is None:
+        return released | {"status": "succeeded", "concluded_at": now}
+    wait = backoff_seconds(attempts, settings.notification_backoff_scale, jitter)
+    retry_at = now + timedelta(seconds=wait)
+    give_up_at = claimed.created_at + timedelta(seconds=settings.notification_retry_seconds)
+    if retry_at > give_up_at:
+        return released | {"status": "failed", "concluded_at": now}
+    return released | {"next_attempt_at": retry_at}
+
+
+async def record_attempt(
+    session: AsyncSession,
+    settings: Settings,
+    worker_id: str,
+    claimed: Claimed,
+    outcome: Outcome,
+    jitter: float,
+) -> bool:
+    """Store the attempt (whatever became of the claim: it was made) and, while this worker
+    still holds the delivery, its new state; count the integration's failures in a row.
+    Whether the delivery's state was written."""
+    now = utcnow()
+    session.add(
+        NotificationAttempt(
+            delivery_pk=claimed.pk,
+            number=claimed.attempts + 1,
+            attempted_at=now,
+            status_code=outcome.status_code,
+            latency_ms=outcome.latency_ms,
+            error=outcome.error,
+        )
+    )
+    if outcome.error is None:
+        await repository.clear_failures(session, claimed.integration_pk)
+    else:
+        await repository.count_failure(session, claimed.integration_pk, outcome.error, now)
+    changes = _outcome_changes(claimed, outcome, settings, jitter, now)
+    return await repository.settle(session, claimed.pk, worker_id, changes)
+
+
+async def release(session: AsyncSession, delivery_pks: list[int], worker_id: str) -> None:
+    await repository.release(session, delivery_pks, worker_id)
