@@ -6,7 +6,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io docker-registry git busybox-static ca-certificates)
-[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux)
+# chromium: Debian's headless browser, which the dashboard's browser tests (tests/ui) drive
+# through Playwright (Playwright's own browser downloads are not used).
+[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core)
 # @northflank/js-client needs node >= 18: Debian 12's nodejs is 18.20. A node already on PATH
 # (e.g. from NodeSource, which bundles npm) is kept.
 if [ "${1:-}" = "test" ]; then
@@ -31,6 +33,9 @@ fi
 
 # The registry runs under dockyard's control; Debian's package also starts one on :5000
 # where systemd exists. Leave it be if it runs: dockyard uses whatever answers there.
+
+# The dashboard's htmx, from its pinned npm tarball (checked against its integrity hash).
+python3 scripts/vendor-ui.py
 
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv

@@ -7,6 +7,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 from dockyard import __version__
 from dockyard.api import health
@@ -32,6 +33,8 @@ from dockyard.runs.router import router as runs_router
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.router import router as secrets_router
 from dockyard.services.router import router as services_router
+from dockyard.ui.router import STATIC_DIR
+from dockyard.ui.router import router as ui_router
 from dockyard.worker.loop import create_worker
 
 
@@ -100,4 +103,6 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
     include_v1(app, notifications_router)
+    app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
+    app.include_router(ui_router)
     return app

@@ -134,13 +134,17 @@ class Followed:
     concluded: Concluded | None
 
 
+# What a tail route follows for a query (404 when its job or service is gone).
+Follow = Callable[[AsyncSession, LogQuery], Awaitable[Followed]]
+
+
 async def _tail(
     websocket: WebSocket,
     database: Database,
     hub: LogHub,
     permission: Permission,
     project_id: str,
-    follow: Callable[[AsyncSession, LogQuery], Awaitable[Followed]],
+    follow: Follow,
 ) -> None:
     await websocket.accept()
     try:
@@ -151,7 +155,7 @@ async def _tail(
             principal.require(permission, project_id)
             followed = await follow(session, query)
         await websocket.send_json({"type": "init", "data": {"auth": "successful"}})
-        await _stream(websocket, database, hub, query, followed)
+        await stream_lines(websocket, database, hub, query, followed)
         await websocket.close()
     except (WebSocketDisconnect, TimeoutError):
         return
@@ -162,11 +166,11 @@ async def _tail(
             await websocket.close(code=1008)
 
 
-async def _stream(
+async def stream_lines(
     websocket: WebSocket, database: Database, hub: LogHub, query: LogQuery, followed: Followed
 ) -> None:
     """The last lineLimit lines, then every new one, until the followed build or run has
-    concluded or the client leaves."""
+    concluded or the client leaves (also the dashboard's live logs, dockyard.ui)."""
     async with hub.follow(
         followed.key, followed.owner_kind, followed.owners, followed.concluded
     ) as (cursor, queue):
@@ -208,6 +212,20 @@ def _concluded(
     return concluded
 
 
+def job_runs_follower(database: Database, project_id: str, job_id: str) -> Follow:
+    """The lines of a job's runs (`runId`: of one run, ending when it concludes)."""
+
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        job = await jobs.get_job(session, project_id, job_id)
+        concluded = (
+            _concluded(database, runs_service.has_concluded, query.run_id) if query.run_id else None
+        )
+        owners = runs.ids_of_job(project_id, job.id, query.run_id)
+        return Followed(("run", project_id, job.id, query.run_id), "run", owners, concluded)
+
+    return follow
+
+
 @router.websocket("/jobs/{jobId}/logs")
 async def tail_job_run_logs(
     websocket: WebSocket,
@@ -216,26 +234,15 @@ async def tail_job_run_logs(
     database: DatabaseDep,
     hub: LogHubDep,
 ) -> None:
-    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
-        job = await jobs.get_job(session, projectId, jobId)
-        concluded = (
-            _concluded(database, runs_service.has_concluded, query.run_id) if query.run_id else None
-        )
-        owners = runs.ids_of_job(projectId, job.id, query.run_id)
-        return Followed(("run", projectId, job.id, query.run_id), "run", owners, concluded)
-
+    follow = job_runs_follower(database, projectId, jobId)
     await _tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
 
 
-async def _tail_builds(
-    websocket: WebSocket,
-    database: Database,
-    hub: LogHub,
-    project_id: str,
-    kind: str,
-    find: Callable[[AsyncSession], Awaitable[str]],
-) -> None:
-    permission = Permission.JOBS_OBSERVE if kind == "job" else Permission.SERVICES_OBSERVE
+def builds_follower(
+    database: Database, project_id: str, kind: str, find: Callable[[AsyncSession], Awaitable[str]]
+) -> Follow:
+    """The lines of the builds of a job or service (`kind`; `find` its id, or raises NotFound);
+    `buildId`: of one build, ending when it concludes."""
 
     async def follow(session: AsyncSession, query: LogQuery) -> Followed:
         target_id = await find(session)
@@ -248,6 +255,19 @@ async def _tail_builds(
         key = ("build", project_id, kind, target_id, query.build_id)
         return Followed(key, "build", owners, concluded)
 
+    return follow
+
+
+async def _tail_builds(
+    websocket: WebSocket,
+    database: Database,
+    hub: LogHub,
+    project_id: str,
+    kind: str,
+    find: Callable[[AsyncSession], Awaitable[str]],
+) -> None:
+    permission = Permission.JOBS_OBSERVE if kind == "job" else Permission.SERVICES_OBSERVE
+    follow = builds_follower(database, project_id, kind, find)
     await _tail(websocket, database, hub, permission, project_id, follow)
 
 

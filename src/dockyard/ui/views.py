@@ -1,0 +1,478 @@
+"""What each dashboard page shows, assembled from the domain services (the API's own
+functions: the dashboard runs no SQL of its own) under the visitor's permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dockyard.auth.permissions import Permission
+from dockyard.auth.service import Principal
+from dockyard.builds import service as builds
+from dockyard.builds.models import Build
+from dockyard.builds.service import BuildTarget
+from dockyard.db.base import utcnow
+from dockyard.db.repository import PageRequest
+from dockyard.errors import NotFound
+from dockyard.jobs import service as jobs
+from dockyard.jobs.models import Job
+from dockyard.projects import service as projects
+from dockyard.projects.models import Project
+from dockyard.runs import service as runs
+from dockyard.runs.models import JobRun
+from dockyard.services import service as services
+from dockyard.services.models import Service
+from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
+
+LATEST = 50  # builds and runs listed and charted per job or service
+MAX_LISTED = 100  # projects, jobs and services per page
+
+# ---- addresses (fixed: notifications link to them) -----------------------------------------
+
+
+def project_url(project_id: str) -> str:
+    return f"/ui/projects/{project_id}"
+
+
+def target_url(project_id: str, kind: str, target_id: str) -> str:
+    return f"{project_url(project_id)}/{kind}s/{target_id}"
+
+
+def build_url(project_id: str, kind: str, target_id: str, build_id: str) -> str:
+    return f"{target_url(project_id, kind, target_id)}/builds/{build_id}"
+
+
+def run_url(project_id: str, job_id: str, run_id: str) -> str:
+    return f"{target_url(project_id, 'job', job_id)}/runs/{run_id}"
+
+
+# ---- rows ----------------------------------------------------------------------------------
+
+
+def seconds_between(start: datetime, end: datetime | None) -> float:
+    """From `start` to `end` (still going: to now)."""
+    return max(0.0, ((end or utcnow()) - start).total_seconds())
+
+
+@dataclass(frozen=True)
+class BuildRow:
+    id: str
+    url: str
+    status: str
+    outcome: Outcome
+    concluded: bool
+    sha: str | None
+    branch: str | None
+    pull_request_id: int | None
+    trigger: str
+    message: str | None
+    image: str | None
+    created_at: datetime
+    seconds: float
+
+
+def build_row(build: Build) -> BuildRow:
+    shown = builds.build_response(build)
+    outcome = (
+        Outcome.RUNNING
+        if not shown.concluded
+        else Outcome.SUCCESS
+        if shown.success
+        else Outcome.FAILURE
+    )
+    return BuildRow(
+        id=build.id,
+        url=build_url(build.project_id, build.target_kind, build.target_id, build.id),
+        status=shown.status.value,
+        outcome=outcome,
+        concluded=shown.concluded,
+        sha=shown.sha,
+        branch=shown.branch,
+        pull_request_id=shown.pull_request_id,
+        trigger=shown.trigger.value,
+        message=shown.message,
+        image=shown.registry.uri if shown.registry else None,
+        created_at=build.created_at,
+        seconds=seconds_between(build.created_at, build.concluded_at),
+    )
+
+
+@dataclass(frozen=True)
+class RunRow:
+    id: str
+    url: str
+    name: str
+    status: str
+    outcome: Outcome
+    concluded: bool
+    trigger: str
+    message: str | None
+    attempts: str
+    created_at: datetime
+    seconds: float
+
+
+def run_row(run: JobRun) -> RunRow:
+    shown = runs.run_response(run)
+    outcome = (
+        Outcome.RUNNING
+        if not shown.concluded
+        else Outcome.SUCCESS
+        if shown.status == "SUCCESS"
+        else Outcome.FAILURE
+    )
+    return RunRow(
+        id=run.id,
+        url=run_url(run.project_id, run.job_id, run.id),
+        name=shown.run_name,
+        status="QUEUED" if shown.status == "RUNNING" and not run.started_at else shown.status,
+        outcome=outcome,
+        concluded=shown.concluded,
+        trigger=shown.trigger.value,
+        message=shown.message,
+        attempts=f"{shown.succeeded + shown.failed + shown.active} of {shown.backoff_limit + 1}",
+        created_at=run.created_at,
+        seconds=seconds_between(run.created_at, run.concluded_at),
+    )
+
+
+@dataclass(frozen=True)
+class History:
+    """The latest builds or runs of a job or service (newest first) and their chart."""
+
+    noun: str
+    rows: list[Any]
+    chart: str
+    success_rate: float | None
+
+
+def history(rows: Sequence[BuildRow | RunRow], noun: str) -> History:
+    points = [ChartPoint(row.id, row.seconds, row.outcome) for row in reversed(rows)]
+    return History(noun, list(rows), duration_chart(points, noun), success_rate(points))
+
+
+# ---- pages ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TargetSummary:
+    id: str
+    name: str
+    url: str
+    kind_label: str
+    latest_status: str | None
+
+
+@dataclass(frozen=True)
+class ProjectsPage:
+    projects: list[Project]
+    next_cursor: str | None
+
+
+async def projects_page(
+    session: AsyncSession, principal: Principal, cursor: str | None
+) -> ProjectsPage:
+    principal.require(Permission.PROJECTS_READ)
+    page = await projects.list_projects(
+        session, principal, PageRequest(per_page=MAX_LISTED, cursor=cursor)
+    )
+    return ProjectsPage(list(page.items), page.next_cursor)
+
+
+@dataclass(frozen=True)
+class ProjectPage:
+    project: Project
+    jobs: list[TargetSummary] | None  # None: the token may not read them
+    services: list[TargetSummary] | None
+
+
+async def _latest_statuses(
+    session: AsyncSession, project_id: str, kind: str, ids: list[str]
+) -> dict[str, str | None]:
+    statuses = await builds.statuses_of(session, project_id, kind, ids)
+    return {
+        target_id: status.build.status.value if status.build else None
+        for target_id, status in statuses.items()
+    }
+
+
+async def _job_summaries(session: AsyncSession, project_id: str) -> list[TargetSummary]:
+    found = (await jobs.list_jobs(session, project_id, PageRequest(per_page=MAX_LISTED))).items
+    statuses = await _latest_statuses(session, project_id, "job", [job.id for job in found])
+    return [
+        TargetSummary(
+            job.id,
+            job.name,
+            target_url(project_id, "job", job.id),
+            f"{job.job_type} job",
+            statuses[job.id],
+        )
+        for job in found
+    ]
+
+
+async def _service_summaries(session: AsyncSession, project_id: str) -> list[TargetSummary]:
+    page = await services.list_services(session, project_id, PageRequest(per_page=MAX_LISTED))
+    ids = [found.id for found in page.items]
+    statuses = await _latest_statuses(session, project_id, "service", ids)
+    return [
+        TargetSummary(
+            found.id,
+            found.name,
+            target_url(project_id, "service", found.id),
+            "build service",
+            statuses[found.id],
+        )
+        for found in page.items
+    ]
+
+
+async def project_page(session: AsyncSession, principal: Principal, project_id: str) -> ProjectPage:
+    principal.require(Permission.PROJECTS_READ, project_id)
+    project = await projects.get_project(session, project_id)
+    return ProjectPage(
+        project=project,
+        jobs=await _job_summaries(session, project_id)
+        if principal.can(Permission.JOBS_READ)
+        else None,
+        services=await _service_summaries(session, project_id)
+        if principal.can(Permission.SERVICES_READ)
+        else None,
+    )
+
+
+@dataclass(frozen=True)
+class Actions:
+    """Which buttons the visitor's token may use on a page."""
+
+    build: bool = False
+    run: bool = False
+    abort: bool = False
+    logs: bool = False
+
+
+def job_actions(principal: Principal) -> Actions:
+    return Actions(
+        build=principal.can(Permission.JOBS_DEPLOY_BUILD),
+        run=principal.can(Permission.JOBS_RUN),
+        abort=principal.can(Permission.JOBS_DEPLOY_BUILD),
+        logs=principal.can(Permission.JOBS_OBSERVE),
+    )
+
+
+def run_actions(principal: Principal) -> Actions:
+    return Actions(
+        abort=principal.can(Permission.JOBS_UPDATE), logs=principal.can(Permission.JOBS_OBSERVE)
+    )
+
+
+def service_actions(principal: Principal) -> Actions:
+    return Actions(
+        build=principal.can(Permission.SERVICES_DEPLOY_BUILD),
+        abort=principal.can(Permission.SERVICES_DEPLOY_BUILD),
+        logs=principal.can(Permission.SERVICES_OBSERVE),
+    )
+
+
+def _present(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
+    return [(label, str(value)) for label, value in pairs if value not in (None, "", [], {})]
+
+
+def job_settings(job: Job) -> list[tuple[str, str]]:
+    """What the job page lists of the job's settings (never a secret)."""
+    body = job.spec
+    vcs = jobs.vcs_data(body) or {}
+    settings = jobs.job_settings(job.job_type, body)
+    cron = settings.get("cron") or {}
+    external = (body.get("deployment") or {}).get("external") or {}
+    return _present(
+        [
+            ("Type", job.job_type),
+            ("Description", body.get("description")),
+            ("Repository", vcs.get("projectUrl")),
+            ("Branch", vcs.get("projectBranch")),
+            ("Dockerfile", vcs.get("dockerFilePath")),
+            ("Image", external.get("imagePath")),
+            ("Schedule", cron.get("schedule")),
+            ("Concurrency", cron.get("concurrencyPolicy")),
+            ("Retries (backoffLimit)", settings.get("backoffLimit")),
+            ("Deadline (activeDeadlineSeconds)", settings.get("activeDeadlineSeconds")),
+            ("Run on source change", body.get("runOnSourceChange")),
+            ("CI disabled", body.get("disabledCI") or None),
+            ("Suspended", body.get("suspended") or None),
+        ]
+    )
+
+
+def service_settings(found: Service) -> list[tuple[str, str]]:
+    body = found.spec
+    vcs = services.vcs_data(body) or {}
+    return _present(
+        [
+            ("Description", body.get("description")),
+            ("Repository", vcs.get("projectUrl")),
+            ("Dockerfile", vcs.get("dockerFilePath")),
+            ("Work dir", vcs.get("dockerWorkDir")),
+            ("CI disabled", body.get("disabledCI") or None),
+        ]
+    )
+
+
+@dataclass(frozen=True)
+class TargetPage:
+    """A job's or build service's page."""
+
+    project: Project
+    kind: str
+    id: str
+    name: str
+    url: str
+    settings: list[tuple[str, str]]
+    actions: Actions
+    builds: History
+    runs: History | None = None
+    default_branch: str = ""
+
+
+async def _latest_builds(session: AsyncSession, target: BuildTarget) -> list[BuildRow]:
+    page = await builds.list_builds(session, target, PageRequest(per_page=LATEST))
+    return [build_row(build) for build in page.items]
+
+
+async def job_page(
+    session: AsyncSession, principal: Principal, project_id: str, job_id: str
+) -> TargetPage:
+    principal.require(Permission.JOBS_READ, project_id)
+    project = await projects.get_project(session, project_id)
+    job = await jobs.get_job(session, project_id, job_id)
+    latest_runs = await runs.list_runs(session, project_id, job.id, PageRequest(per_page=LATEST))
+    build_history = history(
+        await _latest_builds(session, BuildTarget(project_id, "job", job.id)), "build"
+    )
+    run_history = history([run_row(run) for run in latest_runs.items], "run")
+    return TargetPage(
+        project=project,
+        kind="job",
+        id=job.id,
+        name=job.name,
+        url=target_url(project_id, "job", job.id),
+        settings=job_settings(job),
+        actions=job_actions(principal),
+        builds=build_history,
+        runs=run_history,
+    )
+
+
+async def service_page(
+    session: AsyncSession, principal: Principal, project_id: str, service_id: str
+) -> TargetPage:
+    principal.require(Permission.SERVICES_READ, project_id)
+    project = await projects.get_project(session, project_id)
+    found = await services.get_service(session, project_id, service_id)
+    rows = await _latest_builds(session, BuildTarget(project_id, "service", found.id))
+    build_history = history(rows, "build")
+    return TargetPage(
+        project=project,
+        kind="service",
+        id=found.id,
+        name=found.name,
+        url=target_url(project_id, "service", found.id),
+        settings=service_settings(found),
+        actions=service_actions(principal),
+        builds=build_history,
+        default_branch=next((row.branch for row in rows if row.branch), ""),
+    )
+
+
+@dataclass(frozen=True)
+class ItemPage:
+    """A build's or run's page: where it belongs, what it is, what the visitor may do."""
+
+    project: Project
+    noun: str  # "build" or "run"
+    kind: str  # of its owner: "job" or "service"
+    target_id: str
+    target_name: str
+    target_url: str
+    item: BuildRow | RunRow
+    actions: Actions
+
+
+PERMISSIONS = {
+    # kind: (read, observe (logs), deploy build (start, abort)), as the API routes ask
+    "job": (Permission.JOBS_READ, Permission.JOBS_OBSERVE, Permission.JOBS_DEPLOY_BUILD),
+    "service": (
+        Permission.SERVICES_READ,
+        Permission.SERVICES_OBSERVE,
+        Permission.SERVICES_DEPLOY_BUILD,
+    ),
+}
+
+
+def _permissions(kind: str) -> tuple[Permission, Permission, Permission]:
+    if kind not in PERMISSIONS:
+        raise NotFound(f"There are no {kind}s", {"kind": kind})
+    return PERMISSIONS[kind]
+
+
+def observe_permission(kind: str) -> Permission:
+    return _permissions(kind)[1]
+
+
+def deploy_permission(kind: str) -> Permission:
+    return _permissions(kind)[2]
+
+
+async def target_of(
+    session: AsyncSession, project_id: str, kind: str, target_id: str
+) -> Job | Service:
+    """The job or the build service (`kind`)."""
+    _permissions(kind)
+    if kind == "job":
+        return await jobs.get_job(session, project_id, target_id)
+    return await services.get_service(session, project_id, target_id)
+
+
+async def build_page(
+    session: AsyncSession,
+    principal: Principal,
+    project_id: str,
+    kind: str,
+    target_id: str,
+    build_id: str,
+) -> ItemPage:
+    principal.require(_permissions(kind)[0], project_id)
+    found = await target_of(session, project_id, kind, target_id)
+    build = await builds.get_build(session, BuildTarget(project_id, kind, found.id), build_id)
+    return ItemPage(
+        project=await projects.get_project(session, project_id),
+        noun="build",
+        kind=kind,
+        target_id=found.id,
+        target_name=found.name,
+        target_url=target_url(project_id, kind, found.id),
+        item=build_row(build),
+        actions=job_actions(principal) if kind == "job" else service_actions(principal),
+    )
+
+
+async def run_page(
+    session: AsyncSession, principal: Principal, project_id: str, job_id: str, run_id: str
+) -> ItemPage:
+    principal.require(Permission.JOBS_READ, project_id)
+    job = await jobs.get_job(session, project_id, job_id)
+    run = await runs.get_run(session, project_id, job.id, run_id)
+    return ItemPage(
+        project=await projects.get_project(session, project_id),
+        noun="run",
+        kind="job",
+        target_id=job.id,
+        target_name=job.name,
+        target_url=target_url(project_id, "job", job.id),
+        item=run_row(run),
+        actions=run_actions(principal),
+    )
