@@ -21,6 +21,12 @@ class Outcome(StrEnum):
     FAILURE = "failure"
     RUNNING = "running"
 
+    @classmethod
+    def of(cls, concluded: bool, succeeded: bool) -> Outcome:
+        if not concluded:
+            return cls.RUNNING
+        return cls.SUCCESS if succeeded else cls.FAILURE
+
 
 @dataclass(frozen=True)
 class ChartPoint:

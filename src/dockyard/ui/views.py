@@ -77,13 +77,7 @@ class BuildRow:
 
 def build_row(build: Build) -> BuildRow:
     shown = builds.build_response(build)
-    outcome = (
-        Outcome.RUNNING
-        if not shown.concluded
-        else Outcome.SUCCESS
-        if shown.success
-        else Outcome.FAILURE
-    )
+    outcome = Outcome.of(shown.concluded, bool(shown.success))
     return BuildRow(
         id=build.id,
         url=build_url(build.project_id, build.target_kind, build.target_id, build.id),
@@ -118,13 +112,7 @@ class RunRow:
 
 def run_row(run: JobRun) -> RunRow:
     shown = runs.run_response(run)
-    outcome = (
-        Outcome.RUNNING
-        if not shown.concluded
-        else Outcome.SUCCESS
-        if shown.status == "SUCCESS"
-        else Outcome.FAILURE
-    )
+    outcome = Outcome.of(shown.concluded, shown.status == "SUCCESS")
     return RunRow(
         id=run.id,
         url=run_url(run.project_id, run.job_id, run.id),
