@@ -20,8 +20,13 @@ pytestmark = pytest.mark.e2e
 def test_up_from_empty_data_dir(dockyard_process: DockyardProcess) -> None:
     dockyard_process.start().wait_ready()
     assert f"dockyard is up at {dockyard_process.url}" in dockyard_process.output()
+    assert f"dashboard: {dockyard_process.url}/ui/" in dockyard_process.output()
     token = dockyard_process.admin_token()
     assert token, dockyard_process.output()
+
+    login = httpx.get(f"{dockyard_process.url}/ui/", follow_redirects=True)
+    assert login.status_code == 200 and "API token" in login.text, login.text[:200]
+    assert httpx.get(f"{dockyard_process.url}/ui/static/vendor/htmx.min.js").status_code == 200
 
     ready = httpx.get(f"{dockyard_process.url}/ready").json()["data"]
     assert ready == {"database": "ok", "docker": "ok", "registry": "ok"}

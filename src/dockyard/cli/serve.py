@@ -86,6 +86,7 @@ def up() -> None:
         raise _fail(exc.message) from exc
     token = asyncio.run(run_in_session(settings.resolved_database_url, issue_first_admin_token))
     print(f"dockyard is up at {settings.base_url}", flush=True)
+    print(f"dashboard: {settings.base_url}/ui/", flush=True)
     if token:
         print(f"admin token (shown once): {token}", flush=True)
     try:
