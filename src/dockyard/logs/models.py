@@ -12,7 +12,10 @@ class LogLine(Base):
     """One line of output of a build or a run, as it was written."""
 
     __tablename__ = "log_lines"
-    __table_args__ = (Index("ix_log_lines_owner", "owner_kind", "owner_id", "pk"),)
+    __table_args__ = (
+        Index("ix_log_lines_owner", "owner_kind", "owner_id", "pk"),
+        Index("ix_log_lines_ts", "ts"),  # retention deletes by age
+    )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner_kind: Mapped[str] = mapped_column(String(8))  # "build" or "run"
