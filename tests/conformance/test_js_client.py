@@ -1,6 +1,7 @@
 """The core flow through the official `@northflank/js-client` from npm, run by node: a project,
 a build service built from a branch, a manual job built from a sha and run, lists, range and
-tailed logs, an aborted build and run, and deletes (tests/conformance/js/flow.mjs)."""
+tailed logs, an aborted build and run, a cron job's calls, and deletes
+(tests/conformance/js/flow.mjs)."""
 
 from __future__ import annotations
 
@@ -91,4 +92,11 @@ def test_js_client_core_flow(node: str, live: LiveDockyard, token: str) -> None:
     assert "hello v1" in tailed["runLines"]
 
     assert summary["aborts"] == {"build": "ABORTED", "run": "FAILED"}
+    assert summary["cron job"] == {
+        "sameId": True,
+        "schedule": "@hourly",
+        "concurrencyPolicy": "forbid",
+        "resumed": False,
+        "suspended": True,
+    }
     assert summary["deletes"] == {"job": 404, "service": 404, "project": 404}

@@ -1,7 +1,8 @@
 // The core dockyard flow driven only through the official @northflank/js-client:
 // project -> build service (create, patch, build a branch) -> manual job with a VCS
 // deployment (re-point its build source, build a sha, run it) -> lists -> build and run
-// logs (range and tail) -> abort a build and a run -> delete job, service and project.
+// logs (range and tail) -> abort a build and a run -> a cron job (create, PUT, PATCH,
+// resume and suspend) -> delete job, service and project.
 //
 // Configuration (an argv flag --name=value wins over its env var):
 //   --url=      DOCKYARD_URL, NORTHFLANK_API_BASE_URL or NF_API_HOST: dockyard's base URL
@@ -433,6 +434,45 @@ async function flow(api) {
     isRun,
   );
   report('aborts', { build: abortedBuild.status, run: abortedRun.status });
+
+  // ---- cron job: created suspended (its schedule starts nothing), PUT, PATCHed, resumed and
+  // suspended again ---------------------------------------------------------------------------
+  const cronBody = {
+    name: 'js cron',
+    billing: { deploymentPlan: 'nf-compute-20' },
+    backoffLimit: 0,
+    deployment: { external: { imagePath: 'local/busybox:1' } },
+    schedule: '30 8 * * *',
+    suspended: true,
+  };
+  const cron = await call(
+    'create cron job',
+    () => api.create.job.cron({ parameters: { projectId }, data: cronBody }),
+    (data) => data?.jobType === 'cron',
+  );
+  const cronIds = { projectId, jobId: cron.id };
+  const cronPut = await call('put cron job', () =>
+    api.put.job.cron({ parameters: { projectId }, data: { ...cronBody, schedule: '@hourly' } }),
+  );
+  const cronPatched = await call('patch cron job', () =>
+    api.patch.job.cron({ parameters: cronIds, data: { concurrencyPolicy: 'forbid' } }),
+  );
+  await call('resume cron job', () =>
+    api.suspend.job({ parameters: cronIds, data: { suspended: false } }),
+  );
+  const resumed = await call('get resumed cron job', () => api.get.job({ parameters: cronIds }));
+  await call('suspend cron job', () =>
+    api.suspend.job({ parameters: cronIds, data: { suspended: true } }),
+  );
+  const cronRead = await call('get cron job', () => api.get.job({ parameters: cronIds }));
+  report('cron job', {
+    sameId: cronPut.id === cron.id,
+    schedule: cronRead.settings?.cron?.schedule,
+    concurrencyPolicy: cronPatched.concurrencyPolicy,
+    resumed: resumed.suspended,
+    suspended: cronRead.suspended,
+  });
+  await call('delete cron job', () => api.delete.job({ parameters: cronIds }));
 
   // ---- deletes: each resource then reads as 404 ------------------------------------------------
   await call('delete job', () => api.delete.job({ parameters: jobIds }));
