@@ -40,6 +40,7 @@ from dockyard.notifications.schemas import (
 )
 from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.backoff import doubling
 
 MERGED_OBJECTS = frozenset({"events"})
 BACKOFF_BASE_SECONDS = 5.0
@@ -275,8 +276,7 @@ def backoff_seconds(attempts: int, scale: float, jitter: float) -> float:
     """The wait after `attempts` failed attempts: 5 s doubled each time, at most 10 min, times
     `scale` (DOCKYARD_NOTIFICATION_BACKOFF_SCALE) and `jitter` (drawn around 1, so that the
     deliveries of one outage do not all come back at once)."""
-    seconds: float = min(BACKOFF_BASE_SECONDS * 2 ** max(attempts - 1, 0), BACKOFF_MAX_SECONDS)
-    return seconds * scale * jitter
+    return doubling(attempts, BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS) * scale * jitter
 
 
 def render_body(

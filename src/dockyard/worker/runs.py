@@ -43,6 +43,7 @@ from dockyard.runs.recipe import RunRecipe, RunSecrets
 from dockyard.runs.service import open_secrets
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.backoff import doubling
 from dockyard.worker.dispatch import LeasedDispatcher
 from dockyard.worker.lifecycle import RunStatus, move_run
 from dockyard.worker.probes import ProbeFailed, Prober
@@ -62,8 +63,7 @@ def container_name(run: JobRun, attempt: int) -> str:
 def backoff_seconds(failed: int, scale: float) -> float:
     """The Kubernetes Job controller's back-off before the next attempt after `failed`
     failures: 10 s doubled each time, capped at 6 min."""
-    seconds: float = BACKOFF_BASE_SECONDS * 2 ** max(failed - 1, 0)
-    return min(seconds, BACKOFF_MAX_SECONDS) * scale
+    return doubling(failed, BACKOFF_BASE_SECONDS, BACKOFF_MAX_SECONDS) * scale
 
 
 def past_backoff_limit(run: JobRun) -> bool:
