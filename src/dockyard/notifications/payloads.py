@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from dockyard.api.wire import iso_utc
 from dockyard.notifications.events import Event, Resource
+from dockyard.ui.urls import build_url, run_url
 
 if TYPE_CHECKING:
     from dockyard.builds.models import Build
@@ -74,7 +75,7 @@ def build_payload(
         "logLines": list(lines),
         "links": {
             "api": f"/v1{target}/build/{build.id}",
-            "dashboard": f"/ui{target}/builds/{build.id}",
+            "dashboard": build_url(build.project_id, resource.kind, resource.id, build.id),
         },
     }
 
@@ -107,7 +108,10 @@ def run_payload(
         "message": message or run.message,
         "durationSeconds": _seconds(run.started_at, run.concluded_at),
         "logLines": list(lines),
-        "links": {"api": f"/v1{target}/runs/{run.id}", "dashboard": f"/ui{target}/runs/{run.id}"},
+        "links": {
+            "api": f"/v1{target}/runs/{run.id}",
+            "dashboard": run_url(run.project_id, resource.id, run.id),
+        },
     }
 
 

@@ -43,6 +43,7 @@ from dockyard.services import service as services
 from dockyard.ui import csrf, live, views
 from dockyard.ui.charts import format_seconds
 from dockyard.ui.session import UiSession, forget, keep, new_session, session_of
+from dockyard.ui.urls import build_url, project_url, run_url
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"
@@ -52,6 +53,7 @@ templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters["duration"] = format_seconds
 templates.env.filters["short_sha"] = lambda sha: sha[:7] if sha else ""
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S UTC")
+templates.env.globals["project_url"] = project_url
 
 
 class LoginRequired(Exception):
@@ -360,7 +362,7 @@ async def start_job_build(
     found = await jobs.get_job(session, projectId, jobId)
     started = await starts.start_job_build(session, box, found, body.sha, body.overrides)
     wake.set()
-    return see_other(views.build_url(projectId, "job", found.id, started.id))
+    return see_other(build_url(projectId, "job", found.id, started.id))
 
 
 @router.post("/projects/{projectId}/services/{serviceId}/builds")
@@ -381,7 +383,7 @@ async def start_service_build(
     source = BuildSource(branch=body.branch, sha=body.sha)
     started = await starts.start_service_build(session, box, found, source, body.overrides)
     wake.set()
-    return see_other(views.build_url(projectId, "service", found.id, started.id))
+    return see_other(build_url(projectId, "service", found.id, started.id))
 
 
 @router.post("/projects/{projectId}/jobs/{jobId}/runs")
@@ -398,7 +400,7 @@ async def start_run(
     recipe, run_secrets = await runs.prepare_run(session, found, jobs.opened_body(box, found), {})
     started = await runs.start_run(session, box, found, recipe, run_secrets)
     wake.set()
-    return see_other(views.run_url(projectId, found.id, started.id))
+    return see_other(run_url(projectId, found.id, started.id))
 
 
 @router.post("/projects/{projectId}/{kind}s/{targetId}/builds/{buildId}/abort")
@@ -415,7 +417,7 @@ async def abort_build(
     found = await views.target_of(session, projectId, kind, targetId)
     await builds.abort_build(session, BuildTarget(projectId, kind, found.id), buildId)
     wake.set()
-    return see_other(views.build_url(projectId, kind, found.id, buildId))
+    return see_other(build_url(projectId, kind, found.id, buildId))
 
 
 @router.post("/projects/{projectId}/jobs/{jobId}/runs/{runId}/abort")
@@ -431,7 +433,7 @@ async def abort_run(
     found = await jobs.get_job(session, projectId, jobId)
     await runs.abort_run(session, projectId, found.id, runId)
     wake.set()
-    return see_other(views.run_url(projectId, found.id, runId))
+    return see_other(run_url(projectId, found.id, runId))
 
 
 # ---- live logs -----------------------------------------------------------------------------

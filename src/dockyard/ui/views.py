@@ -27,28 +27,10 @@ from dockyard.runs.models import JobRun
 from dockyard.services import service as services
 from dockyard.services.models import Service
 from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
+from dockyard.ui.urls import build_url, run_url, target_url
 
 LATEST = 50  # builds and runs listed and charted per job or service
 MAX_LISTED = 100  # projects, jobs and services per page
-
-# ---- addresses (fixed: notifications link to them) -----------------------------------------
-
-
-def project_url(project_id: str) -> str:
-    return f"/ui/projects/{project_id}"
-
-
-def target_url(project_id: str, kind: str, target_id: str) -> str:
-    return f"{project_url(project_id)}/{kind}s/{target_id}"
-
-
-def build_url(project_id: str, kind: str, target_id: str, build_id: str) -> str:
-    return f"{target_url(project_id, kind, target_id)}/builds/{build_id}"
-
-
-def run_url(project_id: str, job_id: str, run_id: str) -> str:
-    return f"{target_url(project_id, 'job', job_id)}/runs/{run_id}"
-
 
 # ---- rows ----------------------------------------------------------------------------------
 
