@@ -20,6 +20,7 @@ from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import repository as builds
 from dockyard.builds import service as builds_service
+from dockyard.builds.auth import TARGET_PERMISSIONS
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError
 from dockyard.jobs import service as jobs
@@ -266,9 +267,8 @@ async def _tail_builds(
     kind: str,
     find: Callable[[AsyncSession], Awaitable[str]],
 ) -> None:
-    permission = Permission.JOBS_OBSERVE if kind == "job" else Permission.SERVICES_OBSERVE
     follow = builds_follower(database, project_id, kind, find)
-    await _tail(websocket, database, hub, permission, project_id, follow)
+    await _tail(websocket, database, hub, TARGET_PERMISSIONS[kind].observe, project_id, follow)
 
 
 @router.websocket("/jobs/{jobId}/build-logs")

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
+from dockyard.builds.auth import TARGET_PERMISSIONS, TargetPermissions
 from dockyard.builds.models import Build
 from dockyard.builds.service import BuildTarget
 from dockyard.db.base import utcnow
@@ -372,29 +373,18 @@ class ItemPage:
     actions: Actions
 
 
-PERMISSIONS = {
-    # kind: (read, observe (logs), deploy build (start, abort)), as the API routes ask
-    "job": (Permission.JOBS_READ, Permission.JOBS_OBSERVE, Permission.JOBS_DEPLOY_BUILD),
-    "service": (
-        Permission.SERVICES_READ,
-        Permission.SERVICES_OBSERVE,
-        Permission.SERVICES_DEPLOY_BUILD,
-    ),
-}
-
-
-def _permissions(kind: str) -> tuple[Permission, Permission, Permission]:
-    if kind not in PERMISSIONS:
+def _permissions(kind: str) -> TargetPermissions:
+    if kind not in TARGET_PERMISSIONS:
         raise NotFound(f"There are no {kind}s", {"kind": kind})
-    return PERMISSIONS[kind]
+    return TARGET_PERMISSIONS[kind]
 
 
 def observe_permission(kind: str) -> Permission:
-    return _permissions(kind)[1]
+    return _permissions(kind).observe
 
 
 def deploy_permission(kind: str) -> Permission:
-    return _permissions(kind)[2]
+    return _permissions(kind).deploy
 
 
 async def target_of(
@@ -415,7 +405,7 @@ async def build_page(
     target_id: str,
     build_id: str,
 ) -> ItemPage:
-    principal.require(_permissions(kind)[0], project_id)
+    principal.require(_permissions(kind).read, project_id)
     found = await target_of(session, project_id, kind, target_id)
     build = await builds.get_build(session, BuildTarget(project_id, kind, found.id), build_id)
     return ItemPage(
