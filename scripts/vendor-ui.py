@@ -22,7 +22,7 @@ from pathlib import Path
 
 PACKAGE = "htmx.org"
 VERSION = "2.0.11"
-INTEGRITY = "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA=="
+INTEGRITY = "sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qtbnyzDDWFvBTqjnIMCgELTNt636dtamA=="  # noqa: E501 (a pinned hash is one token)
 TARBALL = f"https://registry.npmjs.org/{PACKAGE}/-/{PACKAGE}-{VERSION}.tgz"
 MEMBER = "package/dist/htmx.min.js"
 TARGET = Path(__file__).resolve().parents[1] / "src/dockyard/ui/static/vendor/htmx.min.js"
