@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io docker-registry git busybox-static ca-certificates)
+PACKAGES=(docker.io docker-registry git busybox-static ca-certificates iptables runsc)
 # chromium: Debian's headless browser, which the dashboard's browser tests (tests/ui) drive
 # through Playwright (Playwright's own browser downloads are not used).
 [ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core)
