@@ -217,6 +217,13 @@ class Settings(BaseSettings):
         return self.public_url or f"http://{self.listen}"
 
     @cached_property
+    def installation(self) -> str:
+        """What tells this dockyard's objects on a shared Docker engine from another's (each
+        has its own database): its registry, which every process of it names alike and where
+        only its images live."""
+        return self.registry
+
+    @cached_property
     def registry_url(self) -> str:
         return f"http://{self.registry}"
 

@@ -9,12 +9,14 @@ import dataclasses
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import docker
 import pytest
 
 from tests.builds.conftest import LiveDockyard
+from tests.gc.test_gc import gc
 from tests.live import DOCKER_HOST, free_port
 from tests.runs.conftest import busybox_job, serving
 from tests.runs.test_runs import start
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.e2e
 
 POSTGRES_PORT = 5432
 LABEL_PROJECT = "dev.dockyard.project"
+LABEL_INSTALLATION = "dev.dockyard.installation"
 # Only the gateway of a container network on this machine is tried: with host networking the
 # default route leads off the machine, where no test sends traffic.
 GATEWAY = "GATEWAY=$(ip route | awk '/^default/ {print $3}'); case $GATEWAY in 100.6[67].*) ;; *) GATEWAY=none ;; esac"  # noqa: E501
@@ -193,27 +196,58 @@ def test_a_job_cannot_connect_to_another_projects_job(
     assert verdicts(from_its_own_project, ["victim"]) == {"victim": "OPEN"}, from_its_own_project
 
 
-def project_networks(docker_api: docker.APIClient, project: str) -> list[str]:
-    listed = docker_api.networks(filters={"label": f"{LABEL_PROJECT}={project}"})
-    return [network["Name"] for network in listed]
+def project_networks(live: LiveDockyard, docker_api: docker.APIClient, project: str) -> list[str]:
+    """The names of the server's networks of `project`."""
+    labels = [f"{LABEL_INSTALLATION}={live.registry}", f"{LABEL_PROJECT}={project}"]
+    return [network["Name"] for network in docker_api.networks(filters={"label": labels})]
 
 
 def test_a_project_network_comes_with_the_first_run_and_goes_with_the_project(
     live: LiveDockyard, docker_api: docker.APIClient
 ) -> None:
     doomed = in_project(live, "Doomed")
-    assert project_networks(docker_api, doomed.project) == []
+    assert project_networks(live, docker_api, doomed.project) == []
     job = busybox_job(doomed, "still running", "sleep 300")
     run_id = start(doomed, job)
     doomed.wait_for(f"/jobs/{job}/runs/{run_id}", lambda run: run["active"] == 1)
 
-    assert project_networks(docker_api, doomed.project) == [f"dockyard-{doomed.project}"]
+    [network] = project_networks(live, docker_api, doomed.project)
+    assert network.startswith(f"dockyard-{doomed.project}-")
 
     deleted = live.http.delete(
         f"/v1/projects/{doomed.project}", params={"delete_child_objects": "true"}
     )
     assert deleted.status_code == 200, deleted.text
     deadline = time.monotonic() + 60
-    while project_networks(docker_api, doomed.project) and time.monotonic() < deadline:
+    while project_networks(live, docker_api, doomed.project) and time.monotonic() < deadline:
         time.sleep(0.5)
-    assert project_networks(docker_api, doomed.project) == []
+    assert project_networks(live, docker_api, doomed.project) == []
+
+
+def test_dockyard_gc_removes_the_networks_of_deleted_projects_once_unused(
+    live: LiveDockyard, docker_api: docker.APIClient
+) -> None:
+    """A network left by a project that is gone (say, deleted while its worker was down) and
+    still used by a container: gc names it and leaves it; once unused it goes."""
+    gone = f"gone-{uuid.uuid4().hex[:8]}"
+    labels = {LABEL_INSTALLATION: live.registry, LABEL_PROJECT: gone}
+    network = docker_api.create_network(f"dockyard-{gone}", labels=labels)["Id"]
+    container = docker_api.create_container(
+        "local/busybox:1",
+        ["sleep", "300"],
+        labels={"dockyard.test": "1"},
+        host_config=docker_api.create_host_config(network_mode=network),
+    )["Id"]
+    try:
+        docker_api.start(container)
+
+        listed = gc(live, "--dry-run")
+        in_use = gc(live)
+
+        assert f"would remove network {network[:12]} of deleted project {gone}" in listed
+        assert "0 networks (1 still used by containers)" in in_use
+        assert project_networks(live, docker_api, gone) == [f"dockyard-{gone}"]
+    finally:
+        docker_api.remove_container(container, force=True)
+    gc(live)  # or the server's worker, whichever comes first
+    assert project_networks(live, docker_api, gone) == []

@@ -176,6 +176,7 @@ class JobContainers(Protocol):
         """Where this machine connects to the running container (its IP address on its
         network, 127.0.0.1 on the host's); None when it has none (the `none` network)."""
 
-    async def project_network(self, project_id: str) -> str:
+    async def project_network(self, installation: str, project_id: str) -> str:
         """The network the project's containers join (its own, created if need be), as
-        `ContainerSpec.network_mode` names it."""
+        `ContainerSpec.network_mode` names it. `installation` tells this dockyard's networks
+        from those of another on the same engine."""

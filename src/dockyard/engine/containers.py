@@ -173,13 +173,14 @@ class DockerEngine:
         inspection = await self._api(lambda api: api.inspect_container(container_id))
         return _address(inspection)
 
-    async def project_network(self, project_id: str) -> str:
+    async def project_network(self, installation: str, project_id: str) -> str:
         """The id of the project's own network (engine/networks.py), created if need be."""
-        return await self._api(lambda api: networks.ensure_project_network(api, project_id))
+        network = networks.ProjectNetwork(installation, project_id)
+        return await self._api(lambda api: networks.ensure_project_network(api, network))
 
-    async def project_networks(self) -> dict[str, str]:
-        """Network id -> project id, of every project network on the engine."""
-        return await self._api(networks.project_networks)
+    async def project_networks(self, installation: str) -> dict[str, str]:
+        """Network id -> project id, of every project network of the installation."""
+        return await self._api(lambda api: networks.project_networks(api, installation))
 
     async def remove_network(self, network_id: str) -> bool:
         """False when containers still use the network: it stays."""

@@ -2,14 +2,18 @@
 isolation rules keep it from every other network (other projects', the default bridge where
 builds run), and the engine (scripts/docker-up.sh) keeps it from the host's own services.
 
-A network is named `dockyard-<projectId>` and labelled with the project. The engine does not
-make names unique under concurrent creates, so every worker uses the oldest network of that
-name and label, and a worker whose create lost such a race removes its own again.
+A network is labelled with its project and its installation (the dockyard it belongs to: one
+engine may serve several, each with its own database), and named after both,
+`dockyard-<projectId>-<hash of the installation>`. The engine does not make names unique
+under concurrent creates, so every worker uses the oldest network of those labels and name,
+and a worker whose create lost such a race removes its own again.
 """
 
 from __future__ import annotations
 
+import hashlib
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from docker import APIClient
@@ -18,36 +22,49 @@ from docker.errors import APIError, NotFound
 from dockyard.errors import RunFailed
 
 LABEL_PROJECT = "dev.dockyard.project"
-NAME_PREFIX = "dockyard-"
+LABEL_INSTALLATION = "dev.dockyard.installation"
 MASQUERADE = "com.docker.network.bridge.enable_ip_masquerade"
 NAME_TAKEN = 409
 IN_USE = (403, 409)  # the engine's answers to removing a network that containers still use
 
 
-def network_name(project_id: str) -> str:
-    return f"{NAME_PREFIX}{project_id}"
+@dataclass(frozen=True)
+class ProjectNetwork:
+    installation: str
+    project_id: str
+
+    @property
+    def name(self) -> str:
+        installation = hashlib.sha256(self.installation.encode()).hexdigest()[:8]
+        return f"dockyard-{self.project_id}-{installation}"
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return {LABEL_INSTALLATION: self.installation, LABEL_PROJECT: self.project_id}
 
 
-def ensure_project_network(api: APIClient, project_id: str) -> str:
+def ensure_project_network(api: APIClient, network: ProjectNetwork) -> str:
     """The id of the project's network, created when it has none yet."""
-    existing = _oldest(_project_networks(api, project_id))
+    existing = _oldest(_networks_of(api, network))
     if existing is not None:
         return existing
-    created = _create(api, project_id)
-    chosen = _oldest(_project_networks(api, project_id))
+    created = _create(api, network)
+    chosen = _oldest(_networks_of(api, network))
     if chosen is None:
         raise RunFailed(
-            f"The network {network_name(project_id)} exists without the label {LABEL_PROJECT}: "
-            "dockyard did not create it; remove or rename it"
+            f"The network {network.name} exists without dockyard's labels: dockyard did not "
+            "create it; remove or rename it"
         )
     if created is not None and created != chosen:
         remove_network(api, created)
     return chosen
 
 
-def project_networks(api: APIClient) -> dict[str, str]:
-    """Network id -> project id, of every network dockyard made for a project."""
-    listed: list[dict[str, Any]] = api.networks(filters={"label": LABEL_PROJECT})
+def project_networks(api: APIClient, installation: str) -> dict[str, str]:
+    """Network id -> project id, of every project network of the installation."""
+    listed: list[dict[str, Any]] = api.networks(
+        filters={"label": [f"{LABEL_INSTALLATION}={installation}", LABEL_PROJECT]}
+    )
     return {str(network["Id"]): str(network["Labels"][LABEL_PROJECT]) for network in listed}
 
 
@@ -65,15 +82,15 @@ def remove_network(api: APIClient, network_id: str) -> bool:
     return True
 
 
-def _create(api: APIClient, project_id: str) -> str | None:
+def _create(api: APIClient, network: ProjectNetwork) -> str | None:
     """The new network's id; None when one of that name was created meanwhile."""
     try:
         created = api.create_network(
-            network_name(project_id),
+            network.name,
             driver="bridge",
             options=_options_like_the_default_bridge(api),
             check_duplicate=True,
-            labels={LABEL_PROJECT: project_id},
+            labels=network.labels,
         )
     except APIError as exc:
         if exc.status_code == NAME_TAKEN:
@@ -82,12 +99,11 @@ def _create(api: APIClient, project_id: str) -> str | None:
     return str(created["Id"])
 
 
-def _project_networks(api: APIClient, project_id: str) -> list[dict[str, Any]]:
+def _networks_of(api: APIClient, network: ProjectNetwork) -> list[dict[str, Any]]:
+    labels = [f"{key}={value}" for key, value in network.labels.items()]
+    listed: list[dict[str, Any]] = api.networks(filters={"label": labels, "name": network.name})
     # The engine's name filter matches substrings: only that very name counts.
-    listed: list[dict[str, Any]] = api.networks(
-        filters={"label": f"{LABEL_PROJECT}={project_id}", "name": network_name(project_id)}
-    )
-    return [network for network in listed if network["Name"] == network_name(project_id)]
+    return [found for found in listed if found["Name"] == network.name]
 
 
 def _oldest(networks: list[dict[str, Any]]) -> str | None:

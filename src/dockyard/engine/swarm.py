@@ -222,7 +222,7 @@ class SwarmEngine(DockerEngine):
     async def address(self, container_id: str) -> str | None:
         return await super().address(await self._task_container(container_id))
 
-    async def project_network(self, project_id: str) -> str:
+    async def project_network(self, installation: str, project_id: str) -> str:
         """The host's: services cannot join a node's local bridge. Unsafe (see above)."""
         return "host"
 

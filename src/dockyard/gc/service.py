@@ -93,7 +93,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
             settings.data_dir / "builds", {build.id for build in unfinished}
         ),
         source_caches=stale_source_caches(source_caches(settings), projects, cutoff),
-        networks=await orphan_networks(engine, database),
+        networks=await orphan_networks(settings, engine, database),
     )
     if dry_run:
         return done

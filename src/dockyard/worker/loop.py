@@ -161,7 +161,7 @@ def create_worker(
         builds,
         runs,
         LogJanitor(settings, database),
-        NetworkJanitor(DockerEngine(settings.docker_host), database),
+        NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
     ]

@@ -10,6 +10,7 @@ import time
 import structlog
 from sqlalchemy import select
 
+from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
 from dockyard.projects.models import Project
@@ -19,10 +20,13 @@ log = structlog.get_logger(__name__)
 EVERY_SECONDS = 5.0
 
 
-async def orphan_networks(engine: DockerEngine, database: Database) -> dict[str, str]:
-    """Network id -> project id, of the networks whose project no longer exists."""
+async def orphan_networks(
+    settings: Settings, engine: DockerEngine, database: Database
+) -> dict[str, str]:
+    """Network id -> project id, of the installation's networks whose project no longer
+    exists."""
     # Listed before the projects are read: a network created meanwhile has its project.
-    networks = await engine.project_networks()
+    networks = await engine.project_networks(settings.installation)
     if not networks:
         return {}
     async with database.sessions() as session:
@@ -31,11 +35,13 @@ async def orphan_networks(engine: DockerEngine, database: Database) -> dict[str,
     return {network: project for network, project in networks.items() if project not in existing}
 
 
-async def remove_orphan_networks(engine: DockerEngine, database: Database) -> list[str]:
+async def remove_orphan_networks(
+    settings: Settings, engine: DockerEngine, database: Database
+) -> list[str]:
     """Remove the networks of projects that no longer exist; the ids of those removed (a
     network some container still uses stays)."""
     removed = []
-    for network_id, project_id in (await orphan_networks(engine, database)).items():
+    for network_id, project_id in (await orphan_networks(settings, engine, database)).items():
         if await engine.remove_network(network_id):
             removed.append(network_id)
             log.info("network of a deleted project removed", project=project_id)
@@ -45,7 +51,8 @@ async def remove_orphan_networks(engine: DockerEngine, database: Database) -> li
 class NetworkJanitor:
     """A worker handler: between ticks, at most one look every EVERY_SECONDS."""
 
-    def __init__(self, engine: DockerEngine, database: Database) -> None:
+    def __init__(self, settings: Settings, engine: DockerEngine, database: Database) -> None:
+        self.settings = settings
         self.engine = engine
         self.database = database
         self.last_run = float("-inf")
@@ -54,7 +61,7 @@ class NetworkJanitor:
         if time.monotonic() - self.last_run < EVERY_SECONDS:
             return
         self.last_run = time.monotonic()
-        await remove_orphan_networks(self.engine, self.database)
+        await remove_orphan_networks(self.settings, self.engine, self.database)
 
     async def shutdown(self) -> None:
         """Nothing is held between looks."""

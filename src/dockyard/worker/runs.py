@@ -301,7 +301,9 @@ class RunRunner:
     async def _network(self) -> str:
         network = self.settings.container_network
         if network is ContainerNetwork.PROJECT:
-            return await self.containers.project_network(self.run_row.project_id)
+            return await self.containers.project_network(
+                self.settings.installation, self.run_row.project_id
+            )
         return network.value
 
     def _credentials(self) -> RegistryCredentials | None:
