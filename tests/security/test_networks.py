@@ -5,6 +5,7 @@ Containers of one project still reach each other, and a project's network goes w
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import socket
 import threading
@@ -110,11 +111,22 @@ def dockyard_targets(live: LiveDockyard, listeners: Listeners) -> dict[str, tupl
     }
 
 
-def in_project(live: LiveDockyard, name: str) -> LiveDockyard:
-    """The same server, as seen through a new project `name`."""
+@contextlib.contextmanager
+def in_project(live: LiveDockyard, name: str) -> Iterator[LiveDockyard]:
+    """The same server, as seen through a new project `name`, deleted after the block (its
+    worker then stops its runs; a stopped server would leave their containers running)."""
     created = live.http.post("/v1/projects", json={"name": name})
     assert created.status_code == 200, created.text
-    return dataclasses.replace(live, project=created.json()["data"]["id"])
+    project = created.json()["data"]["id"]
+    try:
+        yield dataclasses.replace(live, project=project)
+    finally:
+        delete_project(live, project)
+
+
+def delete_project(live: LiveDockyard, project: str) -> int:
+    params = {"delete_child_objects": "true"}
+    return live.http.delete(f"/v1/projects/{project}", params=params).status_code
 
 
 def run_to_end(live: LiveDockyard, name: str, script: str) -> list[str]:
@@ -181,16 +193,15 @@ def test_a_build_step_cannot_connect_to_the_machines_services(
 def test_a_job_cannot_connect_to_another_projects_job(
     live: LiveDockyard, docker_api: docker.APIClient
 ) -> None:
-    victim = in_project(live, "Victim")
     port = free_port()
-    server = busybox_job(victim, "serves", f"exec httpd -f -p {port}")
-    server_run = start(victim, server)
-    victim.wait_for(f"/jobs/{server}/runs/{server_run}", lambda run: run["active"] == 1)
-    address = container_address(docker_api, server_run)
-    target = {"victim": (address, port)}
+    with in_project(live, "Victim") as victim, in_project(live, "Attacker") as attacker:
+        server = busybox_job(victim, "serves", f"exec httpd -f -p {port}")
+        server_run = start(victim, server)
+        victim.wait_for(f"/jobs/{server}/runs/{server_run}", lambda run: run["active"] == 1)
+        target = {"victim": (container_address(docker_api, server_run), port)}
 
-    from_elsewhere = run_to_end(in_project(live, "Attacker"), "knocks", connect_script(target))
-    from_its_own_project = run_to_end(victim, "neighbour", connect_script(target))
+        from_elsewhere = run_to_end(attacker, "knocks", connect_script(target))
+        from_its_own_project = run_to_end(victim, "neighbour", connect_script(target))
 
     assert verdicts(from_elsewhere, ["victim"]) == {"victim": "SHUT"}, from_elsewhere
     assert verdicts(from_its_own_project, ["victim"]) == {"victim": "OPEN"}, from_its_own_project
@@ -205,19 +216,16 @@ def project_networks(live: LiveDockyard, docker_api: docker.APIClient, project: 
 def test_a_project_network_comes_with_the_first_run_and_goes_with_the_project(
     live: LiveDockyard, docker_api: docker.APIClient
 ) -> None:
-    doomed = in_project(live, "Doomed")
-    assert project_networks(live, docker_api, doomed.project) == []
-    job = busybox_job(doomed, "still running", "sleep 300")
-    run_id = start(doomed, job)
-    doomed.wait_for(f"/jobs/{job}/runs/{run_id}", lambda run: run["active"] == 1)
+    with in_project(live, "Doomed") as doomed:
+        assert project_networks(live, docker_api, doomed.project) == []
+        job = busybox_job(doomed, "still running", "sleep 300")
+        run_id = start(doomed, job)
+        doomed.wait_for(f"/jobs/{job}/runs/{run_id}", lambda run: run["active"] == 1)
 
-    [network] = project_networks(live, docker_api, doomed.project)
-    assert network.startswith(f"dockyard-{doomed.project}-")
+        [network] = project_networks(live, docker_api, doomed.project)
+        assert network.startswith(f"dockyard-{doomed.project}-")
 
-    deleted = live.http.delete(
-        f"/v1/projects/{doomed.project}", params={"delete_child_objects": "true"}
-    )
-    assert deleted.status_code == 200, deleted.text
+        assert delete_project(live, doomed.project) == 200
     deadline = time.monotonic() + 60
     while project_networks(live, docker_api, doomed.project) and time.monotonic() < deadline:
         time.sleep(0.5)
