@@ -66,7 +66,7 @@ def _check_worker(settings: Settings) -> None:
     let a project's code out of its containers."""
     check_run_engine(settings)
     for warning in containment_warnings(settings):
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
 def _serve(settings: Settings, *, run_worker: bool) -> None:
