@@ -11,9 +11,8 @@ Each probe waits `initialDelaySeconds`, then runs every `periodSeconds`; a check
 than `timeoutSeconds` fails. CMD runs inside the container; HTTP (GET, 200 to 399) and TCP
 (connect) go from the worker to the container's port at the address the engine gives, as the
 kubelet probes a pod's IP: the container's on its network (this machine reaches its
-containers; they cannot reach it), 127.0.0.1 with host networking. A
-container without an address (the `none` network) is probed from inside with busybox `wget`
-/ `nc`.
+containers; they cannot reach it), 127.0.0.1 with host networking. A container without an
+address (the `none` network) is probed from inside, with the image's `wget` / `nc -z`.
 """
 
 from __future__ import annotations
