@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import docker
 import pytest
+from docker.errors import APIError
 from fastapi.testclient import TestClient
 from northflank import ApiClient, ApiClientContext
 from sqlalchemy import create_engine, text
@@ -23,9 +25,27 @@ from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
 from dockyard.db.migrate import prepare_storage, sync_url
 from dockyard.db.session import run_in_session
-from tests.live import DockyardProcess
+from tests.live import DOCKER_HOST, INSTALLATIONS, DockyardProcess
 
 POSTGRES_URL = os.environ.get("DOCKYARD_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def project_networks_removed() -> Iterator[None]:
+    """After each module, the project networks of the servers it started (every server of a
+    test has its own installation, and the engine's pool of networks is finite); one still in
+    use by a container stays."""
+    yield
+    if not INSTALLATIONS:
+        return
+    client = docker.APIClient(base_url=DOCKER_HOST)
+    for installation in INSTALLATIONS:
+        label = f"dev.dockyard.installation={installation}"
+        for network in client.networks(filters={"label": label}):
+            with contextlib.suppress(APIError):
+                client.remove_network(network["Id"])
+    INSTALLATIONS.clear()
+    client.close()
 
 
 @contextlib.contextmanager

@@ -17,6 +17,9 @@ import httpx
 import pytest
 
 DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+# The installations (registry addresses) of the servers started and not yet cleaned up after:
+# tests/conftest.py removes their project networks after each test module.
+INSTALLATIONS: set[str] = set()
 
 
 def free_port() -> int:
@@ -55,6 +58,7 @@ class DockyardProcess:
             | self.env
         )
         self.lines = []
+        INSTALLATIONS.add(env["DOCKYARD_REGISTRY"])
         self.process = subprocess.Popen(
             [sys.executable, "-m", "dockyard", self.command],
             env=env,

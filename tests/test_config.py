@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import ContainerNetwork, InvalidSettings, Settings, load_settings
+from dockyard.config import (
+    BuildNetwork,
+    ContainerNetwork,
+    InvalidSettings,
+    RunEngine,
+    Settings,
+    load_settings,
+)
+from dockyard.worker.loop import containment_warnings
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +27,9 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DOCKYARD_REGISTRY",
         "DOCKYARD_LISTEN",
         "DOCKYARD_GIT_INSTEADOF",
+        "DOCKYARD_CONTAINER_NETWORK",
+        "DOCKYARD_BUILD_NETWORK",
+        "DOCKYARD_RUN_ENGINE",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -34,6 +45,9 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.registry == "127.0.0.1:5000"
     assert settings.docker_host == "unix:///var/run/docker.sock"
     assert settings.base_url == "http://127.0.0.1:8088"
+    assert settings.container_network is ContainerNetwork.PROJECT
+    assert settings.build_network is BuildNetwork.DEFAULT
+    assert containment_warnings(settings) == []
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -74,6 +88,7 @@ def test_config_file_below_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
         ("DOCKYARD_LISTEN", "8088"),
         ("DOCKYARD_REGISTRY", "http://127.0.0.1:5000"),
         ("DOCKYARD_CONTAINER_NETWORK", "overlay"),
+        ("DOCKYARD_BUILD_NETWORK", "project"),
         ("DOCKYARD_MAX_CONCURRENT_BUILDS", "0"),
         ("DOCKYARD_GIT_INSTEADOF", "not json"),
     ],
@@ -82,3 +97,18 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, valu
     monkeypatch.setenv(name, value)
     with pytest.raises(InvalidSettings, match="invalid settings"):
         load_settings()
+
+
+@pytest.mark.parametrize(
+    ("changes", "warned"),
+    [
+        ({"container_network": ContainerNetwork.HOST}, "DOCKYARD_CONTAINER_NETWORK=host"),
+        ({"build_network": BuildNetwork.HOST}, "DOCKYARD_BUILD_NETWORK=host"),
+        ({"run_engine": RunEngine.SWARM}, "job runs on the swarm use the host network"),
+    ],
+)
+def test_settings_that_leave_jobs_uncontained_are_warned_of(
+    changes: dict[str, object], warned: str
+) -> None:
+    [warning] = containment_warnings(Settings(**changes))
+    assert warning.startswith(warned)

@@ -25,9 +25,18 @@ from dockyard.errors import DockyardError
 
 
 class ContainerNetwork(StrEnum):
-    HOST = "host"
+    PROJECT = "project"  # the project's own network (engine/networks.py)
     NONE = "none"
-    BRIDGE = "bridge"
+    BRIDGE = "bridge"  # the engine's default bridge, shared by every project
+    # Unsafe: the container shares the worker's network, loopback services included (the
+    # API, the database, the registry, the Docker engine if it listens on TCP).
+    HOST = "host"
+
+
+class BuildNetwork(StrEnum):
+    DEFAULT = "default"  # BuildKit's: the engine's default bridge
+    NONE = "none"
+    HOST = "host"  # unsafe, as for job containers
 
 
 class RunEngine(StrEnum):
@@ -66,7 +75,17 @@ class Settings(BaseSettings):
         description="start Debian's docker-registry on a loopback registry address "
         "when nothing answers there",
     )
-    container_network: ContainerNetwork = ContainerNetwork.HOST
+    container_network: ContainerNetwork = Field(
+        default=ContainerNetwork.PROJECT,
+        description="the network of job containers: `project` (each project's own), `none`, "
+        "`bridge` (the engine's default, shared by all projects) or `host` (unsafe: jobs reach "
+        "every service of the worker's machine)",
+    )
+    build_network: BuildNetwork = Field(
+        default=BuildNetwork.DEFAULT,
+        description="the network of build steps: `default` (the engine's default bridge), "
+        "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
+    )
     run_engine: RunEngine = Field(
         default=RunEngine.LOCAL,
         description="where job runs execute: `local`, containers on the worker's Docker engine, "
@@ -196,6 +215,13 @@ class Settings(BaseSettings):
     @cached_property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.listen}"
+
+    @cached_property
+    def installation(self) -> str:
+        """What tells this dockyard's objects on a shared Docker engine from another's (each
+        has its own database): its registry, which every process of it names alike and where
+        only its images live."""
+        return self.registry
 
     @cached_property
     def registry_url(self) -> str:

@@ -66,3 +66,5 @@ def test_an_attempt_runs_as_a_service(live: LiveDockyard) -> None:
     assert [service["Spec"]["Name"] for service in services] == [f"dockyard-run-{run_id}-1"]
     assert live.wait_for(path, timeout=30)["status"] == "SUCCESS"
     assert "serviced" in live.lines_of("run", run_id)
+    # Services cannot join a project's network: the server says its jobs are not contained.
+    assert "job runs on the swarm use the host network" in live.process.output()

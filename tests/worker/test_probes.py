@@ -1,36 +1,55 @@
-"""HTTP health checks on the host network reach the container's port on this machine's
-loopback directly, whatever proxy the worker's environment names."""
+"""HTTP and TCP health checks reach a container on a bridge from the worker, at the address the
+engine gives (as the kubelet probes a pod's IP), whatever proxy the worker's environment
+names."""
 
 from __future__ import annotations
 
 import asyncio
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from dockyard.engine.base import ContainerSpec
+from dockyard.engine.containers import DockerEngine
 from dockyard.runs.recipe import HealthProbe
 from dockyard.worker.probes import ProbeFailed, Prober
+from tests.engine.conftest import DOCKER_HOST
 
+pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
-class Answers(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:
-        self.send_response(200 if self.path == "/healthy" else 500)
-        self.end_headers()
+PORT = 8080
+# busybox httpd serves /www: /healthy answers 200, anything else 404.
+SERVES = "mkdir -p /www && echo ok > /www/healthy && exec httpd -f -p 8080 -h /www"
 
-    def log_message(self, format: str, *args: object) -> None:
-        pass
+Serve = Callable[[str], Awaitable[str]]
 
 
 @pytest.fixture
-def port() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield server.server_address[1]
-    server.shutdown()
-    server.server_close()
+def engine() -> DockerEngine:
+    return DockerEngine(DOCKER_HOST)
+
+
+@pytest.fixture
+async def serving(engine: DockerEngine) -> AsyncIterator[Serve]:
+    """Start busybox httpd on port 8080 in a container on the given network; its id."""
+    started: list[str] = []
+
+    async def start(network: str) -> str:
+        spec = ContainerSpec(
+            name=f"dockyard-test-{uuid.uuid4().hex[:12]}",
+            image="local/busybox:1",
+            command=["sh", "-c", SERVES],
+            labels={"dockyard.test": "1"},
+            network_mode=network,
+        )
+        state = await engine.start(spec)
+        started.append(state.id)
+        return state.id
+
+    yield start
+    for container_id in started:
+        await engine.remove(container_id)
 
 
 @pytest.fixture(autouse=True)
@@ -41,37 +60,44 @@ def dead_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("no_proxy", raising=False)
 
 
-def startup_probe(port: int, path: str) -> HealthProbe:
+def startup_probe(protocol: str, path: str | None = None) -> HealthProbe:
     return HealthProbe(
-        protocol="HTTP",
+        protocol=protocol,
         type="startupProbe",
         path=path,
-        port=port,
+        port=PORT,
         initial_delay_seconds=0,
         period_seconds=1,
         timeout_seconds=2,
-        failure_threshold=2,
+        failure_threshold=20,
     )
 
 
-def watch(probe: HealthProbe, lines: list[str]) -> None:
-    # HTTP probes on the host network never use the container engine.
-    no_engine: Any = None
-    prober = Prober(no_engine, "unused", host_network=True, time_scale=0.01, on_line=lines.append)
-
-    async def until_started() -> None:
-        with pytest.raises(TimeoutError):  # a healthy container is watched forever
-            await asyncio.wait_for(prober.watch([probe]), timeout=1)
-
-    asyncio.run(until_started())
-
-
-def test_a_healthy_port_passes_despite_a_proxy_in_the_environment(port: int) -> None:
+async def watch(engine: DockerEngine, container_id: str, probe: HealthProbe) -> list[str]:
     lines: list[str] = []
-    watch(startup_probe(port, "/healthy"), lines)
-    assert lines == [f"Startup probe succeeded: HTTP GET :{port}/healthy"]
+    prober = Prober(engine, container_id, time_scale=0.1, on_line=lines.append)
+    with pytest.raises(TimeoutError):  # a healthy container is watched forever
+        await asyncio.wait_for(prober.watch([probe]), timeout=5)
+    return lines
 
 
-def test_an_error_status_fails_the_probe(port: int) -> None:
+async def test_http_and_tcp_probes_reach_a_container_on_a_bridge(
+    engine: DockerEngine, serving: Serve
+) -> None:
+    container = await serving("bridge")
+    assert (await engine.address(container) or "").startswith("100.66.")
+
+    assert await watch(engine, container, startup_probe("HTTP", "/healthy")) == [
+        f"Startup probe succeeded: HTTP GET :{PORT}/healthy"
+    ]
+    assert await watch(engine, container, startup_probe("TCP")) == [
+        f"Startup probe succeeded: TCP :{PORT}"
+    ]
+
+
+async def test_an_error_status_fails_the_probe(engine: DockerEngine, serving: Serve) -> None:
+    container = await serving("bridge")
+    probe = startup_probe("HTTP", "/missing").model_copy(update={"failure_threshold": 2})
+    prober = Prober(engine, container, time_scale=0.1, on_line=[].append)
     with pytest.raises(ProbeFailed, match="Startup probe failed 2 times"):
-        watch(startup_probe(port, "/broken"), [])
+        await prober.watch([probe])

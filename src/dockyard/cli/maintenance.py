@@ -18,8 +18,8 @@ def gc(
     dry_run: Annotated[bool, typer.Option(help="list what would go, remove nothing")] = False,
 ) -> None:
     """Remove images of deleted jobs and services and of builds older than
-    DOCKYARD_IMAGE_RETENTION_DAYS, stale build directories, unused source caches and build
-    cache."""
+    DOCKYARD_IMAGE_RETENTION_DAYS, stale build directories, unused source caches, build
+    cache and the networks of deleted projects."""
     settings = load_settings()
     prepare_storage(settings)
 
@@ -43,11 +43,15 @@ def _report(done: Collected, dry_run: bool) -> None:
         out.print(f"{verb} build dir {directory}", markup=False)
     for directory in done.source_caches:
         out.print(f"{verb} source cache {directory}", markup=False)
+    for network, project in done.networks.items():
+        out.print(f"{verb} network {network[:12]} of deleted project {project}", markup=False)
     out.print(
         f"{verb} {len(done.manifests)} registry manifests, "
         f"{len(done.local_tags) - len(done.tags_in_use)} local image tags "
         f"({len(done.tags_in_use)} still used by containers), "
-        f"{len(done.build_dirs)} build dirs, {len(done.source_caches)} source caches; "
+        f"{len(done.build_dirs)} build dirs, {len(done.source_caches)} source caches, "
+        f"{len(done.networks) - len(done.networks_in_use)} networks "
+        f"({len(done.networks_in_use)} still used by containers); "
         f"build cache: {done.cache}. The blobs of removed "
         "manifests are freed when `dockyard up` next starts its local registry.",
         markup=False,

@@ -25,7 +25,7 @@ from dockyard.engine.registry import (
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.loop import check_run_engine, create_worker
+from dockyard.worker.loop import check_run_engine, containment_warnings, create_worker
 
 err = Console(stderr=True)
 
@@ -61,6 +61,14 @@ def _collect_registry_garbage(state_dir: Path) -> None:
         err.print(f"[yellow]warning:[/] {exc.message}")
 
 
+def _check_worker(settings: Settings) -> None:
+    """EngineUnavailable unless the run engine answers; a warning for each way the settings
+    let a project's code out of its containers."""
+    check_run_engine(settings)
+    for warning in containment_warnings(settings):
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
+
+
 def _serve(settings: Settings, *, run_worker: bool) -> None:
     config = uvicorn.Config(
         create_app(settings, run_worker=run_worker),
@@ -80,7 +88,7 @@ def up() -> None:
     settings = load_settings()
     _prepare(settings)
     try:
-        check_run_engine(settings)
+        _check_worker(settings)
         registry = _ensure_registry(settings)
     except EngineUnavailable as exc:
         raise _fail(exc.message) from exc
@@ -108,7 +116,7 @@ def worker() -> None:
     """Start only a worker."""
     settings = load_settings()
     _prepare(settings)
-    check_run_engine(settings)
+    _check_worker(settings)
 
     async def run() -> None:
         database = Database(settings.resolved_database_url)

@@ -92,7 +92,8 @@ class ContainerSpec:
     env: Mapping[str, str] = field(default_factory=dict)
     files: Mapping[str, bytes] = field(default_factory=dict)  # absolute path -> content
     labels: Mapping[str, str] = field(default_factory=dict)
-    network_mode: str = "host"  # host | none | bridge
+    # none | bridge | a network's id | host (unsafe: the machine's own network and loopback)
+    network_mode: str = "host"
     nano_cpus: int | None = None
     memory_bytes: int | None = None
     shm_size_bytes: int | None = None
@@ -170,3 +171,12 @@ class JobContainers(Protocol):
 
     async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
         """Containers (running or not) carrying label `key` (with `value`, if given)."""
+
+    async def address(self, container_id: str) -> str | None:
+        """Where this machine connects to the running container (its IP address on its
+        network, 127.0.0.1 on the host's); None when it has none (the `none` network)."""
+
+    async def project_network(self, installation: str, project_id: str) -> str:
+        """The network the project's containers join (its own, created if need be), as
+        `ContainerSpec.network_mode` names it. `installation` tells this dockyard's networks
+        from those of another on the same engine."""

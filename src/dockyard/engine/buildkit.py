@@ -1,6 +1,9 @@
 """Images built by BuildKit through `docker build` (Debian's CLI, `DOCKER_BUILDKIT=1`).
 
-Builds run with `--network host`: on this engine there is no bridge network. Secrets reach
+Build steps run on BuildKit's `default` network, the engine's default bridge, unless the
+worker names another (`none`, or `host`: unsafe, a step then reaches the machine's loopback
+services). Debian's docker 20.10 refuses any other network with BuildKit ("network mode ...
+not supported by buildkit"), so a project's own network is not one of them. Secrets reach
 the build only as BuildKit secret mounts, from 0600 files in a private temp dir outside the
 source dir that is removed afterwards; their values are masked in the streamed output.
 """
@@ -35,8 +38,9 @@ ERROR_PREFIX = "ERROR: "
 
 
 class BuildkitBuilder:
-    def __init__(self, docker_host: str) -> None:
+    def __init__(self, docker_host: str, network: str = "default") -> None:
         self.docker = DockerCli(docker_host)
+        self.network = network
 
     async def prune_cache(self, unused_for_hours: int) -> str:
         """Drop BuildKit cache records unused for that long; the engine's summary line."""
@@ -83,7 +87,7 @@ class BuildkitBuilder:
             iidfile = Path(scratch) / "image-id"
             args = [
                 "build",
-                "--network=host",
+                f"--network={self.network}",
                 "--progress=plain",
                 f"--file={dockerfile_path}",
                 f"--tag={tag}",

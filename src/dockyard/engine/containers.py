@@ -24,6 +24,7 @@ import requests
 from docker import APIClient
 from docker.errors import APIError, DockerException, InvalidRepository, NotFound
 
+from dockyard.engine import networks
 from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
@@ -41,6 +42,7 @@ MISSED_FRAMES_FIRST_READ = 8
 ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "arm"}
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 FILE_MODE = 0o644
+LOOPBACK = "127.0.0.1"
 
 T = TypeVar("T")
 Inspection = dict[str, Any]
@@ -164,6 +166,25 @@ class DockerEngine:
     async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
         selector = key if value is None else f"{key}={value}"
         return await self._api(lambda api: _labelled_states(api, selector))
+
+    async def address(self, container_id: str) -> str | None:
+        """Where this machine connects to the running container: its IP address on its
+        network, 127.0.0.1 on the host network; None on the `none` network."""
+        inspection = await self._api(lambda api: api.inspect_container(container_id))
+        return _address(inspection)
+
+    async def project_network(self, installation: str, project_id: str) -> str:
+        """The id of the project's own network (engine/networks.py), created if need be."""
+        network = networks.ProjectNetwork(installation, project_id)
+        return await self._api(lambda api: networks.ensure_project_network(api, network))
+
+    async def project_networks(self, installation: str) -> dict[str, str]:
+        """Network id -> project id, of every project network of the installation."""
+        return await self._api(lambda api: networks.project_networks(api, installation))
+
+    async def remove_network(self, network_id: str) -> bool:
+        """False when containers still use the network: it stays."""
+        return await self._api(lambda api: networks.remove_network(api, network_id))
 
     async def image_tags(self, prefix: str, label: str) -> list[str]:
         """The engine's tags starting with `prefix` (say `<registry>/`) of images that carry
@@ -427,6 +448,13 @@ def frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
         _time, _, message = frame.partition(b" ")
         for line in message.removesuffix(b"\n").split(b"\n"):
             yield line.decode(errors="replace")
+
+
+def _address(inspection: Inspection) -> str | None:
+    if inspection["HostConfig"]["NetworkMode"] == "host":
+        return LOOPBACK
+    attached = (inspection["NetworkSettings"].get("Networks") or {}).values()
+    return next((network["IPAddress"] for network in attached if network["IPAddress"]), None)
 
 
 def _state(inspection: Inspection) -> ContainerState:

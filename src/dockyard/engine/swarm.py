@@ -14,6 +14,8 @@ service's id. The engine talked to must be a swarm manager (scripts/swarm-up.sh)
   and `stop` of a task elsewhere removes its service (Docker's own 10 s grace).
 - Not available: the `none` network (swarm has no such network for services), the storage
   limit (`supports_storage_limit` is False) and OOMKilled (a task reports its exit code only).
+- Not contained: a project's network is the host's (a service cannot join a node's local
+  bridge), so a job reaches every service of the node it runs on, its loopback included.
 """
 
 from __future__ import annotations
@@ -215,14 +217,24 @@ class SwarmEngine(DockerEngine):
             await super().remove(container)
 
     async def exec(self, container_id: str, command: list[str], timeout: float) -> int:
-        task = await self._swarm(lambda api: _current_task(api, container_id))
-        if task is None or not _ran(task):
-            raise RunFailed(f"The task of service {container_id} has not started")
-        return await super().exec(_container_of(task), command, timeout)
+        return await super().exec(await self._task_container(container_id), command, timeout)
+
+    async def address(self, container_id: str) -> str | None:
+        return await super().address(await self._task_container(container_id))
+
+    async def project_network(self, installation: str, project_id: str) -> str:
+        """The host's: services cannot join a node's local bridge. Unsafe (see above)."""
+        return "host"
 
     async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
         selector = key if value is None else f"{key}={value}"
         return await self._swarm(lambda api: _labelled_states(api, selector))
+
+    async def _task_container(self, service_id: str) -> str:
+        task = await self._swarm(lambda api: _current_task(api, service_id))
+        if task is None or not _ran(task):
+            raise RunFailed(f"The task of service {service_id} has not started")
+        return _container_of(task)
 
     async def _swarm(self, call: Callable[[SwarmApi], T]) -> T:
         return await self._api(lambda api: call(cast(SwarmApi, api)))

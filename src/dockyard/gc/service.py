@@ -10,6 +10,7 @@ Only images dockyard built (labelled `dev.dockyard.target`) are ever collected.
 - Build directories left by a worker that died, of builds no longer in flight.
 - Source caches (bare repositories builds fetch into) of deleted projects, and those no
   build used for DOCKYARD_IMAGE_RETENTION_DAYS.
+- Project networks of deleted projects (a worker removes them too, once unused).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
 from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
 from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
+from dockyard.worker.networks import orphan_networks
 
 SUCCESS = "SUCCESS"
 
@@ -48,6 +50,8 @@ class Collected:
     tags_in_use: list[str] = field(default_factory=list)
     build_dirs: list[str] = field(default_factory=list)
     source_caches: list[str] = field(default_factory=list)
+    networks: dict[str, str] = field(default_factory=dict)  # network id -> deleted project id
+    networks_in_use: list[str] = field(default_factory=list)
     cache: str = "not pruned"
 
 
@@ -89,6 +93,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
             settings.data_dir / "builds", {build.id for build in unfinished}
         ),
         source_caches=stale_source_caches(source_caches(settings), projects, cutoff),
+        networks=await orphan_networks(settings, engine, database),
     )
     if dry_run:
         return done
@@ -97,6 +102,9 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
     for tag in done.local_tags:
         if not await engine.remove_tag(tag):
             done.tags_in_use.append(tag)
+    for network in done.networks:
+        if not await engine.remove_network(network):
+            done.networks_in_use.append(network)
     for directory in [*done.build_dirs, *done.source_caches]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
     hours = max(settings.image_retention_days * 24, 1)

@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from dockyard.builds.tasks import BuildEngines
-from dockyard.config import RunEngine, Settings
+from dockyard.config import BuildNetwork, ContainerNetwork, RunEngine, Settings
 from dockyard.db.notify import listen
 from dockyard.db.session import Database, is_sqlite
 from dockyard.engine.buildkit import BuildkitBuilder
@@ -27,6 +27,7 @@ from dockyard.logs.retention import LogJanitor
 from dockyard.notifications.delivery import NotificationSender
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
+from dockyard.worker.networks import NetworkJanitor
 from dockyard.worker.runs import RunDispatcher
 from dockyard.worker.schedules import CronScheduler
 
@@ -118,6 +119,29 @@ def check_run_engine(settings: Settings) -> None:
     run_engine(settings).ping_sync()
 
 
+def containment_warnings(settings: Settings) -> list[str]:
+    """What the settings leave uncontained: code of a project that reaches the worker's
+    machine (its loopback services: the API, the database, the registry)."""
+    warnings = []
+    network = settings.container_network
+    if settings.run_engine is RunEngine.SWARM and network is ContainerNetwork.PROJECT:
+        warnings.append(
+            "job runs on the swarm use the host network (a service cannot join a project's "
+            "network): jobs reach every service of the node they run on, dockyard's included"
+        )
+    if network is ContainerNetwork.HOST:
+        warnings.append(
+            "DOCKYARD_CONTAINER_NETWORK=host: jobs reach every service of this machine, "
+            "dockyard's included"
+        )
+    if settings.build_network is BuildNetwork.HOST:
+        warnings.append(
+            "DOCKYARD_BUILD_NETWORK=host: build steps reach every service of this machine, "
+            "dockyard's included"
+        )
+    return warnings
+
+
 def create_worker(
     settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
 ) -> Worker:
@@ -125,7 +149,7 @@ def create_worker(
     engine, or the swarm it manages), and sending their notifications."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof),
-        builder=BuildkitBuilder(settings.docker_host),
+        builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
         pusher=DockerPusher(settings.docker_host),
     )
     worker_id = new_worker_id()
@@ -137,6 +161,7 @@ def create_worker(
         builds,
         runs,
         LogJanitor(settings, database),
+        NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
     ]

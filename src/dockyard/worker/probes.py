@@ -9,8 +9,10 @@
 
 Each probe waits `initialDelaySeconds`, then runs every `periodSeconds`; a check taking longer
 than `timeoutSeconds` fails. CMD runs inside the container; HTTP (GET, 200 to 399) and TCP
-(connect) reach the container's port on 127.0.0.1, which is its own loopback with host
-networking; on other networks they run inside the container with busybox `wget` / `nc`.
+(connect) go from the worker to the container's port at the address the engine gives, as the
+kubelet probes a pod's IP: the container's on its network (this machine reaches its
+containers; they cannot reach it), 127.0.0.1 with host networking. A container without an
+address (the `none` network) is probed from inside, with the image's `wget` / `nc -z`.
 """
 
 from __future__ import annotations
@@ -40,15 +42,14 @@ class Prober:
         containers: JobContainers,
         container_id: str,
         *,
-        host_network: bool,
         time_scale: float,
         on_line: LineSink,
     ) -> None:
         self.containers = containers
         self.container_id = container_id
-        self.host_network = host_network
         self.time_scale = time_scale
         self.on_line = on_line
+        self._address: str | None = None
 
     async def watch(self, probes: list[HealthProbe]) -> None:
         """Return never while the container is healthy; ProbeFailed when a startup or liveness
@@ -117,26 +118,35 @@ class Prober:
     async def _run(self, probe: HealthProbe) -> bool:
         if probe.protocol == "CMD":
             return await self._exec(shlex.split(probe.cmd or ""), probe)
+        address = await self._container_address()
         if probe.protocol == "HTTP":
-            url = f"http://127.0.0.1:{probe.port}{probe.path or '/'}"
-            if not self.host_network:
+            path = probe.path or "/"
+            if address is None:
+                url = f"http://127.0.0.1:{probe.port}{path}"
                 return await self._exec(["wget", "-q", "-O", "/dev/null", url], probe)
-            async with _loopback_client() as client:
+            async with _direct_client() as client:
+                url = f"http://{address}:{probe.port}{path}"
                 return 200 <= (await client.get(url)).status_code < 400
-        if not self.host_network:
+        if address is None:
             return await self._exec(["nc", "-z", "127.0.0.1", str(probe.port)], probe)
-        _, writer = await asyncio.open_connection("127.0.0.1", probe.port)
+        _, writer = await asyncio.open_connection(address, probe.port)
         writer.close()
         return True
+
+    async def _container_address(self) -> str | None:
+        """Where the worker reaches the container; None: only from inside it."""
+        if self._address is None:
+            self._address = await self.containers.address(self.container_id)
+        return self._address
 
     async def _exec(self, command: list[str], probe: HealthProbe) -> bool:
         code = await self.containers.exec(self.container_id, command, probe.timeout_seconds)
         return code == 0
 
 
-def _loopback_client() -> httpx.AsyncClient:
-    """A client for plain HTTP to the container's loopback: no proxy from the environment
-    (it would not reach this machine's loopback), and no TLS context, whose certificate
+def _direct_client() -> httpx.AsyncClient:
+    """A client for plain HTTP to the container: no proxy from the environment (it would not
+    reach this machine's loopback or its containers), and no TLS context, whose certificate
     loading costs some 50 ms of CPU at every probe."""
     return httpx.AsyncClient(verify=False, trust_env=False)
 

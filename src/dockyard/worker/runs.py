@@ -291,12 +291,20 @@ class RunRunner:
                 "dockyard.job": self.run_row.job_id,
                 "dockyard.attempt": str(self.run_row.attempt),
             },
-            network_mode=self.settings.container_network.value,
+            network_mode=await self._network(),
             nano_cpus=recipe.nano_cpus,
             memory_bytes=recipe.memory_bytes,
             shm_size_bytes=recipe.shm_size_mb * MIB if recipe.shm_size_mb else None,
             storage_bytes=recipe.storage_mb * MIB if recipe.storage_mb else None,
         )
+
+    async def _network(self) -> str:
+        network = self.settings.container_network
+        if network is ContainerNetwork.PROJECT:
+            return await self.containers.project_network(
+                self.settings.installation, self.run_row.project_id
+            )
+        return network.value
 
     def _credentials(self) -> RegistryCredentials | None:
         credentials_id = self.recipe.credentials
@@ -322,7 +330,6 @@ class RunRunner:
         prober = Prober(
             self.containers,
             state.id,
-            host_network=self.settings.container_network == ContainerNetwork.HOST,
             time_scale=self.settings.probe_time_scale,
             on_line=logs.write,
         )
