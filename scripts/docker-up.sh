@@ -10,10 +10,10 @@
 # - no masquerading: container traffic never leaves this machine;
 # - gVisor's runsc registered as a runtime when it is installed (`--network=host` makes gVisor
 #   use the container's own network namespace);
-# and, in iptables, a DOCKYARD-HOST chain on INPUT: containers cannot open connections to the
-# host itself (its loopback services are unreachable anyway; this also covers those bound to
-# 0.0.0.0), and DOCKYARD-EGRESS in DOCKER-USER: no forwarded traffic from a container to a
-# private, link-local or shared-address network.
+# and, in iptables, a DOCKYARD-HOST chain on INPUT: traffic entering from a container bridge
+# cannot open connections to the host itself (its loopback services are unreachable anyway;
+# this also covers those bound to 0.0.0.0), and DOCKYARD-EGRESS in DOCKER-USER: no forwarded
+# traffic from a container to a private, link-local, shared-address or loopback network.
 set -euo pipefail
 
 DOCKER=/usr/bin/docker           # Debian's CLI: has BuildKit built in
@@ -23,7 +23,9 @@ LOG=${DOCKERD_LOG:-/var/log/dockyard-dockerd.log}
 DOCKERD_CONFIG=${DOCKERD_CONFIG:-/etc/dockyard/dockerd.json}
 BRIDGE_IP=100.66.0.1/24
 POOL=100.67.0.0/16
-CONTAINER_NETS=100.66.0.0/15     # the default bridge and the pool
+# Where containers' traffic comes in: the default bridge, project networks, swarm's gwbridge.
+# Matched by interface, not address: 100.64.0.0/10 is also used off the machine (e.g. VPNs).
+CONTAINER_IFACES=(docker0 br-+ docker_gwbridge)
 INTERNAL_NETS=(10.0.0.0/8 172.16.0.0/12 192.168.0.0/16 169.254.0.0/16 100.64.0.0/10 127.0.0.0/8)
 
 engine_answers() { "$DOCKER" version --format '{{.Server.Version}}' >/dev/null 2>&1; }
@@ -74,17 +76,20 @@ contain_containers() {
     return 1
   fi
   reset_chain INPUT DOCKYARD-HOST
-  iptables -A DOCKYARD-HOST -s "$CONTAINER_NETS" -m conntrack --ctstate ESTABLISHED,RELATED \
-    -j RETURN
-  iptables -A DOCKYARD-HOST -s "$CONTAINER_NETS" -j DROP
+  iptables -A DOCKYARD-HOST -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
+  for iface in "${CONTAINER_IFACES[@]}"; do
+    iptables -A DOCKYARD-HOST -i "$iface" -j DROP
+  done
   iptables -N DOCKER-USER 2>/dev/null || true
   reset_chain DOCKER-USER DOCKYARD-EGRESS
   iptables -A DOCKYARD-EGRESS -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN
   # Towards a container network Docker's own isolation rules decide.
   iptables -A DOCKYARD-EGRESS -o docker0 -j RETURN
   iptables -A DOCKYARD-EGRESS -o br-+ -j RETURN
-  for net in "${INTERNAL_NETS[@]}"; do
-    iptables -A DOCKYARD-EGRESS -s "$CONTAINER_NETS" -d "$net" -j DROP
+  for iface in "${CONTAINER_IFACES[@]}"; do
+    for net in "${INTERNAL_NETS[@]}"; do
+      iptables -A DOCKYARD-EGRESS -i "$iface" -d "$net" -j DROP
+    done
   done
 }
 
