@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from dockyard.config import ContainerNetwork, InvalidSettings, Settings, load_settings
+from dockyard.config import (
+    ContainerNetwork,
+    ContainerRuntime,
+    InvalidSettings,
+    Settings,
+    load_settings,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -19,6 +25,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DOCKYARD_REGISTRY",
         "DOCKYARD_LISTEN",
         "DOCKYARD_GIT_INSTEADOF",
+        "DOCKYARD_CONTAINER_RUNTIME",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -34,6 +41,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.registry == "127.0.0.1:5000"
     assert settings.docker_host == "unix:///var/run/docker.sock"
     assert settings.base_url == "http://127.0.0.1:8088"
+    assert settings.container_runtime is ContainerRuntime.RUNC
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -41,6 +49,7 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKYARD_LISTEN", "0.0.0.0:9000")
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/other.sock")
     monkeypatch.setenv("DOCKYARD_CONTAINER_NETWORK", "none")
+    monkeypatch.setenv("DOCKYARD_CONTAINER_RUNTIME", "runsc")
     monkeypatch.setenv("DOCKYARD_MAX_CONCURRENT_BUILDS", "5")
     monkeypatch.setenv("DOCKYARD_GIT_INSTEADOF", '{"https://git.example.test/": "/srv/git/"}')
     monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql+psycopg://u:p@db/dockyard")
@@ -49,6 +58,7 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.listen_port == 9000
     assert settings.docker_host == "unix:///tmp/other.sock"
     assert settings.container_network is ContainerNetwork.NONE
+    assert settings.container_runtime is ContainerRuntime.RUNSC
     assert settings.max_concurrent_builds == 5
     assert settings.git_insteadof == {"https://git.example.test/": "/srv/git/"}
     assert settings.resolved_database_url == "postgresql+psycopg://u:p@db/dockyard"
@@ -74,6 +84,7 @@ def test_config_file_below_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
         ("DOCKYARD_LISTEN", "8088"),
         ("DOCKYARD_REGISTRY", "http://127.0.0.1:5000"),
         ("DOCKYARD_CONTAINER_NETWORK", "overlay"),
+        ("DOCKYARD_CONTAINER_RUNTIME", "kata"),
         ("DOCKYARD_MAX_CONCURRENT_BUILDS", "0"),
         ("DOCKYARD_GIT_INSTEADOF", "not json"),
     ],

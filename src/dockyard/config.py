@@ -30,6 +30,12 @@ class ContainerNetwork(StrEnum):
     BRIDGE = "bridge"
 
 
+class ContainerRuntime(StrEnum):
+    AUTO = "auto"
+    RUNC = "runc"
+    RUNSC = "runsc"
+
+
 class RunEngine(StrEnum):
     LOCAL = "local"
     SWARM = "swarm"
@@ -67,6 +73,15 @@ class Settings(BaseSettings):
         "when nothing answers there",
     )
     container_network: ContainerNetwork = ContainerNetwork.HOST
+    container_runtime: ContainerRuntime = Field(
+        # Not `auto`: runsc (ptrace platform) doubles the time of work that makes system
+        # calls (bench/BENCH.md, "Container runtime").
+        default=ContainerRuntime.RUNC,
+        description="the OCI runtime of job containers: `runc` (namespaces on the host's "
+        "kernel), `runsc` (gVisor: the job's system calls go to a kernel in user space), or "
+        "`auto` (runsc when the engine has it, else runc); a worker whose engine lacks the "
+        "runtime named does not start",
+    )
     run_engine: RunEngine = Field(
         default=RunEngine.LOCAL,
         description="where job runs execute: `local`, containers on the worker's Docker engine, "

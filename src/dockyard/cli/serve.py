@@ -61,6 +61,11 @@ def _collect_registry_garbage(state_dir: Path) -> None:
         err.print(f"[yellow]warning:[/] {exc.message}")
 
 
+def _check_run_engine(settings: Settings) -> None:
+    for warning in check_run_engine(settings):
+        err.print(f"[yellow]warning:[/] {warning}")
+
+
 def _serve(settings: Settings, *, run_worker: bool) -> None:
     config = uvicorn.Config(
         create_app(settings, run_worker=run_worker),
@@ -80,7 +85,7 @@ def up() -> None:
     settings = load_settings()
     _prepare(settings)
     try:
-        check_run_engine(settings)
+        _check_run_engine(settings)
         registry = _ensure_registry(settings)
     except EngineUnavailable as exc:
         raise _fail(exc.message) from exc
@@ -108,7 +113,10 @@ def worker() -> None:
     """Start only a worker."""
     settings = load_settings()
     _prepare(settings)
-    check_run_engine(settings)
+    try:
+        _check_run_engine(settings)
+    except EngineUnavailable as exc:
+        raise _fail(exc.message) from exc
 
     async def run() -> None:
         database = Database(settings.resolved_database_url)
