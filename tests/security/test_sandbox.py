@@ -95,7 +95,7 @@ def test_a_fork_bomb_stops_at_the_pids_limit_and_the_worker_goes_on(live: LiveDo
 def test_the_container_is_confined(
     live: LiveDockyard, runtime: str, docker_client: docker.DockerClient
 ) -> None:
-    job = busybox_job(live, "inspected", "sleep 30")
+    job = busybox_job(live, "inspected", "trap 'exit 0' TERM; sleep 30 & wait")
     run_id = live.post(f"/jobs/{job}/runs", {})["id"]
     path = f"/jobs/{job}/runs/{run_id}"
     live.wait_for(path, lambda run: run["active"] == 1, 60)
@@ -116,6 +116,7 @@ def test_the_container_is_confined(
         assert f"Attempt 1 started (runtime {runtime})" in live.lines_of("run", run_id)
     finally:
         live.delete(path)
+        live.wait_for(path, timeout=60)  # concluded: its container is removed
 
 
 def test_runsc_gives_the_job_a_kernel_of_its_own(live: LiveDockyard, runtime: str) -> None:
