@@ -34,8 +34,8 @@ POLL_SECONDS = 0.005
 class Dockyard(LiveServer):
     """A live `dockyard up` with a job that echoes one line."""
 
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
+    def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
+        super().__init__(root, env)
         job = {
             "name": "echo",
             "billing": {"deploymentPlan": "nf-compute-100-1"},

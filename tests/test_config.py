@@ -9,6 +9,7 @@ import pytest
 from dockyard.config import (
     BuildNetwork,
     ContainerNetwork,
+    ContainerRuntime,
     InvalidSettings,
     RunEngine,
     Settings,
@@ -30,6 +31,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "DOCKYARD_CONTAINER_NETWORK",
         "DOCKYARD_BUILD_NETWORK",
         "DOCKYARD_RUN_ENGINE",
+        "DOCKYARD_CONTAINER_RUNTIME",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -48,6 +50,7 @@ def test_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.container_network is ContainerNetwork.PROJECT
     assert settings.build_network is BuildNetwork.DEFAULT
     assert containment_warnings(settings) == []
+    assert settings.container_runtime is ContainerRuntime.RUNC
 
 
 def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -55,6 +58,7 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("DOCKYARD_LISTEN", "0.0.0.0:9000")
     monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/other.sock")
     monkeypatch.setenv("DOCKYARD_CONTAINER_NETWORK", "none")
+    monkeypatch.setenv("DOCKYARD_CONTAINER_RUNTIME", "runsc")
     monkeypatch.setenv("DOCKYARD_MAX_CONCURRENT_BUILDS", "5")
     monkeypatch.setenv("DOCKYARD_GIT_INSTEADOF", '{"https://git.example.test/": "/srv/git/"}')
     monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql+psycopg://u:p@db/dockyard")
@@ -63,6 +67,7 @@ def test_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     assert settings.listen_port == 9000
     assert settings.docker_host == "unix:///tmp/other.sock"
     assert settings.container_network is ContainerNetwork.NONE
+    assert settings.container_runtime is ContainerRuntime.RUNSC
     assert settings.max_concurrent_builds == 5
     assert settings.git_insteadof == {"https://git.example.test/": "/srv/git/"}
     assert settings.resolved_database_url == "postgresql+psycopg://u:p@db/dockyard"
@@ -89,6 +94,7 @@ def test_config_file_below_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
         ("DOCKYARD_REGISTRY", "http://127.0.0.1:5000"),
         ("DOCKYARD_CONTAINER_NETWORK", "overlay"),
         ("DOCKYARD_BUILD_NETWORK", "project"),
+        ("DOCKYARD_CONTAINER_RUNTIME", "kata"),
         ("DOCKYARD_MAX_CONCURRENT_BUILDS", "0"),
         ("DOCKYARD_GIT_INSTEADOF", "not json"),
     ],

@@ -39,6 +39,12 @@ class BuildNetwork(StrEnum):
     HOST = "host"  # unsafe, as for job containers
 
 
+class ContainerRuntime(StrEnum):
+    AUTO = "auto"
+    RUNC = "runc"
+    RUNSC = "runsc"
+
+
 class RunEngine(StrEnum):
     LOCAL = "local"
     SWARM = "swarm"
@@ -85,6 +91,15 @@ class Settings(BaseSettings):
         default=BuildNetwork.DEFAULT,
         description="the network of build steps: `default` (the engine's default bridge), "
         "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
+    )
+    container_runtime: ContainerRuntime = Field(
+        # Not `auto`: runsc (ptrace platform) doubles the time of work that makes system
+        # calls (bench/BENCH.md, "Container runtime").
+        default=ContainerRuntime.RUNC,
+        description="the OCI runtime of job containers: `runc` (namespaces on the host's "
+        "kernel), `runsc` (gVisor: the job's system calls go to a kernel in user space), or "
+        "`auto` (runsc when the engine has it, else runc); a worker whose engine lacks the "
+        "runtime named does not start",
     )
     run_engine: RunEngine = Field(
         default=RunEngine.LOCAL,

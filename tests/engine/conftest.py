@@ -16,6 +16,8 @@ from dockyard.engine.registry import start_local_registry
 from tests.gitrepos import SampleRepo, make_sample_repo
 
 DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+# The job containers' runtime, as the worker would be told (run the tests again with runsc).
+CONTAINER_RUNTIME = os.environ.get("DOCKYARD_CONTAINER_RUNTIME", "runc")
 
 
 def free_port() -> int:

@@ -21,7 +21,7 @@ from dockyard.engine.base import ContainerExists, ContainerSpec, RegistryCredent
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import DockerPusher
 from dockyard.errors import EngineUnavailable, RunFailed
-from tests.engine.conftest import DOCKER_HOST
+from tests.engine.conftest import CONTAINER_RUNTIME, DOCKER_HOST
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e]
 
@@ -29,14 +29,15 @@ IMAGE = "local/busybox:1"
 TEST_LABEL = "dockyard.test"
 READY = "echo ready; "
 TRAPS_TERM = 'trap "echo got TERM; exit 0" TERM; ' + READY + "while true; do sleep 0.1; done"
-IGNORES_TERM = READY + "while true; do sleep 0.1; done"
+# Ignored explicitly: Linux spares a PID 1 without a handler, gVisor (runsc) does not.
+IGNORES_TERM = "trap '' TERM; " + READY + "while true; do sleep 0.1; done"
 
 NewSpec = Callable[..., ContainerSpec]
 
 
 @pytest.fixture
 def engine() -> DockerEngine:
-    return DockerEngine(DOCKER_HOST)
+    return DockerEngine(DOCKER_HOST, CONTAINER_RUNTIME)
 
 
 @pytest.fixture
@@ -280,6 +281,7 @@ async def test_limits_reach_the_host_config(
         memory_bytes=64 * 1024 * 1024,
         shm_size_bytes=16 * 1024 * 1024,
         nano_cpus=500_000_000,
+        pids_limit=100,
         storage_bytes=1024 * 1024 * 1024,
     )
     state = await engine.start(spec)
@@ -287,9 +289,29 @@ async def test_limits_reach_the_host_config(
     assert host_config["Memory"] == 64 * 1024 * 1024
     assert host_config["ShmSize"] == 16 * 1024 * 1024
     assert host_config["NanoCpus"] == 500_000_000
+    # Under runsc the engine counts the sandbox's host tasks: the limit is scaled for them.
+    assert host_config["PidsLimit"] == (100 if CONTAINER_RUNTIME == "runc" else 1064)
+    assert host_config["Runtime"] == CONTAINER_RUNTIME
+    assert host_config["CapDrop"] == ["NET_RAW"]
+    assert host_config["SecurityOpt"] == ["no-new-privileges"]
+    assert host_config["Privileged"] is False
+    assert not host_config["Binds"]
     assert host_config["NetworkMode"] == "none"
     assert not await engine.supports_storage_limit()  # overlay2 on extfs here
     assert not host_config.get("StorageOpt")
+
+
+async def test_a_runtime_the_engine_lacks_fails_the_ping() -> None:
+    with pytest.raises(EngineUnavailable, match="has no runtime 'kata'"):
+        DockerEngine(DOCKER_HOST, "kata").ping_sync()
+
+
+async def test_auto_runs_runsc_where_the_engine_has_it(docker_client: docker.DockerClient) -> None:
+    has_runsc = "runsc" in docker_client.info()["Runtimes"]
+    engine = DockerEngine(DOCKER_HOST, "auto")
+    engine.ping_sync()
+    assert await engine.runtime() == ("runsc" if has_runsc else "runc")
+    assert await DockerEngine(DOCKER_HOST).runtime() == "runc"
 
 
 async def test_bad_file_paths_raise_run_failed(engine: DockerEngine, new_spec: NewSpec) -> None:

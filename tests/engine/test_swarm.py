@@ -17,10 +17,12 @@ import docker
 import pytest
 from docker.errors import ImageNotFound
 
+from dockyard.config import ContainerRuntime, RunEngine, Settings
 from dockyard.engine.base import ContainerSpec, RegistryCredentials
 from dockyard.engine.registry import DockerPusher
 from dockyard.engine.swarm import LABEL_FILES_OF, SwarmEngine
 from dockyard.errors import RunFailed
+from dockyard.worker.loop import check_run_engine
 from tests.engine import test_containers as shared
 from tests.engine.conftest import DOCKER_HOST
 
@@ -123,13 +125,24 @@ async def test_limits_reach_the_service(
         memory_bytes=64 * 1024 * 1024,
         shm_size_bytes=16 * 1024 * 1024,
         nano_cpus=500_000_000,
+        pids_limit=100,
         storage_bytes=GIB,
     )
     exit_code, lines = await shared.run_to_end(engine, spec)
     assert exit_code == 0
     assert lines[0].split()[1] == str(16 * 1024), "a tmpfs of the shm size at /dev/shm"
-    limits = service_spec(docker_client, spec.name)["TaskTemplate"]["Resources"]["Limits"]
-    assert limits == {"NanoCPUs": 500_000_000, "MemoryBytes": 64 * 1024 * 1024}
+    template = service_spec(docker_client, spec.name)["TaskTemplate"]
+    assert template["Resources"]["Limits"] == {
+        "NanoCPUs": 500_000_000,
+        "MemoryBytes": 64 * 1024 * 1024,
+        "Pids": 100,
+    }
+    assert template["ContainerSpec"]["CapabilityDrop"] == ["NET_RAW"]
+    [task] = docker_client.api.tasks(filters={"service": spec.name})
+    container_id = task["Status"]["ContainerStatus"]["ContainerID"]
+    host_config = docker_client.api.inspect_container(container_id)["HostConfig"]
+    assert (host_config["PidsLimit"], host_config["CapDrop"]) == (100, ["NET_RAW"])
+    assert host_config["Privileged"] is False
     assert not await engine.supports_storage_limit()
 
 
@@ -160,6 +173,18 @@ async def test_a_task_that_cannot_start_is_removed(
         with pytest.raises(RunFailed, match=message):
             await engine.start(spec)
         assert await engine.find(spec.name) is None
+
+
+async def test_the_engine_runs_tasks_under_the_nodes_default_runtime(
+    engine: SwarmEngine, docker_client: docker.DockerClient
+) -> None:
+    assert await engine.runtime() == docker_client.info()["DefaultRuntime"]
+    for runtime, warned in ((ContainerRuntime.RUNSC, True), (ContainerRuntime.AUTO, False)):
+        settings = Settings(
+            docker_host=DOCKER_HOST, run_engine=RunEngine.SWARM, container_runtime=runtime
+        )
+        warnings = check_run_engine(settings)
+        assert any("swarm services cannot choose a runtime" in w for w in warnings) == warned
 
 
 async def test_the_none_network_is_refused(engine: SwarmEngine, new_spec: shared.NewSpec) -> None:

@@ -62,10 +62,9 @@ def _collect_registry_garbage(state_dir: Path) -> None:
 
 
 def _check_worker(settings: Settings) -> None:
-    """EngineUnavailable unless the run engine answers; a warning for each way the settings
-    let a project's code out of its containers."""
-    check_run_engine(settings)
-    for warning in containment_warnings(settings):
+    """EngineUnavailable unless the run engine answers (with the runtime asked for); a
+    warning for each setting that is ignored or lets a project's code out of its containers."""
+    for warning in [*check_run_engine(settings), *containment_warnings(settings)]:
         err.print(f"[yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
 
 
@@ -116,7 +115,10 @@ def worker() -> None:
     """Start only a worker."""
     settings = load_settings()
     _prepare(settings)
-    _check_worker(settings)
+    try:
+        _check_worker(settings)
+    except EngineUnavailable as exc:
+        raise _fail(exc.message) from exc
 
     async def run() -> None:
         database = Database(settings.resolved_database_url)

@@ -96,6 +96,7 @@ class ContainerSpec:
     network_mode: str = "host"
     nano_cpus: int | None = None
     memory_bytes: int | None = None
+    pids_limit: int | None = None  # tasks (processes and threads) the container may have
     shm_size_bytes: int | None = None
     storage_bytes: int | None = None  # limit of the container's writable layer
 
@@ -133,6 +134,9 @@ class JobContainers(Protocol):
 
     async def supports_storage_limit(self) -> bool:
         """Whether `ContainerSpec.storage_bytes` is enforced (overlay2 on xfs with pquota)."""
+
+    async def runtime(self) -> str:
+        """The OCI runtime job containers run under (`runc`, `runsc`)."""
 
     async def ensure_image(
         self,

@@ -1,5 +1,11 @@
 """The Docker Engine API through docker-py (blocking calls run in threads).
 
+Every job container gets least privilege: Docker's default capabilities less NET_RAW (raw
+sockets forge packets on the bridge), `no-new-privileges` (no setuid or file capabilities
+gain anything), its pids limit, never `--privileged`, and nothing of the host mounted (no bind
+mount, no volume, no Docker socket). Its OCI runtime is the one the engine was made with:
+`runc`, `runsc` (gVisor), or `auto`, runsc when the engine has it.
+
 Errors: EngineUnavailable when the engine does not answer, RunFailed when it refuses an
 operation (docker's own message), ContainerExists when a container name is taken.
 """
@@ -43,14 +49,25 @@ ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "ar
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 FILE_MODE = 0o644
 LOOPBACK = "127.0.0.1"
+RUNC = "runc"
+RUNSC = "runsc"
+AUTO_RUNTIME = "auto"
+# The engine's pids limit counts host tasks. gVisor's ptrace platform gives each task of the job
+# host tasks of its own (measured: ~9 a process, ~50 for the sandbox, runsc 2022-12 on 2 cores):
+# the limit of a job under runsc is scaled so that it still allows about as many of the job's.
+RUNSC_HOST_TASKS_PER_TASK = 10
+RUNSC_SANDBOX_TASKS = 64
+DROPPED_CAPABILITIES = ["NET_RAW"]
+SECURITY_OPTIONS = ["no-new-privileges"]
 
 T = TypeVar("T")
 Inspection = dict[str, Any]
 
 
 class DockerEngine:
-    def __init__(self, docker_host: str) -> None:
+    def __init__(self, docker_host: str, runtime: str = RUNC) -> None:
         self.docker_host = docker_host
+        self.wanted_runtime = runtime
         self._info: dict[str, Any] | None = None
 
     @cached_property
@@ -58,6 +75,7 @@ class DockerEngine:
         return docker.DockerClient(base_url=self.docker_host, timeout=API_TIMEOUT_SECONDS)
 
     def ping_sync(self) -> None:
+        """EngineUnavailable unless the engine answers and has the runtime asked for."""
         try:
             self.client.ping()
         except (DockerException, OSError) as exc:
@@ -65,6 +83,15 @@ class DockerEngine:
                 f"Docker engine at {self.docker_host} did not answer: {exc}. "
                 "Start one with scripts/docker-up.sh"
             ) from exc
+        with self._translated_errors():
+            runtimes = sorted(self.client.info().get("Runtimes") or {})
+        if self.wanted_runtime not in (AUTO_RUNTIME, *runtimes):
+            raise EngineUnavailable(
+                f"Docker engine at {self.docker_host} has no runtime {self.wanted_runtime!r} "
+                f"(DOCKYARD_CONTAINER_RUNTIME); it has {', '.join(runtimes)}. Register it "
+                "with the engine (scripts/docker-up.sh does for gVisor's runsc) or choose one "
+                "it has"
+            )
 
     async def ping(self) -> None:
         await asyncio.to_thread(self.ping_sync)
@@ -82,6 +109,11 @@ class DockerEngine:
         backing = dict(info.get("DriverStatus") or []).get("Backing Filesystem")
         return info.get("Driver") == "overlay2" and backing == "xfs"
 
+    async def runtime(self) -> str:
+        if self.wanted_runtime != AUTO_RUNTIME:
+            return self.wanted_runtime
+        return RUNSC if RUNSC in ((await self._engine_info()).get("Runtimes") or {}) else RUNC
+
     async def ensure_image(
         self,
         image: str,
@@ -98,7 +130,10 @@ class DockerEngine:
 
     async def start(self, spec: ContainerSpec) -> ContainerState:
         storage_bytes = spec.storage_bytes if await self.supports_storage_limit() else None
-        inspection = await self._api(lambda api: _create_and_start(api, spec, storage_bytes))
+        runtime = await self.runtime()
+        inspection = await self._api(
+            lambda api: _create_and_start(api, spec, storage_bytes, runtime)
+        )
         return _state(inspection)
 
     async def find(self, name: str) -> ContainerState | None:
@@ -297,11 +332,13 @@ def _ignore_line(line: str) -> None:
     pass
 
 
-def _create_and_start(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> Inspection:
+def _create_and_start(
+    api: APIClient, spec: ContainerSpec, storage_bytes: int | None, runtime: str
+) -> Inspection:
     """Create the container, write its files, start it; a container that cannot start is
     removed again."""
     archive = _files_archive(spec.files) if spec.files else None
-    container_id = _create(api, spec, storage_bytes)
+    container_id = _create(api, spec, storage_bytes, runtime)
     try:
         if archive is not None:
             api.put_archive(container_id, "/", archive)
@@ -313,14 +350,21 @@ def _create_and_start(api: APIClient, spec: ContainerSpec, storage_bytes: int | 
     return inspection
 
 
-def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> str:
+def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None, runtime: str) -> str:
     host_config = api.create_host_config(
         network_mode=spec.network_mode,
         nano_cpus=spec.nano_cpus,
         mem_limit=spec.memory_bytes,
+        pids_limit=_host_tasks_limit(spec.pids_limit, runtime),
         shm_size=spec.shm_size_bytes,
         storage_opt={"size": str(storage_bytes)} if storage_bytes else None,
+        runtime=runtime,
+        cap_drop=DROPPED_CAPABILITIES,
+        security_opt=SECURITY_OPTIONS,
+        privileged=False,
     )
+    # Nothing of the host goes into a job container: no bind mount, volume or Docker socket.
+    assert not host_config.get("Binds") and not host_config.get("Mounts"), host_config
     try:
         created = api.create_container(
             spec.image,
@@ -336,6 +380,12 @@ def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None) -> s
             raise ContainerExists(_state(api.inspect_container(spec.name))) from exc
         raise RunFailed(f"Container {spec.name} cannot be created: {explanation(exc)}") from exc
     return str(created["Id"])
+
+
+def _host_tasks_limit(pids_limit: int | None, runtime: str) -> int | None:
+    if pids_limit is None or runtime != RUNSC:
+        return pids_limit
+    return RUNSC_SANDBOX_TASKS + pids_limit * RUNSC_HOST_TASKS_PER_TASK
 
 
 def _files_archive(files: Mapping[str, bytes]) -> bytes:

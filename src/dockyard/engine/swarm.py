@@ -12,8 +12,13 @@ service's id. The engine talked to must be a swarm manager (scripts/swarm-up.sh)
 - Image pulls, engine info, and `exec` / graceful `stop` of the task's container go through
   the engine talked to: on a multi-node swarm, CMD health checks need the task on that node,
   and `stop` of a task elsewhere removes its service (Docker's own 10 s grace).
+- Least privilege as far as a service spec has it (API 1.41): the pids limit and Docker's
+  default capabilities less NET_RAW; never privileged (services cannot be), no host mounts.
 - Not available: the `none` network (swarm has no such network for services), the storage
-  limit (`supports_storage_limit` is False) and OOMKilled (a task reports its exit code only).
+  limit (`supports_storage_limit` is False), OOMKilled (a task reports its exit code only),
+  `no-new-privileges` (the 1.41 service spec has no such option) and the OCI runtime (a
+  service has no runtime field: tasks run under each node's default runtime, which `runtime`
+  reports as this engine's).
 - Not contained: a project's network is the host's (a service cannot join a node's local
   bridge), so a job reaches every service of the node it runs on, its loopback included.
 """
@@ -51,6 +56,8 @@ from dockyard.engine.base import (
     RegistryCredentials,
 )
 from dockyard.engine.containers import (
+    AUTO_RUNTIME,
+    DROPPED_CAPABILITIES,
     FILE_MODE,
     DockerEngine,
     checked_file_path,
@@ -118,7 +125,7 @@ class SwarmApi(Protocol):
 
 class SwarmEngine(DockerEngine):
     def __init__(self, docker_host: str) -> None:
-        super().__init__(docker_host)
+        super().__init__(docker_host, AUTO_RUNTIME)
         self._logins: dict[str, RegistryCredentials] = {}
 
     def ping_sync(self) -> None:
@@ -134,6 +141,9 @@ class SwarmEngine(DockerEngine):
 
     async def supports_storage_limit(self) -> bool:
         return False
+
+    async def runtime(self) -> str:
+        return str((await self._engine_info())["DefaultRuntime"])
 
     async def ensure_image(
         self,
@@ -259,7 +269,7 @@ def _create_service(
         _service_container(spec, files),
         restart_policy=RestartPolicy(condition="none"),
         networks=NETWORKS[spec.network_mode],
-        resources=Resources(cpu_limit=spec.nano_cpus, mem_limit=spec.memory_bytes),
+        resources=_resources(spec),
         # The engine's architecture is the one `architecture()` reports for the whole swarm.
         placement=Placement(constraints=[f"node.platform.arch=={architecture}"]),
     )
@@ -278,6 +288,13 @@ def _create_service(
     return str(created["ID"])
 
 
+def _resources(spec: ContainerSpec) -> Resources:
+    resources = Resources(cpu_limit=spec.nano_cpus, mem_limit=spec.memory_bytes)
+    if spec.pids_limit is not None:  # docker-py's Resources has no argument for it
+        resources.setdefault("Limits", {})["Pids"] = spec.pids_limit
+    return resources
+
+
 def _service_container(spec: ContainerSpec, files: list[SecretReference]) -> ServiceContainer:
     shm = (
         [Mount(SHM_PATH, None, type="tmpfs", tmpfs_size=spec.shm_size_bytes)]
@@ -292,6 +309,7 @@ def _service_container(spec: ContainerSpec, files: list[SecretReference]) -> Ser
         labels=dict(spec.labels),
         secrets=files,
         mounts=shm,
+        cap_drop=DROPPED_CAPABILITIES,
     )
 
 

@@ -1,4 +1,8 @@
-"""Deployment plans: the CPU and memory limits a job container gets, by plan id."""
+"""Deployment plans: the CPU, memory and pids limits a job container gets, by plan id.
+
+The pids limit is 256 tasks (processes and threads) per CPU of the plan, at least 256: room
+for any ordinary program, while a fork bomb stops there instead of exhausting the host's.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ from dataclasses import dataclass
 from dockyard.errors import Conflict
 
 MIB = 1024 * 1024
+PIDS_PER_CPU = 256
+MIN_PIDS = 256
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,10 @@ class Plan:
     @property
     def memory_bytes(self) -> int:
         return self.memory_mb * MIB
+
+    @property
+    def pids_limit(self) -> int:
+        return max(MIN_PIDS, int(self.cpus * PIDS_PER_CPU))
 
 
 PLANS = {

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from dockyard.runs.plans import plan_of
+from dockyard.runs.plans import MIN_PIDS, plan_of
 
 # Kubernetes' default terminationGracePeriodSeconds.
 DEFAULT_GRACE_SECONDS = 30
@@ -44,6 +44,7 @@ class RunRecipe(BaseModel):
     labels: dict[str, str] = {}
     nano_cpus: int
     memory_bytes: int
+    pids_limit: int = MIN_PIDS  # runs asked for before plans had one get the smallest
     shm_size_mb: int | None = None
     storage_mb: int | None = None
     architecture: str | None = None
@@ -137,6 +138,7 @@ def recipe_of(
         labels=labels_of(options.get("metadata") or {}),
         nano_cpus=plan.nano_cpus,
         memory_bytes=plan.memory_bytes,
+        pids_limit=plan.pids_limit,
         shm_size_mb=storage.get("shmSize"),
         storage_mb=(storage.get("ephemeralStorage") or {}).get("storageSize"),
         architecture=(job.get("infrastructure") or {}).get("architecture"),

@@ -15,7 +15,7 @@ from typing import Protocol
 import structlog
 
 from dockyard.builds.tasks import BuildEngines
-from dockyard.config import BuildNetwork, ContainerNetwork, RunEngine, Settings
+from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
 from dockyard.db.notify import listen
 from dockyard.db.session import Database, is_sqlite
 from dockyard.engine.buildkit import BuildkitBuilder
@@ -110,13 +110,23 @@ def run_engine(settings: Settings) -> DockerEngine:
     """The engine job runs use (DOCKYARD_RUN_ENGINE)."""
     if settings.run_engine is RunEngine.SWARM:
         return SwarmEngine(settings.docker_host)
-    return DockerEngine(settings.docker_host)
+    return DockerEngine(settings.docker_host, settings.container_runtime.value)
 
 
-def check_run_engine(settings: Settings) -> None:
-    """Before serving: EngineUnavailable when the run engine does not answer, or when swarm
-    is chosen and the engine does not manage one."""
+def check_run_engine(settings: Settings) -> list[str]:
+    """Before serving: EngineUnavailable when the run engine does not answer, lacks the
+    container runtime asked for, or when swarm is chosen and the engine does not manage one.
+    The warnings to show about the settings."""
     run_engine(settings).ping_sync()
+    if settings.run_engine is RunEngine.SWARM and settings.container_runtime is not (
+        ContainerRuntime.AUTO
+    ):
+        return [
+            f"DOCKYARD_CONTAINER_RUNTIME={settings.container_runtime.value} is ignored with "
+            "DOCKYARD_RUN_ENGINE=swarm: swarm services cannot choose a runtime, their tasks "
+            "run under each node's default one (dockerd --default-runtime)"
+        ]
+    return []
 
 
 def containment_warnings(settings: Settings) -> list[str]:

@@ -258,7 +258,7 @@ class RunRunner:
             logs.write(f"Attempt {row.attempt}: {self.failure}")
             return ContainerState(spec.name, False, None, None, utcnow())
         await self._record_start(state)
-        logs.write(f"Attempt {row.attempt} started")
+        logs.write(f"Attempt {row.attempt} started (runtime {await self.containers.runtime()})")
         return state
 
     async def _record_start(self, state: ContainerState) -> None:
@@ -294,6 +294,7 @@ class RunRunner:
             network_mode=await self._network(),
             nano_cpus=recipe.nano_cpus,
             memory_bytes=recipe.memory_bytes,
+            pids_limit=recipe.pids_limit,
             shm_size_bytes=recipe.shm_size_mb * MIB if recipe.shm_size_mb else None,
             storage_bytes=recipe.storage_mb * MIB if recipe.storage_mb else None,
         )
