@@ -40,6 +40,8 @@ async def fetch_bundle(
                 size = await _download(url, archive, max_bytes, transport)
         except RefusedTarget as exc:
             raise BuildFailed(f"The bundle URL is refused: {exc.message}") from None
+        except httpx.InvalidURL as exc:
+            raise BuildFailed(f"The bundle URL is refused: {exc}") from None
         except TimeoutError as exc:
             raise BuildFailed(f"Fetching the bundle took longer than {timeout:.0f} s") from exc
         except httpx.HTTPError as exc:

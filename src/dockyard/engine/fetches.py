@@ -28,6 +28,7 @@ Resolver = Callable[[str, int], list[IPAddress]]
 DEFAULT_PORTS = {"http": 80, "https": 443, "ssh": 22, "git": 9418}
 # Not in `ipaddress`'s private tables (Python 3.11) but never a public host.
 NON_GLOBAL = (
+    ipaddress.ip_network("192.0.0.0/24"),  # IETF protocol assignments
     ipaddress.ip_network("64:ff9b:1::/48"),  # local-use NAT64
 )
 NAT64 = ipaddress.ip_network("64:ff9b::/96")

@@ -69,7 +69,7 @@ async def post(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
         status_code, error = response.status_code, _error_of(response)
     except RefusedTarget as exc:
         error = f"refused: {exc.message}"
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
     latency_ms = round((time.monotonic() - started) * 1000)
     return Outcome(status_code, latency_ms, error[:MAX_ERROR_CHARS] if error else None)
