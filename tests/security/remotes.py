@@ -97,6 +97,13 @@ class Listener:
         self.socket.close()
 
 
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def answer(status: int, body: bytes = b"", **headers: str) -> Respond:
     def respond(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(status)

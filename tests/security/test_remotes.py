@@ -6,10 +6,14 @@ HTTP servers on 127.0.0.x."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import ipaddress
 import os
+import socket
+import subprocess
 import tarfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +38,7 @@ from tests.security.remotes import (
     Listener,
     Rebinding,
     answer,
+    free_port,
     git_http_backend,
     serving,
     twins,
@@ -415,3 +420,46 @@ def test_the_api_refuses_a_url_that_climbs(
     refused = client.post(path, json=request)
     assert_error(refused, 400, field)
     assert "'..'" in refused.json()["error"]["message"]
+
+
+@pytest.fixture
+def git_daemon(tmp_path: Path) -> Iterator[tuple[GitRepo, int]]:
+    """`git daemon` on 127.0.0.2 serving `acme/app`."""
+    repo = GitRepo(tmp_path / "daemon")
+    repo.commit({"hello.txt": "over git://\n"})
+    port = free_port("127.0.0.2")
+    daemon = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--listen=127.0.0.2",
+            f"--port={port}",
+            "--reuseaddr",
+            "--export-all",
+            f"--base-path={repo.root}",
+            str(repo.root),
+        ],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.2", port), 1):
+                break
+            time.sleep(0.05)
+        yield repo, port
+    finally:
+        daemon.terminate()
+        daemon.wait(10)
+
+
+async def test_git_protocol_connects_to_the_checked_address(
+    git_daemon: tuple[GitRepo, int],
+) -> None:
+    repo, port = git_daemon
+    rebinding = Rebinding("127.0.0.2", "127.0.0.1")
+    git = GitClient(allow=["127.0.0.2/32"], resolver=rebinding, timeout=30)
+    # The name is in no DNS: git reaches the daemon only at the checked address.
+    assert await git.resolve(f"git://git.daemon.test:{port}/acme/app.git", "main") == (
+        repo.head_of("main")
+    )
+    assert rebinding.calls == 1
