@@ -11,6 +11,7 @@ import io
 import ipaddress
 import os
 import socket
+import ssl
 import subprocess
 import tarfile
 import time
@@ -463,3 +464,54 @@ async def test_git_protocol_connects_to_the_checked_address(
         repo.head_of("main")
     )
     assert rebinding.calls == 1
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for `hooks.tls.test` alone: its cert and key files."""
+    root = tmp_path_factory.mktemp("tls")
+    cert, key = root / "cert.pem", root / "key.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=hooks.tls.test",
+            "-addext",
+            "subjectAltName=DNS:hooks.tls.test",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return cert, key
+
+
+async def test_tls_is_verified_for_the_name_at_the_checked_address(
+    certificate: tuple[Path, Path],
+) -> None:
+    cert, key = certificate
+    with serving("127.0.0.2", answer(204)) as server:
+        served = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        served.load_cert_chain(cert, key)
+        server.http.socket = served.wrap_socket(server.http.socket, server_side=True)
+        trusted = ssl.create_default_context(cafile=str(cert))
+        transport = PinnedTransport(
+            ["127.0.0.2/32"], verify=trusted, resolver=lambda *_: [_ip("127.0.0.2")]
+        )
+        async with httpx.AsyncClient(transport=transport) as client:
+            ok = await client.post(f"https://hooks.tls.test:{server.port}/hook", content=b"{}")
+            assert ok.status_code == 204
+            # Same address, another name: the certificate does not name it.
+            with pytest.raises(httpx.ConnectError, match="certificate verify failed"):
+                await client.post(f"https://other.tls.test:{server.port}/hook", content=b"{}")
+        assert server.seen == [("POST", "/hook", f"hooks.tls.test:{server.port}")]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import socket
+import ssl
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -172,10 +173,12 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         allow: Sequence[str],
         *,
         limits: httpx.Limits | None = None,
+        verify: ssl.SSLContext | bool = True,
         resolver: Resolver = system_resolver,
     ) -> None:
         self.allow = list(allow)
         self.limits = limits or httpx.Limits()
+        self.verify = verify
         self.resolver = resolver
         self._pools: dict[str, httpx.AsyncHTTPTransport] = {}
 
@@ -192,7 +195,7 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         pool = self._pools.get(target.host)
         if pool is None:
             pool = self._pools[target.host] = httpx.AsyncHTTPTransport(
-                limits=self.limits, trust_env=False
+                verify=self.verify, limits=self.limits, trust_env=False
             )
         return await pool.handle_async_request(pinned)
 
