@@ -46,6 +46,7 @@ from dockyard.engine.fetches import (
     Resolver,
     Target,
     check_host,
+    literal_address,
     system_resolver,
 )
 from dockyard.errors import EngineUnavailable, GitError
@@ -425,18 +426,10 @@ def _pinned(url: str, location: str, parts: SplitResult, scheme: str, target: Ta
         userinfo = parts.netloc.rpartition("@")[0]
         netloc = f"{userinfo}@{netloc}" if userinfo else netloc
         return Remote(url, parts._replace(netloc=netloc).geturl())
-    if _is_literal(target):
+    if literal_address(target.host) is not None:  # curl connects to it without a lookup
         return Remote(url, location)
     resolve = f"{target.host}:{target.port}:{_host_text(target.address)}"
     return Remote(url, location, config=(("http.curloptResolve", resolve),))
-
-
-def _is_literal(target: Target) -> bool:
-    try:
-        ipaddress.ip_address(target.host)
-    except ValueError:
-        return False
-    return True
 
 
 def _host_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
