@@ -49,6 +49,7 @@ from dockyard.engine.fetches import (
     literal_address,
     system_resolver,
 )
+from dockyard.engine.paths import resolved_within
 from dockyard.errors import EngineUnavailable, GitError
 
 GIT = "git"
@@ -406,11 +407,11 @@ def _config(remote: Remote | None) -> list[tuple[str, str]]:
 def _local(url: str, root_text: str, location: str) -> Remote:
     """The repository a mapped URL names on this machine, once resolved inside the mapped root
     (git also tries the path with `.git` appended: that one counts when it exists)."""
-    root = Path(root_text).resolve()
     path = Path(location.removeprefix("file://"))
     candidates = [path, path.with_name(f"{path.name}.git")] if path.name else [path]
-    found = next((candidate for candidate in candidates if candidate.exists()), path).resolve()
-    if not found.is_relative_to(root):
+    chosen = next((candidate for candidate in candidates if candidate.exists()), path)
+    found = resolved_within(Path(root_text), chosen)
+    if found is None:
         raise GitError(
             f"The repository URL {url} leads outside the root its DOCKYARD_GIT_INSTEADOF "
             "prefix maps to"

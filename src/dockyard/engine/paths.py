@@ -1,6 +1,6 @@
-"""Paths a user names inside a tree dockyard holds (a build's source): resolved with every
-symlink followed, so a link in a repository or a bundle cannot lead a write or a read onto
-the worker's disk."""
+"""Paths a user names inside a tree dockyard holds (a build's source, the repositories an
+insteadOf prefix maps to): resolved with every symlink followed, so a link in a repository or
+a bundle, or a `..`, cannot lead a write or a read onto the rest of the worker's disk."""
 
 from __future__ import annotations
 
@@ -9,11 +9,17 @@ from pathlib import Path
 from dockyard.errors import BuildFailed
 
 
+def resolved_within(root: Path, path: Path) -> Path | None:
+    """`path` resolved (symlinks followed), or None when that leads outside `root` (also
+    resolved)."""
+    resolved = path.resolve()
+    return resolved if resolved.is_relative_to(root.resolve()) else None
+
+
 def inside(root: Path, path: str, what: str, where: str = "the source") -> Path:
     """`path` under `root` (a leading `/` is `root` itself), symlinks followed; BuildFailed
     naming `what` (the field) when it leads outside `root`."""
-    base = root.resolve()
-    resolved = (base / path.lstrip("/")).resolve()
-    if not resolved.is_relative_to(base):
+    resolved = resolved_within(root, root / path.lstrip("/"))
+    if resolved is None:
         raise BuildFailed(f"{what} {path} leads outside {where}")
     return resolved
