@@ -96,7 +96,7 @@ def _global(address: IPAddress) -> bool:
     )
 
 
-def refused(address: IPAddress) -> bool:
+def _refused(address: IPAddress) -> bool:
     """Whether the policy refuses `address` (before DOCKYARD_FETCH_ALLOW is asked)."""
     embedded = _embedded_ipv4(address)
     return not _global(embedded if embedded is not None else address)
@@ -117,7 +117,7 @@ def _allowed(host: str, address: IPAddress, allow: Sequence[str]) -> bool:
 
 
 def check_address(host: str, address: IPAddress, allow: Sequence[str]) -> None:
-    if refused(address) and not _allowed(host, address, allow):
+    if _refused(address) and not _allowed(host, address, allow):
         raise RefusedTarget(
             f"{host} is {address}, an address of this machine or a private network; allow "
             "it in DOCKYARD_FETCH_ALLOW to reach it (bundles, webhooks and git remotes)"
@@ -137,13 +137,6 @@ def check_host(
     for address in addresses:
         check_address(host, address, allow)
     return Target(host, port, addresses[0])
-
-
-def check_literal(host: str, allow: Sequence[str]) -> None:
-    """RefusedTarget when `host` is an IP literal the policy refuses; names pass (no DNS)."""
-    literal = literal_address(host.strip("[]"))
-    if literal is not None:
-        check_address(host, literal, allow)
 
 
 def check_fetchable(url: str, allow: Sequence[str], resolver: Resolver = system_resolver) -> Target:
