@@ -112,7 +112,9 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(default=None, description="base64 AES-256 key")
     git_insteadof: dict[str, str] = Field(
         default_factory=dict,
-        description="URL prefix -> replacement, applied as git's url.<replacement>.insteadOf",
+        description="URL prefix -> replacement (a local path or a URL), applied by dockyard "
+        "with git's rule (the longest matching prefix); a local result must stay inside the "
+        "replacement's dir, a URL result passes the address policy",
     )
     webhook_secret: str | None = None
     webhook_secrets: dict[str, str] = Field(
@@ -133,8 +135,9 @@ class Settings(BaseSettings):
     bundle_timeout_seconds: float = Field(default=300.0, gt=0)
     fetch_allow: list[str] = Field(
         default_factory=list,
-        description="networks (CIDR) or host names of this machine or private networks that "
-        "bundle URLs may still name",
+        description="networks (CIDR) or host names of this machine or private networks "
+        "(any address that is not global) that git remotes, bundle URLs and notification "
+        "webhooks may still name",
     )
     log_retention_days: int = Field(default=30, ge=1, description="older log lines are removed")
     log_retention_lines: int = Field(

@@ -27,6 +27,7 @@ from dockyard.db.session import Database
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
+from dockyard.engine.paths import inside
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.service import LogWriter, file_texts, redactor
@@ -103,19 +104,34 @@ def file_bytes(file: dict[str, str], arguments: dict[str, str]) -> bytes:
     return TEMPLATE.sub(lambda m: arguments.get(m[1], m[0]), text).encode(encoding)
 
 
-def write_build_files(context: Path, secrets: BuildSecrets) -> None:
-    """Each build file at its absolute path under the build context; none may leave it."""
-    root = context.resolve()
-    for path, file in secrets.build_files.items():
-        target = (root / path.lstrip("/")).resolve()
-        if not target.is_relative_to(root) or target == root:
-            raise BuildFailed(f"build file {path} would be written outside the build context")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(file_bytes(file, secrets.build_arguments))
+def write_build_files(source: Path, recipe: BuildRecipe, secrets: BuildSecrets) -> None:
+    """Each build file at its absolute path under the build context (`dockerWorkDir`). The
+    Dockerfile path, the context and every file's target are resolved (symlinks of the source
+    followed) and checked inside the source before the first file is written."""
+    inside(source, recipe.dockerfile_path, "dockerFilePath")
+    context = inside(source, recipe.work_dir, "dockerWorkDir")
+    targets = {
+        path: inside(context, path, "buildFiles", "the build context (dockerWorkDir)")
+        for path in secrets.build_files
+    }
+    for path, target in targets.items():
+        if target == context:
+            raise BuildFailed(f"buildFiles {path} names the build context itself, not a file")
+    for path, target in targets.items():
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(file_bytes(secrets.build_files[path], secrets.build_arguments))
+        except OSError as exc:
+            raise BuildFailed(f"buildFiles {path} cannot be written: {exc.strerror}") from None
 
 
 def directory_megabytes(root: Path) -> float:
-    total = sum(entry.stat().st_size for entry in root.rglob("*") if entry.is_file())
+    """The size of the files in `root`; symlinks are not followed (nor counted)."""
+    total = sum(
+        entry.lstat().st_size
+        for entry in root.rglob("*")
+        if not entry.is_symlink() and entry.is_file()
+    )
     return total / 1024 / 1024
 
 
@@ -253,7 +269,7 @@ class BuildRunner:
         async with self.entering(BuildStatus.CLONING):
             await self._fetch_source(recipe, source, logs)
             self._check_storage(recipe, source)
-            write_build_files(source / recipe.work_dir.lstrip("/"), secrets)
+            write_build_files(source, recipe, secrets)
 
         reference = built_image(self.settings, self.build)
         if self.image_locks.busy(reference):

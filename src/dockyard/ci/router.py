@@ -46,9 +46,8 @@ async def receive_webhook(
         raise Invalid("body", f"larger than {MAX_BODY_BYTES} bytes")
     headers = {name.lower(): value for name, value in request.headers.items()}
     delivery = PROVIDERS[provider](body, headers, service.secret_of(settings))
-    outcome = await service.handle(
-        session, box, GitClient(settings.git_insteadof), settings, delivery
-    )
+    git = GitClient(settings.git_insteadof, allow=settings.fetch_allow)
+    outcome = await service.handle(session, box, git, settings, delivery)
     if any(decision["built"] for decision in outcome.decisions):
         wake.set()
     return Envelope(

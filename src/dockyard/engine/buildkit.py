@@ -21,6 +21,7 @@ from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.dockercli import DockerCli
+from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, EngineUnavailable
 
 # BuildKit's csv syntax (`id=NAME,src=FILE`) must not see a `,` or `=` in a name.
@@ -70,8 +71,8 @@ class BuildkitBuilder:
         `/` is its root), tag the image `tag` and return its id. `registry_logins` let base
         images come from private registries."""
         root = source_dir.resolve()
-        dockerfile_path = _inside(root, dockerfile, "Dockerfile")
-        context_dir = _inside(root, context, "Build context")
+        dockerfile_path = inside(root, dockerfile, "Dockerfile path")
+        context_dir = inside(root, context, "Build context path")
         if not dockerfile_path.is_file():
             raise BuildFailed(f"Dockerfile {dockerfile} does not exist in the source")
         if not context_dir.is_dir():
@@ -104,14 +105,6 @@ class BuildkitBuilder:
             if not result.ok:
                 raise BuildFailed(output.failure_message())
             return iidfile.read_text().strip()
-
-
-def _inside(root: Path, path: str, what: str) -> Path:
-    """`path` under `root`, symlinks resolved; refused when it leads outside `root`."""
-    resolved = (root / path.lstrip("/")).resolve()
-    if not resolved.is_relative_to(root):
-        raise BuildFailed(f"{what} path {path} leads outside the source")
-    return resolved
 
 
 def _target_option(target: str | None) -> list[str]:

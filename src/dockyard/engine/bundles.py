@@ -1,6 +1,7 @@
-"""Source bundles: a tar or tar.gz of a source tree fetched over HTTP(S), size- and
-time-limited, unpacked with tarfile's `data` filter (no absolute paths, no `..`, no links or
-devices out of the tree)."""
+"""Source bundles: a tar or tar.gz of a source tree fetched over HTTP(S) from an address the
+policy of engine/fetches.py accepts (the connection goes to the checked address, redirects are
+not followed), size- and time-limited, unpacked with tarfile's `data` filter (no absolute
+paths, no `..`, no links or devices out of the tree)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 
 from dockyard.engine.base import LineSink
-from dockyard.engine.fetches import RefusedTarget, check_fetchable
+from dockyard.engine.fetches import PinnedTransport, RefusedTarget, Resolver, system_resolver
 from dockyard.errors import BuildFailed
 
 
@@ -25,20 +26,22 @@ async def fetch_bundle(
     timeout: float,
     allow: Sequence[str],
     on_line: LineSink,
+    resolver: Resolver = system_resolver,
 ) -> None:
-    """Download `url` (at most `max_bytes`, within `timeout` seconds, from a target
-    `check_fetchable` accepts with `allow`) and unpack it into `dest`. BuildFailed says what
+    """Download `url` (at most `max_bytes`, within `timeout` seconds, from a target the
+    address policy accepts with `allow`) and unpack it into `dest`. BuildFailed says what
     went wrong."""
-    try:
-        await asyncio.to_thread(check_fetchable, url, allow)
-    except RefusedTarget as exc:
-        raise BuildFailed(f"The bundle URL is refused: {exc.message}") from None
+    transport = PinnedTransport(allow, resolver=resolver)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=dest.parent) as archive:
         on_line(f"Fetching bundle {url}")
         try:
             async with asyncio.timeout(timeout):
-                size = await _download(url, archive, max_bytes)
+                size = await _download(url, archive, max_bytes, transport)
+        except RefusedTarget as exc:
+            raise BuildFailed(f"The bundle URL is refused: {exc.message}") from None
+        except httpx.InvalidURL as exc:
+            raise BuildFailed(f"The bundle URL is refused: {exc}") from None
         except TimeoutError as exc:
             raise BuildFailed(f"Fetching the bundle took longer than {timeout:.0f} s") from exc
         except httpx.HTTPError as exc:
@@ -49,11 +52,14 @@ async def fetch_bundle(
 
 
 async def _download(
-    url: str, archive: tempfile._TemporaryFileWrapper[bytes], max_bytes: int
+    url: str,
+    archive: tempfile._TemporaryFileWrapper[bytes],
+    max_bytes: int,
+    transport: PinnedTransport,
 ) -> int:
     size = 0
     async with (
-        httpx.AsyncClient(follow_redirects=False) as client,
+        httpx.AsyncClient(transport=transport, follow_redirects=False) as client,
         client.stream("GET", url) as response,
     ):
         if response.status_code != 200:

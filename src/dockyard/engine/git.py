@@ -6,13 +6,19 @@ no terminal prompt. Settings are passed as git's environment config (`GIT_CONFIG
 `GIT_CONFIG_KEY_n`, `GIT_CONFIG_VALUE_n`), which means the same as `-c key=value` but cannot be
 misparsed when a value holds `=`:
 
-- `url.<replacement>.insteadOf=<prefix>` for each entry of `DOCKYARD_GIT_INSTEADOF`, so
-  `https://git.example.test/acme/app` reaches `/srv/git/acme/app` with
-  `{"https://git.example.test/": "/srv/git/"}`. The rest of the URL is kept as written, a
-  `.git` suffix neither added nor removed: git's local transport and the usual git servers
-  accept `acme/app` for a repository stored as `acme/app.git`.
+- each entry of `DOCKYARD_GIT_INSTEADOF` maps a URL prefix (git's rule: the longest that
+  matches) to a replacement, applied here and not by git, so `https://git.example.test/acme/app`
+  reaches `/srv/git/acme/app` with `{"https://git.example.test/": "/srv/git/"}`. The rest of
+  the URL is kept as written, a `.git` suffix neither added nor removed: git's local transport
+  and the usual git servers accept `acme/app` for a repository stored as `acme/app.git`. A
+  local path must stay inside its mapped root once resolved (symlinks followed); a URL must
+  name no `.` or `..` path segment, written plainly or encoded, nor a backslash.
 - only http(s), ssh and git remotes are allowed, and local paths (git's `file` protocol) only
   for URLs that an insteadOf prefix maps, so a user's URL can never read the server's disk.
+- every network remote passes the address policy of engine/fetches.py (DOCKYARD_FETCH_ALLOW),
+  and git connects to the address that was checked: http(s) through
+  `http.curloptResolve=<host>:<port>:<address>` without redirects or proxies, ssh with
+  `-o HostName=<address> -o HostKeyAlias=<host>`, git:// to the address itself.
 
 User input never becomes an option: URLs and refs that start with `-` are refused, refs must
 pass `git check-ref-format`, shas are 40 hex digits, and `--` ends the options where git takes
@@ -22,20 +28,42 @@ it.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import re
+import shlex
 import shutil
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from dockyard.engine import process
 from dockyard.engine.base import LineSink
+from dockyard.engine.fetches import (
+    DEFAULT_PORTS,
+    RefusedTarget,
+    Resolver,
+    Target,
+    check_host,
+    literal_address,
+    system_resolver,
+)
+from dockyard.engine.paths import resolved_within
 from dockyard.errors import EngineUnavailable, GitError
 
 GIT = "git"
 DEFAULT_TIMEOUT_SECONDS = 600.0
 SHA = re.compile(r"[0-9a-fA-F]{40}")
 REMOTE_PROTOCOLS = ("https", "http", "ssh", "git")
+SSH_COMMAND = "ssh -o BatchMode=yes"
+URL_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# git's scp-like ssh syntax, `[user@]host:path` (a `/` before the `:` makes it a local path).
+SCP_LIKE = re.compile(r"(?:[^@/:]+@)?(\[[^\]/]+\]|[^:/\[]+):(.*)", re.DOTALL)
+# Percent-escapes of `.`, `/`, `\` and `%` itself (a double encoding): a server that decodes
+# them would see segments or separators the URL does not show.
+ENCODED_SEPARATOR = re.compile(r"%(2e|2f|5c|25)", re.IGNORECASE)
+PROXY_VARIABLES = frozenset({"http_proxy", "https_proxy", "all_proxy", "no_proxy"})
 ERROR_LINE_PREFIXES = ("fatal:", "error:")
 # What git (protocol v0 and v2) answers when a wanted commit or ref is not on the server.
 MISSING_OBJECT_MARKERS = (
@@ -68,6 +96,18 @@ class MissingObject(GitError):
     """The remote has no such commit or ref."""
 
 
+@dataclass(frozen=True)
+class Remote:
+    """A repository URL made ready for git: `location` is what git is given (the URL, or the
+    local path an insteadOf prefix maps it to), with the settings that pin its address."""
+
+    url: str
+    location: str
+    local: bool = False
+    config: tuple[tuple[str, str], ...] = ()
+    ssh_command: str = SSH_COMMAND
+
+
 def _emit(on_line: LineSink | None, line: str) -> None:
     if on_line is not None:
         on_line(line)
@@ -78,9 +118,13 @@ class GitClient:
         self,
         insteadof: Mapping[str, str] | None = None,
         *,
+        allow: Sequence[str] = (),
         timeout: float = DEFAULT_TIMEOUT_SECONDS,
+        resolver: Resolver = system_resolver,
     ) -> None:
         self.insteadof = dict(insteadof or {})
+        self.allow = list(allow)
+        self.resolver = resolver
         self._cache_locks: dict[Path, asyncio.Lock] = {}
         self.timeout = timeout
 
@@ -88,8 +132,11 @@ class GitClient:
         """The sha `ref` (a branch name or a full ref such as `refs/pull/7/head`) points at."""
         _check_url(url)
         full_ref = await self._full_ref(ref)
+        remote = await asyncio.to_thread(self.remote, url)
         listing = await self._run(
-            ["ls-remote", "--", url, full_ref], url=url, failure=f"Cannot list the refs of {url}"
+            ["ls-remote", "--", remote.location, full_ref],
+            remote=remote,
+            failure=f"Cannot list the refs of {url}",
         )
         for line in listing.stdout:
             sha, _, name = line.partition("\t")
@@ -222,9 +269,10 @@ class GitClient:
     async def _fetch(
         self, url: str, what: str, depth: list[str], dest: Path, on_line: LineSink | None
     ) -> None:
+        remote = await asyncio.to_thread(self.remote, url)
         fetched = await self._run(
-            ["fetch", "--no-tags", *depth, "--", url, what],
-            url=url,
+            ["fetch", "--no-tags", *depth, "--", remote.location, what],
+            remote=remote,
             cwd=dest,
             on_line=on_line,
             check=False,
@@ -253,7 +301,7 @@ class GitClient:
         self,
         args: Sequence[str],
         *,
-        url: str | None = None,
+        remote: Remote | None = None,
         cwd: Path | None = None,
         on_line: LineSink | None = None,
         check: bool = True,
@@ -266,48 +314,155 @@ class GitClient:
         try:
             completed = await process.run(
                 [GIT, *args],
-                env=self._env(url) | ceiling | dict(env or {}),
+                env=self._env(remote) | ceiling | dict(env or {}),
                 cwd=cwd,
                 on_line=on_line,
                 timeout=self.timeout,
             )
         except TimeoutError:
-            remote = f" of {url}" if url else ""
-            raise GitError(
-                f"git {args[0]}{remote} did not finish within {self.timeout:g} s"
-            ) from None
+            of = f" of {remote.url}" if remote else ""
+            raise GitError(f"git {args[0]}{of} did not finish within {self.timeout:g} s") from None
         except FileNotFoundError as exc:
             raise EngineUnavailable(f"git is not installed ({exc})") from exc
         if check and not completed.ok:
             raise GitError(f"{failure}: {_error_summary(completed.tail)}")
         return completed
 
-    def _env(self, url: str | None) -> dict[str, str]:
-        env = {name: value for name, value in os.environ.items() if not name.startswith("GIT_")}
+    def remote(self, url: str) -> Remote:
+        """`url` ready for git: mapped by the longest matching insteadOf prefix, kept inside
+        the mapped root, its host checked by the address policy. GitError when refused.
+        (Blocking: it may ask the resolver.)"""
+        _check_url(url)
+        prefixes = [prefix for prefix in self.insteadof if url.startswith(prefix)]
+        if not prefixes:
+            return self._network(url, url)
+        prefix = max(prefixes, key=len)
+        replacement = self.insteadof[prefix]
+        location = replacement + url[len(prefix) :]
+        if replacement.startswith(("/", "file://")):
+            return _local(url, replacement.removeprefix("file://"), location)
+        if problem := url_path_problem(location):
+            raise GitError(f"Invalid repository URL {url!r}: it maps to one with {problem}")
+        return self._network(url, location)
+
+    def _network(self, url: str, location: str) -> Remote:
+        """A remote git reaches over the network, pinned to the address that was checked; any
+        other location is left to git, which refuses its protocol."""
+        if URL_SCHEME.match(location):
+            try:
+                parts = urlsplit(location)
+                port = parts.port
+            except ValueError:
+                raise GitError(f"Invalid repository URL {url!r}") from None
+            scheme = parts.scheme.lower()
+            if scheme not in REMOTE_PROTOCOLS or not parts.hostname:
+                return Remote(url, location)
+            target = self._checked(url, parts.hostname, port or DEFAULT_PORTS[scheme])
+            return _pinned(url, location, parts, scheme, target)
+        if scp_like := SCP_LIKE.fullmatch(location):
+            target = self._checked(url, scp_like[1], DEFAULT_PORTS["ssh"])
+            return Remote(url, location, ssh_command=_ssh_command(target))
+        return Remote(url, location)
+
+    def _checked(self, url: str, host: str, port: int) -> Target:
+        try:
+            return check_host(host, port, self.allow, self.resolver)
+        except RefusedTarget as exc:
+            raise GitError(f"The repository URL {url} is refused: {exc.message}") from None
+
+    def _env(self, remote: Remote | None) -> dict[str, str]:
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if not name.startswith("GIT_") and name.lower() not in PROXY_VARIABLES
+        }
         env.update(
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,
             GIT_TERMINAL_PROMPT="0",
-            GIT_SSH_COMMAND="ssh -o BatchMode=yes",
+            GIT_SSH_COMMAND=remote.ssh_command if remote else SSH_COMMAND,
             LC_ALL="C",  # errors are matched in English
         )
-        config = self._config(url)
+        config = _config(remote)
         env["GIT_CONFIG_COUNT"] = str(len(config))
         for index, (key, value) in enumerate(config):
             env[f"GIT_CONFIG_KEY_{index}"] = key
             env[f"GIT_CONFIG_VALUE_{index}"] = value
         return env
 
-    def _config(self, url: str | None) -> list[tuple[str, str]]:
-        mapped = url is not None and any(url.startswith(prefix) for prefix in self.insteadof)
-        return [
-            ("protocol.allow", "never"),
-            *((f"protocol.{name}.allow", "always") for name in REMOTE_PROTOCOLS),
-            ("protocol.file.allow", "always" if mapped else "never"),
-            *((f"url.{to}.insteadOf", prefix) for prefix, to in self.insteadof.items()),
-            ("init.defaultBranch", "main"),
-            ("advice.detachedHead", "false"),
+
+def _config(remote: Remote | None) -> list[tuple[str, str]]:
+    local = remote is not None and remote.local
+    return [
+        ("protocol.allow", "never"),
+        *((f"protocol.{name}.allow", "always") for name in REMOTE_PROTOCOLS),
+        ("protocol.file.allow", "always" if local else "never"),
+        ("http.followRedirects", "false"),
+        *(remote.config if remote else ()),
+        ("init.defaultBranch", "main"),
+        ("advice.detachedHead", "false"),
+    ]
+
+
+def _local(url: str, root_text: str, location: str) -> Remote:
+    """The repository a mapped URL names on this machine, once resolved inside the mapped root
+    (git also tries the path with `.git` appended: that one counts when it exists)."""
+    path = Path(location.removeprefix("file://"))
+    candidates = [path, path.with_name(f"{path.name}.git")] if path.name else [path]
+    chosen = next((candidate for candidate in candidates if candidate.exists()), path)
+    found = resolved_within(Path(root_text), chosen)
+    if found is None:
+        raise GitError(
+            f"The repository URL {url} leads outside the root its DOCKYARD_GIT_INSTEADOF "
+            "prefix maps to"
+        )
+    return Remote(url, str(found), local=True)
+
+
+def _pinned(url: str, location: str, parts: SplitResult, scheme: str, target: Target) -> Remote:
+    if scheme == "ssh":
+        return Remote(url, location, ssh_command=_ssh_command(target))
+    if scheme == "git":  # git's own protocol: connect to the checked address itself
+        netloc = _host_text(target.address) + (f":{parts.port}" if parts.port else "")
+        userinfo = parts.netloc.rpartition("@")[0]
+        netloc = f"{userinfo}@{netloc}" if userinfo else netloc
+        return Remote(url, parts._replace(netloc=netloc).geturl())
+    if literal_address(target.host) is not None:  # curl connects to it without a lookup
+        return Remote(url, location)
+    resolve = f"{target.host}:{target.port}:{_host_text(target.address)}"
+    return Remote(url, location, config=(("http.curloptResolve", resolve),))
+
+
+def _host_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    return f"[{address}]" if address.version == 6 else str(address)
+
+
+def _ssh_command(target: Target) -> str:
+    """ssh to the checked address; its host key is still looked up under the name."""
+    return shlex.join(
+        [
+            "ssh",
+            "-o",
+            "BatchMode=yes",
+            "-o",
+            f"HostName={target.address}",
+            "-o",
+            f"HostKeyAlias={target.host}",
         ]
+    )
+
+
+def url_path_problem(url: str) -> str | None:
+    """What makes the path of repository URL `url` unsafe, or None: a `.` or `..` segment, a
+    percent-encoded `.`, `/`, `\\` or `%`, or a backslash. (A `:` separates segments too,
+    as in git's `host:path`.)"""
+    if "\\" in url:
+        return "a backslash"
+    if ENCODED_SEPARATOR.search(url):
+        return "a percent-encoded '.', '/', '\\' or '%'"
+    if {".", ".."} & set(re.split(r"[/:]", unquote(url))):
+        return "a '.' or '..' path segment"
+    return None
 
 
 def _nul_separated(lines: list[str]) -> list[str]:
@@ -317,6 +472,8 @@ def _nul_separated(lines: list[str]) -> list[str]:
 def _check_url(url: str) -> None:
     if not url or url.startswith("-") or any(ord(char) < 0x20 for char in url):
         raise GitError(f"Invalid repository URL {url!r}")
+    if problem := url_path_problem(url):
+        raise GitError(f"Invalid repository URL {url!r}: it has {problem}")
 
 
 def _check_sha(sha: str) -> str:

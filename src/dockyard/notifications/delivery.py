@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from dockyard import __version__
 from dockyard.config import Settings
 from dockyard.db.session import Database
-from dockyard.engine.fetches import RefusedTarget, check_fetchable
+from dockyard.engine.fetches import PinnedTransport, RefusedTarget
 from dockyard.notifications import service
 from dockyard.notifications.service import MAX_ERROR_CHARS, Claimed, Outcome
 from dockyard.notifications.signing import signature_headers
@@ -55,13 +55,13 @@ def _error_of(response: httpx.Response) -> str | None:
     return f"HTTP {response.status_code}"
 
 
-async def post(client: httpx.AsyncClient, claimed: Claimed, allow: list[str]) -> Outcome:
-    """One attempt: the URL is checked again (its DNS may have changed since it was saved),
-    then the body is POSTed; a 2xx is a success, anything else (redirects too) a failure."""
+async def post(client: httpx.AsyncClient, claimed: Claimed) -> Outcome:
+    """One attempt through `client`, whose transport checks the URL again (its DNS may have
+    changed since it was saved) and connects to the checked address, then the body is POSTed;
+    a 2xx is a success, anything else (redirects too) a failure."""
     started = time.monotonic()
     status_code: int | None = None
     try:
-        await asyncio.to_thread(check_fetchable, claimed.url, allow)
         body = claimed.body.encode()
         response = await client.post(
             claimed.url, content=body, headers=request_headers(claimed, int(time.time()))
@@ -69,7 +69,7 @@ async def post(client: httpx.AsyncClient, claimed: Claimed, allow: list[str]) ->
         status_code, error = response.status_code, _error_of(response)
     except RefusedTarget as exc:
         error = f"refused: {exc.message}"
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         error = f"{type(exc).__name__}: {exc}".rstrip(": ")
     latency_ms = round((time.monotonic() - started) * 1000)
     return Outcome(status_code, latency_ms, error[:MAX_ERROR_CHARS] if error else None)
@@ -101,7 +101,10 @@ class NotificationSender:
         self.client = httpx.AsyncClient(
             timeout=settings.notification_timeout_seconds,
             follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.notification_concurrency),
+            transport=PinnedTransport(
+                settings.fetch_allow,
+                limits=httpx.Limits(max_connections=settings.notification_concurrency),
+            ),
         )
 
     async def tick(self) -> None:
@@ -122,7 +125,7 @@ class NotificationSender:
             self.sending[delivery.pk] = Sending(delivery, task)
 
     async def _send(self, claimed: Claimed) -> None:
-        outcome = await post(self.client, claimed, self.settings.fetch_allow)
+        outcome = await post(self.client, claimed)
         try:
             async with self.database.sessions() as session:
                 kept = await service.record_attempt(

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from dockyard.api.wire import RequestModel, WireModel
+from dockyard.engine.git import url_path_problem
 
 # The pages' projectUrl pattern, with the doubled escapes of the docs undone.
 PROJECT_URL_PATTERN = (
@@ -20,8 +21,19 @@ SELF_HOSTED_VCS_ID_PATTERN = r"^(([A-Za-z0-9-]+/[A-Za-z0-9-]+)|([0-9a-f]{24}))$"
 # Not on the pages: a branch never starts with `-` (it must never read as a git option).
 PROJECT_BRANCH_PATTERN = r"^[^-\s][^\s]*$"
 
+
+def _safe_repository_path(url: str) -> str:
+    """The pages' pattern lets `..` through as a path segment: under an insteadOf prefix it
+    would name a repository outside the mapped root."""
+    if problem := url_path_problem(url):
+        raise ValueError(f"a repository URL may not have {problem}")
+    return url
+
+
 ProjectUrl = Annotated[
-    str, Field(pattern=PROJECT_URL_PATTERN, max_length=500, description="URL of the Git repo.")
+    str,
+    Field(pattern=PROJECT_URL_PATTERN, max_length=500, description="URL of the Git repo."),
+    AfterValidator(_safe_repository_path),
 ]
 ProjectType = Literal["bitbucket", "gitlab", "github", "self-hosted", "azure"]
 # Reads may also report `origin` (the official clients' read types list it).

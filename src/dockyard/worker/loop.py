@@ -158,7 +158,7 @@ def create_worker(
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
     engine, or the swarm it manages), and sending their notifications."""
     engines = BuildEngines(
-        git=GitClient(settings.git_insteadof),
+        git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
         pusher=DockerPusher(settings.docker_host),
     )
