@@ -220,7 +220,7 @@ def test_image_path_may_not_name_dockyards_registry(live: LiveDockyard, host: st
         live.http.put(f"{jobs}/manual", json=body),
         live.http.post(f"{jobs}/cron", json=body | {"schedule": "0 * * * *"}),
     ]
-    harmless = busybox_job(live, name, "true")
+    harmless = busybox_job(live, f"{name}-busybox", "true")
     refused += [
         live.http.patch(f"{jobs}/manual/{harmless}", json={"deployment": external}),
         live.http.post(f"{jobs}/{harmless}/runs", json={"deployment": external}),
