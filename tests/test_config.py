@@ -97,6 +97,7 @@ def test_config_file_below_environment(monkeypatch: pytest.MonkeyPatch, tmp_path
         ("DOCKYARD_CONTAINER_RUNTIME", "kata"),
         ("DOCKYARD_MAX_CONCURRENT_BUILDS", "0"),
         ("DOCKYARD_GIT_INSTEADOF", "not json"),
+        ("DOCKYARD_REGISTRY_USERNAME", "dockyard"),  # without its password
     ],
 )
 def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:

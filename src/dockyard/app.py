@@ -30,6 +30,7 @@ from dockyard.logs.tail import LogHub
 from dockyard.notifications.router import router as notifications_router
 from dockyard.projects.router import router as projects_router
 from dockyard.runs.router import router as runs_router
+from dockyard.secrets.credentials import registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.router import router as secrets_router
 from dockyard.services.router import router as services_router
@@ -46,7 +47,7 @@ def readiness_probes(
     probes: dict[str, Callable[[], Awaitable[None]]] = {"database": database.ping}
     if with_worker:
         probes["docker"] = DockerEngine(settings.docker_host).ping
-        probes["registry"] = HttpRegistry(settings.registry).ping
+        probes["registry"] = HttpRegistry(settings.registry, registry_login(settings)).ping
     return probes
 
 

@@ -12,7 +12,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, BaseModel, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -79,7 +87,19 @@ class Settings(BaseSettings):
     registry_autostart: bool = Field(
         default=True,
         description="start Debian's docker-registry on a loopback registry address "
-        "when nothing answers there",
+        "when nothing answers there; it lets in only dockyard, with a password generated once "
+        "into the data dir (registry/password, 0600)",
+    )
+    registry_username: str | None = Field(
+        default=None,
+        min_length=1,
+        description="login of the registry at DOCKYARD_REGISTRY when it is not one dockyard "
+        "starts (builds push and runs pull with it); with DOCKYARD_REGISTRY_PASSWORD",
+    )
+    registry_password: SecretStr | None = Field(
+        default=None,
+        min_length=1,
+        description="password of DOCKYARD_REGISTRY_USERNAME at DOCKYARD_REGISTRY",
     )
     container_network: ContainerNetwork = Field(
         default=ContainerNetwork.PROJECT,
@@ -212,6 +232,14 @@ class Settings(BaseSettings):
         if config_file:
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=Path(config_file)))
         return tuple(sources)
+
+    @model_validator(mode="after")
+    def _registry_login_whole(self) -> Settings:
+        if (self.registry_username is None) != (self.registry_password is None):
+            raise ValueError(
+                "give DOCKYARD_REGISTRY_USERNAME and DOCKYARD_REGISTRY_PASSWORD together"
+            )
+        return self
 
     @field_validator("data_dir")
     @classmethod

@@ -3,6 +3,7 @@ from local bare git repositories reached as https://git.example.test/... through
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import signal
@@ -16,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dockyard.engine.base import RegistryCredentials
 from tests.gitrepos import SampleRepo, make_sample_repo
 from tests.live import DockyardProcess
 
@@ -24,6 +26,20 @@ CONCLUDE_TIMEOUT = 180.0
 
 def is_concluded(build: dict[str, Any]) -> bool:
     return bool(build["concluded"])
+
+
+def docker_config(directory: Path, *logins: RegistryCredentials) -> Path:
+    """`directory`, made a docker client configuration holding only these logins (none: an
+    anonymous client)."""
+    directory.mkdir(parents=True)
+    auths = {
+        login.registry: {
+            "auth": base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
+        }
+        for login in logins
+    }
+    (directory / "config.json").write_text(json.dumps({"auths": auths}))
+    return directory
 
 
 def log_lines(data_dir: Path, owner_kind: str, owner_id: str) -> list[str]:
@@ -46,6 +62,12 @@ class LiveDockyard:
     @property
     def registry(self) -> str:
         return f"127.0.0.1:{self.process.registry_port}"
+
+    @property
+    def registry_login(self) -> RegistryCredentials:
+        """dockyard's login to the registry it started (the password in its data dir)."""
+        password = (self.process.data_dir / "registry" / "password").read_text()
+        return RegistryCredentials(self.registry, "dockyard", password)
 
     def post(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         response = self.http.post(f"/v1/projects/{self.project}{path}", json=body)

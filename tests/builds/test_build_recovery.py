@@ -60,7 +60,7 @@ def test_killed_mid_build_is_built_again_after_restart(tmp_path: Path, sample: S
     try:
         build = live.wait_for(path)
         assert build["status"] == "SUCCESS", build
-        assert image_file(build["registry"]["uri"], "/slow.txt") == "slow\n"
+        assert image_file(live, build["registry"]["uri"], "/slow.txt") == "slow\n"
         assert len(live.get(path.rsplit("/", 1)[0])["builds"]) == 1
     finally:
         live.process.stop()

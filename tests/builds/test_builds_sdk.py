@@ -40,7 +40,7 @@ def test_sdk_job_build(live: LiveDockyard, sdk: ApiClient) -> None:
 
     build = concluded(lambda: sdk.get.job.build(**ids, build_id=started["id"]))
     assert build["status"] == "SUCCESS" and build["success"] is True
-    assert image_file(build["registry"]["uri"], "/hello.txt") == "hello v1\n"
+    assert image_file(live, build["registry"]["uri"], "/hello.txt") == "hello v1\n"
     listed = sdk.get.job.builds(**ids).data["builds"]
     assert [b["id"] for b in listed] == [started["id"]]
     with pytest.raises(ApiCallError) as concluded_already:

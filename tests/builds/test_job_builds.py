@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import base64
 import subprocess
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
-from tests.builds.conftest import LiveDockyard
+from tests.builds.conftest import LiveDockyard, docker_config
 from tests.live import DOCKER_HOST
 
 
@@ -39,10 +41,18 @@ def vcs_job(live: LiveDockyard, name: str, **fields: Any) -> str:
     return job_id
 
 
-def image_file(image: str, path: str) -> str:
-    """The content of `path` in the pushed image, pulled back from the registry."""
+def image_file(live: LiveDockyard, image: str, path: str) -> str:
+    """The content of `path` in the pushed image, pulled back from the registry with
+    dockyard's login."""
     env = {"DOCKER_HOST": DOCKER_HOST}
-    subprocess.run(["docker", "pull", "--quiet", image], check=True, env=env, capture_output=True)
+    with tempfile.TemporaryDirectory() as scratch:
+        config = docker_config(Path(scratch) / "docker", live.registry_login)
+        subprocess.run(
+            ["docker", "pull", "--quiet", image],
+            check=True,
+            env=env | {"DOCKER_CONFIG": str(config)},
+            capture_output=True,
+        )
     done = subprocess.run(
         ["docker", "run", "--rm", "--network", "none", image, "cat", path],
         check=True,
@@ -67,7 +77,7 @@ def test_build_of_latest_commit_pushes_the_image(live: LiveDockyard) -> None:
     assert build["trigger"] == "api"
     image = build["registry"]["uri"]
     assert image == f"{live.registry}/{live.project}/{job}:{live.sample.main}"
-    assert image_file(image, "/hello.txt") == "hello v2\n"
+    assert image_file(live, image, "/hello.txt") == "hello v2\n"
 
 
 def test_build_of_a_given_sha(live: LiveDockyard) -> None:
@@ -78,7 +88,7 @@ def test_build_of_a_given_sha(live: LiveDockyard) -> None:
     build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
 
     assert build["status"] == "SUCCESS", build
-    assert image_file(build["registry"]["uri"], "/hello.txt") == "hello v1\n"
+    assert image_file(live, build["registry"]["uri"], "/hello.txt") == "hello v1\n"
 
 
 def test_unknown_sha_fails_with_a_clear_message(live: LiveDockyard) -> None:
@@ -128,9 +138,9 @@ def test_arguments_files_secret_mounts_and_overrides(live: LiveDockyard) -> None
 
     assert build["status"] == "SUCCESS", build
     image = build["registry"]["uri"]
-    assert image_file(image, "/greeting.txt") == "greeting=overridden\n"
-    assert image_file(image, "/app.conf") == "token=s3cr3t-token-value greeting=overridden\n"
-    assert image_file(image, "/npmrc-length").strip() == str(len("mount-secret-content"))
+    assert image_file(live, image, "/greeting.txt") == "greeting=overridden\n"
+    assert image_file(live, image, "/app.conf") == "token=s3cr3t-token-value greeting=overridden\n"
+    assert image_file(live, image, "/npmrc-length").strip() == str(len("mount-secret-content"))
     history = subprocess.run(
         ["docker", "history", "--no-trunc", image],
         env={"DOCKER_HOST": DOCKER_HOST},
@@ -221,7 +231,7 @@ def test_overrides_of_dockerfile_path_context_and_target(live: LiveDockyard) -> 
     build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
 
     assert build["status"] == "SUCCESS", build
-    assert image_file(build["registry"]["uri"], "/stage.txt") == "base\n"
+    assert image_file(live, build["registry"]["uri"], "/stage.txt") == "base\n"
 
 
 def test_job_status_follows_its_latest_build(live: LiveDockyard) -> None:

@@ -40,7 +40,7 @@ def test_branch_build(live: LiveDockyard) -> None:
 
     assert build["status"] == "SUCCESS", build
     assert build["branch"] == "feature" and build["sha"] == live.sample.feature
-    assert image_file(build["registry"]["uri"], "/src/feature.txt") == "feature\n"
+    assert image_file(live, build["registry"]["uri"], "/src/feature.txt") == "feature\n"
 
 
 def test_github_pull_request_build(live: LiveDockyard) -> None:
@@ -50,7 +50,7 @@ def test_github_pull_request_build(live: LiveDockyard) -> None:
 
     assert build["status"] == "SUCCESS", build
     assert build["pullRequestId"] == 7 and build["sha"] == live.sample.pull_7
-    assert image_file(build["registry"]["uri"], "/src/pr.txt") == "pull 7\n"
+    assert image_file(live, build["registry"]["uri"], "/src/pr.txt") == "pull 7\n"
 
 
 def test_gitlab_merge_request_build_of_a_given_sha(live: LiveDockyard) -> None:
@@ -59,7 +59,7 @@ def test_gitlab_merge_request_build_of_a_given_sha(live: LiveDockyard) -> None:
     build = build_of(live, service_id, {"pullRequestId": 3, "sha": live.sample.merge_request_3})
 
     assert build["status"] == "SUCCESS", build
-    assert image_file(build["registry"]["uri"], "/src/mr.txt") == "merge request 3\n"
+    assert image_file(live, build["registry"]["uri"], "/src/mr.txt") == "merge request 3\n"
 
 
 def test_unknown_branch_fails(live: LiveDockyard) -> None:
@@ -116,7 +116,7 @@ def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:
 
     assert build["status"] == "SUCCESS", build
     assert build["registry"]["uri"].endswith(f"/{service_id}:{build['id']}")
-    assert image_file(build["registry"]["uri"], "/bundled.txt") == "from a bundle\n"
+    assert image_file(live, build["registry"]["uri"], "/bundled.txt") == "from a bundle\n"
 
 
 def test_missing_bundle_fails(live: LiveDockyard, bundle_url: str) -> None:

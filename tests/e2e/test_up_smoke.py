@@ -30,8 +30,10 @@ def test_up_from_empty_data_dir(dockyard_process: DockyardProcess) -> None:
 
     ready = httpx.get(f"{dockyard_process.url}/ready").json()["data"]
     assert ready == {"database": "ok", "docker": "ok", "registry": "ok"}
-    registry = httpx.get(f"http://127.0.0.1:{dockyard_process.registry_port}/v2/")
-    assert registry.status_code == 200
+    registry = f"http://127.0.0.1:{dockyard_process.registry_port}/v2/"
+    assert httpx.get(registry).status_code == 401  # only dockyard gets in
+    password = (dockyard_process.data_dir / "registry" / "password").read_text()
+    assert httpx.get(registry, auth=("dockyard", password)).status_code == 200
 
     api = ApiClient(context=ApiClientContext(api_token=token, base_url=dockyard_process.url))
     created = api.create.project(data={"name": "Smoke Test", "description": "from the SDK"})

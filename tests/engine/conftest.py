@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import subprocess
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from pathlib import Path
 import docker
 import pytest
 
+from dockyard.engine.base import RegistryCredentials
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import start_local_registry
 from tests.gitrepos import SampleRepo, make_sample_repo
@@ -62,14 +64,22 @@ def docker_client() -> docker.DockerClient:
 
 
 @pytest.fixture(scope="session")
-def registry_address(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    address = f"127.0.0.1:{free_port()}"
-    process = start_local_registry(address, tmp_path_factory.mktemp("registry"))
+def registry_login(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RegistryCredentials]:
+    """A local registry (htpasswd auth, as `dockyard up` starts it) and its only login."""
+    login = RegistryCredentials(
+        f"127.0.0.1:{free_port()}", "dockyard-test", secrets.token_urlsafe(16)
+    )
+    process = start_local_registry(login.registry, tmp_path_factory.mktemp("registry"), login)
     try:
-        yield address
+        yield login
     finally:
         process.terminate()
         try:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+@pytest.fixture(scope="session")
+def registry_address(registry_login: RegistryCredentials) -> str:
+    return registry_login.registry

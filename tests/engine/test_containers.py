@@ -347,17 +347,16 @@ async def test_an_engine_that_does_not_answer(tmp_path: Path) -> None:
 
 
 async def test_ensure_image(
-    engine: DockerEngine, registry_address: str, docker_client: docker.DockerClient
+    engine: DockerEngine, registry_login: RegistryCredentials, docker_client: docker.DockerClient
 ) -> None:
     lines: list[str] = []
     await engine.ensure_image(IMAGE, on_line=lines.append)
     assert lines == []  # present: no pull
-    reference = f"{registry_address}/dockyard-test/busybox:{uuid.uuid4().hex[:12]}"
+    reference = f"{registry_login.registry}/dockyard-test/busybox:{uuid.uuid4().hex[:12]}"
     try:
-        await DockerPusher(DOCKER_HOST).push(IMAGE, reference)
+        await DockerPusher(DOCKER_HOST, registry_login).push(IMAGE, reference)
         docker_client.images.remove(reference)
-        credentials = RegistryCredentials(registry_address, "user", "secret")
-        await engine.ensure_image(reference, credentials, on_line=lines.append)
+        await engine.ensure_image(reference, registry_login, on_line=lines.append)
         assert docker_client.images.get(reference).id == docker_client.images.get(IMAGE).id
         assert any("Status: Downloaded newer image" in line for line in lines)
         assert not any("[=" in line for line in lines)  # no progress bars
@@ -367,11 +366,11 @@ async def test_ensure_image(
 
 
 async def test_ensure_image_of_a_missing_image_raises_run_failed(
-    engine: DockerEngine, registry_address: str
+    engine: DockerEngine, registry_login: RegistryCredentials
 ) -> None:
-    missing = f"{registry_address}/dockyard-test/missing:{uuid.uuid4().hex[:12]}"
+    missing = f"{registry_login.registry}/dockyard-test/missing:{uuid.uuid4().hex[:12]}"
     with pytest.raises(RunFailed, match=r"cannot be pulled.*not found"):
-        await engine.ensure_image(missing)
+        await engine.ensure_image(missing, registry_login)
     with pytest.raises(RunFailed, match="cannot be pulled"):
         await engine.ensure_image("127.0.0.1:1/nowhere/image:1")
     with pytest.raises(RunFailed, match="cannot be pulled"):

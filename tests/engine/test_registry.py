@@ -11,7 +11,9 @@ import docker
 import pytest
 from docker.errors import ImageNotFound
 
+from dockyard.engine.base import RegistryCredentials
 from dockyard.engine.buildkit import BuildkitBuilder
+from dockyard.engine.containers import auth_config
 from dockyard.engine.registry import DockerPusher, HttpRegistry, image_reference
 from dockyard.errors import EngineUnavailable, Invalid
 from tests.engine.conftest import DOCKER_HOST
@@ -47,14 +49,16 @@ def test_image_reference() -> None:
 
 @pytest.mark.e2e
 async def test_push_then_manifest_exists_and_pull_works(
-    built_image: str, registry_address: str, docker_client: docker.DockerClient
+    built_image: str, registry_login: RegistryCredentials, docker_client: docker.DockerClient
 ) -> None:
+    registry_address = registry_login.registry
     name = f"job-{uuid.uuid4().hex[:8]}"
     reference = image_reference(registry_address, "proj", name, SHA)
-    registry = HttpRegistry(registry_address)
+    registry = HttpRegistry(registry_address, registry_login)
     assert not await registry.manifest_exists(f"proj/{name}", SHA)
     lines: list[str] = []
-    digest = await DockerPusher(DOCKER_HOST).push(built_image, reference, on_line=lines.append)
+    pusher = DockerPusher(DOCKER_HOST, registry_login)
+    digest = await pusher.push(built_image, reference, on_line=lines.append)
     assert digest.startswith("sha256:")
     assert any(digest in line for line in lines)
     assert await registry.manifest_exists(f"proj/{name}", SHA)
@@ -62,7 +66,7 @@ async def test_push_then_manifest_exists_and_pull_works(
     docker_client.images.remove(reference)
     with pytest.raises(ImageNotFound):
         docker_client.images.get(reference)
-    pulled = docker_client.images.pull(reference)
+    pulled = docker_client.images.pull(reference, auth_config=auth_config(registry_login))
     assert f"{registry_address}/proj/{name}@{digest}" in pulled.attrs["RepoDigests"]
 
 
@@ -86,12 +90,15 @@ async def test_manifest_exists_checks_its_arguments(repository: str, tag: str) -
 
 @pytest.mark.e2e
 async def test_a_push_that_would_change_nothing_is_skipped(
-    built_image: str, registry_address: str, tmp_path: Path, docker_client: docker.DockerClient
+    built_image: str,
+    registry_login: RegistryCredentials,
+    tmp_path: Path,
+    docker_client: docker.DockerClient,
 ) -> None:
     name = f"job-{uuid.uuid4().hex[:8]}"
-    reference = image_reference(registry_address, "proj", name, SHA)
-    registry = HttpRegistry(registry_address)
-    pusher = DockerPusher(DOCKER_HOST)
+    reference = image_reference(registry_login.registry, "proj", name, SHA)
+    registry = HttpRegistry(registry_login.registry, registry_login)
+    pusher = DockerPusher(DOCKER_HOST, registry_login)
     skipped = f"{reference}: the registry holds this image already"
 
     first: list[str] = []

@@ -197,17 +197,16 @@ async def test_the_none_network_is_refused(engine: SwarmEngine, new_spec: shared
 async def test_the_swarm_pulls_a_registry_image_with_its_login(
     engine: SwarmEngine,
     new_spec: shared.NewSpec,
-    registry_address: str,
+    registry_login: RegistryCredentials,
     docker_client: docker.DockerClient,
 ) -> None:
     """The image is removed from the engine after `ensure_image`, so only the swarm's own pull
     (with the login handed over) can run the service."""
-    reference = f"{registry_address}/dockyard-test/busybox:{uuid.uuid4().hex[:12]}"
+    reference = f"{registry_login.registry}/dockyard-test/busybox:{uuid.uuid4().hex[:12]}"
     try:
-        await DockerPusher(DOCKER_HOST).push(shared.IMAGE, reference)
+        await DockerPusher(DOCKER_HOST, registry_login).push(shared.IMAGE, reference)
         docker_client.images.remove(reference)
-        credentials = RegistryCredentials(registry_address, "user", "secret")
-        await engine.ensure_image(reference, credentials)
+        await engine.ensure_image(reference, registry_login)
         docker_client.images.remove(reference)
         spec = replace(new_spec("echo", "pulled"), image=reference)
         assert await shared.run_to_end(engine, spec) == (0, ["pulled"])

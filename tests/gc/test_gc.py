@@ -10,13 +10,14 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import docker
 import httpx
 import pytest
 from docker.models.images import Image
 
-from tests.builds.conftest import LiveDockyard
+from tests.builds.conftest import LiveDockyard, docker_config
 from tests.builds.test_job_builds import vcs_job
 from tests.live import DOCKER_HOST
 from tests.runs.conftest import serving
@@ -49,7 +50,10 @@ def gc(live: LiveDockyard, *args: str) -> str:
 
 
 def registry_tags(live: LiveDockyard, repository: str) -> list[str]:
-    response = httpx.get(f"http://{live.registry}/v2/{repository}/tags/list")
+    login = live.registry_login
+    response = httpx.get(
+        f"http://{live.registry}/v2/{repository}/tags/list", auth=(login.username, login.password)
+    )
     return sorted(response.json().get("tags") or []) if response.status_code == 200 else []
 
 
@@ -118,12 +122,16 @@ def test_gc_removes_what_nothing_needs_and_keeps_the_newest(live: LiveDockyard) 
     assert registry_tags(live, f"{project}/{kept_job}") == [sample.main]
 
 
-def test_images_dockyard_did_not_build_are_never_collected(live: LiveDockyard) -> None:
+def test_images_dockyard_did_not_build_are_never_collected(
+    live: LiveDockyard, tmp_path: Path
+) -> None:
     """A shared registry holds others' images too, even in a project's namespace: without
     dockyard's label they stay, in the registry and in the engine."""
     foreign = f"{live.registry}/{live.project}/not-ours:1"
+    config = docker_config(tmp_path / "docker", live.registry_login)
+    env = os.environ | {"DOCKER_CONFIG": str(config)}
     for args in (["tag", "local/busybox:1", foreign], ["push", foreign]):
-        subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120)
+        subprocess.run(["docker", *args], check=True, capture_output=True, timeout=120, env=env)
 
     report = gc(live)
 

@@ -45,7 +45,9 @@ from typing import Any, Literal, Protocol
 import docker
 import httpx
 
+from dockyard.config import Settings
 from dockyard.engine.registry import start_local_registry
+from dockyard.secrets.credentials import local_registry_dir, registry_login
 from tests.gitrepos import GitRepo, make_sample_repo
 from tests.live import DOCKER_HOST, DockyardProcess
 
@@ -254,7 +256,12 @@ class WorkerCluster:
 
     def start_api(self) -> str:
         """The registry and the API, without a worker; an admin token."""
-        self.registry_process = start_local_registry(self.registry, self.data_dir / "registry")
+        settings = Settings(data_dir=self.data_dir, registry=self.registry)
+        login = registry_login(settings)
+        assert login is not None
+        self.registry_process = start_local_registry(
+            self.registry, local_registry_dir(settings), login
+        )
         self.api.start().wait_ready()
         return self._admin_token()
 

@@ -53,6 +53,8 @@ class Build(Base):
     )
     message: Mapped[str | None] = mapped_column(Text, nullable=True)
     image_uri: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The manifest digest pushed as `image_uri`: runs pull it, whatever the tag names later.
+    image_digest: Mapped[str | None] = mapped_column(String(71), nullable=True)
     abort_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     claimed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -161,10 +161,18 @@ def ids_of_target(
 async def source_of_image(
     session: AsyncSession, project_id: str, image: str
 ) -> tuple[str | None, str | None]:
-    """sha and branch of the build that made `image` (none for an external image)."""
+    """sha and branch of the build that made `image`, its tag or its `<repository>@<digest>`
+    (none for an external image)."""
+    repository, pinned, digest = image.partition("@")
+    made = (
+        (Build.image_digest == digest)
+        & Build.image_uri.startswith(f"{repository}:", autoescape=True)
+        if pinned
+        else Build.image_uri == image
+    )
     statement = (
         select(Build.sha, Build.branch)
-        .where(Build.project_id == project_id, Build.image_uri == image)
+        .where(Build.project_id == project_id, made)
         .order_by(Build.pk.desc())
         .limit(1)
     )

@@ -298,7 +298,11 @@ class StartServiceBuildRequest(RequestModel):
 
 
 class BuildRegistry(WireModel):
+    """Added: `digest`, the manifest pushed as `uri`, which the build's runs pull (absent for
+    builds pushed before dockyard recorded it)."""
+
     uri: str
+    digest: str | None = None
 
 
 class BuildResponse(WireModel):

@@ -19,6 +19,7 @@ from dockyard.builds.schemas import (
     LatestBuild,
 )
 from dockyard.db.repository import Page, PageRequest
+from dockyard.engine.registry import digest_reference
 from dockyard.errors import Conflict, NotFound
 from dockyard.logs import repository as logs
 from dockyard.secrets.crypto import SecretBox
@@ -97,6 +98,15 @@ async def start_build(
     raise Conflict("could not find a free build id; try again")
 
 
+def pinned_image(build: Build) -> str | None:
+    """What a run of the build's image pulls: the manifest its push recorded
+    (`<repository>@<digest>`), which nobody can move as they could its tag. A build pushed
+    before digests were recorded has only its tag."""
+    if build.image_uri is None or build.image_digest is None:
+        return build.image_uri
+    return digest_reference(build.image_uri, build.image_digest)
+
+
 def build_response(build: Build) -> BuildResponse:
     status = BuildStatus(build.status)
     concluded = is_terminal(status)
@@ -114,7 +124,9 @@ def build_response(build: Build) -> BuildResponse:
         build_concluded_at=int(build.concluded_at.timestamp() * 1000)
         if build.concluded_at
         else None,
-        registry=BuildRegistry(uri=build.image_uri) if build.image_uri else None,
+        registry=BuildRegistry(uri=build.image_uri, digest=build.image_digest)
+        if build.image_uri
+        else None,
     )
 
 

@@ -24,14 +24,14 @@ from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
 from dockyard.db.session import Database
-from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher
+from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
 from dockyard.engine.paths import inside
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.service import LogWriter, file_texts, redactor
-from dockyard.secrets.credentials import registry_logins
+from dockyard.secrets.credentials import registry_login, registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 
@@ -301,13 +301,19 @@ class BuildRunner:
                 },
                 use_cache=recipe.use_cache,
                 labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
-                registry_logins=registry_logins(self.settings, recipe.docker_credentials),
+                registry_logins=self._registry_logins(recipe),
                 on_line=logs.write,
             )
         async with self.entering(BuildStatus.UPLOADING):
-            await self.engines.pusher.push(reference, reference, on_line=logs.write)
-        logs.write(f"Pushed {reference}")
-        await self.move(BuildStatus.SUCCESS, image_uri=reference, message=None)
+            digest = await self.engines.pusher.push(reference, reference, on_line=logs.write)
+        logs.write(f"Pushed {reference}, digest: {digest}")
+        await self.move(BuildStatus.SUCCESS, image_uri=reference, image_digest=digest, message=None)
+
+    def _registry_logins(self, recipe: BuildRecipe) -> list[RegistryCredentials]:
+        """The logins the recipe names, and dockyard's own: base images may come from its
+        registry, which lets nobody else in."""
+        own = registry_login(self.settings)
+        return [*registry_logins(self.settings, recipe.docker_credentials), *([own] if own else [])]
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build

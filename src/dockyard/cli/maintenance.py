@@ -1,17 +1,22 @@
-"""`dockyard gc`: bound the disk, on the server's host (its database, engine and registry)."""
+"""`dockyard gc`: bound the disk, on the server's host (its database, engine and registry);
+`dockyard registry-htpasswd`: the auth file of an operator's registry."""
 
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from dockyard.cli.output import out
+from dockyard.cli.output import err, out
 from dockyard.config import load_settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
+from dockyard.engine.registry import write_htpasswd
+from dockyard.errors import DockyardError
 from dockyard.gc.service import Collected, collect
+from dockyard.secrets.credentials import registry_login
 
 
 def gc(
@@ -57,3 +62,16 @@ def _report(done: Collected, dry_run: bool) -> None:
         markup=False,
         soft_wrap=True,
     )
+
+
+def registry_htpasswd(
+    path: Annotated[Path, typer.Argument(help="the file to write (0600)")],
+) -> None:
+    """Write the htpasswd file (bcrypt) that lets dockyard's login, DOCKYARD_REGISTRY_USERNAME
+    and DOCKYARD_REGISTRY_PASSWORD, into a registry with distribution's htpasswd auth."""
+    settings = load_settings()
+    login = registry_login(settings)
+    if login is None or settings.registry_username is None:
+        raise DockyardError("set DOCKYARD_REGISTRY_USERNAME and DOCKYARD_REGISTRY_PASSWORD")
+    write_htpasswd(path, login)
+    err.print(f"wrote {path} for {login.username}", markup=False)

@@ -16,14 +16,10 @@ from dockyard.auth.service import issue_first_admin_token
 from dockyard.config import Settings, load_settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database, run_in_session
-from dockyard.engine.registry import (
-    HttpRegistry,
-    collect_garbage,
-    is_loopback_address,
-    start_local_registry,
-)
+from dockyard.engine.registry import HttpRegistry, collect_garbage, start_local_registry
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
+from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.loop import check_run_engine, containment_warnings, create_worker
 
@@ -44,12 +40,13 @@ def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
     """The registry must answer; a loopback one is started when allowed and absent."""
     if HttpRegistry(settings.registry).answers():
         return None
-    if not (settings.registry_autostart and is_loopback_address(settings.registry)):
+    login = registry_login(settings)
+    if not starts_local_registry(settings) or login is None:
         raise _fail(f"no registry answers at {settings.registry} (DOCKYARD_REGISTRY)")
-    state_dir = settings.data_dir / "registry"
+    state_dir = local_registry_dir(settings)
     _collect_registry_garbage(state_dir)
     err.print(f"starting a local registry at {settings.registry}")
-    return start_local_registry(settings.registry, state_dir)
+    return start_local_registry(settings.registry, state_dir, login)
 
 
 def _collect_registry_garbage(state_dir: Path) -> None:

@@ -25,8 +25,8 @@ class RegistryClient(Protocol):
     async def ping(self) -> None:
         """Raise EngineUnavailable unless the registry answers its /v2/ endpoint."""
 
-    async def manifest_exists(self, repository: str, tag: str) -> bool:
-        """Whether `repository:tag` (e.g. `project/job`, a sha) has a manifest in the registry."""
+    async def digest(self, repository: str, tag: str) -> str | None:
+        """The manifest digest `repository:tag` names in the registry, or None."""
 
 
 class GitClient(Protocol):

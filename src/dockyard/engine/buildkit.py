@@ -10,8 +10,6 @@ source dir that is removed afterwards; their values are masked in the streamed o
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import re
 import tempfile
@@ -20,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
-from dockyard.engine.dockercli import DockerCli
+from dockyard.engine.dockercli import DockerCli, client_config
 from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, EngineUnavailable
 
@@ -100,7 +98,7 @@ class BuildkitBuilder:
                 str(context_dir),
             ]
             output = BuildOutput(on_line, secrets.values())
-            config_dir = _client_config(Path(scratch), registry_logins)
+            config_dir = client_config(Path(scratch), registry_logins)
             result = await self.docker.run(args, on_line=output.feed, config_dir=config_dir)
             if not result.ok:
                 raise BuildFailed(output.failure_message())
@@ -191,21 +189,3 @@ def _secret_lines(secrets: Iterable[bytes]) -> list[str]:
         if line.strip()
     }
     return sorted(lines, key=len, reverse=True)
-
-
-def _client_config(scratch: Path, logins: Sequence[RegistryCredentials]) -> Path | None:
-    """A docker client configuration (0600) holding only these registry logins."""
-    if not logins:
-        return None
-    auths = {
-        login.registry: {
-            "auth": base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
-        }
-        for login in logins
-    }
-    config_dir = scratch / "docker-config"
-    config_dir.mkdir(mode=0o700)
-    descriptor = os.open(config_dir / "config.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        json.dump({"auths": auths}, handle)
-    return config_dir

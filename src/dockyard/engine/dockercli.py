@@ -3,12 +3,14 @@ lack buildx), run against the configured engine."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard.engine import process
-from dockyard.engine.base import LineSink
+from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.errors import EngineUnavailable
 
 DOCKER_CLI = "/usr/bin/docker"
@@ -40,3 +42,22 @@ class DockerCli:
         if not completed.ok and any(DAEMON_DOWN in line.lower() for line in completed.tail):
             raise EngineUnavailable(f"Docker engine at {self.docker_host} did not answer")
         return completed
+
+
+def client_config(scratch: Path, logins: Sequence[RegistryCredentials]) -> Path | None:
+    """A docker client configuration (0600) under `scratch` holding only these registry
+    logins; None without any."""
+    if not logins:
+        return None
+    auths = {
+        login.registry: {
+            "auth": base64.b64encode(f"{login.username}:{login.password}".encode()).decode()
+        }
+        for login in logins
+    }
+    config_dir = scratch / "docker-config"
+    config_dir.mkdir(mode=0o700)
+    descriptor = os.open(config_dir / "config.json", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        json.dump({"auths": auths}, handle)
+    return config_dir

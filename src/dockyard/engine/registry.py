@@ -6,22 +6,33 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
+import bcrypt
 import docker
 import docker.errors
 import httpx
 
-from dockyard.engine.base import LineSink
-from dockyard.engine.dockercli import DockerCli
+from dockyard.engine.base import LineSink, RegistryCredentials
+from dockyard.engine.containers import auth_config
+from dockyard.engine.dockercli import DockerCli, client_config
 from dockyard.engine.process import Completed
 from dockyard.errors import EngineUnavailable, Invalid
 
 REGISTRY_BINARY = "docker-registry"
+HTPASSWD_REALM = "dockyard"
+# distribution checks the bcrypt hash on every request (no session): at bcrypt's default cost
+# (12) each one took about 0.5 s here, at 4 a few ms. The password is random (dockyard's
+# 256 bits, or the operator's `openssl rand -hex 24`): no cost factor changes how guessable
+# it is.
+HTPASSWD_BCRYPT_ROUNDS = 4
 # The grammar of a repository path component and of a tag (distribution's reference grammar).
 PATH_COMPONENT = re.compile(r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*")
 TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
@@ -56,10 +67,57 @@ def _check_tag(tag: str) -> None:
         raise Invalid("image", f"{tag!r} is not an image tag")
 
 
+def digest_reference(reference: str, digest: str) -> str:
+    """`<registry>/<repository>@<digest>` of a tag reference and the digest pushed there: what
+    a pull gets whatever the tag names by then."""
+    if not DIGEST.fullmatch(digest):
+        raise Invalid("image", f"{digest!r} is not a manifest digest")
+    return f"{reference.rpartition(':')[0]}@{digest}"
+
+
+def names_registry(image: str, registry: str) -> bool:
+    """Whether the image reference `image` (its first path component a registry host, as
+    docker reads it; a `http(s)://` prefix allowed) is in the registry at `registry`: the same
+    host and port, or for a registry on a loopback or unspecified address, any such address
+    (127.x.y.z, localhost, [::1], 0.0.0.0) with that port."""
+    path = image.split("://", 1)[1] if "://" in image else image
+    host_part, slash, _ = path.partition("/")
+    if not slash or not ("." in host_part or ":" in host_part or host_part == "localhost"):
+        return False  # no registry host: Docker Hub
+    image_host, image_port = _host_and_port(host_part)
+    registry_host, registry_port = _host_and_port(registry)
+    if image_port != registry_port:
+        return False
+    return image_host == registry_host or (_is_local(image_host) and _is_local(registry_host))
+
+
+def _host_and_port(address: str) -> tuple[str, int | None]:
+    parsed = urlsplit(f"//{address}")
+    try:
+        port = parsed.port
+    except ValueError:
+        port = None
+    return (parsed.hostname or "").lower(), port
+
+
+def _is_local(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
 class HttpRegistry:
-    def __init__(self, address: str) -> None:
+    """The registry's HTTP API, with basic auth when it takes a login (distribution's
+    htpasswd auth checks it on every request)."""
+
+    def __init__(self, address: str, login: RegistryCredentials | None = None) -> None:
         self.address = address
         self.base_url = f"http://{address}"
+        self.auth = httpx.BasicAuth(login.username, login.password) if login else None
 
     def _check(self, response: httpx.Response) -> None:
         # distribution answers /v2/ with 200, or 401 when auth is on: both mean "up".
@@ -69,11 +127,15 @@ class HttpRegistry:
             )
 
     async def ping(self) -> None:
+        """EngineUnavailable unless the registry answers, and takes the login if there is one."""
         try:
-            async with httpx.AsyncClient(timeout=5) as client:
-                self._check(await client.get(f"{self.base_url}/v2/"))
+            async with httpx.AsyncClient(timeout=5, auth=self.auth) as client:
+                response = await client.get(f"{self.base_url}/v2/")
         except httpx.HTTPError as exc:
             raise EngineUnavailable(f"Registry at {self.address} did not answer: {exc}") from exc
+        if self.auth is not None and response.status_code == 401:
+            raise EngineUnavailable(f"Registry at {self.address} refuses dockyard's login")
+        self._check(response)
 
     async def manifest_exists(self, repository: str, tag: str) -> bool:
         """Whether `repository:tag` (e.g. `project/job`, a sha) has a manifest here."""
@@ -137,7 +199,7 @@ class HttpRegistry:
         that `missing_ok` allows)."""
         try:
             async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=30, follow_redirects=True
+                base_url=self.base_url, timeout=30, follow_redirects=True, auth=self.auth
             ) as client:
                 response = await client.request(method, path, headers=headers)
         except httpx.HTTPError as exc:
@@ -157,12 +219,14 @@ class HttpRegistry:
 
 
 class DockerPusher:
-    """Pushes local images with the docker CLI, whose engine holds them. A push that would
+    """Pushes local images with the docker CLI, whose engine holds them, logged in to the
+    registry with `login` (a client configuration of its own per push). A push that would
     change nothing (the registry's tag already names this very image) is skipped."""
 
-    def __init__(self, docker_host: str) -> None:
+    def __init__(self, docker_host: str, login: RegistryCredentials | None = None) -> None:
         self.docker = DockerCli(docker_host)
         self.docker_host = docker_host
+        self.login = login
 
     @functools.cached_property
     def api(self) -> docker.APIClient:
@@ -181,7 +245,11 @@ class DockerPusher:
             if on_line is not None:
                 on_line(f"{reference}: the registry holds this image already, digest: {digest}")
             return digest
-        pushed = await self.docker.run(["push", reference], on_line=on_line)
+        with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
+            config_dir = client_config(Path(scratch), [self.login] if self.login else [])
+            pushed = await self.docker.run(
+                ["push", reference], on_line=on_line, config_dir=config_dir
+            )
         if not pushed.ok:
             raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
         for line in reversed(pushed.tail):
@@ -198,7 +266,9 @@ class DockerPusher:
         def look() -> str | None:
             try:
                 image = self.api.inspect_image(reference)  # type: ignore[no-untyped-call]
-                remote = self.api.inspect_distribution(reference)  # type: ignore[no-untyped-call]
+                remote = self.api.inspect_distribution(  # type: ignore[no-untyped-call]
+                    reference, auth_config=auth_config(self.login)
+                )
             except docker.errors.DockerException:
                 return None  # unknown here or there: push, which reports any real failure
             digest: str = remote.get("Descriptor", {}).get("digest", "")
@@ -248,7 +318,7 @@ def is_loopback_address(address: str) -> bool:
         return False
 
 
-def registry_config(address: str, storage: Path) -> str:
+def registry_config(address: str, storage: Path, htpasswd: Path) -> str:
     return (
         "version: 0.1\n"
         "log:\n  level: warn\n"
@@ -256,14 +326,24 @@ def registry_config(address: str, storage: Path) -> str:
         f"  filesystem:\n    rootdirectory: {storage}\n"
         "  delete:\n    enabled: true\n"
         f"http:\n  addr: {address}\n"
+        f"auth:\n  htpasswd:\n    realm: {HTPASSWD_REALM}\n    path: {htpasswd}\n"
     )
 
 
+def write_htpasswd(path: Path, login: RegistryCredentials) -> None:
+    """The htpasswd file (bcrypt, 0600) that lets only `login` in."""
+    hashed = bcrypt.hashpw(login.password.encode(), bcrypt.gensalt(HTPASSWD_BCRYPT_ROUNDS))
+    line = f"{login.username}:{hashed.decode()}\n"
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(line)
+
+
 def start_local_registry(
-    address: str, state_dir: Path, wait_seconds: float = 15
+    address: str, state_dir: Path, login: RegistryCredentials, wait_seconds: float = 15
 ) -> subprocess.Popen[bytes]:
     """Start Debian's docker-registry (distribution) bound to `address`, storing under
-    `state_dir`, and wait until it answers."""
+    `state_dir` and letting only `login` in (htpasswd auth), and wait until it answers."""
     if not is_loopback_address(address):
         raise EngineUnavailable(f"Refusing to start a local registry on non-loopback {address}")
     binary = shutil.which(REGISTRY_BINARY)
@@ -272,9 +352,11 @@ def start_local_registry(
             f"No registry answers at {address} and {REGISTRY_BINARY} is not installed "
             "(apt-get install docker-registry)"
         )
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    htpasswd = state_dir / "htpasswd"
+    write_htpasswd(htpasswd, login)
     config = state_dir / "config.yml"
-    config.write_text(registry_config(address, state_dir / "data"))
+    config.write_text(registry_config(address, state_dir / "data", htpasswd))
     log = (state_dir / "registry.log").open("ab")
     process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
     registry = HttpRegistry(address)

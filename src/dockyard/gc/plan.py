@@ -19,13 +19,17 @@ class DoomedManifest:
 def doomed_manifests(
     registry: str, inventory: Mapping[str, Mapping[str, str]], kept: set[str]
 ) -> list[DoomedManifest]:
-    """`inventory`: repository -> tag -> manifest digest. A manifest goes when no tag on it is
-    a kept image reference (`<registry>/<repository>:<tag>`); a registry deletes manifests by
-    digest, so one kept tag keeps every tag sharing its digest."""
+    """`inventory`: repository -> tag -> manifest digest. A manifest goes when neither it
+    (`<registry>/<repository>@<digest>`, as runs pull it) nor a tag on it
+    (`<registry>/<repository>:<tag>`) is a kept image reference; a registry deletes manifests
+    by digest, so one kept tag keeps every tag sharing its digest."""
     doomed = []
     for repository, tags in sorted(inventory.items()):
         for digest, digest_tags in sorted(_tags_by_digest(tags).items()):
-            if not any(f"{registry}/{repository}:{tag}" in kept for tag in digest_tags):
+            pinned = f"{registry}/{repository}@{digest}"
+            if pinned not in kept and not any(
+                f"{registry}/{repository}:{tag}" in kept for tag in digest_tags
+            ):
                 doomed.append(DoomedManifest(repository, digest, tuple(sorted(digest_tags))))
     return doomed
 

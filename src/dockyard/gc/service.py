@@ -35,6 +35,7 @@ from dockyard.engine.registry import HttpRegistry
 from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
 from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
+from dockyard.secrets.credentials import registry_login
 from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
 from dockyard.worker.networks import orphan_networks
 
@@ -84,7 +85,7 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
         unfinished = await _unfinished_builds(session)
         kept = await kept_images(session, settings, cutoff, unfinished)
         projects = set((await session.scalars(select(Project.id))).all())
-    registry = HttpRegistry(settings.registry)
+    registry = HttpRegistry(settings.registry, registry_login(settings))
     engine = DockerEngine(settings.docker_host)
     done = Collected(
         manifests=doomed_manifests(settings.registry, await _inventory(registry), kept),

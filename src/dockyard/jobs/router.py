@@ -76,6 +76,7 @@ async def create_manual_job(
     _: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.create_job(session, box, projectId, body)
     return _created(stored, settings.team_id, ManualJobResponse)
 
@@ -90,6 +91,7 @@ async def put_manual_job(
     _: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create the job, or replace the whole spec of the job with that name."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.put_job(session, box, projectId, body)
     return await _answer(session, stored, settings.team_id, ManualJobResponse)
 
@@ -105,6 +107,7 @@ async def patch_manual_job(
     _: JobsUpdate,
 ) -> Envelope[ManualJobResponse]:
     """Merge the given fields into the job and re-validate the whole; 409 for a cron job."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.patch_job(session, box, projectId, jobId, body, "manual")
     return await _answer(session, stored, settings.team_id, ManualJobResponse)
 
@@ -119,6 +122,7 @@ async def create_cron_job(
     _: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create a cron job; 409 if a job with that name's id exists."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.create_job(session, box, projectId, body)
     return _created(stored, settings.team_id, CronJobResponse)
 
@@ -133,6 +137,7 @@ async def put_cron_job(
     _: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create the cron job, or replace the whole spec of the job with that name."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.put_job(session, box, projectId, body)
     return await _answer(session, stored, settings.team_id, CronJobResponse)
 
@@ -149,6 +154,7 @@ async def patch_cron_job(
 ) -> Envelope[CronJobResponse]:
     """Merge the given fields (`suspended` too) into the cron job and re-validate the whole;
     409 for a manual job."""
+    service.refuse_own_registry_image(settings.registry, body)
     stored = await service.patch_job(session, box, projectId, jobId, body, "cron")
     return await _answer(session, stored, settings.team_id, CronJobResponse)
 

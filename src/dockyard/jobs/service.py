@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,7 @@ from dockyard.jobs.schemas import (
 )
 from dockyard.projects.schemas import app_id
 from dockyard.projects.service import get_project, new_uid, slugify
+from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
@@ -174,6 +176,14 @@ def _schedule_since(job: Job, body: dict[str, Any], job_type: JobType) -> dateti
     if job.job_type == "cron" and job.spec["schedule"] == body["schedule"]:
         return job.schedule_since
     return utcnow()
+
+
+def refuse_own_registry_image(registry: str, body: BaseModel) -> None:
+    """400 naming `deployment.external.imagePath` when a job's or a run's request body gives an
+    external image in dockyard's own registry at `registry` (any project's builds are there)."""
+    external = (wire_body(body).get("deployment") or {}).get("external") or {}
+    if image := external.get("imagePath"):
+        refuse_own_registry(image, registry)
 
 
 def _store(box: SecretBox, job: Job, spec: ManualJobSpec) -> StoredJob:

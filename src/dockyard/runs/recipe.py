@@ -36,9 +36,20 @@ class HealthProbe(BaseModel):
     success_threshold: int = 1
 
 
+class RunImage(BaseModel):
+    """The image a run starts: a build's (in dockyard's registry, pulled with dockyard's login)
+    or an external one (`deployment.external`, with its own `credentials` id, if any)."""
+
+    reference: str
+    credentials: str | None = None
+    external: bool = False
+
+
 class RunRecipe(BaseModel):
     image: str
     credentials: str | None = None
+    # Recipes queued before this field count as a build's image.
+    external: bool = False
     entrypoint: list[str] | None = None
     command: list[str] | None = None
     labels: dict[str, str] = {}
@@ -119,8 +130,7 @@ def labels_of(metadata: dict[str, Any]) -> dict[str, str]:
 def recipe_of(
     job: dict[str, Any],
     overrides: dict[str, Any],
-    image: str,
-    credentials: str | None,
+    image: RunImage,
 ) -> tuple[RunRecipe, RunSecrets]:
     """The recipe of a run of the job whose whole wire body (secrets opened) is `job`, with the
     run request's wire body `overrides`, running `image`."""
@@ -131,8 +141,9 @@ def recipe_of(
     storage = options.get("storage") or {}
     entrypoint, command = process_of(options)
     recipe = RunRecipe(
-        image=image,
-        credentials=credentials,
+        image=image.reference,
+        credentials=image.credentials,
+        external=image.external,
         entrypoint=entrypoint,
         command=command,
         labels=labels_of(options.get("metadata") or {}),

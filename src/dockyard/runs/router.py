@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path
 
 from dockyard.api.bodies import wire_body
-from dockyard.api.deps import SecretBoxDep, SessionDep, WorkerWakeDep
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.jobs import service as jobs
@@ -30,10 +30,12 @@ async def start_job_run(
     body: StartJobRunRequest,
     session: SessionDep,
     box: SecretBoxDep,
+    settings: SettingsDep,
     wake: WorkerWakeDep,
     _: RunsStart,
 ) -> Envelope[StartedRun]:
     """Run the job once, with this request's overrides; 409 when it has nothing to run yet."""
+    jobs.refuse_own_registry_image(settings.registry, body)
     job = await jobs.get_job(session, projectId, jobId)
     recipe, run_secrets = await service.prepare_run(
         session, job, jobs.opened_body(box, job), wire_body(body)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds
 from dockyard.builds.models import Build
+from dockyard.builds.service import pinned_image
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
@@ -22,7 +23,7 @@ from dockyard.jobs.models import Job
 from dockyard.logs import repository as logs
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
-from dockyard.runs.recipe import RunRecipe, RunSecrets, recipe_of
+from dockyard.runs.recipe import RunImage, RunRecipe, RunSecrets, recipe_of
 from dockyard.runs.schemas import RunResponse
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
@@ -82,23 +83,26 @@ async def _job_exists(session: AsyncSession, project_id: str, job_id: str) -> bo
 
 async def image_of(
     session: AsyncSession, job: Job, body: dict[str, Any], overrides: dict[str, Any]
-) -> tuple[str, str | None]:
-    """(image, credentials id) the run starts: the request's deployment source if it names
-    one, else the job's. 409 when there is nothing to run yet."""
+) -> RunImage:
+    """The image the run starts: the request's deployment source if it names one, else the
+    job's; a build's by the digest it pushed. 409 when there is nothing to run yet."""
     deployment = overrides.get("deployment") or {}
     if not {"internal", "external"} & deployment.keys():
         deployment = body.get("deployment") or {}
     if external := deployment.get("external"):
-        return external["imagePath"], external.get("credentials")
+        return RunImage(
+            reference=external["imagePath"], credentials=external.get("credentials"), external=True
+        )
     if "internal" in deployment or "vcs" in deployment:
         build, what = await _build_image(session, job, deployment.get("internal") or {})
-        if build is None or build.image_uri is None:
+        image = pinned_image(build) if build is not None else None
+        if image is None:
             raise Conflict(
                 f"There is no successful build of {what} to run yet: start a build first "
                 f"(POST .../build) and wait for it to succeed",
                 {"deployment": "no build"},
             )
-        return build.image_uri, None
+        return RunImage(reference=image)
     raise Conflict(
         "This job has no image to run: give it a deployment (vcs, internal or external), "
         "or name one in the run request's deployment",
@@ -163,8 +167,7 @@ async def prepare_run(
 ) -> tuple[RunRecipe, RunSecrets]:
     """The recipe of a run of `job` (whole wire body `body`, secrets opened) with the
     request's `overrides`."""
-    image, credentials = await image_of(session, job, body, overrides)
-    return recipe_of(body, overrides, image, credentials)
+    return recipe_of(body, overrides, await image_of(session, job, body, overrides))
 
 
 def run_response(run: JobRun) -> RunResponse:

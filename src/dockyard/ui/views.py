@@ -54,6 +54,7 @@ class BuildRow:
     trigger: str
     message: str | None
     image: str | None
+    image_digest: str | None
     created_at: datetime
     seconds: float
 
@@ -73,6 +74,7 @@ def build_row(build: Build) -> BuildRow:
         trigger=shown.trigger.value,
         message=shown.message,
         image=shown.registry.uri if shown.registry else None,
+        image_digest=shown.registry.digest if shown.registry else None,
         created_at=build.created_at,
         seconds=seconds_between(build.created_at, build.concluded_at),
     )

@@ -131,8 +131,9 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
         release: dict[str, Any] = {"claimed_by": None, "heartbeat_at": None}
         if build.abort_requested:
             return BuildStatus.ABORTED, {**release, "message": "Aborted by request"}
-        if build.status == BuildStatus.UPLOADING and await self._pushed(build):
-            return BuildStatus.SUCCESS, {**release, "image_uri": built_image(self.settings, build)}
+        if build.status == BuildStatus.UPLOADING and (digest := await self._pushed(build)):
+            image = {"image_uri": built_image(self.settings, build), "image_digest": digest}
+            return BuildStatus.SUCCESS, {**release, **image}
         if build.attempts < self.settings.build_attempts:
             return BuildStatus.QUEUED, release
         return BuildStatus.CRASHED, {
@@ -141,6 +142,7 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
             f"({build.attempts} attempts)",
         }
 
-    async def _pushed(self, build: Build) -> bool:
+    async def _pushed(self, build: Build) -> str | None:
+        """The digest the build's tag names in the registry, if its push got that far."""
         target = BuildTarget(build.project_id, build.target_kind, build.target_id)
-        return await self.registry.manifest_exists(target.image_repository, image_tag(build))
+        return await self.registry.digest(target.image_repository, image_tag(build))

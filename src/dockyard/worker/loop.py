@@ -25,6 +25,7 @@ from dockyard.engine.registry import DockerPusher, HttpRegistry
 from dockyard.engine.swarm import SwarmEngine
 from dockyard.logs.retention import LogJanitor
 from dockyard.notifications.delivery import NotificationSender
+from dockyard.secrets.credentials import registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.networks import NetworkJanitor
@@ -160,11 +161,17 @@ def create_worker(
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
-        pusher=DockerPusher(settings.docker_host),
+        pusher=DockerPusher(settings.docker_host, registry_login(settings)),
     )
     worker_id = new_worker_id()
     builds = BuildDispatcher(
-        settings, database, box, engines, HttpRegistry(settings.registry), worker_id, wake
+        settings,
+        database,
+        box,
+        engines,
+        HttpRegistry(settings.registry, registry_login(settings)),
+        worker_id,
+        wake,
     )
     runs = RunDispatcher(settings, database, box, run_engine(settings), worker_id, wake)
     handlers: list[Handler] = [

@@ -33,7 +33,7 @@ from dockyard.engine.base import (
     JobContainers,
     RegistryCredentials,
 )
-from dockyard.errors import DockyardError, RunFailed
+from dockyard.errors import DockyardError, Invalid, RunFailed
 from dockyard.logs.service import LogWriter, file_texts, last_line_time, redactor
 from dockyard.notifications import outbox
 from dockyard.runs import repository
@@ -41,7 +41,7 @@ from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunRecipe, RunSecrets
 from dockyard.runs.service import open_secrets
-from dockyard.secrets.credentials import registry_logins
+from dockyard.secrets.credentials import refuse_own_registry, registry_login, registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.backoff import doubling
 from dockyard.worker.dispatch import LeasedDispatcher
@@ -308,10 +308,19 @@ class RunRunner:
         return network.value
 
     def _credentials(self) -> RegistryCredentials | None:
-        credentials_id = self.recipe.credentials
-        if credentials_id is None:
+        """dockyard's login for a build's image; for an external one the login its job names,
+        if any. An external image in dockyard's own registry (the API refuses it, but the
+        registry setting may have changed since) is refused: it could be any project's."""
+        recipe = self.recipe
+        if not recipe.external:
+            return registry_login(self.settings)
+        try:
+            refuse_own_registry(recipe.image, self.settings.registry)
+        except Invalid as exc:
+            raise RunFailed(exc.message) from exc
+        if recipe.credentials is None:
             return None
-        return registry_logins(self.settings, [credentials_id])[0]
+        return registry_logins(self.settings, [recipe.credentials])[0]
 
     async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
         """Until the attempt's container exits (or a probe ends it); its final state."""
