@@ -57,10 +57,11 @@ class Dockyard(LiveServer):
         return time.perf_counter() - start
 
 
-def raw_first_line() -> float:
+def raw_first_line(*run_options: str, network: str = "host") -> float:
+    """Seconds from `docker run [run_options]` to the container's first stdout line."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [DOCKER_CLI, "run", "--rm", "--network", "host", IMAGE, "echo", LINE],
+        [DOCKER_CLI, "run", "--rm", "--network", network, *run_options, IMAGE, "echo", LINE],
         env=os.environ | {"DOCKER_HOST": DOCKER_HOST},
         stdout=subprocess.PIPE,
         text=True,
@@ -70,7 +71,7 @@ def raw_first_line() -> float:
     elapsed = time.perf_counter() - start
     process.wait()
     if line != LINE:
-        raise SystemExit(f"docker run printed {line!r}")
+        raise SystemExit(f"docker run {' '.join(run_options)} printed {line!r}")
     return elapsed
 
 

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from run_overhead import IMAGE, LINE, Dockyard
+from run_overhead import IMAGE, Dockyard, raw_first_line
 from server import DOCKER_HOST
 
 from dockyard.engine.dockercli import DOCKER_CLI
@@ -39,20 +39,7 @@ def docker_run(runtime: str, *command: str) -> list[str]:
 
 
 def first_line(runtime: str) -> float:
-    start = time.perf_counter()
-    process = subprocess.Popen(
-        docker_run(runtime, "echo", LINE),
-        env=os.environ | {"DOCKER_HOST": DOCKER_HOST},
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline().strip()
-    elapsed = time.perf_counter() - start
-    process.wait()
-    if line != LINE:
-        raise SystemExit(f"docker run --runtime {runtime} printed {line!r}")
-    return elapsed
+    return raw_first_line("--runtime", runtime, network="none")
 
 
 def whole_run(runtime: str, script: str) -> float:

@@ -34,10 +34,10 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
 from dockyard.projects.models import Project
+from dockyard.projects.networks import orphan_networks
 from dockyard.runs.models import JobRun
 from dockyard.secrets.credentials import registry_login
 from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
-from dockyard.worker.networks import orphan_networks
 
 SUCCESS = "SUCCESS"
 

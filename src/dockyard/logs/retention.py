@@ -3,7 +3,6 @@ only the newest DOCKYARD_LOG_RETENTION_LINES stay. A worker runs it every few mi
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 
 import structlog
@@ -12,6 +11,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 from dockyard.logs import repository
+from dockyard.pacing import AtMostEvery
 
 log = structlog.get_logger(__name__)
 
@@ -24,13 +24,11 @@ class LogJanitor:
     def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
         self.database = database
-        self.last_run = float("-inf")
+        self.pace = AtMostEvery(EVERY_SECONDS)
 
     async def tick(self) -> None:
-        if time.monotonic() - self.last_run < EVERY_SECONDS:
-            return
-        self.last_run = time.monotonic()
-        await self.clean()
+        if self.pace.due():
+            await self.clean()
 
     async def clean(self) -> tuple[int, int]:
         """(lines removed for age, lines removed for count)."""

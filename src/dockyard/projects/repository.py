@@ -23,3 +23,9 @@ async def page(
 
 async def remove(session: AsyncSession, project: Project) -> None:
     await session.execute(delete(Project).where(Project.pk == project.pk))
+
+
+async def existing_ids(session: AsyncSession, project_ids: set[str]) -> set[str]:
+    """Those of `project_ids` that name a project."""
+    found = await session.scalars(select(Project.id).where(Project.id.in_(project_ids)))
+    return set(found)

@@ -68,3 +68,8 @@ async def list_projects(
 async def delete_project(session: AsyncSession, project: Project) -> None:
     await repository.remove(session, project)
     await session.commit()
+
+
+async def existing_project_ids(session: AsyncSession, project_ids: set[str]) -> set[str]:
+    """Those of `project_ids` that name a project (deleted ones do not)."""
+    return await repository.existing_ids(session, project_ids)

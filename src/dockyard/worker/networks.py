@@ -1,51 +1,15 @@
-"""Project networks of deleted projects leave the engine. Deleting a project only deletes rows:
-its runs' workers then stop their containers, and a network can go only once no container
-uses it, so a worker looks every EVERY_SECONDS and retries a network still in use on its next
-look. `dockyard gc` does the same once."""
+"""The worker's look for networks of deleted projects, every EVERY_SECONDS
+(projects/networks.py)."""
 
 from __future__ import annotations
-
-import time
-
-import structlog
-from sqlalchemy import select
 
 from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
-from dockyard.projects.models import Project
-
-log = structlog.get_logger(__name__)
+from dockyard.pacing import AtMostEvery
+from dockyard.projects.networks import remove_orphan_networks
 
 EVERY_SECONDS = 5.0
-
-
-async def orphan_networks(
-    settings: Settings, engine: DockerEngine, database: Database
-) -> dict[str, str]:
-    """Network id -> project id, of the installation's networks whose project no longer
-    exists."""
-    # Listed before the projects are read: a network created meanwhile has its project.
-    networks = await engine.project_networks(settings.installation)
-    if not networks:
-        return {}
-    async with database.sessions() as session:
-        named = set(networks.values())
-        existing = set(await session.scalars(select(Project.id).where(Project.id.in_(named))))
-    return {network: project for network, project in networks.items() if project not in existing}
-
-
-async def remove_orphan_networks(
-    settings: Settings, engine: DockerEngine, database: Database
-) -> list[str]:
-    """Remove the networks of projects that no longer exist; the ids of those removed (a
-    network some container still uses stays)."""
-    removed = []
-    for network_id, project_id in (await orphan_networks(settings, engine, database)).items():
-        if await engine.remove_network(network_id):
-            removed.append(network_id)
-            log.info("network of a deleted project removed", project=project_id)
-    return removed
 
 
 class NetworkJanitor:
@@ -55,13 +19,11 @@ class NetworkJanitor:
         self.settings = settings
         self.engine = engine
         self.database = database
-        self.last_run = float("-inf")
+        self.pace = AtMostEvery(EVERY_SECONDS)
 
     async def tick(self) -> None:
-        if time.monotonic() - self.last_run < EVERY_SECONDS:
-            return
-        self.last_run = time.monotonic()
-        await remove_orphan_networks(self.settings, self.engine, self.database)
+        if self.pace.due():
+            await remove_orphan_networks(self.settings, self.engine, self.database)
 
     async def shutdown(self) -> None:
         """Nothing is held between looks."""
