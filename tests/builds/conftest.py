@@ -123,10 +123,10 @@ def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:
     return process
 
 
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    root = tmp_path_factory.mktemp("live")
-    sample = make_sample_repo(root / "git")
+@contextlib.contextmanager
+def live_with_project(root: Path, sample: SampleRepo, project: str) -> Iterator[LiveDockyard]:
+    """A live dockyard on `sample`'s repositories with a project named `project`, stopped
+    after."""
     process = start_live(root, sample)
     token = process.admin_token()
     assert token, process.output()
@@ -134,8 +134,15 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
         with httpx.Client(
             base_url=process.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         ) as http:
-            created = http.post("/v1/projects", json={"name": "Builds"})
+            created = http.post("/v1/projects", json={"name": project})
             assert created.status_code == 200, created.text
             yield LiveDockyard(process, http, sample, created.json()["data"]["id"])
     finally:
         process.stop(signal.SIGTERM)
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
+    root = tmp_path_factory.mktemp("live")
+    with live_with_project(root, make_sample_repo(root / "git"), "Builds") as live:
+        yield live

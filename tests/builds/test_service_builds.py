@@ -5,15 +5,14 @@ from __future__ import annotations
 import io
 import re
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import image_file
+from tests.fileserver import serve_files
 
 
 def service(live: LiveDockyard, name: str, project_type: str = "github") -> str:
@@ -86,27 +85,8 @@ def bundle_bytes() -> bytes:
 
 @pytest.fixture
 def bundle_url() -> Iterator[str]:
-    body = bundle_bytes()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/source.tar.gz":
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/source.tar.gz"
-    finally:
-        server.shutdown()
+    with serve_files({"source.tar.gz": bundle_bytes()}) as base:
+        yield f"{base}/source.tar.gz"
 
 
 def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:

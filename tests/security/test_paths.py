@@ -9,18 +9,14 @@ from __future__ import annotations
 import base64
 import io
 import os
-import signal
 import subprocess
 import tarfile
-import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from dockyard.engine.base import ContainerSpec
@@ -28,7 +24,8 @@ from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.dockercli import DOCKER_CLI
 from dockyard.errors import BuildFailed
-from tests.builds.conftest import LiveDockyard, start_live
+from tests.builds.conftest import LiveDockyard, live_with_project
+from tests.fileserver import serve_files
 from tests.gitrepos import GitRepo, make_sample_repo
 from tests.live import DOCKER_HOST
 
@@ -60,19 +57,8 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hostile]:
     for name, target in {"ctx": host_dir, "conf": host_dir, "Dockerfile.link": host_file}.items():
         (repo.work / name).symlink_to(target)
     repo.commit({"Dockerfile": DOCKERFILE}, "links out of the source")
-    process = start_live(root, sample)
-    token = process.admin_token()
-    assert token, process.output()
-    try:
-        with httpx.Client(
-            base_url=process.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
-        ) as http:
-            created = http.post("/v1/projects", json={"name": "Hostile"})
-            assert created.status_code == 200, created.text
-            live = LiveDockyard(process, http, sample, created.json()["data"]["id"])
-            yield Hostile(live, repo, host_dir, host_file)
-    finally:
-        process.stop(signal.SIGTERM)
+    with live_with_project(root, sample, "Hostile") as live:
+        yield Hostile(live, repo, host_dir, host_file)
 
 
 def job_build(hostile: Hostile, name: str, repo: GitRepo, **fields: Any) -> dict[str, Any]:
@@ -163,28 +149,8 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tarfile.TarIn
 def bundle_server() -> Iterator[tuple[dict[str, bytes], str]]:
     """Serves `<url>/<name>` from the dict it yields."""
     bundles: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = bundles.get(self.path.lstrip("/"))
-            if body is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield bundles, f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_files(bundles) as base:
+        yield bundles, base
 
 
 def escaping_bundles(host_dir: Path, host_file: Path, dest: Path) -> dict[str, bytes]:
