@@ -593,9 +593,11 @@ def check_attempts(report: SoakReport, watch: ContainerWatch, rows: dict[str, Ro
             report.wrong_outcomes.append(f"run {run_id} of {row.job}: started, no startedAt")
 
 
-def check_images(report: SoakReport, registry: str, rows: dict[str, Row]) -> None:
-    """Each successful build's image is in the registry."""
-    with httpx.Client(base_url=f"http://{registry}/v2/", timeout=10) as http:
+def check_images(report: SoakReport, registry: str, data_dir: Path, rows: dict[str, Row]) -> None:
+    """Each successful build's image is in the registry (read with dockyard's login)."""
+    login = registry_login(Settings(data_dir=data_dir, registry=registry))
+    auth = httpx.BasicAuth(login.username, login.password) if login is not None else None
+    with httpx.Client(base_url=f"http://{registry}/v2/", auth=auth, timeout=10) as http:
         for build_id, row in rows.items():
             if row.kind != "build" or row.data["status"] != "SUCCESS":
                 continue
@@ -727,7 +729,7 @@ class Soak:
         self.report.not_accepted = submitter.not_accepted
         self.report.http_errors = submitter.errors
         check_rows(self.report, http, submitter.accepted, rows)
-        check_images(self.report, registry, rows)
+        check_images(self.report, registry, self.data_dir, rows)
         check_leftovers(self.report, watch, self.data_dir, rows)
         check_attempts(self.report, watch, rows)
 
