@@ -211,7 +211,9 @@ class DockerEngine:
     async def project_network(self, installation: str, project_id: str) -> str:
         """The id of the project's own network (engine/networks.py), created if need be."""
         network = networks.ProjectNetwork(installation, project_id)
-        return await self._api(lambda api: networks.ensure_project_network(api, network))
+        return await self._api(
+            lambda api: networks.ensure_project_network(api, network, self.docker_host)
+        )
 
     async def project_networks(self, installation: str) -> dict[str, str]:
         """Network id -> project id, of every project network of the installation."""

@@ -5,15 +5,22 @@ builds run), and the engine (scripts/docker-up.sh) keeps it from the host's own 
 A network is labelled with its project and its installation (the dockyard it belongs to: one
 engine may serve several, each with its own database), and named after both,
 `dockyard-<projectId>-<hash of the installation>`. The engine does not make names unique
-under concurrent creates, so every worker uses the oldest network of those labels and name,
-and a worker whose create lost such a race removes its own again.
+under concurrent creates (and two networks of one name make a container's start fail with
+"network not found" on an engine in swarm mode), so the processes of one machine create
+networks one at a time, under a lock file named after the engine; across machines sharing
+an engine every worker uses the oldest network of those labels and name, and a worker whose
+create lost such a race removes its own again.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
-from contextlib import suppress
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from docker import APIClient
@@ -43,8 +50,17 @@ class ProjectNetwork:
         return {LABEL_INSTALLATION: self.installation, LABEL_PROJECT: self.project_id}
 
 
-def ensure_project_network(api: APIClient, network: ProjectNetwork) -> str:
-    """The id of the project's network, created when it has none yet."""
+def ensure_project_network(api: APIClient, network: ProjectNetwork, engine: str) -> str:
+    """The id of the project's network, created when it has none yet. `engine` names the
+    engine (its DOCKER_HOST) for the lock that keeps this machine's creates apart."""
+    existing = _oldest(_networks_of(api, network))
+    if existing is not None:
+        return existing
+    with _creating_networks(engine):
+        return _create_or_find(api, network)
+
+
+def _create_or_find(api: APIClient, network: ProjectNetwork) -> str:
     existing = _oldest(_networks_of(api, network))
     if existing is not None:
         return existing
@@ -58,6 +74,18 @@ def ensure_project_network(api: APIClient, network: ProjectNetwork) -> str:
     if created is not None and created != chosen:
         remove_network(api, created)
     return chosen
+
+
+@contextmanager
+def _creating_networks(engine: str) -> Iterator[None]:
+    digest = hashlib.sha256(engine.encode()).hexdigest()[:16]
+    lock = Path(tempfile.gettempdir()) / f"dockyard-networks-{digest}.lock"
+    with lock.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def project_networks(api: APIClient, installation: str) -> dict[str, str]:
