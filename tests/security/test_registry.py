@@ -143,11 +143,10 @@ def test_the_registry_answers_nobody_without_dockyards_login(
     assert pushed_digest(live, repository, tag) == victim["build"]["registry"]["digest"]
 
 
-def test_a_build_pushes_and_runs_pull_with_the_login_base_images_too(
+def test_a_run_pulls_its_image_with_dockyards_login(
     live: LiveDockyard, victim: dict[str, Any], docker_client: docker.DockerClient
 ) -> None:
-    """The victim's image is dropped from the engine: its run, and a build FROM it, pull it
-    from the registry with dockyard's login."""
+    """The victim's image is dropped from the engine: its run pulls it from the registry."""
     registry = victim["build"]["registry"]
     repository = registry["uri"].rpartition(":")[0]
     assert registry["digest"].startswith("sha256:")
@@ -160,13 +159,22 @@ def test_a_build_pushes_and_runs_pull_with_the_login_base_images_too(
         "Downloaded newer image" in line for line in lines
     ), lines
 
-    forget_locally(docker_client, registry["uri"], f"{repository}@{registry['digest']}")
+
+def test_a_build_cannot_base_itself_on_an_image_of_dockyards_registry(
+    live: LiveDockyard, victim: dict[str, Any], docker_client: docker.DockerClient
+) -> None:
+    """Every project's images are in dockyard's registry: a build gets no login to it, and
+    the engine keeps no tag of a pushed build (a local tag would serve `FROM` as well)."""
+    image = victim["build"]["registry"]["uri"]
+    with pytest.raises(ImageNotFound):
+        docker_client.images.get(image)
     derived = GitRepo(live.sample.repo.root, "acme/derived")
-    derived.commit({"Dockerfile": f"FROM {registry['uri']}\nRUN echo derived >> /hello.txt\n"})
+    derived.commit({"Dockerfile": f"FROM {image}\nRUN echo derived >> /hello.txt\n"})
     job = vcs_job(live, "derived", derived.url, "cat /hello.txt")
-    built(live, job)
-    run, lines = run_lines(live, job)
-    assert run["status"] == "SUCCESS" and "derived" in lines and "hello v2" in lines, lines
+    build = live.post(f"/jobs/{job}/build", {})
+    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
+    assert done["status"] == "FAILURE", live.lines(build["id"])
+    assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
 
 
 def test_an_overwritten_tag_does_not_change_what_a_build_runs(

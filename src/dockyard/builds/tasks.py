@@ -31,7 +31,7 @@ from dockyard.engine.paths import inside
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.service import LogWriter, file_texts, redactor
-from dockyard.secrets.credentials import registry_login, registry_logins
+from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 
@@ -306,14 +306,15 @@ class BuildRunner:
             )
         async with self.entering(BuildStatus.UPLOADING):
             digest = await self.engines.pusher.push(reference, reference, on_line=logs.write)
+            # Any build on this engine could name a local tag in FROM; runs pull by digest.
+            await self.engines.pusher.untag(reference)
         logs.write(f"Pushed {reference}, digest: {digest}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, image_digest=digest, message=None)
 
     def _registry_logins(self, recipe: BuildRecipe) -> list[RegistryCredentials]:
-        """The logins the recipe names, and dockyard's own: base images may come from its
-        registry, which lets nobody else in."""
-        own = registry_login(self.settings)
-        return [*registry_logins(self.settings, recipe.docker_credentials), *([own] if own else [])]
+        """The logins the recipe names, never dockyard's own: its registry holds every
+        project's images, and its login would let a Dockerfile `FROM` any of them."""
+        return registry_logins(self.settings, recipe.docker_credentials)
 
     async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
         build = self.build

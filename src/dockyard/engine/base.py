@@ -79,6 +79,9 @@ class ImagePusher(Protocol):
         """Tag the local `image` as `reference` (`registry/project/name:sha`), push it and
         return the pushed manifest digest."""
 
+    async def untag(self, reference: str) -> None:
+        """Drop the engine's tag `reference` (the image goes with its last tag)."""
+
 
 @dataclass(frozen=True)
 class ContainerSpec:

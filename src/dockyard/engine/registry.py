@@ -257,6 +257,11 @@ class DockerPusher:
                 return match[1]
         raise EngineUnavailable(f"Push of {reference} reported no digest")
 
+    async def untag(self, reference: str) -> None:
+        removed = await self.docker.run(["rmi", "--force", "--", reference])
+        if not removed.ok and not any("No such image" in line for line in removed.tail):
+            raise EngineUnavailable(f"Cannot untag {reference}: {_last_lines(removed)}")
+
     async def _already_pushed(self, reference: str) -> str | None:
         """The digest `reference` has in its registry if that manifest is one this engine
         pushed of this very image (a rebuild that changed nothing: same image id); else

@@ -133,6 +133,7 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
             return BuildStatus.ABORTED, {**release, "message": "Aborted by request"}
         if build.status == BuildStatus.UPLOADING and (digest := await self._pushed(build)):
             image = {"image_uri": built_image(self.settings, build), "image_digest": digest}
+            await self.engines.pusher.untag(image["image_uri"])
             return BuildStatus.SUCCESS, {**release, **image}
         if build.attempts < self.settings.build_attempts:
             return BuildStatus.QUEUED, release
