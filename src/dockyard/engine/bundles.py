@@ -15,6 +15,7 @@ import httpx
 
 from dockyard.engine.base import LineSink
 from dockyard.engine.fetches import PinnedTransport, RefusedTarget, Resolver, system_resolver
+from dockyard.engine.urls import redact_url
 from dockyard.errors import BuildFailed
 
 
@@ -34,7 +35,7 @@ async def fetch_bundle(
     transport = PinnedTransport(allow, resolver=resolver)
     dest.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile(suffix=".tar", dir=dest.parent) as archive:
-        on_line(f"Fetching bundle {url}")
+        on_line(f"Fetching bundle {redact_url(url)}")
         try:
             async with asyncio.timeout(timeout):
                 size = await _download(url, archive, max_bytes, transport)

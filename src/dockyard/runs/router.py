@@ -11,10 +11,23 @@ from dockyard.api.bodies import wire_body
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.auth.permissions import Permission
+from dockyard.auth.service import Principal
 from dockyard.jobs import service as jobs
 from dockyard.runs import service
 from dockyard.runs.auth import RunsAbort, RunsRead, RunsStart
 from dockyard.runs.schemas import RunList, RunResponse, StartedRun, StartJobRunRequest
+
+# What a token holding only "Run Job" may set on a run: its own variables and its plan. The
+# image, entrypoint, command, files and mounts decide what code runs next to the job's
+# secrets, so they need the permission that could change the job itself.
+RUN_ONLY_OVERRIDES = frozenset({"runtimeEnvironment", "billing"})
+
+
+def require_override_permission(principal: Principal, overrides: dict[str, object]) -> None:
+    if overrides.keys() - RUN_ONLY_OVERRIDES:
+        principal.require(Permission.JOBS_UPDATE)
+
 
 router = APIRouter(prefix="/projects/{projectId}/jobs/{jobId}/runs", tags=["runs"])
 
@@ -32,13 +45,15 @@ async def start_job_run(
     box: SecretBoxDep,
     settings: SettingsDep,
     wake: WorkerWakeDep,
-    _: RunsStart,
+    principal: RunsStart,
 ) -> Envelope[StartedRun]:
     """Run the job once, with this request's overrides; 409 when it has nothing to run yet."""
+    overrides = wire_body(body)
+    require_override_permission(principal, overrides)
     jobs.refuse_own_registry_image(settings.registry, body)
     job = await jobs.get_job(session, projectId, jobId)
     recipe, run_secrets = await service.prepare_run(
-        session, job, jobs.opened_body(box, job), wire_body(body)
+        session, job, jobs.opened_body(box, job), overrides
     )
     run = await service.start_run(session, box, job, recipe, run_secrets)
     wake.set()
