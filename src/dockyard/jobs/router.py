@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.builds.service import BuildTarget
@@ -53,16 +54,28 @@ async def _shown(
     return service.job_response(job, body, team_id, status, shape)
 
 
+def _visible(principal: Principal, stored: StoredJob) -> dict[str, Any]:
+    return service.SECRETS.shown(principal, stored.body, stored.job.spec)
+
+
 async def _answer(
-    session: AsyncSession, stored: StoredJob, team_id: str, shape: type[Response]
+    session: AsyncSession,
+    principal: Principal,
+    stored: StoredJob,
+    team_id: str,
+    shape: type[Response],
 ) -> Envelope[Response]:
-    return Envelope(data=await _shown(session, stored.job, stored.body, team_id, shape))
+    body = _visible(principal, stored)
+    return Envelope(data=await _shown(session, stored.job, body, team_id, shape))
 
 
-def _created(stored: StoredJob, team_id: str, shape: type[Response]) -> Envelope[Response]:
+def _created(
+    principal: Principal, stored: StoredJob, team_id: str, shape: type[Response]
+) -> Envelope[Response]:
     # A job created this instant has no builds: no need to look for its latest.
+    body = _visible(principal, stored)
     return Envelope(
-        data=service.job_response(stored.job, stored.body, team_id, BuildStatusOfTarget(), shape)
+        data=service.job_response(stored.job, body, team_id, BuildStatusOfTarget(), shape)
     )
 
 
@@ -73,12 +86,12 @@ async def create_manual_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsCreate,
+    principal: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.create_job(session, box, projectId, body)
-    return _created(stored, settings.team_id, ManualJobResponse)
+    return _created(principal, stored, settings.team_id, ManualJobResponse)
 
 
 @router.put("/manual")
@@ -88,12 +101,12 @@ async def put_manual_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsCreate,
+    principal: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create the job, or replace the whole spec of the job with that name."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.put_job(session, box, projectId, body)
-    return await _answer(session, stored, settings.team_id, ManualJobResponse)
+    return await _answer(session, principal, stored, settings.team_id, ManualJobResponse)
 
 
 @router.patch("/manual/{jobId}")
@@ -104,12 +117,12 @@ async def patch_manual_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsUpdate,
+    principal: JobsUpdate,
 ) -> Envelope[ManualJobResponse]:
     """Merge the given fields into the job and re-validate the whole; 409 for a cron job."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.patch_job(session, box, projectId, jobId, body, "manual")
-    return await _answer(session, stored, settings.team_id, ManualJobResponse)
+    return await _answer(session, principal, stored, settings.team_id, ManualJobResponse)
 
 
 @router.post("/cron")
@@ -119,12 +132,12 @@ async def create_cron_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsCreate,
+    principal: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create a cron job; 409 if a job with that name's id exists."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.create_job(session, box, projectId, body)
-    return _created(stored, settings.team_id, CronJobResponse)
+    return _created(principal, stored, settings.team_id, CronJobResponse)
 
 
 @router.put("/cron")
@@ -134,12 +147,12 @@ async def put_cron_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsCreate,
+    principal: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create the cron job, or replace the whole spec of the job with that name."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.put_job(session, box, projectId, body)
-    return await _answer(session, stored, settings.team_id, CronJobResponse)
+    return await _answer(session, principal, stored, settings.team_id, CronJobResponse)
 
 
 @router.patch("/cron/{jobId}")
@@ -150,13 +163,13 @@ async def patch_cron_job(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: JobsUpdate,
+    principal: JobsUpdate,
 ) -> Envelope[CronJobResponse]:
     """Merge the given fields (`suspended` too) into the cron job and re-validate the whole;
     409 for a manual job."""
     service.refuse_own_registry_image(settings.registry, body)
     stored = await service.patch_job(session, box, projectId, jobId, body, "cron")
-    return await _answer(session, stored, settings.team_id, CronJobResponse)
+    return await _answer(session, principal, stored, settings.team_id, CronJobResponse)
 
 
 @router.post("/{jobId}/suspend")

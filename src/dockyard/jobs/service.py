@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.auth.permissions import Permission
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
@@ -38,7 +39,7 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
 
-# The fields whose values are secret: sealed at rest, shown only in replies to writes.
+# The fields whose values are secret: sealed at rest, shown only to secrets readers.
 SECRET_PATHS: tuple[tuple[str, ...], ...] = (
     ("buildArguments",),
     ("buildFiles",),
@@ -62,7 +63,7 @@ class StoredJob:
     body: dict[str, Any]
 
 
-SECRETS = SecretFields(kind="job", paths=SECRET_PATHS)
+SECRETS = SecretFields(kind="job", paths=SECRET_PATHS, read_permission=Permission.JOB_SECRETS_READ)
 
 
 def opened_body(box: SecretBox, job: Job) -> dict[str, Any]:

@@ -6,6 +6,8 @@ import copy
 from dataclasses import dataclass
 from typing import Any
 
+from dockyard.auth.permissions import Permission
+from dockyard.auth.service import Principal
 from dockyard.secrets.crypto import SecretBox
 
 FieldPath = tuple[str, ...]
@@ -32,6 +34,14 @@ class SecretFields:
 
     kind: str
     paths: tuple[FieldPath, ...]
+    read_permission: Permission
+
+    def shown(
+        self, principal: Principal, opened: dict[str, Any], public: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The body a reply shows `principal`: the whole (`opened`) only to a holder of the
+        secrets read permission, else the `public` part, as GET shows it to everyone."""
+        return opened if principal.can(self.read_permission) else public
 
     def context(self, uid: str, key: str) -> str:
         return f"{self.kind}:{uid}:{key}"

@@ -52,11 +52,12 @@ async def create_build_service(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: ServicesCreate,
+    principal: ServicesCreate,
 ) -> Envelope[BuildServiceResponse]:
     """Create a build service; 409 if a service with that name's id exists."""
     stored = await service.create_service(session, box, projectId, body)
-    return await _answer(session, stored.service, stored.body, settings.team_id)
+    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
+    return await _answer(session, stored.service, shown, settings.team_id)
 
 
 @router.put("/build")
@@ -66,11 +67,12 @@ async def put_build_service(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: ServicesCreate,
+    principal: ServicesCreate,
 ) -> Envelope[BuildServiceResponse]:
     """Create the build service, or replace the whole spec of the one with that name."""
     stored = await service.put_service(session, box, projectId, body)
-    return await _answer(session, stored.service, stored.body, settings.team_id)
+    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
+    return await _answer(session, stored.service, shown, settings.team_id)
 
 
 @router.patch("/build/{serviceId}")
@@ -81,11 +83,12 @@ async def patch_build_service(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: ServicesUpdate,
+    principal: ServicesUpdate,
 ) -> Envelope[BuildServiceResponse]:
     """Merge the given fields into the build service and re-validate the whole."""
     stored = await service.patch_service(session, box, projectId, serviceId, body)
-    return await _answer(session, stored.service, stored.body, settings.team_id)
+    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
+    return await _answer(session, stored.service, shown, settings.team_id)
 
 
 @router.get("")

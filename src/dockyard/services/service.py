@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.auth.permissions import Permission
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
@@ -36,6 +37,7 @@ SECRETS = SecretFields(
         ("dockerSecretMounts",),
         ("buildConfiguration", "dockerCredentials"),
     ),
+    read_permission=Permission.SERVICE_SECRETS_READ,
 )
 # Objects a PATCH merges into (field by field); every other field it names is replaced whole.
 MERGED_OBJECTS = frozenset({"billing", "vcsData", "buildSettings", "buildConfiguration"})
