@@ -83,23 +83,40 @@ async def test_build_with_an_argument_and_a_target(
 
 @pytest.mark.e2e
 async def test_build_argument_values_are_never_on_a_command_line(
-    builder: BuildkitBuilder, source: Path, tag: str, docker_client: docker.DockerClient
+    builder: BuildkitBuilder,
+    source: Path,
+    tag: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     marker = f"arg-value-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("DOCKYARD_SECRET_KEY", f"key-{marker}")
     (source / "Dockerfile").write_text(
         'FROM local/busybox:1\nARG MARKER\nRUN sleep 3 && echo "$MARKER" > /m\n'
     )
     build = asyncio.create_task(
         builder.build(source, tag=tag, build_args={"MARKER": marker}, use_cache=False)
     )
-    seen_builds = 0
+    build_environments: list[bytes] = []
     while not build.done():
         assert not processes_mentioning(marker)
-        seen_builds += bool(processes_mentioning(f"--tag={tag}"))
+        build_environments += environments_of(f"--tag={tag}")
         await asyncio.sleep(0.05)
     await build
-    assert seen_builds, "the docker build process was never seen"
+    assert build_environments, "the docker build process was never seen"
+    assert all(f"MARKER={marker}".encode() in env for env in build_environments)
+    assert not any(b"DOCKYARD_" in env for env in build_environments)
     assert run_in(docker_client, tag, "cat", "/m") == f"{marker}\n"
+
+
+def environments_of(marker: str) -> list[bytes]:
+    """The environments of the live processes whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                found.append((entry / "environ").read_bytes())
+    return [environ for environ in found if environ]  # empty once the process exited
 
 
 @pytest.mark.e2e
