@@ -82,6 +82,44 @@ async def test_build_with_an_argument_and_a_target(
 
 
 @pytest.mark.e2e
+async def test_build_argument_values_are_never_on_a_command_line(
+    builder: BuildkitBuilder,
+    source: Path,
+    tag: str,
+    docker_client: docker.DockerClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    marker = f"arg-value-{uuid.uuid4().hex[:12]}"
+    monkeypatch.setenv("DOCKYARD_SECRET_KEY", f"key-{marker}")
+    (source / "Dockerfile").write_text(
+        'FROM local/busybox:1\nARG MARKER\nRUN sleep 3 && echo "$MARKER" > /m\n'
+    )
+    build = asyncio.create_task(
+        builder.build(source, tag=tag, build_args={"MARKER": marker}, use_cache=False)
+    )
+    build_environments: list[bytes] = []
+    while not build.done():
+        assert not processes_mentioning(marker)
+        build_environments += environments_of(f"--tag={tag}")
+        await asyncio.sleep(0.05)
+    await build
+    assert build_environments, "the docker build process was never seen"
+    assert all(f"MARKER={marker}".encode() in env for env in build_environments)
+    assert not any(b"DOCKYARD_" in env for env in build_environments)
+    assert run_in(docker_client, tag, "cat", "/m") == f"{marker}\n"
+
+
+def environments_of(marker: str) -> list[bytes]:
+    """The environments of the live processes whose command line contains `marker`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if marker.encode() in (entry / "cmdline").read_bytes():
+                found.append((entry / "environ").read_bytes())
+    return [environ for environ in found if environ]  # empty once the process exited
+
+
+@pytest.mark.e2e
 async def test_secret_mount_is_readable_in_run_but_left_nowhere(
     builder: BuildkitBuilder, source: Path, tag: str, docker_client: docker.DockerClient
 ) -> None:
@@ -213,6 +251,15 @@ async def test_names_that_would_read_as_options_are_refused(
     (source / "Dockerfile").write_text("FROM local/busybox:1\n")
     with pytest.raises(BuildFailed, match="Invalid"):
         await builder.build(source, tag="x", **options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("name", ["DOCKER_HOST", "PATH", "docker_config", "LD_PRELOAD"])
+async def test_names_the_docker_cli_reads_are_refused_as_build_arguments(
+    builder: BuildkitBuilder, source: Path, name: str
+) -> None:
+    (source / "Dockerfile").write_text("FROM local/busybox:1\n")
+    with pytest.raises(BuildFailed, match=f"Invalid build argument name '{name}'.*reads it"):
+        await builder.build(source, tag="x", build_args={name: "tcp://example.invalid:2375"})
 
 
 async def test_a_missing_engine_is_unavailable_not_a_failed_build(source: Path) -> None:

@@ -13,7 +13,7 @@ from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds.auth import JobBuildsRead, ServiceBuildsRead
 from dockyard.ci import service
 from dockyard.ci.models import CiEvent
-from dockyard.ci.schemas import CiEventList, CiEventResponse, TargetDecision, WebhookOutcome
+from dockyard.ci.schemas import CiEventList, CiEventResponse, WebhookOutcome
 from dockyard.ci.webhooks import PROVIDERS
 from dockyard.db.repository import Page
 from dockyard.engine.git import GitClient
@@ -40,7 +40,8 @@ async def receive_webhook(
     wake: WorkerWakeDep,
 ) -> Envelope[WebhookOutcome]:
     """A push or pull-request event: each job and build service of the repository decides,
-    by its build rules, whether to build. A delivery id seen before does nothing."""
+    by its build rules, whether to build the head the remote holds. A delivery id seen before
+    does nothing. The answer only counts the decisions: the ci-events endpoints show them."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise Invalid("body", f"larger than {MAX_BODY_BYTES} bytes")
@@ -48,14 +49,15 @@ async def receive_webhook(
     delivery = PROVIDERS[provider](body, headers, service.secret_of(settings))
     git = GitClient(settings.git_insteadof, allow=settings.fetch_allow)
     outcome = await service.handle(session, box, git, settings, delivery)
-    if any(decision["built"] for decision in outcome.decisions):
+    if outcome.built:
         wake.set()
     return Envelope(
         data=WebhookOutcome(
             delivery_id=outcome.delivery_id,
             duplicate=outcome.duplicate,
             note=outcome.note or None,
-            decisions=[TargetDecision.model_validate(d) for d in outcome.decisions],
+            built=outcome.built,
+            skipped=outcome.skipped,
         )
     )
 

@@ -5,20 +5,15 @@ from __future__ import annotations
 from dockyard.api.wire import Timestamp, WireModel
 
 
-class TargetDecision(WireModel):
-    project_id: str
-    kind: str
-    id: str
-    built: bool
-    reason: str
-    build_id: str | None = None
-
-
 class WebhookOutcome(WireModel):
+    """How many jobs and build services built or not; which, and why, only their ci-events
+    say (a webhook's sender is no user of any project)."""
+
     delivery_id: str
     duplicate: bool
     note: str | None = None
-    decisions: list[TargetDecision]
+    built: int
+    skipped: int
 
 
 class CiEventResponse(WireModel):

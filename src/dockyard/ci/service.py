@@ -1,12 +1,13 @@
 """What a webhook delivery does: recorded once, then for every job and build service of its
 repository the build rules decide, on the repository's own commits, whether to build; each
-decision is kept as a CI event."""
+decision is kept as a CI event. The commit built is the head the remote holds for the event's
+branch or pull request, resolved at delivery: a payload only says which ref moved."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from dockyard.ci.rules import CommitFacts, Decision, GitEvent, decide
 from dockyard.ci.webhooks import Delivery, normalized_repository
 from dockyard.config import Settings
 from dockyard.db.repository import Page, PageRequest, paginate
-from dockyard.engine.git import GitClient
+from dockyard.engine.git import GitClient, pull_request_ref
 from dockyard.errors import DockyardError
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
@@ -57,7 +58,18 @@ class Outcome:
     delivery_id: str
     duplicate: bool = False
     note: str = ""
-    decisions: list[dict[str, Any]] = field(default_factory=list)
+    built: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class Head:
+    """An event as one repository URL has it: `event.sha` is the head its remote holds, and
+    `facts` the commits read there (or why there are none)."""
+
+    event: GitEvent
+    facts: CommitFacts | Decision
+    claim: str = ""  # what the payload claimed, when the remote holds another head
 
 
 def secret_of(settings: Settings) -> Any:
@@ -89,6 +101,30 @@ async def _targets(session: AsyncSession, box: SecretBox, repository: str) -> li
         for s in await services.everywhere(session)
         if builds_from_it("service", s.spec)
     ]
+
+
+def _head_ref(provider: str, event: GitEvent) -> str:
+    """The ref an event moved: a pull request's ref as its provider publishes it (the generic
+    form names no provider: its source branch), else the pushed branch."""
+    if event.pull_request_id is not None and provider != "generic":
+        return pull_request_ref(provider, event.pull_request_id)
+    return f"refs/heads/{event.branch}"
+
+
+async def _head(
+    git: GitClient, settings: Settings, url: str, provider: str, event: GitEvent
+) -> Head:
+    try:
+        ref = _head_ref(provider, event)
+        sha = await git.resolve(url, ref)
+    except DockyardError as exc:
+        return Head(event, Decision(False, f"cannot resolve the ref: {exc.message}"))
+    if sha == event.sha:
+        return Head(event, await _facts(git, settings, url, event))
+    held = replace(event, sha=sha)
+    holder = "the pull request" if event.is_pull_request else "the branch"
+    claim = f"the payload named {event.sha}; {holder} holds {sha}"
+    return Head(held, await _facts(git, settings, url, held), claim)
 
 
 async def _facts(
@@ -165,15 +201,15 @@ async def handle(
     event = delivery.event
     if event is None:
         return outcome
-    facts_of: dict[str, CommitFacts | Decision] = {}
+    heads: dict[str, Head] = {}
     for target in await _targets(session, box, delivery.repository):
-        if target.project_url not in facts_of:
-            facts_of[target.project_url] = await _facts(git, settings, target.project_url, event)
-        outcome.decisions.append(
-            await _decide_and_build(
-                session, box, record.pk, target, event, facts_of[target.project_url]
-            )
-        )
+        url = target.project_url
+        if url not in heads:
+            heads[url] = await _head(git, settings, url, delivery.provider, event)
+        if await _decide_and_build(session, box, record.pk, target, heads[url]):
+            outcome.built += 1
+        else:
+            outcome.skipped += 1
     return outcome
 
 
@@ -182,9 +218,10 @@ async def _decide_and_build(
     box: SecretBox,
     delivery_pk: int,
     target: Target,
-    event: GitEvent,
-    facts: CommitFacts | Decision,
-) -> dict[str, Any]:
+    head: Head,
+) -> bool:
+    """Whether `target` built on `head`; the decision is kept as a CI event."""
+    event, facts = head.event, head.facts
     decision = (
         facts if isinstance(facts, Decision) else decide(target.kind, target.body, event, facts)
     )
@@ -207,19 +244,12 @@ async def _decide_and_build(
             pull_request_id=event.pull_request_id,
             commit_message=None if isinstance(facts, Decision) else facts.message[:4000],
             built=build_id is not None,
-            reason=decision.reason,
+            reason="; ".join(filter(None, (decision.reason, head.claim))),
             build_id=build_id,
         )
     )
     await session.commit()
-    return {
-        "projectId": target.project_id,
-        "kind": target.kind,
-        "id": target.id,
-        "built": build_id is not None,
-        "reason": decision.reason,
-        "buildId": build_id,
-    }
+    return build_id is not None
 
 
 async def events_of(

@@ -6,6 +6,8 @@ services). Debian's docker 20.10 refuses any other network with BuildKit ("netwo
 not supported by buildkit"), so a project's own network is not one of them. Secrets reach
 the build only as BuildKit secret mounts, from 0600 files in a private temp dir outside the
 source dir that is removed afterwards; their values are masked in the streamed output.
+Build argument values reach the CLI through its environment (`--build-arg NAME` alone), never
+its command line, which any local user can read.
 """
 
 from __future__ import annotations
@@ -25,6 +27,17 @@ from dockyard.errors import BuildFailed, EngineUnavailable
 # BuildKit's csv syntax (`id=NAME,src=FILE`) must not see a `,` or `=` in a name.
 SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
 BUILD_ARG_NAME = re.compile(r"[^=\s]+")
+# Names the docker CLI (a Go program) or the loader read from their own environment: as build
+# arguments they would steer the CLI (another engine, a config with credential helpers...).
+ENV_OF_THE_CLI = re.compile(
+    r"(DOCKER_|BUILDKIT_|BUILDX_|LD_|SSL_CERT_).*"
+    r"|PATH|HOME|TMPDIR|GODEBUG|GOTRACEBACK|GOGC|GOMAXPROCS|GOMEMLIMIT",
+    re.IGNORECASE,
+)
+# Docker's predefined proxy arguments are build arguments users legitimately set, but Go's
+# HTTP client would also read them from the environment for a tcp:// engine and send the
+# build context and registry logins through that proxy: they stay on the command line.
+PROXY_ARGS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
 STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 SECRET_MASK = "****"
 STEP_OUTPUT_LINES = 15
@@ -76,9 +89,10 @@ class BuildkitBuilder:
         if not context_dir.is_dir():
             raise BuildFailed(f"Build context {context} is not a directory of the source")
         secrets = secrets or {}
+        build_arg_env = _build_arg_env(build_args or {})
         options = [
             *_target_option(target),
-            *_build_arg_options(build_args or {}),
+            *_build_arg_options(build_args or {}, build_arg_env),
             *(f"--label={name}={value}" for name, value in (labels or {}).items()),
         ]
         _check_secret_ids(secrets)
@@ -99,7 +113,9 @@ class BuildkitBuilder:
             ]
             output = BuildOutput(on_line, secrets.values())
             config_dir = client_config(Path(scratch), registry_logins)
-            result = await self.docker.run(args, on_line=output.feed, config_dir=config_dir)
+            result = await self.docker.run(
+                args, on_line=output.feed, config_dir=config_dir, extra_env=build_arg_env
+            )
             if not result.ok:
                 raise BuildFailed(output.failure_message())
             return iidfile.read_text().strip()
@@ -113,11 +129,24 @@ def _target_option(target: str | None) -> list[str]:
     return [f"--target={target}"]
 
 
-def _build_arg_options(build_args: Mapping[str, str]) -> Iterator[str]:
+def _build_arg_env(build_args: Mapping[str, str]) -> dict[str, str]:
+    """The build arguments the CLI takes from its environment: all but the proxy ones."""
+    env = {}
     for name, value in build_args.items():
         if not BUILD_ARG_NAME.fullmatch(name):
             raise BuildFailed(f"Invalid build argument name {name!r}")
-        yield f"--build-arg={name}={value}"
+        if ENV_OF_THE_CLI.fullmatch(name):
+            raise BuildFailed(
+                f"Invalid build argument name {name!r}: the docker CLI reads it itself"
+            )
+        if name.lower() not in PROXY_ARGS:
+            env[name] = value
+    return env
+
+
+def _build_arg_options(build_args: Mapping[str, str], env: Mapping[str, str]) -> Iterator[str]:
+    for name, value in build_args.items():
+        yield f"--build-arg={name}" if name in env else f"--build-arg={name}={value}"
 
 
 def _check_secret_ids(secrets: Mapping[str, bytes]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine import process
@@ -15,6 +15,13 @@ from dockyard.errors import EngineUnavailable
 
 DOCKER_CLI = "/usr/bin/docker"
 DAEMON_DOWN = "cannot connect to the docker daemon"
+# What the CLI reads of the worker's environment: its own DOCKER_* settings (TLS of a tcp://
+# engine), the proxy of a remote engine and the CA store. Nothing else of dockyard's
+# environment (its DOCKYARD_* secrets) reaches the CLI or the helpers it starts.
+PASSED_ENV = frozenset(
+    {"PATH", "HOME", "TMPDIR", "SSL_CERT_FILE", "SSL_CERT_DIR"}
+    | {"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"}
+)
 
 
 class DockerCli:
@@ -27,10 +34,21 @@ class DockerCli:
         *,
         on_line: LineSink | None = None,
         config_dir: Path | None = None,
+        extra_env: Mapping[str, str] | None = None,
     ) -> process.Completed:
         """Run `docker <args>` (with the client configuration of `config_dir`, if given:
-        registry logins); EngineUnavailable when the CLI or the engine is missing."""
-        env = {**os.environ, "DOCKER_HOST": self.docker_host, "DOCKER_BUILDKIT": "1"}
+        registry logins) with `extra_env` added to its environment; EngineUnavailable when
+        the CLI or the engine is missing."""
+        env = {
+            **{
+                name: value
+                for name, value in os.environ.items()
+                if name in PASSED_ENV or name.startswith("DOCKER_")
+            },
+            **(extra_env or {}),
+            "DOCKER_HOST": self.docker_host,
+            "DOCKER_BUILDKIT": "1",
+        }
         if config_dir is not None:
             env["DOCKER_CONFIG"] = str(config_dir)
         try:
