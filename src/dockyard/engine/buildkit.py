@@ -5,7 +5,8 @@ worker names another (`none`, or `host`: unsafe, a step then reaches the machine
 services). Debian's docker 20.10 refuses any other network with BuildKit ("network mode ...
 not supported by buildkit"), so a project's own network is not one of them. Secrets reach
 the build only as BuildKit secret mounts, from 0600 files in a private temp dir outside the
-source dir that is removed afterwards; their values are masked in the streamed output.
+source dir that is removed afterwards; the caller masks their values in the streamed output
+(engine/ cannot import the masking of logs/).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
@@ -26,7 +27,6 @@ from dockyard.errors import BuildFailed, EngineUnavailable
 SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
 BUILD_ARG_NAME = re.compile(r"[^=\s]+")
 STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-SECRET_MASK = "****"
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 # `--progress plain` prints `#<vertex> <text>`: the first line of a vertex is its name
@@ -97,7 +97,7 @@ class BuildkitBuilder:
                 "--",
                 str(context_dir),
             ]
-            output = BuildOutput(on_line, secrets.values())
+            output = BuildOutput(on_line)
             config_dir = client_config(Path(scratch), registry_logins)
             result = await self.docker.run(args, on_line=output.feed, config_dir=config_dir)
             if not result.ok:
@@ -141,20 +141,17 @@ def _write_secrets(scratch: Path, secrets: Mapping[str, bytes]) -> list[str]:
 
 
 class BuildOutput:
-    """Follows the plain progress output: masks secrets, forwards every line, remembers the
-    failing step and its last output lines."""
+    """Follows the plain progress output: forwards every line, remembers the failing step and
+    its last output lines. The caller masks secrets in the lines and in the failure message."""
 
-    def __init__(self, on_line: LineSink | None, secrets: Iterable[bytes]) -> None:
+    def __init__(self, on_line: LineSink | None) -> None:
         self.on_line = on_line
-        self.masked = _secret_lines(secrets)
         self.step_names: dict[str, str] = {}
         self.step_output: dict[str, deque[str]] = {}
         self.tail: deque[str] = deque(maxlen=FALLBACK_LINES)
         self.failure: tuple[str, str] | None = None
 
     def feed(self, line: str) -> None:
-        for secret in self.masked:
-            line = line.replace(secret, SECRET_MASK)
         self.tail.append(line)
         if self.on_line is not None:
             self.on_line(line)
@@ -178,14 +175,3 @@ class BuildOutput:
         if self.step_output[vertex]:
             lines += ["Last output of that step:", *self.step_output[vertex]]
         return "\n".join(lines)
-
-
-def _secret_lines(secrets: Iterable[bytes]) -> list[str]:
-    """The non-blank lines of every secret value, longest first (a line may contain another)."""
-    lines = {
-        line.strip()
-        for value in secrets
-        for line in value.decode("utf-8", errors="replace").splitlines()
-        if line.strip()
-    }
-    return sorted(lines, key=len, reverse=True)
