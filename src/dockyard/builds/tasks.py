@@ -30,7 +30,8 @@ from dockyard.engine.git import pull_request_ref
 from dockyard.engine.paths import inside
 from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
-from dockyard.logs.service import LogWriter, file_texts, redactor
+from dockyard.logs.masking import masker
+from dockyard.logs.service import LogWriter, file_texts
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
@@ -184,7 +185,7 @@ class BuildRunner:
         self.build = build
         self.aborting = False
         self.workdir = build_dir(settings, build.id)
-        self.redact = redactor([])
+        self.redact = masker([])
         self.logs: LogWriter | None = None
 
     async def move(self, status: BuildStatus, **changes: Any) -> None:
@@ -225,7 +226,7 @@ class BuildRunner:
 
     async def run(self) -> None:
         secrets = open_secrets(self.box, self.build)
-        self.redact = redactor(secret_values(secrets))
+        self.redact = masker(secret_values(secrets))
         logs = self.logs = LogWriter(
             self.database, "build", self.build.id, self.build.id, self.redact
         )

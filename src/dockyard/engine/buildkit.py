@@ -5,9 +5,9 @@ worker names another (`none`, or `host`: unsafe, a step then reaches the machine
 services). Debian's docker 20.10 refuses any other network with BuildKit ("network mode ...
 not supported by buildkit"), so a project's own network is not one of them. Secrets reach
 the build only as BuildKit secret mounts, from 0600 files in a private temp dir outside the
-source dir that is removed afterwards; their values are masked in the streamed output.
-Build argument values reach the CLI through its environment (`--build-arg NAME` alone), never
-its command line, which any local user can read.
+source dir that is removed afterwards; the caller masks their values in the streamed output
+(engine/ cannot import the masking of logs/). Build argument values reach the CLI through its
+environment (`--build-arg NAME` alone), never its command line, which any local user can read.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
@@ -39,7 +39,6 @@ ENV_OF_THE_CLI = re.compile(
 # build context and registry logins through that proxy: they stay on the command line.
 PROXY_ARGS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
 STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
-SECRET_MASK = "****"
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 # `--progress plain` prints `#<vertex> <text>`: the first line of a vertex is its name
@@ -111,7 +110,7 @@ class BuildkitBuilder:
                 "--",
                 str(context_dir),
             ]
-            output = BuildOutput(on_line, secrets.values())
+            output = BuildOutput(on_line)
             config_dir = client_config(Path(scratch), registry_logins)
             result = await self.docker.run(
                 args, on_line=output.feed, config_dir=config_dir, extra_env=build_arg_env
@@ -170,20 +169,17 @@ def _write_secrets(scratch: Path, secrets: Mapping[str, bytes]) -> list[str]:
 
 
 class BuildOutput:
-    """Follows the plain progress output: masks secrets, forwards every line, remembers the
-    failing step and its last output lines."""
+    """Follows the plain progress output: forwards every line, remembers the failing step and
+    its last output lines. The caller masks secrets in the lines and in the failure message."""
 
-    def __init__(self, on_line: LineSink | None, secrets: Iterable[bytes]) -> None:
+    def __init__(self, on_line: LineSink | None) -> None:
         self.on_line = on_line
-        self.masked = _secret_lines(secrets)
         self.step_names: dict[str, str] = {}
         self.step_output: dict[str, deque[str]] = {}
         self.tail: deque[str] = deque(maxlen=FALLBACK_LINES)
         self.failure: tuple[str, str] | None = None
 
     def feed(self, line: str) -> None:
-        for secret in self.masked:
-            line = line.replace(secret, SECRET_MASK)
         self.tail.append(line)
         if self.on_line is not None:
             self.on_line(line)
@@ -207,14 +203,3 @@ class BuildOutput:
         if self.step_output[vertex]:
             lines += ["Last output of that step:", *self.step_output[vertex]]
         return "\n".join(lines)
-
-
-def _secret_lines(secrets: Iterable[bytes]) -> list[str]:
-    """The non-blank lines of every secret value, longest first (a line may contain another)."""
-    lines = {
-        line.strip()
-        for value in secrets
-        for line in value.decode("utf-8", errors="replace").splitlines()
-        if line.strip()
-    }
-    return sorted(lines, key=len, reverse=True)

@@ -49,6 +49,8 @@ ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "ar
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 FILE_MODE = 0o644
 LOOPBACK = "127.0.0.1"
+# The engine cuts a longer log line into messages of this size.
+DOCKER_PIECE_BYTES = 16 * 1024
 RUNC = "runc"
 RUNSC = "runsc"
 AUTO_RUNTIME = "auto"
@@ -495,11 +497,20 @@ def frames_after(
 def frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
     """The lines of timestamped log frames. A frame is one log message: a line, or what was
     written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of stdout
-    and stderr interleave, so a frame's tail is never joined to the next frame."""
+    and stderr interleave, so a frame's tail is joined to the next frame only when it is such
+    a piece: the whole line is masked before it is stored cut, or a secret across two pieces
+    would show in both halves."""
+    piece = b""
     for frame in frames:
         _time, _, message = frame.partition(b" ")
+        if len(message) == DOCKER_PIECE_BYTES and not message.endswith(b"\n"):
+            piece += message
+            continue
+        message, piece = piece + message, b""
         for line in message.removesuffix(b"\n").split(b"\n"):
             yield line.decode(errors="replace")
+    if piece:
+        yield piece.decode(errors="replace")
 
 
 def _address(inspection: Inspection) -> str | None:

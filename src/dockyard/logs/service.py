@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,22 +19,8 @@ FLUSH_EVERY_SECONDS = 0.1
 MAX_LINE_CHARS = 16_384
 
 
-REDACTED = "*****"
-# Values shorter than this are not redacted: they would mask ordinary words.
-MIN_SECRET_CHARS = 4
-
-
-def redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function replacing every known secret value in a line by *****."""
-    values = sorted({s for s in secrets if len(s) >= MIN_SECRET_CHARS}, key=len, reverse=True)
-    if not values:
-        return lambda line: line
-    pattern = re.compile("|".join(re.escape(value) for value in values))
-    return lambda line: pattern.sub(REDACTED, line)
-
-
 def file_texts(files: Iterable[dict[str, str]]) -> list[str]:
-    """The contents of secret files (base64 `data`) as text, so a redactor hides them too."""
+    """The contents of secret files (base64 `data`) as text, so a masker hides them too."""
     return [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
 
 

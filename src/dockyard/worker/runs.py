@@ -34,7 +34,8 @@ from dockyard.engine.base import (
     RegistryCredentials,
 )
 from dockyard.errors import DockyardError, Invalid, RunFailed
-from dockyard.logs.service import LogWriter, file_texts, last_line_time, redactor
+from dockyard.logs.masking import masker
+from dockyard.logs.service import LogWriter, file_texts, last_line_time
 from dockyard.notifications import outbox
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
@@ -105,7 +106,7 @@ class RunRunner:
         # Where the current attempt's log stream started, and how many lines it gave since.
         self.since: datetime | None = None
         self.seen = 0
-        self.redact = redactor([])
+        self.redact = masker([])
         self.logs: LogWriter | None = None
 
     # ---- the row ----------------------------------------------------------------------------
@@ -135,7 +136,7 @@ class RunRunner:
 
     async def run(self) -> None:
         run_secrets = open_secrets(self.box, self.run_row)
-        self.redact = redactor(secret_values(run_secrets))
+        self.redact = masker(secret_values(run_secrets))
         logs = self.logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
