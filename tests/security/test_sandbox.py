@@ -4,6 +4,7 @@ neither the host's files nor, under runsc, the host's kernel."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,11 @@ def test_the_container_is_confined(
         assert host_config["PidsLimit"] >= plan_of(PLAN).pids_limit
         if runtime == "runc":
             assert host_config["PidsLimit"] == plan_of(PLAN).pids_limit
-        assert f"Attempt 1 started (runtime {runtime})" in live.lines_of("run", run_id)
+        started = f"Attempt 1 started (runtime {runtime})"
+        deadline = time.monotonic() + 30  # lines are stored in batches, a moment later
+        while started not in live.lines_of("run", run_id) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert started in live.lines_of("run", run_id)
     finally:
         live.delete(path)
         live.wait_for(path, timeout=60)  # concluded: its container is removed
