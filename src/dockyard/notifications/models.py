@@ -7,7 +7,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
@@ -17,7 +27,9 @@ class NotificationIntegration(Base):
     """A project's notification target. `spec` is its wire body without the secret, which is
     sealed in `sealed_secret` (RAW_WEBHOOK only). `failed_attempts` counts delivery attempts
     failed in a row (a success resets it); past DOCKYARD_NOTIFICATION_FAILING_AFTER the
-    integration shows as failing, with `last_error`."""
+    integration shows as failing, with `last_error`. `job_logs` / `service_logs`: whether its
+    payloads carry the log lines of jobs / build services, which they do only when the token
+    that created or last updated it could read those logs (View Observability)."""
 
     __tablename__ = "notification_integrations"
     __table_args__ = (
@@ -32,6 +44,8 @@ class NotificationIntegration(Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    job_logs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    service_logs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     first_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

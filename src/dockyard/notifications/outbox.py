@@ -79,20 +79,35 @@ async def _newest_lines(session: AsyncSession, owner_kind: str, owners: Select[s
     return [line.line for line in reversed(lines)]
 
 
+def sees_logs(integration: NotificationIntegration, kind: str) -> bool:
+    """Whether the integration's payloads may carry the log lines of a job or service."""
+    return integration.service_logs if kind == "service" else integration.job_logs
+
+
+def _payload_for(
+    integration: NotificationIntegration, payload: dict[str, Any], kind: str | None
+) -> dict[str, Any]:
+    if kind is None or sees_logs(integration, kind):
+        return payload
+    return payload | {"logLines": []}
+
+
 def enqueue(
     session: AsyncSession,
     integrations: Sequence[NotificationIntegration],
     event: Event,
     payload: dict[str, Any],
+    kind: str | None = None,
 ) -> list[NotificationDelivery]:
-    """One pending delivery of `payload` per integration, due now."""
+    """One pending delivery of `payload` per integration, due now; the log lines of a job or
+    service (`kind`) only to the integrations that may see them."""
     now = utcnow()
     deliveries = [
         NotificationDelivery(
             id=uuid.uuid4().hex,
             integration_pk=integration.pk,
             event=event.value,
-            payload=payload,
+            payload=_payload_for(integration, payload, kind),
             status=repository.PENDING,
             attempts=0,
             next_attempt_at=now,
@@ -102,6 +117,12 @@ def enqueue(
     ]
     session.add_all(deliveries)
     return deliveries
+
+
+def _wants_lines(integrations: Sequence[NotificationIntegration], event: Event, kind: str) -> bool:
+    """Whether to read log lines for the event: a start has none yet, and they are read only
+    for integrations that may see them."""
+    return event not in STARTS and any(sees_logs(i, kind) for i in integrations)
 
 
 async def build_moved(session: AsyncSession, build: Build) -> None:
@@ -117,8 +138,13 @@ async def build_moved(session: AsyncSession, build: Build) -> None:
     owners = builds_repository.ids_of_target(
         build.project_id, build.target_kind, build.target_id, build.id
     )
-    lines = [] if event in STARTS else await _newest_lines(session, "build", owners)
-    enqueue(session, integrations, event, build_payload(event, build, resource, lines, utcnow()))
+    lines = (
+        await _newest_lines(session, "build", owners)
+        if _wants_lines(integrations, event, build.target_kind)
+        else []
+    )
+    payload = build_payload(event, build, resource, lines, utcnow())
+    enqueue(session, integrations, event, payload, build.target_kind)
 
 
 async def run_moved(session: AsyncSession, run: JobRun) -> None:
@@ -140,9 +166,13 @@ async def _run_event(
     if not integrations:
         return
     owners = runs_repository.ids_of_job(run.project_id, run.job_id, run.id)
-    lines = [] if event in STARTS else await _newest_lines(session, "run", owners)
+    lines = (
+        await _newest_lines(session, "run", owners)
+        if _wants_lines(integrations, event, "job")
+        else []
+    )
     source = await builds_repository.source_of_image(session, run.project_id, run.spec["image"])
     payload = run_payload(
         event, run, resource, lines, utcnow(), image_source=source, message=message
     )
-    enqueue(session, integrations, event, payload)
+    enqueue(session, integrations, event, payload, "job")

@@ -42,11 +42,12 @@ async def create_notification(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: NotificationsCreate,
+    principal: NotificationsCreate,
 ) -> Envelope[NotificationResponse]:
     """Create an integration; 409 if one with that name's id exists. The reply (only this
-    one) shows a RAW_WEBHOOK integration's signing secret, generated when none was given."""
-    stored = await service.create_integration(session, box, settings, projectId, body)
+    one) shows a RAW_WEBHOOK integration's signing secret, generated when none was given.
+    Its payloads carry the log lines of jobs / services only if this token may read them."""
+    stored = await service.create_integration(session, box, principal, settings, projectId, body)
     return Envelope(data=service.response(stored.integration, settings, stored.secret))
 
 
@@ -88,11 +89,12 @@ async def update_notification(
     session: SessionDep,
     box: SecretBoxDep,
     settings: SettingsDep,
-    _: NotificationsUpdate,
+    principal: NotificationsUpdate,
 ) -> Envelope[NotificationResponse]:
-    """Merge the given fields into the integration (`events` key by key) and re-validate it."""
+    """Merge the given fields into the integration (`events` key by key) and re-validate it;
+    its payloads carry the logs the updating token may read, no others."""
     integration = await service.update_integration(
-        session, box, settings, projectId, notificationId, body
+        session, box, principal, settings, projectId, notificationId, body
     )
     return Envelope(data=service.response(integration, settings))
 

@@ -16,6 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
+from dockyard.auth.permissions import Permission
+from dockyard.auth.service import Principal
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
@@ -162,7 +164,16 @@ async def _check_webhook(url: str, settings: Settings) -> None:
         raise Invalid("webhook", exc.message) from None
 
 
-def _store(box: SecretBox, integration: NotificationIntegration, spec: NotificationSpec) -> None:
+def _store(
+    box: SecretBox,
+    principal: Principal,
+    integration: NotificationIntegration,
+    spec: NotificationSpec,
+) -> None:
+    """Write `spec` into the integration, with which logs its payloads may carry: those the
+    writing token may read (a Notifications token alone must not become a log reader)."""
+    integration.job_logs = principal.can(Permission.JOBS_OBSERVE)
+    integration.service_logs = principal.can(Permission.SERVICES_OBSERVE)
     body = wire_body(spec)
     secret = body.pop("secret", None)
     integration.spec = body
@@ -185,6 +196,7 @@ async def _commit(session: AsyncSession, integration: NotificationIntegration) -
 async def create_integration(
     session: AsyncSession,
     box: SecretBox,
+    principal: Principal,
     settings: Settings,
     project_id: str,
     spec: NotificationSpec,
@@ -201,7 +213,7 @@ async def create_integration(
     if spec.type == "RAW_WEBHOOK" and spec.secret is None:
         spec = spec.model_copy(update={"secret": secrets.token_urlsafe(32)})
     integration = NotificationIntegration(project_id=project_id, id=integration_id, uid=new_uid())
-    _store(box, integration, spec)
+    _store(box, principal, integration, spec)
     session.add(integration)
     await _commit(session, integration)
     return StoredIntegration(integration, spec.secret)
@@ -210,6 +222,7 @@ async def create_integration(
 async def update_integration(
     session: AsyncSession,
     box: SecretBox,
+    principal: Principal,
     settings: Settings,
     project_id: str,
     integration_id: str,
@@ -221,7 +234,7 @@ async def update_integration(
     spec = validated(NotificationSpec, merged(integration.spec, changes, MERGED_OBJECTS))
     if "webhook" in changes:
         await _check_webhook(spec.webhook, settings)
-    _store(box, integration, spec)
+    _store(box, principal, integration, spec)
     await _commit(session, integration)
     return integration
 
