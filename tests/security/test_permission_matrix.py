@@ -1,0 +1,221 @@
+"""Every route of the API against every single-permission token, on a project whose jobs,
+build service and notification hold secret values: a token answers 403 unless it holds the
+route's permission, and no reply to any token (2xx ones included) carries a secret value
+unless the token holds the secrets read permission. The table must name every route the app
+serves, so a new route without an entry fails here."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from dockyard.app import create_app
+from dockyard.auth.permissions import Permission
+from dockyard.config import Settings
+from tests.conftest import token_with
+from tests.helpers import minimal_job, minimal_service, page_examples
+from tests.notifications.conftest import webhook
+
+P = Permission
+SECRET = f"matrix-secret-{uuid.uuid4().hex}"
+HOOK_SECRET = f"matrix-hook-{uuid.uuid4().hex}"
+FILE = {"/etc/app/key": {"data": base64.b64encode(SECRET.encode()).decode()}}
+MOUNT = {"npmrc": {"data": base64.b64encode(SECRET.encode()).decode()}}
+JOB_SECRETS = {
+    "runtimeEnvironment": {"TOKEN": SECRET},
+    "runtimeFiles": FILE,
+    "buildArguments": {"NPM_TOKEN": SECRET},
+    "buildFiles": FILE,
+    "dockerSecretMounts": MOUNT,
+}
+SERVICE_SECRETS = {"buildArguments": {"NPM_TOKEN": SECRET}, "buildFiles": FILE}
+VCS = {
+    "deployment": {
+        "vcs": {
+            "projectUrl": "https://github.com/northflank/gatsby-with-northflank",
+            "projectType": "github",
+            "projectBranch": "main",
+        }
+    },
+    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+}
+IMAGE = {"deployment": {"external": {"imagePath": "local/busybox:1"}}}
+HOOK = webhook("Hook", "http://127.0.0.1:9/hook", "trigger:build:failure", secret=HOOK_SECRET)
+SOURCE = page_examples("update-job-build-source.md")[0]
+CRON = {"schedule": "*/5 * * * *"}
+J = "/projects/{p}/jobs"
+S = "/projects/{p}/services"
+
+# (method, path under /v1, body, the permission). {p} is the project; {jobBuild},
+# {serviceBuild} and {run} the queued builds of vcs-job and svc and the queued run of
+# image-job. Deletes come last in each test: every route gets a fresh project.
+ROUTES: list[tuple[str, str, Any, Permission]] = [
+    ("POST", "/projects", {"name": "Another"}, P.PROJECTS_CREATE),
+    ("GET", "/projects", None, P.PROJECTS_READ),
+    ("GET", "/projects/{p}", None, P.PROJECTS_READ),
+    ("DELETE", "/projects/{p}?delete_child_objects=true", None, P.PROJECTS_DELETE),
+    ("POST", f"{J}/manual", minimal_job("New Job", **JOB_SECRETS), P.JOBS_CREATE),
+    ("PUT", f"{J}/manual", minimal_job("Image Job", **IMAGE, **JOB_SECRETS), P.JOBS_CREATE),
+    ("PATCH", f"{J}/manual/image-job", {"description": "x"}, P.JOBS_UPDATE),
+    ("POST", f"{J}/cron", minimal_job("New Cron", **CRON, **JOB_SECRETS), P.JOBS_CREATE),
+    ("PUT", f"{J}/cron", minimal_job("Cron Job", **IMAGE, **CRON, **JOB_SECRETS), P.JOBS_CREATE),
+    ("PATCH", f"{J}/cron/cron-job", {"description": "x"}, P.JOBS_UPDATE),
+    ("POST", f"{J}/cron-job/suspend", {"suspended": True}, P.JOBS_UPDATE),
+    ("GET", J, None, P.JOBS_READ),
+    ("GET", f"{J}/vcs-job", None, P.JOBS_READ),
+    ("DELETE", f"{J}/vcs-job", None, P.JOBS_DELETE),
+    ("POST", f"{J}/vcs-job/build-source", SOURCE, P.JOBS_UPDATE),
+    ("POST", f"{J}/vcs-job/build", {}, P.JOBS_DEPLOY_BUILD),
+    ("GET", f"{J}/vcs-job/build", None, P.JOBS_READ),
+    ("GET", f"{J}/vcs-job/build/{{jobBuild}}", None, P.JOBS_READ),
+    ("DELETE", f"{J}/vcs-job/build/{{jobBuild}}", None, P.JOBS_DEPLOY_BUILD),
+    ("POST", f"{J}/image-job/runs", {}, P.JOBS_RUN),
+    ("GET", f"{J}/image-job/runs", None, P.JOBS_READ),
+    ("GET", f"{J}/image-job/runs/{{run}}", None, P.JOBS_READ),
+    ("DELETE", f"{J}/image-job/runs/{{run}}", None, P.JOBS_UPDATE),
+    ("GET", f"{J}/vcs-job/ci-events", None, P.JOBS_READ),
+    ("GET", f"{J}/image-job/logs", None, P.JOBS_OBSERVE),
+    ("GET", f"{J}/vcs-job/build-logs", None, P.JOBS_OBSERVE),
+    ("GET", f"{J}/image-job/runtime-environment", None, P.JOB_SECRETS_READ),
+    ("GET", f"{J}/image-job/runtime-environment/details", None, P.JOB_SECRETS_READ),
+    (
+        "POST",
+        f"{J}/image-job/runtime-environment",
+        {"runtimeEnvironment": {"TOKEN": SECRET}},
+        P.JOB_SECRETS_UPDATE,
+    ),
+    ("GET", f"{J}/vcs-job/build-arguments", None, P.JOB_SECRETS_READ),
+    ("GET", f"{J}/vcs-job/build-arguments/details", None, P.JOB_SECRETS_READ),
+    (
+        "POST",
+        f"{J}/vcs-job/build-arguments",
+        {"buildArguments": {"NPM_TOKEN": SECRET}},
+        P.JOB_SECRETS_UPDATE,
+    ),
+    ("POST", f"{S}/build", minimal_service("New Service", **SERVICE_SECRETS), P.SERVICES_CREATE),
+    ("PUT", f"{S}/build", minimal_service("Svc", **SERVICE_SECRETS), P.SERVICES_CREATE),
+    ("PATCH", f"{S}/build/svc", {"description": "x"}, P.SERVICES_UPDATE),
+    ("GET", S, None, P.SERVICES_READ),
+    ("GET", f"{S}/svc", None, P.SERVICES_READ),
+    ("DELETE", f"{S}/svc", None, P.SERVICES_DELETE),
+    ("POST", f"{S}/svc/build-source", SOURCE, P.SERVICES_UPDATE),
+    ("POST", f"{S}/svc/build", {"branch": "main"}, P.SERVICES_DEPLOY_BUILD),
+    ("GET", f"{S}/svc/build", None, P.SERVICES_READ),
+    ("GET", f"{S}/svc/build/{{serviceBuild}}", None, P.SERVICES_READ),
+    ("DELETE", f"{S}/svc/build/{{serviceBuild}}", None, P.SERVICES_DEPLOY_BUILD),
+    ("DELETE", f"{S}/svc/build-cache", None, P.SERVICES_DEPLOY_BUILD),
+    ("GET", f"{S}/svc/ci-events", None, P.SERVICES_READ),
+    ("GET", f"{S}/svc/build-logs", None, P.SERVICES_OBSERVE),
+    ("GET", f"{S}/svc/logs", None, P.SERVICES_OBSERVE),
+    ("GET", f"{S}/svc/build-arguments", None, P.SERVICE_SECRETS_READ),
+    ("GET", f"{S}/svc/build-arguments/details", None, P.SERVICE_SECRETS_READ),
+    (
+        "POST",
+        f"{S}/svc/build-arguments",
+        {"buildArguments": {"NPM_TOKEN": SECRET}},
+        P.SERVICE_SECRETS_UPDATE,
+    ),
+    (
+        "POST",
+        "/projects/{p}/notifications",
+        webhook("Other", "http://127.0.0.1:9/hook", "trigger:build:failure"),
+        P.NOTIFICATIONS_CREATE,
+    ),
+    ("GET", "/projects/{p}/notifications", None, P.NOTIFICATIONS_READ),
+    ("GET", "/projects/{p}/notifications/hook", None, P.NOTIFICATIONS_READ),
+    ("POST", "/projects/{p}/notifications/hook", {"name": "Renamed"}, P.NOTIFICATIONS_UPDATE),
+    ("DELETE", "/projects/{p}/notifications/hook", None, P.NOTIFICATIONS_DELETE),
+    ("GET", "/projects/{p}/notifications/hook/deliveries", None, P.NOTIFICATIONS_READ),
+    ("POST", "/projects/{p}/notifications/hook/test", None, P.NOTIFICATIONS_UPDATE),
+]
+# Routes without a token: health, and git webhooks (signed by the repository's secret).
+UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
+SECRETS_READERS = {P.JOB_SECRETS_READ, P.SERVICE_SECRETS_READ}
+
+
+def template(path: str) -> str:
+    """A table path in the app's own form (`{projectId}`, `{jobId}` ...), for the coverage."""
+    names = {"p": "projectId", "jobBuild": "buildId", "serviceBuild": "buildId", "run": "runId"}
+    path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
+    path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
+    path = re.sub(r"(?<=/services/)svc(?=/|$)", "{serviceId}", path)
+    path = re.sub(r"(?<=/services/build/)svc", "{serviceId}", path)
+    path = re.sub(r"(?<=/notifications/)hook", "{notificationId}", path)
+    return f"/v1{path}"
+
+
+def test_the_table_names_every_route_of_the_app(settings: Settings) -> None:
+    served = {
+        (method.upper(), path)
+        for path, operations in create_app(settings).openapi()["paths"].items()
+        if not path.startswith(("/v1/teams/", "/ui"))
+        for method in operations
+    }
+    named = {(method, template(path)) for method, path, _, _ in ROUTES}
+    assert served - UNAUTHENTICATED - named == set()
+    assert named - served == set()
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Notification targets on this machine are allowed (none is ever sent to)."""
+    return settings.model_copy(update={"fetch_allow": ["127.0.0.0/8"]})
+
+
+@pytest.fixture
+def ids(client: TestClient, project: str) -> dict[str, str]:
+    """The secret-holding objects the routes act on; the ids to fill into the paths."""
+
+    def post(path: str, body: dict[str, Any]) -> str:
+        reply = client.post(f"/v1/projects/{project}{path}", json=body)
+        assert reply.status_code == 200, reply.text
+        made: str = reply.json()["data"]["id"]
+        return made
+
+    post("/jobs/manual", minimal_job("VCS Job", **VCS, **JOB_SECRETS))
+    post("/jobs/manual", minimal_job("Image Job", **IMAGE, **JOB_SECRETS))
+    post("/jobs/cron", minimal_job("Cron Job", **IMAGE, **CRON, **JOB_SECRETS))
+    post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
+    post("/notifications", HOOK)
+    return {
+        "p": project,
+        "jobBuild": post("/jobs/vcs-job/build", {}),
+        "serviceBuild": post("/services/svc/build", {"branch": "main"}),
+        "run": post("/jobs/image-job/runs", {}),
+    }
+
+
+def leaked(reply: Any) -> list[str]:
+    text = reply.text
+    return [value for value in (SECRET, HOOK_SECRET) if value in text]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "permission"),
+    ROUTES,
+    ids=[f"{method} {path}" for method, path, _, _ in ROUTES],
+)
+def test_each_single_permission_token_on_the_route(
+    app_client: TestClient,
+    settings: Settings,
+    ids: dict[str, str],
+    method: str,
+    path: str,
+    body: Any,
+    permission: Permission,
+) -> None:
+    url = "/v1" + path.format(**ids)
+    others = [other for other in Permission if other is not permission]
+    for other in [*others, permission]:  # the allowed one last: it may delete
+        headers = {"Authorization": f"Bearer {token_with(settings, other)}"}
+        reply = app_client.request(method, url, json=body, headers=headers)
+        expected = {200} if other is permission else {403}
+        assert reply.status_code in expected, (other.value, reply.text)
+        if other not in SECRETS_READERS:
+            assert leaked(reply) == [], (other.value, json.dumps(reply.json())[:2000])
