@@ -151,7 +151,9 @@ def test_the_server_output_holds_no_secret(tmp_path: Path) -> None:
         unreachable_url = "https://unreachable.example.test/team/app"
         unreachable = failing_job(live, "unreachable", unreachable_url, "main")
         failed_build(live, job, {"sha": sha})
-        failed_build(live, unreachable, {})
+        cut_off = failed_build(live, unreachable, {})
+        shown = cut_off["message"] + "\n".join(live.lines(cut_off["id"]))
+        assert "Cannot list the refs" in shown and GIT_TOKEN not in shown, shown
         replies = refused_requests(live)
         wait_for_deliveries(
             live,
