@@ -119,6 +119,24 @@ def refused_requests(live: LiveDockyard) -> list[httpx.Response]:
     return replies
 
 
+def crashing_request(live: LiveDockyard) -> httpx.Response:
+    """A request that fails inside its handler, rendered with a traceback on the server: a
+    webhook host with a NUL in it, the integration's secret next to it."""
+    hook = {
+        "name": "crashes",
+        "type": "RAW_WEBHOOK",
+        "webhook": "http://hooks\u0000.example.com/x",
+        "secret": REQUEST_SECRET,
+        "events": {"trigger:build:failure": True},
+    }
+    path = f"/v1/projects/{live.project}/notifications"
+    # A fresh connection: the server closes the one whose request failed unexpectedly.
+    with httpx.Client(base_url=live.process.url, headers=live.http.headers) as client:
+        reply = client.post(path, json=hook)
+    assert reply.status_code >= 400, reply.text
+    return reply
+
+
 def test_the_server_output_holds_no_secret(tmp_path: Path) -> None:
     closed = f"http://127.0.0.1:{free_port()}"
     env = {
@@ -154,7 +172,7 @@ def test_the_server_output_holds_no_secret(tmp_path: Path) -> None:
         cut_off = failed_build(live, unreachable, {})
         shown = cut_off["message"] + "\n".join(live.lines(cut_off["id"]))
         assert "Cannot list the refs" in shown and GIT_TOKEN not in shown, shown
-        replies = refused_requests(live)
+        replies = [*refused_requests(live), crashing_request(live)]
         wait_for_deliveries(
             live,
             integration,
