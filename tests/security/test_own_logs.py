@@ -131,7 +131,7 @@ def crashing_request(live: LiveDockyard) -> httpx.Response:
     }
     path = f"/v1/projects/{live.project}/notifications"
     # A fresh connection: the server closes the one whose request failed unexpectedly.
-    with httpx.Client(base_url=live.process.url, headers=live.http.headers) as client:
+    with httpx.Client(base_url=live.process.url, headers=live.http.headers, timeout=60) as client:
         reply = client.post(path, json=hook)
     assert reply.status_code >= 400, reply.text
     return reply
