@@ -156,6 +156,14 @@ def test_an_update_to_a_refused_url_is_400(client: TestClient, project: str) -> 
     assert client.get(f"{base(project)}/moving").json()["data"]["webhook"] == URL
 
 
+def test_a_host_with_a_nul_character_is_400(client: TestClient, project: str) -> None:
+    refused = client.post(
+        base(project),
+        json=webhook("Nul", "http://hooks\u0000.example.com/x", "trigger:build:start"),
+    )
+    assert_error(refused, 400, "webhook")
+
+
 def test_loopback_is_refused_unless_the_operator_allows_it(settings: Settings) -> None:
     strict = settings.model_copy(update={"fetch_allow": []})
     token = token_with(strict, *Permission)

@@ -55,7 +55,7 @@ def system_resolver(host: str, port: int) -> list[IPAddress]:
         found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise RefusedTarget(f"cannot resolve {host!r}: {exc.strerror}") from None
-    except UnicodeError:  # IDNA cannot encode it (an empty or too long label, a bad character)
+    except ValueError:  # IDNA cannot encode it (an empty or too long label, a NUL character)
         raise RefusedTarget(f"{host!r} is not a valid host name") from None
     addresses: list[IPAddress] = []
     for info in found:
@@ -74,7 +74,7 @@ def literal_address(host: str) -> IPAddress | None:
         pass
     try:
         return ipaddress.IPv4Address(socket.inet_aton(host))
-    except (OSError, UnicodeError):
+    except (OSError, ValueError):  # not an address; ValueError: a NUL in it
         return None
 
 
