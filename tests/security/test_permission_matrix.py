@@ -164,7 +164,10 @@ def test_the_table_names_every_route_of_the_app(settings: Settings) -> None:
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    """Notification targets on this machine are allowed (none is ever sent to)."""
+    """Notification targets on this machine are allowed (none is ever sent to). On SQLite
+    only: ~1,500 requests a database, and who may do what does not depend on it."""
+    if settings.database_url is not None:
+        pytest.skip("the permission rules do not depend on the database")
     return settings.model_copy(update={"fetch_allow": ["127.0.0.0/8"]})
 
 
