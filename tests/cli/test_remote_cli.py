@@ -247,7 +247,7 @@ def test_run_follow_json_is_lines_then_the_run(logged_in: LiveDockyard) -> None:
     ok = run("runs", "start", "--job", job, "--env", "WHO=cli", "--env", "CODE=0", "-f", "--json")
     assert ok.exit_code == 0, ok.output
     *lines, final = json_lines(ok.output)
-    assert any(line["log"] == "who=cli" for line in lines)
+    assert any(line["log"] == "who=*****" for line in lines)  # the run's env is secret
     assert {"log", "ts", "containerId"} <= set(lines[0])
     assert final["status"] == "SUCCESS" and final["concluded"] is True
 
@@ -258,7 +258,7 @@ def test_run_follow_json_is_lines_then_the_run(logged_in: LiveDockyard) -> None:
     runs = as_json("runs", "list", "--job", job)
     assert [r["status"] for r in runs] == ["FAILED", "SUCCESS"]
     stored = dockyard("logs", "--job", job, "--run", runs[1]["id"])
-    assert "who=cli" in stored
+    assert "who=*****" in stored
     assert as_json("runs", "get", runs[0]["id"], "--job", job)["failed"] == 1
 
 

@@ -65,8 +65,8 @@ def test_a_short_explicit_secret_is_masked_as_a_token_only() -> None:
     assert mask("xab1 ab12 tab1e") == "xab1 ab12 tab1e"
 
 
-def test_blank_values_mask_nothing() -> None:
-    assert masker(["", "  ", "\n"])("a b  c\n") == "a b  c\n"
+def test_blank_and_one_character_values_mask_nothing() -> None:
+    assert masker(["", "  ", "\n", "1", " 0 "])("a b  c 1 0\n") == "a b  c 1 0\n"
 
 
 def test_a_secret_across_the_stored_line_limit_is_masked_before_the_cut() -> None:

@@ -14,11 +14,19 @@ MIN_FREE_CHARS = 4
 NOT_ALNUM_BEFORE = r"(?<![0-9A-Za-z])"
 NOT_ALNUM_AFTER = r"(?![0-9A-Za-z])"
 BASE64_ALPHABETS = (b"+/", b"-_")
+# A one-character value (`DEBUG=1`) hides nothing a guess would not find, and masking it
+# would hide every such digit or letter standing alone in every line.
+MIN_SECRET_CHARS = 2
 
 
 def masker(secrets: Iterable[str]) -> Callable[[str], str]:
     """A function replacing, in a line, every form of every secret value by *****."""
-    forms = {form for value in secrets if value.strip() for form in masked_forms(value)}
+    forms = {
+        form
+        for value in secrets
+        if len(value.strip()) >= MIN_SECRET_CHARS
+        for form in masked_forms(value)
+    }
     free = sorted((f for f in forms if len(f) >= MIN_FREE_CHARS), key=len, reverse=True)
     tokens = sorted((f for f in forms if len(f) < MIN_FREE_CHARS), key=len, reverse=True)
     alternatives = [alternation(free)] if free else []
