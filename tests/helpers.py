@@ -77,6 +77,20 @@ def minimal_job(name: str = "Minimal Job", **fields: Any) -> dict[str, Any]:
 
 
 REPOSITORY = {"projectUrl": "https://github.com/northflank/gatsby-with-northflank"}
+# The fields of a job built from REPOSITORY's main, and of a job running an engine image.
+VCS_JOB = {
+    "deployment": {"vcs": REPOSITORY | {"projectType": "github", "projectBranch": "main"}},
+    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+}
+IMAGE_JOB = {"deployment": {"external": {"imagePath": "local/busybox:1"}}}
+
+
+def created_id(client: TestClient, project: str, path: str, body: dict[str, Any]) -> str:
+    """POST `body` to `path` under the project (200 expected); the id it made."""
+    reply = client.post(f"/v1/projects/{project}{path}", json=body)
+    assert reply.status_code == 200, reply.text
+    made: str = reply.json()["data"]["id"]
+    return made
 
 
 def minimal_service(name: str = "Minimal Service", **fields: Any) -> dict[str, Any]:

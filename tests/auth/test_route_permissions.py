@@ -13,22 +13,18 @@ from fastapi.testclient import TestClient
 
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
-from tests.helpers import assert_needs_permission, minimal_job, minimal_service
+from tests.helpers import (
+    IMAGE_JOB,
+    VCS_JOB,
+    assert_needs_permission,
+    created_id,
+    minimal_job,
+    minimal_service,
+)
 from tests.notifications.conftest import webhook
 
 P = Permission
 HOOK = webhook("Hook", "http://127.0.0.1:9/hook", "trigger:build:failure")
-VCS = {
-    "deployment": {
-        "vcs": {
-            "projectUrl": "https://github.com/northflank/gatsby-with-northflank",
-            "projectType": "github",
-            "projectBranch": "main",
-        }
-    },
-    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
-}
-IMAGE = {"deployment": {"external": {"imagePath": "local/busybox:1"}}}
 ENV = {"runtimeEnvironment": {"GREETING": "hello"}}
 ARGS = {"buildArguments": {"VERSION": "1"}}
 
@@ -82,13 +78,10 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
     """The job, service, builds, run and notification the routes act on; the ids to fill in."""
 
     def post(path: str, body: dict[str, Any]) -> str:
-        reply = client.post(f"/v1/projects/{project}{path}", json=body)
-        assert reply.status_code == 200, reply.text
-        made: str = reply.json()["data"]["id"]
-        return made
+        return created_id(client, project, path, body)
 
-    post("/jobs/manual", minimal_job("VCS Job", **VCS))
-    post("/jobs/manual", minimal_job("Image Job", **IMAGE))
+    post("/jobs/manual", minimal_job("VCS Job", **VCS_JOB))
+    post("/jobs/manual", minimal_job("Image Job", **IMAGE_JOB))
     post("/services/build", minimal_service("Svc"))
     post("/notifications", HOOK)
     return {

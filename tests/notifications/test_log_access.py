@@ -21,23 +21,13 @@ from dockyard.notifications.models import NotificationDelivery, NotificationInte
 from dockyard.notifications.outbox import build_moved
 from dockyard.notifications.payloads import slack_body
 from tests.conftest import token_with
-from tests.helpers import minimal_job, minimal_service
+from tests.helpers import VCS_JOB, minimal_job, minimal_service
 from tests.notifications.conftest import webhook
 
 URL = "http://127.0.0.1:9/hook"
 FAILURE = "trigger:build:failure"
 LINE = "secret-looking build output"
 CREATE = Permission.NOTIFICATIONS_CREATE
-VCS_JOB = {
-    "deployment": {
-        "vcs": {
-            "projectUrl": "https://github.com/northflank/gatsby-with-northflank",
-            "projectType": "github",
-            "projectBranch": "main",
-        }
-    },
-    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
-}
 
 
 def create_as(

@@ -19,7 +19,14 @@ from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
 from tests.conftest import token_with
-from tests.helpers import minimal_job, minimal_service, page_examples
+from tests.helpers import (
+    IMAGE_JOB,
+    VCS_JOB,
+    created_id,
+    minimal_job,
+    minimal_service,
+    page_examples,
+)
 from tests.notifications.conftest import webhook
 
 P = Permission
@@ -35,17 +42,6 @@ JOB_SECRETS = {
     "dockerSecretMounts": MOUNT,
 }
 SERVICE_SECRETS = {"buildArguments": {"NPM_TOKEN": SECRET}, "buildFiles": FILE}
-VCS = {
-    "deployment": {
-        "vcs": {
-            "projectUrl": "https://github.com/northflank/gatsby-with-northflank",
-            "projectType": "github",
-            "projectBranch": "main",
-        }
-    },
-    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
-}
-IMAGE = {"deployment": {"external": {"imagePath": "local/busybox:1"}}}
 HOOK = webhook("Hook", "http://127.0.0.1:9/hook", "trigger:build:failure", secret=HOOK_SECRET)
 SOURCE = page_examples("update-job-build-source.md")[0]
 CRON = {"schedule": "*/5 * * * *"}
@@ -61,10 +57,15 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("GET", "/projects/{p}", None, P.PROJECTS_READ),
     ("DELETE", "/projects/{p}?delete_child_objects=true", None, P.PROJECTS_DELETE),
     ("POST", f"{J}/manual", minimal_job("New Job", **JOB_SECRETS), P.JOBS_CREATE),
-    ("PUT", f"{J}/manual", minimal_job("Image Job", **IMAGE, **JOB_SECRETS), P.JOBS_CREATE),
+    ("PUT", f"{J}/manual", minimal_job("Image Job", **IMAGE_JOB, **JOB_SECRETS), P.JOBS_CREATE),
     ("PATCH", f"{J}/manual/image-job", {"description": "x"}, P.JOBS_UPDATE),
     ("POST", f"{J}/cron", minimal_job("New Cron", **CRON, **JOB_SECRETS), P.JOBS_CREATE),
-    ("PUT", f"{J}/cron", minimal_job("Cron Job", **IMAGE, **CRON, **JOB_SECRETS), P.JOBS_CREATE),
+    (
+        "PUT",
+        f"{J}/cron",
+        minimal_job("Cron Job", **IMAGE_JOB, **CRON, **JOB_SECRETS),
+        P.JOBS_CREATE,
+    ),
     ("PATCH", f"{J}/cron/cron-job", {"description": "x"}, P.JOBS_UPDATE),
     ("POST", f"{J}/cron-job/suspend", {"suspended": True}, P.JOBS_UPDATE),
     ("GET", J, None, P.JOBS_READ),
@@ -176,14 +177,11 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
     """The secret-holding objects the routes act on; the ids to fill into the paths."""
 
     def post(path: str, body: dict[str, Any]) -> str:
-        reply = client.post(f"/v1/projects/{project}{path}", json=body)
-        assert reply.status_code == 200, reply.text
-        made: str = reply.json()["data"]["id"]
-        return made
+        return created_id(client, project, path, body)
 
-    post("/jobs/manual", minimal_job("VCS Job", **VCS, **JOB_SECRETS))
-    post("/jobs/manual", minimal_job("Image Job", **IMAGE, **JOB_SECRETS))
-    post("/jobs/cron", minimal_job("Cron Job", **IMAGE, **CRON, **JOB_SECRETS))
+    post("/jobs/manual", minimal_job("VCS Job", **VCS_JOB, **JOB_SECRETS))
+    post("/jobs/manual", minimal_job("Image Job", **IMAGE_JOB, **JOB_SECRETS))
+    post("/jobs/cron", minimal_job("Cron Job", **IMAGE_JOB, **CRON, **JOB_SECRETS))
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
     post("/notifications", HOOK)
     return {
