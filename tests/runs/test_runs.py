@@ -25,7 +25,8 @@ def test_success_with_env_and_files(live: LiveDockyard) -> None:
     job = busybox_job(
         live,
         "hello",
-        'echo hello $GREETING; [ "$GREETING" = world ] && echo env-ok; cat /etc/app/config.txt',
+        'echo hello $GREETING; [ "$GREETING" = world ] && echo env-ok; '
+        "grep -q level=debug /etc/app/config.txt && echo file-ok; cat /etc/app/config.txt",
         runtimeEnvironment={"GREETING": "world"},
         runtimeFiles={"/etc/app/config.txt": {"data": b64("level=debug\n")}},
     )
@@ -36,7 +37,8 @@ def test_success_with_env_and_files(live: LiveDockyard) -> None:
     assert run["status"] == "SUCCESS", run
     assert (run["succeeded"], run["failed"], run["active"]) == (1, 0, 0)
     lines = live.lines_of("run", run_id)
-    assert "env-ok" in lines and "level=debug" in lines
+    assert "env-ok" in lines and "file-ok" in lines
+    assert "level=debug" not in lines, "runtime files are secrets: each line redacted"
     assert "hello *****" in lines, "runtime environment values are secrets: redacted"
 
 
