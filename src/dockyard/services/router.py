@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
 from dockyard.builds.service import BuildTarget
 from dockyard.ci import service as ci
@@ -25,6 +26,7 @@ from dockyard.services.schemas import (
     ServiceList,
     ServiceListItem,
 )
+from dockyard.services.service import StoredService
 from dockyard.vcs.schemas import BuildSourceUpdate
 
 router = APIRouter(prefix="/projects/{projectId}/services", tags=["services"])
@@ -45,6 +47,14 @@ async def _answer(
     return Envelope(data=service.service_response(found, body, team_id, status))
 
 
+async def _answer_write(
+    session: AsyncSession, principal: Principal, stored: StoredService, team_id: str
+) -> Envelope[BuildServiceResponse]:
+    """The reply to a write: secret values only to a token that may read them."""
+    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
+    return await _answer(session, stored.service, shown, team_id)
+
+
 @router.post("/build")
 async def create_build_service(
     projectId: ProjectId,
@@ -56,8 +66,7 @@ async def create_build_service(
 ) -> Envelope[BuildServiceResponse]:
     """Create a build service; 409 if a service with that name's id exists."""
     stored = await service.create_service(session, box, projectId, body)
-    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
-    return await _answer(session, stored.service, shown, settings.team_id)
+    return await _answer_write(session, principal, stored, settings.team_id)
 
 
 @router.put("/build")
@@ -71,8 +80,7 @@ async def put_build_service(
 ) -> Envelope[BuildServiceResponse]:
     """Create the build service, or replace the whole spec of the one with that name."""
     stored = await service.put_service(session, box, projectId, body)
-    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
-    return await _answer(session, stored.service, shown, settings.team_id)
+    return await _answer_write(session, principal, stored, settings.team_id)
 
 
 @router.patch("/build/{serviceId}")
@@ -87,8 +95,7 @@ async def patch_build_service(
 ) -> Envelope[BuildServiceResponse]:
     """Merge the given fields into the build service and re-validate the whole."""
     stored = await service.patch_service(session, box, projectId, serviceId, body)
-    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
-    return await _answer(session, stored.service, shown, settings.team_id)
+    return await _answer_write(session, principal, stored, settings.team_id)
 
 
 @router.get("")
