@@ -1,8 +1,9 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
 build service and notification hold secret values: a token answers 403 unless it holds the
 route's permission, and no reply to any token (2xx ones included) carries a secret value
-unless the token holds the secrets read permission. The table must name every route the app
-serves, so a new route without an entry fails here."""
+unless the token holds the secrets read permission; each route under a project is also
+refused to tokens of another project and to an unknown token (`assert_needs_permission`).
+The table must name every route the app serves, so a new route without an entry fails."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.conftest import token_with
 from tests.helpers import (
     IMAGE_JOB,
     VCS_JOB,
+    assert_needs_permission,
     created_id,
     minimal_job,
     minimal_service,
@@ -220,3 +222,26 @@ def test_each_single_permission_token_on_the_route(
         assert reply.status_code in expected, (other.value, reply.text)
         if other not in SECRETS_READERS:
             assert leaked(reply) == [], (other.value, json.dumps(reply.json())[:2000])
+
+
+PROJECT_ROUTES = [route for route in ROUTES if route[1].startswith("/projects/{p}")]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "permission"),
+    PROJECT_ROUTES,
+    ids=[f"{method} {path}" for method, path, _, _ in PROJECT_ROUTES],
+)
+def test_each_project_route_needs_its_permission_and_project(
+    app_client: TestClient,
+    settings: Settings,
+    ids: dict[str, str],
+    method: str,
+    path: str,
+    body: Any,
+    permission: Permission,
+) -> None:
+    under_project = path.format(**ids).removeprefix(f"/projects/{ids['p']}")
+    assert_needs_permission(
+        app_client, settings, ids["p"], (method, under_project, body), permission
+    )
