@@ -147,6 +147,12 @@ class Settings(BaseSettings):
     worker_lease_seconds: float = Field(
         default=15.0, gt=0, description="a worker silent this long has its work taken over"
     )
+    shutdown_grace_seconds: float = Field(
+        default=20.0,
+        gt=0,
+        description="how long a stopping worker waits for its work to be handed back; what "
+        "is still pending then is left to lease expiry and recovery",
+    )
     build_attempts: int = Field(
         default=2, ge=1, description="starts of a build whose worker died before it is CRASHED"
     )

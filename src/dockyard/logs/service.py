@@ -64,7 +64,8 @@ class LogWriter:
         try:
             while True:
                 await asyncio.sleep(FLUSH_EVERY_SECONDS)
-                await self.flush()
+                # A flush cut off mid-write would lose the lines it took from the queue.
+                await asyncio.shield(self.flush())
         finally:
             await asyncio.shield(self.flush())
 

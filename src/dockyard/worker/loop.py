@@ -71,6 +71,8 @@ class Worker:
             while not stop.is_set():
                 self.wake.clear()
                 for handler in self.handlers:
+                    if stop.is_set():
+                        break
                     await self._tick(handler)
                 await self._sleep(stop)
         finally:
@@ -78,9 +80,28 @@ class Worker:
                 listener.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await listener
-            for handler in self.handlers:
-                await handler.shutdown()
+            await self._shutdown_handlers()
             log.info("worker stopped")
+
+    async def _shutdown_handlers(self) -> None:
+        """Hand the work back, every handler at once, within the grace period. Past it, the
+        process may be killed any moment (a service manager's stop timeout): what is still
+        pending is logged with where it waits, and left to lease expiry and recovery, as
+        after a kill."""
+        grace = self.settings.shutdown_grace_seconds
+        shutting = asyncio.ensure_future(self._shutdown_each())
+        try:
+            await asyncio.wait_for(asyncio.shield(shutting), grace)
+        except TimeoutError:
+            log.error(
+                "worker shutdown exceeded its grace period; the rest is left to recovery",
+                grace_seconds=grace,
+                pending=pending_stacks(),
+            )
+            shutting.cancel()
+
+    async def _shutdown_each(self) -> None:
+        await asyncio.gather(*(handler.shutdown() for handler in self.handlers))
 
     def _listen_for_work(self) -> asyncio.Task[None] | None:
         """On PostgreSQL, API processes NOTIFY new work (dockyard.db.notify)."""
@@ -105,6 +126,26 @@ class Worker:
         finally:
             for waiting in waits:
                 waiting.cancel()
+
+
+def pending_stacks() -> list[str]:
+    """Where each task of this loop but the current one waits: its chain of awaits."""
+    current = asyncio.current_task()
+    return [
+        f"{task.get_name()}: {' > '.join(awaits_of(task.get_coro()))}"
+        for task in asyncio.all_tasks()
+        if task is not current
+    ]
+
+
+def awaits_of(awaitable: object) -> list[str]:
+    chain = []
+    while awaitable is not None:
+        frame = getattr(awaitable, "cr_frame", None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_name} ({frame.f_code.co_filename}:{frame.f_lineno})")
+        awaitable = getattr(awaitable, "cr_await", None)
+    return chain
 
 
 def run_engine(settings: Settings) -> DockerEngine:
