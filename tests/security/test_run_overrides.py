@@ -50,3 +50,18 @@ def test_run_only_token_sets_its_own_environment_and_plan(
     body = {"runtimeEnvironment": {"MINE": "1"}, "billing": {"deploymentPlan": "nf-compute-20"}}
     started = app_client.post(job, json=body, headers=headers)
     assert started.status_code == 200, started.text
+
+
+@pytest.mark.parametrize("name", ["BASH_ENV", "SHELLOPTS", "PS4", "LD_PRELOAD", "node_options"])
+def test_run_only_token_cannot_set_variables_that_load_code(
+    app_client: TestClient, settings: Settings, job: str, name: str
+) -> None:
+    """bash runs `$(...)` in BASH_ENV (or PS4 under SHELLOPTS=xtrace) before the job's own
+    script: such a variable changes what the job executes."""
+    override = {"runtimeEnvironment": {name: "$(env | base64)"}}
+    headers = {"Authorization": f"Bearer {token_with(settings, Permission.JOBS_RUN)}"}
+    error = assert_error(app_client.post(job, json=override, headers=headers), 403)
+    assert error["details"] == {"permission": Permission.JOBS_UPDATE.value}
+    both = token_with(settings, Permission.JOBS_RUN, Permission.JOBS_UPDATE)
+    allowed = app_client.post(job, json=override, headers={"Authorization": f"Bearer {both}"})
+    assert allowed.status_code == 200, allowed.text
