@@ -200,14 +200,15 @@ async def test_the_swarm_pulls_a_registry_image_with_its_login(
     registry_login: RegistryCredentials,
     docker_client: docker.DockerClient,
 ) -> None:
-    """The image is removed from the engine after `ensure_image`, so only the swarm's own pull
+    """`ensure_image` leaves no tag of the image on the engine, so only the swarm's own pull
     (with the login handed over) can run the service."""
     reference = f"{registry_login.registry}/dockyard-test/busybox:{uuid.uuid4().hex[:12]}"
     try:
         await DockerPusher(DOCKER_HOST, registry_login).push(shared.IMAGE, reference)
         docker_client.images.remove(reference)
         await engine.ensure_image(reference, registry_login)
-        docker_client.images.remove(reference)
+        with pytest.raises(ImageNotFound):
+            docker_client.images.get(reference)
         spec = replace(new_spec("echo", "pulled"), image=reference)
         assert await shared.run_to_end(engine, spec) == (0, ["pulled"])
     finally:

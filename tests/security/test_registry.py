@@ -177,6 +177,28 @@ def test_a_build_cannot_base_itself_on_an_image_of_dockyards_registry(
     assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
 
 
+def test_an_image_a_run_pulled_serves_no_other_build(
+    live: LiveDockyard, victim: dict[str, Any], docker_client: docker.DockerClient
+) -> None:
+    """A run pulls its image by digest; the engine keeps no reference of it once the
+    container holds it, so another project's `FROM <image>@<digest>` has to ask the
+    registry, which refuses a build (it gets no login)."""
+    registry = victim["build"]["registry"]
+    pinned = f"{registry['uri'].rpartition(':')[0]}@{registry['digest']}"
+    run, lines = run_lines(live, victim["job"])
+    assert run["status"] == "SUCCESS", lines
+    with pytest.raises(ImageNotFound):
+        docker_client.images.get(pinned)
+
+    derived = GitRepo(live.sample.repo.root, "acme/pinned")
+    derived.commit({"Dockerfile": f"FROM {pinned}\nRUN echo derived >> /hello.txt\n"})
+    job = vcs_job(live, "pinned", derived.url, "cat /hello.txt")
+    build = live.post(f"/jobs/{job}/build", {})
+    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
+    assert done["status"] == "FAILURE", live.lines(build["id"])
+    assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
+
+
 def test_an_overwritten_tag_does_not_change_what_a_build_runs(
     live: LiveDockyard, tmp_path: Path, docker_client: docker.DockerClient
 ) -> None:

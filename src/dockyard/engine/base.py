@@ -147,8 +147,9 @@ class JobContainers(Protocol):
         credentials: RegistryCredentials | None = None,
         *,
         on_line: LineSink | None = None,
-    ) -> None:
-        """Pull `image` unless the engine has it. EngineUnavailable / ImageUnavailable."""
+    ) -> str:
+        """Pull `image` (unless it is a Docker Hub name the engine has); what to create the
+        container from (`ContainerSpec.image`). EngineUnavailable / RunFailed."""
 
     async def start(self, spec: ContainerSpec) -> ContainerState:
         """Create the container, write `spec.files` into it, start it. ContainerExists when

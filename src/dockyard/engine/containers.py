@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 import docker
 import requests
 from docker import APIClient
+from docker.auth import INDEX_NAME, split_repo_name
 from docker.errors import APIError, DockerException, InvalidRepository, NotFound
 
 from dockyard.engine import networks
@@ -41,6 +42,7 @@ from dockyard.engine.base import (
 from dockyard.errors import EngineUnavailable, RunFailed
 
 API_TIMEOUT_SECONDS = 30
+PULL_TRIES = 2
 # `wait` waits in slices of this long, so a cancelled wait leaves its thread no longer.
 WAIT_SLICE_SECONDS = 5
 EXEC_POLL_SECONDS = 0.1
@@ -71,6 +73,8 @@ class DockerEngine:
         self.docker_host = docker_host
         self.wanted_runtime = runtime
         self._info: dict[str, Any] | None = None
+        # Image id -> the references pulled as it, untagged once a container holds it.
+        self._pulled: dict[str, set[str]] = {}
 
     @cached_property
     def client(self) -> docker.DockerClient:
@@ -122,21 +126,42 @@ class DockerEngine:
         credentials: RegistryCredentials | None = None,
         *,
         on_line: LineSink | None = None,
-    ) -> None:
-        """Pull `image` unless the engine has it; its status lines (not the progress bars) go
-        to `on_line`. RunFailed when it cannot be pulled."""
-        if await self._api(lambda api: _has_image(api, image)):
-            return
-        pulled = self._pull_lines(image, auth_config(credentials))
-        await self._relay_lines(pulled, on_line or _ignore_line)
+    ) -> str:
+        """The id of `image` on this engine; its pull's status lines (not the progress bars)
+        go to `on_line`. RunFailed when it cannot be pulled.
+
+        An image of a registry (or one with a login) is pulled for every run, so that its
+        registry checks each run's login, and untagged once the run's container holds it:
+        left tagged, any build on this engine could `FROM` it, and any run start it, with no
+        login at all. Only a Docker Hub name the engine already has is used as it is."""
+        present = None
+        if not must_pull(image, credentials):
+            present = await self._api(lambda api: _image_id(api, image))
+        if present is not None:
+            return present
+        for _ in range(PULL_TRIES):
+            pulled = self._pull_lines(image, auth_config(credentials))
+            await self._relay_lines(pulled, on_line or _ignore_line)
+            # Another run's container may have been created and the tag dropped meanwhile.
+            if (image_id := await self._api(lambda api: _image_id(api, image))) is not None:
+                self._pulled.setdefault(image_id, set()).add(image)
+                return image_id
+        raise RunFailed(f"Image {image} was untagged on the engine as soon as it was pulled")
 
     async def start(self, spec: ContainerSpec) -> ContainerState:
         storage_bytes = spec.storage_bytes if await self.supports_storage_limit() else None
         runtime = await self.runtime()
-        inspection = await self._api(
-            lambda api: _create_and_start(api, spec, storage_bytes, runtime)
-        )
+        try:
+            inspection = await self._api(
+                lambda api: _create_and_start(api, spec, storage_bytes, runtime)
+            )
+        finally:
+            await self._untag_pulled(spec.image)
         return _state(inspection)
+
+    async def _untag_pulled(self, image_id: str) -> None:
+        references = self._pulled.pop(image_id, set())
+        await self._api(lambda api: [_untag(api, ref, force=True) for ref in references])
 
     async def find(self, name: str) -> ContainerState | None:
         inspection = await self._api(lambda api: _inspect_or_none(api, name))
@@ -295,19 +320,25 @@ class DockerEngine:
             ) from exc
 
 
-def _has_image(api: APIClient, image: str) -> bool:
+def must_pull(image: str, credentials: RegistryCredentials | None) -> bool:
+    return credentials is not None or split_repo_name(image)[0] != INDEX_NAME
+
+
+def _image_id(api: APIClient, image: str) -> str | None:
     try:
-        api.inspect_image(image)  # type: ignore[no-untyped-call]  # unannotated in the stub
+        inspection = api.inspect_image(image)  # type: ignore[no-untyped-call]  # unannotated
     except NotFound:
-        return False
+        return None
     except APIError as exc:  # an invalid reference, say
         raise RunFailed(f"Image {image} cannot be pulled: {explanation(exc)}") from exc
-    return True
+    image_id: str = inspection["Id"]
+    return image_id
 
 
-def _untag(api: APIClient, reference: str) -> bool:
+def _untag(api: APIClient, reference: str, *, force: bool = False) -> bool:
+    """With `force`, an image a container uses loses the tag (it stays, untagged)."""
     try:
-        api.remove_image(reference)
+        api.remove_image(reference, force=force)
     except NotFound:
         return True
     except APIError as exc:

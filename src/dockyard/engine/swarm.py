@@ -151,13 +151,14 @@ class SwarmEngine(DockerEngine):
         credentials: RegistryCredentials | None = None,
         *,
         on_line: LineSink | None = None,
-    ) -> None:
+    ) -> str:
         """Pull `image` on this engine (a bad reference or login fails here, before any
-        service); its login is kept for `start`, which hands it to the swarm so that any node
-        can pull the image."""
+        service), and untag it again: the swarm's nodes pull it themselves. Its login is kept
+        for `start`, which hands it to the swarm so that any node can pull the image."""
         if credentials is not None:
             self._logins[image] = credentials
-        await super().ensure_image(image, credentials, on_line=on_line)
+        await self._untag_pulled(await super().ensure_image(image, credentials, on_line=on_line))
+        return image
 
     async def start(self, spec: ContainerSpec) -> ContainerState:
         """Create the service and wait until its task runs (or has already ended); a task that

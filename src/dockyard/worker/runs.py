@@ -269,7 +269,9 @@ class RunRunner:
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
-        await self.containers.ensure_image(recipe.image, self._credentials(), on_line=logs.write)
+        image = await self.containers.ensure_image(
+            recipe.image, self._credentials(), on_line=logs.write
+        )
         assert self.run_row.container_name is not None
         if recipe.storage_mb and not await self.containers.supports_storage_limit():
             logs.write(
@@ -278,7 +280,7 @@ class RunRunner:
             )
         return ContainerSpec(
             name=self.run_row.container_name,
-            image=recipe.image,
+            image=image,
             entrypoint=recipe.entrypoint,
             command=recipe.command,
             env=run_secrets.runtime_environment,
