@@ -16,6 +16,7 @@ from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
 from tests.conftest import token_with
 from tests.helpers import minimal_job, minimal_service
+from tests.ui.conftest import log_in
 
 MARKER = f"leak-{uuid.uuid4().hex}"
 SECRET_FILE = {"/etc/app/key.pem": {"data": base64.b64encode(MARKER.encode()).decode()}}
@@ -145,3 +146,19 @@ def test_reads_show_no_secret_value_even_to_a_secrets_reader(
         got = app_client.get(f"/v1/projects/{victims}{path}", headers=everything)
         assert got.status_code == 200, got.text
         assert not shows_secret(got), (path, got.text)
+
+
+def test_dashboard_pages_show_no_secret_value_even_to_an_admin(
+    client: TestClient, admin_token: str, victims: str
+) -> None:
+    """The dashboard renders what GET shows: job, cron job and service pages, and the
+    project's page listing them, carry no secret value."""
+    del client.headers["Authorization"]
+    log_in(client, admin_token)
+    base = f"/ui/projects/{victims}"
+    for page in [base, f"{base}/jobs/victim-job", f"{base}/jobs/victim-cron"]:
+        shown = client.get(page)
+        assert shown.status_code == 200, (page, shown.text)
+        assert "Victim" in shown.text and MARKER not in shown.text, page
+    service = client.get(f"{base}/services/victim-service")
+    assert service.status_code == 200 and MARKER not in service.text
