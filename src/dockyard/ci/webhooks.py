@@ -169,10 +169,10 @@ def _delivery_id(header: str | None, body: bytes) -> str:
 # ---- GitHub (Gitea, Forgejo) ---------------------------------------------------------------
 
 
-def _github(incoming: Incoming, signer: Signer) -> Delivery:
-    payload, headers, repository = incoming.payload, incoming.headers, incoming.repository
+def _github(received: Incoming, signer: Signer) -> Delivery:
+    payload, headers, repository = received.payload, received.headers, received.repository
     kind = headers.get("x-github-event") or headers.get("x-gitea-event") or ""
-    delivery = _delivery_id(headers.get("x-github-delivery"), incoming.body)
+    delivery = _delivery_id(headers.get("x-github-delivery"), received.body)
     if kind == "push":
         event, note = _push(payload, repository)
     elif kind == "pull_request":
@@ -219,10 +219,10 @@ def _github_pull(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent 
 # ---- GitLab --------------------------------------------------------------------------------
 
 
-def _gitlab(incoming: Incoming, signer: Signer) -> Delivery:
-    payload, headers, repository = incoming.payload, incoming.headers, incoming.repository
+def _gitlab(received: Incoming, signer: Signer) -> Delivery:
+    payload, headers, repository = received.payload, received.headers, received.repository
     kind = headers.get("x-gitlab-event") or ""
-    delivery = _delivery_id(headers.get("x-gitlab-event-uuid"), incoming.body)
+    delivery = _delivery_id(headers.get("x-gitlab-event-uuid"), received.body)
     if kind == "Push Hook":
         event, note = _push(payload, repository)
     elif kind == "Merge Request Hook":
@@ -253,8 +253,8 @@ def _gitlab_merge(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent
 # ---- generic -------------------------------------------------------------------------------
 
 
-def _generic(incoming: Incoming, signer: Signer) -> Delivery:
-    payload, repository = incoming.payload, incoming.repository
+def _generic(received: Incoming, signer: Signer) -> Delivery:
+    payload, repository = received.payload, received.repository
     branch = payload.get("branch")
     if not isinstance(branch, str) or not branch:
         raise Invalid("branch", "must name the branch")
@@ -270,7 +270,7 @@ def _generic(incoming: Incoming, signer: Signer) -> Delivery:
         pull_request_id=number,
     )
     delivery = payload.get("deliveryId")
-    delivery_id = str(delivery) if delivery else _delivery_id(None, incoming.body)
+    delivery_id = str(delivery) if delivery else _delivery_id(None, received.body)
     return Delivery("generic", delivery_id, repository, event, signer)
 
 
