@@ -17,6 +17,7 @@ from dockyard.api.routing import include_v1
 from dockyard.auth.service import TokenCache
 from dockyard.builds.router import router as builds_router
 from dockyard.ci.router import events as ci_events_router
+from dockyard.ci.router import webhook_secrets as webhook_secrets_router
 from dockyard.ci.router import webhooks as webhooks_router
 from dockyard.config import Settings
 from dockyard.db.migrate import prepare_storage
@@ -99,6 +100,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, builds_router)
     include_v1(app, runs_router)
     include_v1(app, ci_events_router)
+    include_v1(app, webhook_secrets_router)
     include_v1(app, logs_router)
     include_v1(app, secrets_router)
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)

@@ -12,13 +12,15 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from dockyard.app import create_app
+from dockyard.ci.models import webhook_secret_context
 from dockyard.cli.main import app
 from dockyard.config import Settings
-from dockyard.secrets.crypto import KEY_FILE, decode_key, key_id
+from dockyard.secrets.crypto import KEY_FILE, SecretBox, decode_key, key_id
 from tests.conftest import issue_token
 from tests.helpers import minimal_job
 
 runner = CliRunner()
+WEBHOOK_SECRET = "vault-webhook-secret-value"
 
 
 @pytest.fixture
@@ -42,6 +44,7 @@ def sealed_key_ids(settings: Settings) -> set[str]:
         ]
         values += [v for (v,) in db.execute("SELECT sealed_secrets FROM job_runs")]
         values += [v for (v,) in db.execute("SELECT sealed_secret FROM notification_integrations")]
+        values += [v for (v,) in db.execute("SELECT sealed_secret FROM project_webhook_secrets")]
     return {value.split(".")[1] for value in values}
 
 
@@ -68,6 +71,16 @@ def make_secrets(settings: Settings) -> None:
             "events": {"trigger:build:failure": True},
         }
         assert client.post("/v1/projects/vault/notifications", json=hook).status_code == 200
+        webhook = {"repository": "https://git.example.test/acme/app", "secret": WEBHOOK_SECRET}
+        assert client.post("/v1/projects/vault/webhook-secrets", json=webhook).status_code == 200
+
+
+def webhook_secret(settings: Settings) -> str:
+    """The project's webhook secret, opened as the server opens it."""
+    with sqlite3.connect(settings.data_dir / "dockyard.db") as db:
+        [(secret_id, sealed)] = db.execute("SELECT id, sealed_secret FROM project_webhook_secrets")
+    box = SecretBox.from_settings(settings)
+    return box.open(sealed, context=webhook_secret_context(secret_id)).decode()
 
 
 def job_secret(settings: Settings) -> str:
@@ -88,16 +101,18 @@ def test_rotate_then_retire(settings: Settings) -> None:
     rotated = runner.invoke(app, ["secrets", "rotate-key"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "re-sealed 3 rows" in rotated.output
+    assert "re-sealed 4 rows" in rotated.output
     new, kept_old = key_ids_of_file(settings)
     assert kept_old == old and sealed_key_ids(settings) == {new}
     assert job_secret(settings) == "very-secret-value"
+    assert webhook_secret(settings) == WEBHOOK_SECRET
 
     retired = runner.invoke(app, ["secrets", "rotate-key", "--retire"])
     assert retired.exit_code == 0, retired.output
     [newest] = key_ids_of_file(settings)
     assert sealed_key_ids(settings) == {newest}
     assert job_secret(settings) == "very-secret-value"
+    assert webhook_secret(settings) == WEBHOOK_SECRET
 
 
 def test_a_configured_key_is_rotated_by_configuration(

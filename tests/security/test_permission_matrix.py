@@ -1,8 +1,8 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
-build service and notification hold secret values: a token answers 403 unless it holds the
-route's permission, and no reply to any token (2xx ones included) carries a secret value
-unless the token holds the secrets read permission; each route under a project is also
-refused to tokens of another project and to an unknown token (`assert_needs_permission`).
+build service, notification and webhook secret hold secret values: a token answers 403 unless
+it holds the route's permission, and no reply to any token (2xx ones included) carries a
+secret value unless the token holds the secrets read permission; each route under a project
+is also refused to tokens of another project and to an unknown token (`assert_needs_permission`).
 The table must name every route the app serves, so a new route without an entry fails."""
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from dockyard.config import Settings
 from tests.conftest import token_with
 from tests.helpers import (
     IMAGE_JOB,
+    REPOSITORY,
     VCS_JOB,
     assert_needs_permission,
     created_id,
@@ -34,6 +35,7 @@ from tests.notifications.conftest import webhook
 P = Permission
 SECRET = f"matrix-secret-{uuid.uuid4().hex}"
 HOOK_SECRET = f"matrix-hook-{uuid.uuid4().hex}"
+WEBHOOK_SECRET = f"matrix-webhook-{uuid.uuid4().hex}"
 FILE = {"/etc/app/key": {"data": base64.b64encode(SECRET.encode()).decode()}}
 MOUNT = {"npmrc": {"data": base64.b64encode(SECRET.encode()).decode()}}
 JOB_SECRETS = {
@@ -52,7 +54,8 @@ S = "/projects/{p}/services"
 
 # (method, path under /v1, body, the permission). {p} is the project; {jobBuild},
 # {serviceBuild} and {run} the queued builds of vcs-job and svc and the queued run of
-# image-job. Deletes come last in each test: every route gets a fresh project.
+# image-job, {webhookSecret} the project's webhook secret (of VCS_JOB's repository).
+# Deletes come last in each test: every route gets a fresh project.
 ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("POST", "/projects", {"name": "Another"}, P.PROJECTS_CREATE),
     ("GET", "/projects", None, P.PROJECTS_READ),
@@ -136,6 +139,14 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ("DELETE", "/projects/{p}/notifications/hook", None, P.NOTIFICATIONS_DELETE),
     ("GET", "/projects/{p}/notifications/hook/deliveries", None, P.NOTIFICATIONS_READ),
     ("POST", "/projects/{p}/notifications/hook/test", None, P.NOTIFICATIONS_UPDATE),
+    (
+        "POST",
+        "/projects/{p}/webhook-secrets",
+        {"repository": "https://git.example.test/acme/other"},
+        P.PROJECTS_UPDATE,
+    ),
+    ("GET", "/projects/{p}/webhook-secrets", None, P.PROJECTS_READ),
+    ("DELETE", "/projects/{p}/webhook-secrets/{webhookSecret}", None, P.PROJECTS_UPDATE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
@@ -144,7 +155,13 @@ SECRETS_READERS = {P.JOB_SECRETS_READ, P.SERVICE_SECRETS_READ}
 
 def template(path: str) -> str:
     """A table path in the app's own form (`{projectId}`, `{jobId}` ...), for the coverage."""
-    names = {"p": "projectId", "jobBuild": "buildId", "serviceBuild": "buildId", "run": "runId"}
+    names = {
+        "p": "projectId",
+        "jobBuild": "buildId",
+        "serviceBuild": "buildId",
+        "run": "runId",
+        "webhookSecret": "webhookSecretId",
+    }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
     path = re.sub(r"(?<=/services/)svc(?=/|$)", "{serviceId}", path)
@@ -186,17 +203,19 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
     post("/jobs/cron", minimal_job("Cron Job", **IMAGE_JOB, **CRON, **JOB_SECRETS))
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
     post("/notifications", HOOK)
+    webhook_secret = {"repository": REPOSITORY["projectUrl"], "secret": WEBHOOK_SECRET}
     return {
         "p": project,
         "jobBuild": post("/jobs/vcs-job/build", {}),
         "serviceBuild": post("/services/svc/build", {"branch": "main"}),
         "run": post("/jobs/image-job/runs", {}),
+        "webhookSecret": post("/webhook-secrets", webhook_secret),
     }
 
 
 def leaked(reply: Any) -> list[str]:
     text = reply.text
-    return [value for value in (SECRET, HOOK_SECRET) if value in text]
+    return [value for value in (SECRET, HOOK_SECRET, WEBHOOK_SECRET) if value in text]
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,5 @@
-"""Webhook deliveries (each handled once) and CI events: what each delivery decided for each
-job or build service of its repository."""
+"""Webhook deliveries (each handled once per signer), CI events (what each delivery decided for
+each job or build service of its repository) and projects' webhook secrets."""
 
 from __future__ import annotations
 
@@ -10,15 +10,24 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UtcDateTime, utcnow
 
+OPERATOR = "operator"
+
 
 class WebhookDelivery(Base):
+    """A delivery, once per provider, signer and delivery id: whoever holds one project's
+    secret cannot pre-empt a delivery signed by another. `signer` is `operator` (the
+    installation's secrets) or `project:<projectId>`."""
+
     __tablename__ = "webhook_deliveries"
     __table_args__ = (
-        UniqueConstraint("provider", "delivery_id", name="uq_webhook_deliveries_delivery"),
+        UniqueConstraint(
+            "provider", "signer", "delivery_id", name="uq_webhook_deliveries_signer_delivery"
+        ),
     )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     provider: Mapped[str] = mapped_column(String(16))
+    signer: Mapped[str] = mapped_column(String(80), server_default=OPERATOR)
     delivery_id: Mapped[str] = mapped_column(String(128))
     repository: Mapped[str] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -49,3 +58,27 @@ class CiEvent(Base):
     reason: Mapped[str] = mapped_column(Text)
     build_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class ProjectWebhookSecret(Base):
+    """A project's secret for the webhooks of one repository (`repository` normalized, see
+    `normalized_repository`), sealed in `sealed_secret` under `webhook_secret_context(id)`. A
+    delivery it signs builds that project's jobs and build services only."""
+
+    __tablename__ = "project_webhook_secrets"
+    __table_args__ = (
+        UniqueConstraint("project_id", "repository", name="uq_project_webhook_secrets_repository"),
+    )
+
+    pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    project_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("projects.id", ondelete="CASCADE")
+    )
+    repository: Mapped[str] = mapped_column(String(1024), index=True)
+    sealed_secret: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+def webhook_secret_context(secret_id: str) -> str:
+    return f"webhook-secret:{secret_id}"

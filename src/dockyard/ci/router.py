@@ -1,5 +1,6 @@
 """Git webhooks (`POST /v1/webhooks/{github|gitlab|generic}`, authenticated by their
-signature, not a token) and the CI events of jobs and build services."""
+signature, not a token), the CI events of jobs and build services, and projects' webhook
+secrets (`/v1/projects/{projectId}/webhook-secrets`, a dockyard extension)."""
 
 from __future__ import annotations
 
@@ -11,23 +12,33 @@ from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeD
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
 from dockyard.builds.auth import JobBuildsRead, ServiceBuildsRead
-from dockyard.ci import service
+from dockyard.ci import service, signers
 from dockyard.ci.models import CiEvent
-from dockyard.ci.schemas import CiEventList, CiEventResponse, WebhookOutcome
-from dockyard.ci.webhooks import PROVIDERS
+from dockyard.ci.schemas import (
+    CiEventList,
+    CiEventResponse,
+    WebhookOutcome,
+    WebhookSecretList,
+    WebhookSecretRequest,
+    WebhookSecretResponse,
+)
+from dockyard.ci.webhooks import incoming
 from dockyard.db.repository import Page
 from dockyard.engine.git import GitClient
 from dockyard.errors import Invalid
 from dockyard.jobs import service as jobs
+from dockyard.projects.auth import ProjectsRead, ProjectsUpdate
 from dockyard.services import service as services
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 
 webhooks = APIRouter(prefix="/webhooks", tags=["webhooks"])
 events = APIRouter(prefix="/projects/{projectId}", tags=["ci"])
+webhook_secrets = APIRouter(prefix="/projects/{projectId}/webhook-secrets", tags=["ci"])
 
 ProjectId = Annotated[str, Path(max_length=64)]
 TargetId = Annotated[str, Path(max_length=64)]
+WebhookSecretId = Annotated[str, Path(max_length=64, description="ID of the webhook secret")]
 
 
 @webhooks.post("/{provider}")
@@ -40,13 +51,15 @@ async def receive_webhook(
     wake: WorkerWakeDep,
 ) -> Envelope[WebhookOutcome]:
     """A push or pull-request event: each job and build service of the repository decides,
-    by its build rules, whether to build the head the remote holds. A delivery id seen before
-    does nothing. The answer only counts the decisions: the ci-events endpoints show them."""
+    by its build rules, whether to build the head the remote holds. Signed by a project's
+    secret, only that project's jobs and build services. A delivery id seen before (from the
+    same signer) does nothing. The answer only counts the decisions: the ci-events endpoints
+    show them."""
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         raise Invalid("body", f"larger than {MAX_BODY_BYTES} bytes")
     headers = {name.lower(): value for name, value in request.headers.items()}
-    delivery = PROVIDERS[provider](body, headers, service.secret_of(settings))
+    delivery = await signers.verified(session, box, settings, incoming(provider, body, headers))
     git = GitClient(settings.git_insteadof, allow=settings.fetch_allow)
     outcome = await service.handle(session, box, git, settings, delivery)
     if outcome.built:
@@ -87,3 +100,39 @@ async def list_job_ci_events(
     """What each git event did for this job, newest first, and why."""
     job = await jobs.get_job(session, projectId, jobId)
     return _listed(await service.events_of(session, projectId, "job", job.id, page))
+
+
+@webhook_secrets.post("")
+async def set_webhook_secret(
+    projectId: ProjectId,
+    body: WebhookSecretRequest,
+    session: SessionDep,
+    box: SecretBoxDep,
+    _: ProjectsUpdate,
+) -> Envelope[WebhookSecretResponse]:
+    """The project's secret for a repository's webhooks, made by the server when none is
+    given; one the repository had is replaced (and stops verifying). Only this reply shows
+    the secret. A delivery it signs builds this project's jobs and build services only."""
+    stored = await signers.set_secret(session, box, projectId, body)
+    return Envelope(data=signers.response(stored.row, stored.secret))
+
+
+@webhook_secrets.get("")
+async def list_webhook_secrets(
+    projectId: ProjectId, session: SessionDep, page: PageDep, _: ProjectsRead
+) -> ListEnvelope[WebhookSecretList]:
+    """The project's webhook secrets, without their values."""
+    result = await signers.list_secrets(session, projectId, page)
+    listed = [signers.response(row) for row in result.items]
+    return ListEnvelope(
+        data=WebhookSecretList(webhook_secrets=listed), pagination=pagination_of(result)
+    )
+
+
+@webhook_secrets.delete("/{webhookSecretId}")
+async def delete_webhook_secret(
+    projectId: ProjectId, webhookSecretId: WebhookSecretId, session: SessionDep, _: ProjectsUpdate
+) -> Envelope[dict[str, str]]:
+    """Delete the secret: deliveries it signs are refused from now on."""
+    await signers.delete_secret(session, projectId, webhookSecretId)
+    return Envelope(data={})

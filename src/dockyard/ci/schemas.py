@@ -1,8 +1,14 @@
-"""Wire models of webhook answers and CI events."""
+"""Wire models of webhook answers, CI events and projects' webhook secrets."""
 
 from __future__ import annotations
 
-from dockyard.api.wire import Timestamp, WireModel
+from typing import Annotated
+
+from pydantic import Field
+
+from dockyard.api.wire import RequestModel, Timestamp, WireModel
+
+MAX_REPOSITORY_CHARS = 1000
 
 
 class WebhookOutcome(WireModel):
@@ -29,3 +35,24 @@ class CiEventResponse(WireModel):
 
 class CiEventList(WireModel):
     events: list[CiEventResponse]
+
+
+class WebhookSecretRequest(RequestModel):
+    """POST /v1/projects/{projectId}/webhook-secrets: the repository whose webhooks the secret
+    signs; the secret itself, or none for one made by the server (32 random bytes)."""
+
+    repository: Annotated[str, Field(min_length=1, max_length=MAX_REPOSITORY_CHARS)]
+    secret: Annotated[str, Field(min_length=16, max_length=256)] | None = None
+
+
+class WebhookSecretResponse(WireModel):
+    """A project's webhook secret; the value (`secret`) only in the reply that set it."""
+
+    id: str
+    repository: str
+    created_at: Timestamp
+    secret: str | None = None
+
+
+class WebhookSecretList(WireModel):
+    webhook_secrets: list[WebhookSecretResponse]

@@ -1,5 +1,6 @@
-"""What a webhook delivery does: recorded once, then for every job and build service of its
-repository the build rules decide, on the repository's own commits, whether to build; each
+"""What a webhook delivery does: recorded once per signer, then for every job and build service
+of its repository (of the signing project only, when a project's secret signed it) the build
+rules decide, on the repository's own commits, whether to build; each
 decision is kept as a CI event. The commit built is the head the remote holds for the event's
 branch or pull request, resolved at delivery: a payload only says which ref moved."""
 
@@ -72,34 +73,26 @@ class Head:
     claim: str = ""  # what the payload claimed, when the remote holds another head
 
 
-def secret_of(settings: Settings) -> Any:
-    """The webhook secret of a repository: its own from DOCKYARD_WEBHOOK_SECRETS, else the
-    installation's DOCKYARD_WEBHOOK_SECRET."""
+async def _targets(session: AsyncSession, box: SecretBox, delivery: Delivery) -> list[Target]:
+    """The jobs and build services of the delivery's repository, of its signer's project only
+    if a project signed it (matched on their public settings; only theirs are opened)."""
+    wanted = normalized_repository(delivery.repository)
+    project = delivery.signer.project_id
 
-    def lookup(repository: str) -> str | None:
-        per_repository = {normalized_repository(k): v for k, v in settings.webhook_secrets.items()}
-        return per_repository.get(repository) or settings.webhook_secret
-
-    return lookup
-
-
-async def _targets(session: AsyncSession, box: SecretBox, repository: str) -> list[Target]:
-    """The jobs and build services of `repository` (matched on their public settings; only
-    theirs are opened)."""
-    wanted = normalized_repository(repository)
-
-    def builds_from_it(kind: str, spec: dict[str, Any]) -> bool:
+    def builds_from_it(kind: str, project_id: str, spec: dict[str, Any]) -> bool:
+        if project is not None and project_id != project:
+            return False
         url = project_url_of(kind, spec)
         return bool(url) and normalized_repository(url) == wanted
 
     return [
         Target("job", job.project_id, job.id, jobs_service.opened_body(box, job), job)
         for job in await jobs.everywhere(session)
-        if builds_from_it("job", job.spec)
+        if builds_from_it("job", job.project_id, job.spec)
     ] + [
         Target("service", s.project_id, s.id, services_service.opened_body(box, s), s)
         for s in await services.everywhere(session)
-        if builds_from_it("service", s.spec)
+        if builds_from_it("service", s.project_id, s.spec)
     ]
 
 
@@ -188,6 +181,7 @@ async def handle(
     outcome = Outcome(delivery.delivery_id, note=delivery.note)
     record = WebhookDelivery(
         provider=delivery.provider,
+        signer=delivery.signer.name,
         delivery_id=delivery.delivery_id,
         repository=delivery.repository,
         note=delivery.note or None,
@@ -202,7 +196,7 @@ async def handle(
     if event is None:
         return outcome
     heads: dict[str, Head] = {}
-    for target in await _targets(session, box, delivery.repository):
+    for target in await _targets(session, box, delivery):
         url = target.project_url
         if url not in heads:
             heads[url] = await _head(git, settings, url, delivery.provider, event)

@@ -7,6 +7,10 @@ form for other servers:
     {"deliveryId": "...", "repository": "https://git.example.com/acme/app",
      "branch": "main", "sha": "<40 hex>", "before": "<40 hex, optional>",
      "pullRequestId": 7}    (pullRequestId: only for pull requests; branch is then the source)
+
+A delivery is read in two steps: `incoming` finds its repository, whose candidate signers
+(the operator's secret, each project's) the caller loads; `Incoming.signer` is the one whose
+secret verifies it, and `Incoming.delivery` reads the event it signed.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from dockyard.ci.models import OPERATOR
 from dockyard.ci.rules import GitEvent
 from dockyard.errors import Invalid, Unauthorized
 
@@ -27,9 +32,27 @@ SHA = re.compile(r"[0-9a-f]{40}")
 GITHUB_BUILDING_ACTIONS = frozenset({"opened", "synchronize", "reopened"})
 GITLAB_BUILDING_ACTIONS = frozenset({"open", "reopen", "update"})
 
-SecretOf = Callable[[str], str | None]
 # Pull request numbers are kept in 32-bit columns (as a build request's pullRequestId is).
 MAX_PULL_REQUEST = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Signer:
+    """A secret that may sign a repository's webhooks: the operator's (its deliveries build
+    the repository's jobs and build services in every project) or one project's (they build
+    that project's only). `name` is what deliveries are deduplicated by."""
+
+    name: str
+    secret: str = field(repr=False)
+    project_id: str | None = None
+
+    @classmethod
+    def operator(cls, secret: str) -> Signer:
+        return cls(OPERATOR, secret)
+
+    @classmethod
+    def project(cls, project_id: str, secret: str) -> Signer:
+        return cls(f"project:{project_id}", secret, project_id)
 
 
 @dataclass(frozen=True)
@@ -38,7 +61,40 @@ class Delivery:
     delivery_id: str
     repository: str
     event: GitEvent | None  # None: nothing to build (a ping, a tag, a closed PR ...)
+    signer: Signer
     note: str = ""
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """A delivery read as far as its repository, its signature not yet checked."""
+
+    provider: str
+    body: bytes
+    headers: Mapping[str, str]
+    payload: dict[str, Any]
+    repository: str
+
+    def signer(self, candidates: Sequence[Signer]) -> Signer:
+        """The first candidate whose secret signed the delivery; 401 if none did."""
+        if not candidates:
+            raise Unauthorized("No webhook secret is configured for this repository")
+        provider = PROVIDERS[self.provider]
+        presented = self.headers.get(provider.signature_header)
+        for candidate in candidates:
+            if provider.signed(self.body, presented, candidate.secret):
+                return candidate
+        raise Unauthorized(provider.refusal)
+
+    def delivery(self, signer: Signer) -> Delivery:
+        """What the delivery (verified: `signer` signed it) asks for."""
+        return PROVIDERS[self.provider].read(self, signer)
+
+
+def incoming(provider: str, body: bytes, headers: Mapping[str, str]) -> Incoming:
+    payload = _payload(body)
+    repository = _repository(payload, *PROVIDERS[provider].repository_fields)
+    return Incoming(provider, body, headers, payload, repository)
 
 
 def normalized_repository(url: str) -> str:
@@ -84,17 +140,14 @@ def _sha(value: Any, where: str) -> str:
     return value.lower()
 
 
-def _secret_for(repository: str, secret_of: SecretOf) -> str:
-    secret = secret_of(normalized_repository(repository))
-    if not secret:
-        raise Unauthorized("No webhook secret is configured for this repository")
-    return secret
-
-
-def _check_hmac(body: bytes, header: str | None, secret: str) -> None:
+def _hmac_signed(body: bytes, header: str | None, secret: str) -> bool:
     expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    if header is None or not hmac.compare_digest(header.strip(), expected):
-        raise Unauthorized("Bad webhook signature")
+    return header is not None and hmac.compare_digest(header.strip(), expected)
+
+
+def _token_signed(_: bytes, header: str | None, secret: str) -> bool:
+    """GitLab sends the secret itself as its token."""
+    return hmac.compare_digest((header or "").encode(), secret.encode())
 
 
 def _repository(payload: Mapping[str, Any], *candidates: tuple[str, ...]) -> str:
@@ -116,21 +169,17 @@ def _delivery_id(header: str | None, body: bytes) -> str:
 # ---- GitHub (Gitea, Forgejo) ---------------------------------------------------------------
 
 
-def github(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
-    payload = _payload(body)
-    repository = _repository(
-        payload, ("repository", "clone_url"), ("repository", "html_url"), ("repository", "url")
-    )
-    _check_hmac(body, headers.get("x-hub-signature-256"), _secret_for(repository, secret_of))
+def _github(received: Incoming, signer: Signer) -> Delivery:
+    payload, headers, repository = received.payload, received.headers, received.repository
     kind = headers.get("x-github-event") or headers.get("x-gitea-event") or ""
-    delivery = _delivery_id(headers.get("x-github-delivery"), body)
+    delivery = _delivery_id(headers.get("x-github-delivery"), received.body)
     if kind == "push":
-        return Delivery("github", delivery, repository, *_push(payload, repository))
-    if kind == "pull_request":
-        return Delivery("github", delivery, repository, *_github_pull(payload, repository))
-    return Delivery(
-        "github", delivery, repository, None, f"{kind or 'unnamed'} events build nothing"
-    )
+        event, note = _push(payload, repository)
+    elif kind == "pull_request":
+        event, note = _github_pull(payload, repository)
+    else:
+        event, note = None, _ignored(kind)
+    return Delivery("github", delivery, repository, event, signer, note)
 
 
 def _push(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent | None, str]:
@@ -170,23 +219,17 @@ def _github_pull(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent 
 # ---- GitLab --------------------------------------------------------------------------------
 
 
-def gitlab(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
-    payload = _payload(body)
-    repository = _repository(
-        payload, ("project", "git_http_url"), ("project", "web_url"), ("repository", "homepage")
-    )
-    token = headers.get("x-gitlab-token") or ""
-    if not hmac.compare_digest(token.encode(), _secret_for(repository, secret_of).encode()):
-        raise Unauthorized("Bad webhook token")
+def _gitlab(received: Incoming, signer: Signer) -> Delivery:
+    payload, headers, repository = received.payload, received.headers, received.repository
     kind = headers.get("x-gitlab-event") or ""
-    delivery = _delivery_id(headers.get("x-gitlab-event-uuid"), body)
+    delivery = _delivery_id(headers.get("x-gitlab-event-uuid"), received.body)
     if kind == "Push Hook":
-        return Delivery("gitlab", delivery, repository, *_push(payload, repository))
-    if kind == "Merge Request Hook":
-        return Delivery("gitlab", delivery, repository, *_gitlab_merge(payload, repository))
-    return Delivery(
-        "gitlab", delivery, repository, None, f"{kind or 'unnamed'} events build nothing"
-    )
+        event, note = _push(payload, repository)
+    elif kind == "Merge Request Hook":
+        event, note = _gitlab_merge(payload, repository)
+    else:
+        event, note = None, _ignored(kind)
+    return Delivery("gitlab", delivery, repository, event, signer, note)
 
 
 def _gitlab_merge(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent | None, str]:
@@ -210,10 +253,8 @@ def _gitlab_merge(payload: Mapping[str, Any], repository: str) -> tuple[GitEvent
 # ---- generic -------------------------------------------------------------------------------
 
 
-def generic(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Delivery:
-    payload = _payload(body)
-    repository = _repository(payload, ("repository",))
-    _check_hmac(body, headers.get("x-dockyard-signature-256"), _secret_for(repository, secret_of))
+def _generic(received: Incoming, signer: Signer) -> Delivery:
+    payload, repository = received.payload, received.repository
     branch = payload.get("branch")
     if not isinstance(branch, str) or not branch:
         raise Invalid("branch", "must name the branch")
@@ -229,13 +270,42 @@ def generic(body: bytes, headers: Mapping[str, str], secret_of: SecretOf) -> Del
         pull_request_id=number,
     )
     delivery = payload.get("deliveryId")
-    return Delivery(
-        "generic", str(delivery) if delivery else _delivery_id(None, body), repository, event
-    )
+    delivery_id = str(delivery) if delivery else _delivery_id(None, received.body)
+    return Delivery("generic", delivery_id, repository, event, signer)
 
 
-PROVIDERS: dict[str, Callable[[bytes, Mapping[str, str], SecretOf], Delivery]] = {
-    "github": github,
-    "gitlab": gitlab,
-    "generic": generic,
+@dataclass(frozen=True)
+class Provider:
+    """Where a provider's payloads name the repository, how they are signed, and how they
+    are read once verified."""
+
+    repository_fields: tuple[tuple[str, ...], ...]
+    signature_header: str
+    signed: Callable[[bytes, str | None, str], bool]
+    refusal: str
+    read: Callable[[Incoming, Signer], Delivery]
+
+
+PROVIDERS: dict[str, Provider] = {
+    "github": Provider(
+        (("repository", "clone_url"), ("repository", "html_url"), ("repository", "url")),
+        "x-hub-signature-256",
+        _hmac_signed,
+        "Bad webhook signature",
+        _github,
+    ),
+    "gitlab": Provider(
+        (("project", "git_http_url"), ("project", "web_url"), ("repository", "homepage")),
+        "x-gitlab-token",
+        _token_signed,
+        "Bad webhook token",
+        _gitlab,
+    ),
+    "generic": Provider(
+        (("repository",),),
+        "x-dockyard-signature-256",
+        _hmac_signed,
+        "Bad webhook signature",
+        _generic,
+    ),
 }

@@ -1,5 +1,5 @@
 """The `dockyard` command: serve (up, api, worker), administer (token, secrets), and use a
-server from anywhere (login, projects, jobs, services, builds, runs, logs)."""
+server from anywhere (login, projects, jobs, services, webhook secrets, builds, runs, logs)."""
 
 from __future__ import annotations
 
@@ -79,6 +79,7 @@ app.add_typer(login.context_app, name="context", rich_help_panel="Use a server")
 app.add_typer(resources.projects, name="projects", rich_help_panel="Use a server")
 app.add_typer(resources.jobs, name="jobs", rich_help_panel="Use a server")
 app.add_typer(resources.services, name="services", rich_help_panel="Use a server")
+app.add_typer(resources.webhook_secrets, name="webhook-secrets", rich_help_panel="Use a server")
 app.add_typer(activity.builds, name="builds", rich_help_panel="Use a server")
 app.add_typer(activity.builds, name="build", hidden=True)
 app.add_typer(activity.runs, name="runs", rich_help_panel="Use a server")

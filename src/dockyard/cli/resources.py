@@ -1,15 +1,17 @@
-"""`dockyard projects|jobs|services list|get|create|delete` against a server."""
+"""`dockyard projects|jobs|services list|get|create|delete` and `dockyard webhook-secrets
+create|list|delete` against a server."""
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 import yaml
 
-from dockyard.cli.output import out, show_list, show_one
+from dockyard.cli.output import out, print_json, show_list, show_one
 from dockyard.cli.remote import (
     JsonOption,
     ProjectOption,
@@ -23,6 +25,10 @@ projects = typer.Typer(help="Projects: list, get, create, delete.", no_args_is_h
 jobs = typer.Typer(help="Jobs of a project: list, get, create, delete.", no_args_is_help=True)
 services = typer.Typer(
     help="Build services of a project: list, get, create, delete.", no_args_is_help=True
+)
+webhook_secrets = typer.Typer(
+    help="A project's secrets for git webhooks, one per repository: create, list, delete.",
+    no_args_is_help=True,
 )
 
 SpecFile = Annotated[
@@ -179,3 +185,60 @@ def delete_service(
     _confirm(f"build service {service}", yes)
     remote.client.delete_service(remote.project(project), service)
     out.print(f"deleted build service {service}")
+
+
+# ---- webhook secrets -------------------------------------------------------------------------
+
+
+@webhook_secrets.command("create")
+def create_webhook_secret(
+    ctx: typer.Context,
+    repository: Annotated[str, typer.Argument(help="the repository URL the webhooks name")],
+    secret_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--secret-stdin", help="read the secret from stdin (default: the server makes one)"
+        ),
+    ] = False,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Set the project's secret for the repository's webhooks, replacing the one it had.
+    Deliveries it signs build this project's jobs and build services only. The secret is
+    printed once: put it in the git server's webhook settings."""
+    remote = remote_of(ctx)
+    given = sys.stdin.read().strip() if secret_stdin else None
+    made = remote.client.set_webhook_secret(remote.project(project), repository, given)
+    if as_json:
+        print_json(made.raw())
+        return
+    out.print(
+        f"webhook secret {made.id} for {made.repository} (shown only now):",
+        markup=False,
+        soft_wrap=True,
+    )
+    out.print(made.secret, markup=False, soft_wrap=True)
+
+
+@webhook_secrets.command("list")
+def list_webhook_secrets(
+    ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False
+) -> None:
+    """The project's webhook secrets (their values are never shown again)."""
+    remote = remote_of(ctx)
+    items = remote.client.list_webhook_secrets(remote.project(project))
+    show_list(items, ["id", "repository", "createdAt"], as_json)
+
+
+@webhook_secrets.command("delete")
+def delete_webhook_secret(
+    ctx: typer.Context,
+    secret_id: Annotated[str, typer.Argument(help="webhook secret id")],
+    project: ProjectOption = None,
+    yes: Yes = False,
+) -> None:
+    """Delete a webhook secret: deliveries it signs are refused from then on."""
+    remote = remote_of(ctx)
+    _confirm(f"webhook secret {secret_id}", yes)
+    remote.client.delete_webhook_secret(remote.project(project), secret_id)
+    out.print(f"deleted webhook secret {secret_id}")

@@ -5,7 +5,7 @@ from dockyard.client import DockyardClient, LogSource, Owner, tail
 
 from dockyard.client.api import DockyardClient, LogSource, Owner
 from dockyard.client.errors import ApiError
-from dockyard.client.models import Build, Job, LogLine, Project, Run, Service
+from dockyard.client.models import Build, Job, LogLine, Project, Run, Service, WebhookSecret
 from dockyard.client.tail import tail
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "Project",
     "Run",
     "Service",
+    "WebhookSecret",
     "tail",
 ]

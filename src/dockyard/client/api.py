@@ -13,7 +13,16 @@ from typing import Any, Literal, TypeVar
 import httpx
 
 from dockyard.client.errors import ApiError
-from dockyard.client.models import Build, Job, LogLine, Project, Resource, Run, Service
+from dockyard.client.models import (
+    Build,
+    Job,
+    LogLine,
+    Project,
+    Resource,
+    Run,
+    Service,
+    WebhookSecret,
+)
 
 R = TypeVar("R", bound=Resource)
 PAGE_SIZE = 100
@@ -114,6 +123,23 @@ class DockyardClient:
 
     def delete_project(self, project: str) -> None:
         self.request("DELETE", f"/v1/projects/{project}", params={"delete_child_objects": "true"})
+
+    # ---- webhook secrets --------------------------------------------------------------------
+
+    def set_webhook_secret(
+        self, project: str, repository: str, secret: str | None = None
+    ) -> WebhookSecret:
+        """The project's secret for the repository's webhooks (made by the server if none is
+        given), replacing the one it had; the answer is the only one to show it."""
+        body = _without_none({"repository": repository, "secret": secret})
+        return self._one(WebhookSecret, "POST", f"/v1/projects/{project}/webhook-secrets", body)
+
+    def list_webhook_secrets(self, project: str) -> list[WebhookSecret]:
+        path = f"/v1/projects/{project}/webhook-secrets"
+        return self._all(WebhookSecret, path, "webhookSecrets")
+
+    def delete_webhook_secret(self, project: str, secret_id: str) -> None:
+        self.request("DELETE", f"/v1/projects/{project}/webhook-secrets/{secret_id}")
 
     # ---- jobs and build services ------------------------------------------------------------
 

@@ -55,6 +55,15 @@ class Service(Resource):
     description: str | None = None
 
 
+class WebhookSecret(Resource):
+    """A project's webhook secret; `secret` only in the answer to setting it."""
+
+    id: str
+    repository: str
+    created_at: str | None = None
+    secret: str | None = None
+
+
 class Build(Resource):
     id: str
     status: BuildStatus

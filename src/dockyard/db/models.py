@@ -2,7 +2,7 @@
 
 from dockyard.auth.models import ApiToken
 from dockyard.builds.models import Build
-from dockyard.ci.models import CiEvent, WebhookDelivery
+from dockyard.ci.models import CiEvent, ProjectWebhookSecret, WebhookDelivery
 from dockyard.db.base import Base
 from dockyard.jobs.models import Job
 from dockyard.logs.models import LogLine
@@ -27,6 +27,7 @@ __all__ = [
     "NotificationDelivery",
     "NotificationIntegration",
     "Project",
+    "ProjectWebhookSecret",
     "Service",
     "WebhookDelivery",
 ]

@@ -10,4 +10,5 @@ from dockyard.auth.service import Principal
 
 ProjectsCreate = Annotated[Principal, Depends(requires(Permission.PROJECTS_CREATE))]
 ProjectsRead = Annotated[Principal, Depends(requires(Permission.PROJECTS_READ))]
+ProjectsUpdate = Annotated[Principal, Depends(requires(Permission.PROJECTS_UPDATE))]
 ProjectsDelete = Annotated[Principal, Depends(requires(Permission.PROJECTS_DELETE))]

@@ -1,5 +1,6 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
-job and build service fields, build inputs, run inputs and notification secrets. Each value
+job and build service fields, build inputs, run inputs, notification secrets and projects'
+webhook secrets. Each value
 keeps its context."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
 from dockyard.builds.service import secrets_context as build_context
+from dockyard.ci.models import ProjectWebhookSecret, webhook_secret_context
 from dockyard.jobs.models import Job
 from dockyard.jobs.service import SECRETS as JOB_SECRETS
 from dockyard.notifications.models import NotificationIntegration
@@ -82,6 +84,13 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
         lambda n: notification_context(n.uid),
         done,
     )
+    await _reseal_column(
+        session,
+        box,
+        ProjectWebhookSecret.sealed_secret,
+        lambda w: webhook_secret_context(w.id),
+        done,
+    )
     await session.commit()
     return done
 
@@ -96,6 +105,7 @@ async def key_ids_in_use(session: AsyncSession) -> set[str]:
         Build.sealed_secrets,
         JobRun.sealed_secrets,
         NotificationIntegration.sealed_secret,
+        ProjectWebhookSecret.sealed_secret,
     ):
         values.extend(v for v in (await session.execute(select(inputs))).scalars() if v)
     return {value.split(".", 2)[1] for value in values}
