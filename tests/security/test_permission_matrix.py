@@ -11,6 +11,7 @@ import base64
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -182,13 +183,43 @@ def test_the_table_names_every_route_of_the_app(settings: Settings) -> None:
     assert named - served == set()
 
 
+@pytest.fixture(scope="module")
+def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, TestClient]]:
+    """One installation for the whole table, each route on a project of its own. On SQLite
+    only: who may do what does not depend on the database. Notification targets on this
+    machine are allowed (none is ever sent to)."""
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("matrix") / "data",
+        registry="127.0.0.1:1",
+        registry_autostart=False,
+        fetch_allow=["127.0.0.0/8"],
+    )
+    with TestClient(create_app(settings)) as client:
+        yield settings, client
+
+
+@pytest.fixture(scope="module")
+def tokens(installation: tuple[Settings, TestClient]) -> dict[Permission, str]:
+    """A token of each single permission, for every project."""
+    return {permission: token_with(installation[0], permission) for permission in Permission}
+
+
 @pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """Notification targets on this machine are allowed (none is ever sent to). On SQLite
-    only: ~1,500 requests a database, and who may do what does not depend on it."""
-    if settings.database_url is not None:
-        pytest.skip("the permission rules do not depend on the database")
-    return settings.model_copy(update={"fetch_allow": ["127.0.0.0/8"]})
+def settings(installation: tuple[Settings, TestClient]) -> Settings:
+    return installation[0]
+
+
+@pytest.fixture
+def app_client(installation: tuple[Settings, TestClient]) -> TestClient:
+    return installation[1]
+
+
+@pytest.fixture
+def project(client: TestClient) -> str:
+    response = client.post("/v1/projects", json={"name": f"Matrix {uuid.uuid4().hex[:12]}"})
+    assert response.status_code == 200, response.text
+    project_id: str = response.json()["data"]["id"]
+    return project_id
 
 
 @pytest.fixture
@@ -225,7 +256,7 @@ def leaked(reply: Any) -> list[str]:
 )
 def test_each_single_permission_token_on_the_route(
     app_client: TestClient,
-    settings: Settings,
+    tokens: dict[Permission, str],
     ids: dict[str, str],
     method: str,
     path: str,
@@ -235,7 +266,7 @@ def test_each_single_permission_token_on_the_route(
     url = "/v1" + path.format(**ids)
     others = [other for other in Permission if other is not permission]
     for other in [*others, permission]:  # the allowed one last: it may delete
-        headers = {"Authorization": f"Bearer {token_with(settings, other)}"}
+        headers = {"Authorization": f"Bearer {tokens[other]}"}
         reply = app_client.request(method, url, json=body, headers=headers)
         expected = {200} if other is permission else {403}
         assert reply.status_code in expected, (other.value, reply.text)
