@@ -160,7 +160,9 @@ def test_a_delivery_in_flight_at_sigkill_is_sent_after_the_restart(
         run_id = live.post(f"/jobs/{job}/runs", {})["id"]
         [first] = receiver.wait_for(1)  # sent, and never answered
         live.process.stop(signal.SIGKILL)
-        assert [d["status"] for d in _deliveries_on_restart(live)] == ["pending"]
+        # Pending, or already sent again when the restart outlasted the dead worker's claim.
+        [seen] = _deliveries_on_restart(live)
+        assert seen["status"] in {"pending", "succeeded"}, seen
 
         [_, again] = receiver.wait_for(2, timeout=30)
         assert again.body == first.body and first.json()["runId"] == run_id
