@@ -13,6 +13,9 @@ from sqlalchemy import create_engine, inspect, text
 
 from dockyard.db.migrate import MIGRATIONS_DIR, alembic_config, sync_url, upgrade_to_head
 from dockyard.db.models import Base
+from dockyard.secrets.crypto import SecretBox, decode_key, new_key_text
+
+BOX = SecretBox([decode_key(new_key_text())])
 
 
 def head_revisions(url: str) -> set[str]:
@@ -20,8 +23,8 @@ def head_revisions(url: str) -> set[str]:
 
 
 def assert_migrated_from_empty(url: str) -> None:
-    upgrade_to_head(url)
-    upgrade_to_head(url)  # idempotent at start-up
+    upgrade_to_head(url, BOX)
+    upgrade_to_head(url, BOX)  # idempotent at start-up
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as connection:
@@ -40,7 +43,7 @@ def test_sqlite_migrates_from_empty(tmp_path: Path) -> None:
 
 def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "wal.db"
-    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}", BOX)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
