@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from datetime import UTC, datetime
+from pathlib import Path
 
+import httpx
 import pytest
 from alembic import command
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.app import create_app
 from dockyard.builds.models import Build
 from dockyard.builds.service import open_secrets, secrets_context, shown_bundle
 from dockyard.config import Settings
@@ -22,7 +27,14 @@ from dockyard.db.session import run_in_session
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import opened_webhook
 from dockyard.secrets.crypto import SecretBox, SecretKeyError
-from tests.conftest import stored_bytes
+from tests.builds.conftest import LiveDockyard, start_live
+from tests.builds.test_job_builds import image_file
+from tests.builds.test_service_builds import bundle_bytes
+from tests.conftest import issue_token, stored_bytes
+from tests.fileserver import serve_files
+from tests.gitrepos import make_sample_repo
+from tests.helpers import minimal_service
+from tests.notifications.receiver import Receiver
 
 BEFORE = "0012_notification_log_access"
 SIGNATURE = "X-Amz-Signature=5f1d0c0ffee"
@@ -160,3 +172,64 @@ def test_0013_without_the_secret_box_stops_before_any_change(settings: Settings)
 
     assert "bundle_url" in columns(url, "builds")
     assert SLACK_TOKEN.encode() in stored_bytes(settings, *TABLES)
+
+
+def queued_at_0012(settings: Settings, token: str, bundle_url: str, slack_url: str) -> str:
+    """A project with a build service, a Slack integration of its builds' successes and a
+    bundle build queued (no worker runs), the database then taken back to 0012 as that
+    version stored them: both URLs in clear. The build's id."""
+    with TestClient(create_app(settings)) as client:
+        client.headers["Authorization"] = f"Bearer {token}"
+        assert client.post("/v1/projects", json={"name": "Old"}).status_code == 200
+        body = minimal_service("Bundled")
+        assert client.post("/v1/projects/old/services/build", json=body).status_code == 200
+        events = {"trigger:build:success": True}
+        hook = {"name": "Chat", "type": "SLACK", "webhook": slack_url, "events": events}
+        assert client.post("/v1/projects/old/notifications", json=hook).status_code == 200
+        started = client.post(
+            "/v1/projects/old/services/bundled/build", json={"bundleUrl": bundle_url}
+        )
+        assert started.status_code == 200, started.text
+    box = SecretBox.from_settings(settings)
+    command.downgrade(alembic_config(settings.resolved_database_url, box), BEFORE)
+    build_id: str = started.json()["data"]["id"]
+    return build_id
+
+
+def test_after_0013_a_queued_bundle_build_builds_and_a_slack_integration_sends(
+    tmp_path: Path,
+) -> None:
+    """An installation at 0012 (a bundle build queued, a Slack integration) upgraded by
+    `dockyard up`: the build fetches its bundle and succeeds, its success reaches the Slack
+    URL, and neither URL is left in the database file."""
+    settings = Settings(
+        data_dir=tmp_path / "dockyard", fetch_allow=["127.0.0.0/8"], registry_autostart=False
+    )
+    token = issue_token(settings, name="admin", is_admin=True)
+    sample = make_sample_repo(tmp_path / "git")
+    receiver = Receiver().start()
+    name = f"source.tar.gz?{SIGNATURE}"
+    with serve_files({name: bundle_bytes()}) as files:
+        build_id = queued_at_0012(
+            settings, token, f"{files}/{name}", f"{receiver.url}/T00/{SLACK_TOKEN}"
+        )
+        old = stored_bytes(settings)
+        assert SIGNATURE.encode() in old and SLACK_TOKEN.encode() in old
+
+        process = start_live(tmp_path, sample)  # migrates, then its worker takes the build
+        headers = {"Authorization": f"Bearer {token}"}
+        http = httpx.Client(base_url=process.url, headers=headers, timeout=30)
+        try:
+            live = LiveDockyard(process, http, sample, "old")
+            build = live.wait_for(f"/services/bundled/build/{build_id}")
+            assert build["status"] == "SUCCESS", build
+            assert image_file(live, build["registry"]["uri"], "/bundled.txt") == "from a bundle\n"
+            [request] = receiver.wait_for(1)
+            assert request.path == f"/hook/T00/{SLACK_TOKEN}"
+            assert live.get("/notifications/chat")["webhook"] == f"{receiver.url}/T00/*****"
+        finally:
+            http.close()
+            process.stop(signal.SIGTERM)
+            receiver.close()
+    new = stored_bytes(settings)
+    assert SIGNATURE.encode() not in new and SLACK_TOKEN.encode() not in new
