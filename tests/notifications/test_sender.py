@@ -118,7 +118,7 @@ def test_a_url_refused_at_send_time_is_a_failed_attempt(
     assert receiver.received == []
 
 
-def test_a_sealed_slack_url_is_opened_for_sending_and_kept_by_an_update(
+def test_a_sealed_slack_url_is_opened_for_sending_and_kept_by_updates(
     client: TestClient, project: str, settings: Settings, receiver: Receiver
 ) -> None:
     url = f"{receiver.url}/T00/slack-hook-credential-7"
@@ -126,7 +126,11 @@ def test_a_sealed_slack_url_is_opened_for_sending_and_kept_by_an_update(
     assert client.post(f"/v1/projects/{project}/notifications", json=body).status_code == 200
     renamed = client.post(f"/v1/projects/{project}/notifications/chat", json={"name": "Chat 2"})
     assert renamed.status_code == 200, renamed.text
-    assert renamed.json()["data"]["webhook"] == f"{receiver.url}/T00/*****"
+    shown = renamed.json()["data"]["webhook"]
+    assert shown == f"{receiver.url}/T00/*****"
+    sent_back = {"name": "Chat 3", "webhook": shown}  # a client posting back what it read
+    again = client.post(f"/v1/projects/{project}/notifications/chat", json=sent_back)
+    assert again.status_code == 200 and again.json()["data"]["webhook"] == shown
     client.post(f"/v1/projects/{project}/notifications/chat/test")
 
     drive(settings, lambda: deliveries(client, project, "chat")[0]["status"] != "pending")

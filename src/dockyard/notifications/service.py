@@ -256,16 +256,18 @@ async def update_integration(
     patch: NotificationPatch,
 ) -> StoredIntegration:
     """Merge `patch` into the integration (its webhook URL opened) and re-validate the whole;
-    its id stays."""
+    its id stays. The redacted URL a read showed, sent back, leaves the URL as it is."""
     integration = await get_integration(session, project_id, integration_id)
     changes = changes_of(patch)
+    if changes.get("webhook") == integration.spec["webhook"]:
+        del changes["webhook"]
     current = integration.spec | {"webhook": opened_webhook(box, integration)}
     spec = validated(NotificationSpec, merged(current, changes, MERGED_OBJECTS))
     if "webhook" in changes:
         await _check_webhook(spec.webhook, settings)
     _store(box, principal, integration, spec)
     await _commit(session, integration)
-    return StoredIntegration(integration, webhook=patch.webhook)
+    return StoredIntegration(integration, webhook=changes.get("webhook"))
 
 
 async def delete_integration(session: AsyncSession, project_id: str, integration_id: str) -> None:
