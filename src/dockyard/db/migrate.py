@@ -24,8 +24,8 @@ def sync_url(url: str) -> str:
 
 
 def alembic_config(url: str, box: SecretBox | None = None) -> Config:
-    """The migrations' configuration; `box` seals values that migrations move out of the
-    clear (a migration with such values to seal and no box stops)."""
+    """The migrations' configuration; `box` seals the values migrations move out of the
+    clear (0013_sealed_urls stops, changing nothing, without it)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["sqlalchemy_url"] = sync_url(url)
