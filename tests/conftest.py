@@ -158,3 +158,23 @@ def assert_error(response: Any, status: int, path: str | None = None) -> dict[st
     if path is not None:
         assert path in error["details"], error["details"]
     return dict(error)
+
+
+def stored_bytes(settings: Settings, *tables: str) -> bytes:
+    """What the database holds at rest: on SQLite the bytes of its files (the WAL too), on
+    PostgreSQL every row of `tables` as text."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        assert url.database
+        files = [Path(url.database), Path(f"{url.database}-wal")]
+        return b"".join(path.read_bytes() for path in files if path.exists())
+    engine = create_engine(sync_url(settings.resolved_database_url))
+    try:
+        with engine.connect() as connection:
+            rows = [
+                connection.execute(text(f"SELECT t::text FROM {table} t")).scalars().all()
+                for table in tables
+            ]
+    finally:
+        engine.dispose()
+    return "\n".join(row for table_rows in rows for row in table_rows).encode()

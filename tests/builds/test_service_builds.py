@@ -10,8 +10,10 @@ from typing import Any
 
 import pytest
 
+from dockyard.config import Settings
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import image_file
+from tests.conftest import stored_bytes
 from tests.fileserver import serve_files
 
 
@@ -83,10 +85,15 @@ def bundle_bytes() -> bytes:
     return buffer.getvalue()
 
 
+# A presigned URL's credential: the server must never store it in clear.
+SIGNATURE = "X-Amz-Signature=0ddba11c0ffee"
+
+
 @pytest.fixture
 def bundle_url() -> Iterator[str]:
-    with serve_files({"source.tar.gz": bundle_bytes()}) as base:
-        yield f"{base}/source.tar.gz"
+    name = f"source.tar.gz?{SIGNATURE}"
+    with serve_files({name: bundle_bytes()}) as base:
+        yield f"{base}/{name}"
 
 
 def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:
@@ -97,6 +104,8 @@ def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:
     assert build["status"] == "SUCCESS", build
     assert build["registry"]["uri"].endswith(f"/{service_id}:{build['id']}")
     assert image_file(live, build["registry"]["uri"], "/bundled.txt") == "from a bundle\n"
+    assert SIGNATURE.encode() not in stored_bytes(Settings(data_dir=live.process.data_dir))
+    assert not any(SIGNATURE in line for line in live.lines(build["id"]))
 
 
 def test_missing_bundle_fails(live: LiveDockyard, bundle_url: str) -> None:

@@ -3,24 +3,34 @@ old keys can be retired once unused."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
 
 from dockyard.app import create_app
+from dockyard.builds.models import Build
+from dockyard.builds.service import open_secrets
 from dockyard.ci.models import webhook_secret_context
 from dockyard.cli.main import app
 from dockyard.config import Settings
+from dockyard.db.session import run_in_session
+from dockyard.notifications.models import NotificationIntegration
+from dockyard.notifications.service import opened_webhook
 from dockyard.secrets.crypto import KEY_FILE, SecretBox, decode_key, key_id
 from tests.conftest import issue_token
-from tests.helpers import minimal_job
+from tests.helpers import minimal_job, minimal_service
 
 runner = CliRunner()
 WEBHOOK_SECRET = "vault-webhook-secret-value"
+BUNDLE_URL = "http://127.0.0.1:9/source.tar.gz?signature=presigned"
+HOOK_URL = "http://127.0.0.1:9/hook"
 
 
 @pytest.fixture
@@ -43,8 +53,12 @@ def sealed_key_ids(settings: Settings) -> set[str]:
             for v in json.loads(m).values()
         ]
         values += [v for (v,) in db.execute("SELECT sealed_secrets FROM job_runs")]
-        values += [v for (v,) in db.execute("SELECT sealed_secret FROM notification_integrations")]
         values += [v for (v,) in db.execute("SELECT sealed_secret FROM project_webhook_secrets")]
+        values += [v for (v,) in db.execute("SELECT sealed_secrets FROM builds")]
+        for row in db.execute(
+            "SELECT sealed_secret, sealed_webhook FROM notification_integrations"
+        ):
+            values += row
     return {value.split(".")[1] for value in values}
 
 
@@ -66,13 +80,19 @@ def make_secrets(settings: Settings) -> None:
         hook = {
             "name": "Alerts",
             "type": "RAW_WEBHOOK",
-            "webhook": "http://127.0.0.1:9/hook",
+            "webhook": HOOK_URL,
             "secret": "hook-signing-secret",
             "events": {"trigger:build:failure": True},
         }
         assert client.post("/v1/projects/vault/notifications", json=hook).status_code == 200
         webhook = {"repository": "https://git.example.test/acme/app", "secret": WEBHOOK_SECRET}
         assert client.post("/v1/projects/vault/webhook-secrets", json=webhook).status_code == 200
+        service = minimal_service("Bundled")
+        assert client.post("/v1/projects/vault/services/build", json=service).status_code == 200
+        build = client.post(
+            "/v1/projects/vault/services/bundled/build", json={"bundleUrl": BUNDLE_URL}
+        )
+        assert build.status_code == 200, build.text
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -93,6 +113,18 @@ def job_secret(settings: Settings) -> str:
         return value
 
 
+def opened_urls(settings: Settings) -> tuple[str | None, str]:
+    """The build's bundle URL and the integration's webhook URL, opened from the database."""
+
+    async def opened(session: AsyncSession) -> tuple[str | None, str]:
+        box = SecretBox.from_settings(settings)
+        build = (await session.execute(select(Build))).scalar_one()
+        integration = (await session.execute(select(NotificationIntegration))).scalar_one()
+        return open_secrets(box, build).bundle_url, opened_webhook(box, integration)
+
+    return asyncio.run(run_in_session(settings.resolved_database_url, opened))
+
+
 def test_rotate_then_retire(settings: Settings) -> None:
     make_secrets(settings)
     [old] = key_ids_of_file(settings)
@@ -101,11 +133,12 @@ def test_rotate_then_retire(settings: Settings) -> None:
     rotated = runner.invoke(app, ["secrets", "rotate-key"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "re-sealed 4 rows" in rotated.output
+    assert "re-sealed 5 rows" in rotated.output
     new, kept_old = key_ids_of_file(settings)
     assert kept_old == old and sealed_key_ids(settings) == {new}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL)
 
     retired = runner.invoke(app, ["secrets", "rotate-key", "--retire"])
     assert retired.exit_code == 0, retired.output
@@ -113,6 +146,7 @@ def test_rotate_then_retire(settings: Settings) -> None:
     assert sealed_key_ids(settings) == {newest}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL)
 
 
 def test_a_configured_key_is_rotated_by_configuration(

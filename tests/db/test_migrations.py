@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -13,6 +14,9 @@ from sqlalchemy import create_engine, inspect, text
 
 from dockyard.db.migrate import MIGRATIONS_DIR, alembic_config, sync_url, upgrade_to_head
 from dockyard.db.models import Base
+from dockyard.secrets.crypto import SecretBox, decode_key, new_key_text
+
+BOX = SecretBox([decode_key(new_key_text())])
 
 
 def head_revisions(url: str) -> set[str]:
@@ -20,8 +24,8 @@ def head_revisions(url: str) -> set[str]:
 
 
 def assert_migrated_from_empty(url: str) -> None:
-    upgrade_to_head(url)
-    upgrade_to_head(url)  # idempotent at start-up
+    upgrade_to_head(url, BOX)
+    upgrade_to_head(url, BOX)  # idempotent at start-up
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as connection:
@@ -40,11 +44,49 @@ def test_sqlite_migrates_from_empty(tmp_path: Path) -> None:
 
 def test_sqlite_is_in_wal_mode(tmp_path: Path) -> None:
     path = tmp_path / "wal.db"
-    upgrade_to_head(f"sqlite+aiosqlite:///{path}")
+    upgrade_to_head(f"sqlite+aiosqlite:///{path}", BOX)
     engine = create_engine(f"sqlite:///{path}")
     with engine.connect() as connection:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     engine.dispose()
+
+
+def test_sqlite_table_rebuilds_keep_the_rows_that_refer_to_them(tmp_path: Path) -> None:
+    """0013 rebuilds webhook_deliveries (a new unique key): the CI events of its deliveries
+    (ON DELETE CASCADE) must survive the drop of the old table."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url, BOX), "0012_notification_log_access")
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO projects (id, uid, name, created_at, updated_at) "
+                    "VALUES ('p', 'puid', 'P', :now, :now)"
+                ),
+                {"now": "2026-12-01 00:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO webhook_deliveries (pk, provider, delivery_id, repository, "
+                    "received_at) VALUES (1, 'github', 'd-1', 'git.example/acme/app', :now)"
+                ),
+                {"now": "2026-12-01 00:00:00"},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO ci_events (project_id, target_kind, target_id, delivery_pk, "
+                    "branch, sha, built, reason, created_at) VALUES ('p', 'job', 'j', 1, "
+                    "'main', :sha, false, 'kept', :now)"
+                ),
+                {"sha": "a" * 40, "now": "2026-12-01 00:00:00"},
+            )
+        upgrade_to_head(url, BOX)
+        with engine.connect() as connection:
+            reasons = connection.execute(text("SELECT reason FROM ci_events")).scalars()
+            assert list(reasons) == ["kept"]
+    finally:
+        engine.dispose()
 
 
 @pytest.mark.postgres

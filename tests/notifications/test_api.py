@@ -10,10 +10,13 @@ from fastapi.testclient import TestClient
 from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
-from tests.conftest import assert_error, token_with
+from tests.conftest import assert_error, stored_bytes, token_with
 from tests.notifications.conftest import webhook
 
 URL = "http://127.0.0.1:9/hook"
+SHOWN_URL = "http://127.0.0.1:9/*****"
+SLACK_TOKEN = "slack-hook-credential-42"
+SLACK_URL = f"http://127.0.0.1:9/services/T00/B00/{SLACK_TOKEN}"
 
 
 def base(project: str) -> str:
@@ -153,7 +156,7 @@ def test_an_update_to_a_refused_url_is_400(client: TestClient, project: str) -> 
     create(client, project, webhook("Moving", URL, "trigger:build:start"))
     response = client.post(f"{base(project)}/moving", json={"webhook": "http://192.168.1.1/"})
     assert_error(response, 400, "webhook")
-    assert client.get(f"{base(project)}/moving").json()["data"]["webhook"] == URL
+    assert client.get(f"{base(project)}/moving").json()["data"]["webhook"] == SHOWN_URL
 
 
 def test_a_host_with_a_nul_character_is_400(client: TestClient, project: str) -> None:
@@ -189,3 +192,28 @@ def test_permissions_and_unknown_ids(settings: Settings, client: TestClient, pro
     assert_error(client.get("/v1/projects/nope/notifications"), 404)
     assert_error(client.post(f"{base(project)}/nope/test"), 404)
     assert_error(client.post(f"{base(project)}/nope", json={}), 404)
+
+
+def test_webhook_urls_are_sealed_and_reads_show_them_redacted(
+    settings: Settings, client: TestClient, project: str
+) -> None:
+    slack = {**webhook("Chat", SLACK_URL, "trigger:build:start"), "type": "SLACK"}
+    assert create(client, project, slack)["webhook"] == SLACK_URL  # the write gave it
+    signed = f"http://user:hook-password-7@127.0.0.1:9/in?token={SLACK_TOKEN}x"
+    assert create(client, project, webhook("Signed", signed, "trigger:build:start"))
+
+    redacted = "http://127.0.0.1:9/services/T00/B00/*****"
+    assert client.get(f"{base(project)}/chat").json()["data"]["webhook"] == redacted
+    listed = client.get(base(project)).json()["data"]["notificationIntegrations"]
+    assert {item["webhook"] for item in listed} == {
+        redacted,
+        "http://*****@127.0.0.1:9/*****?*****",
+    }
+    renamed = client.post(f"{base(project)}/chat", json={"name": "Chat Room"}).json()["data"]
+    assert renamed["webhook"] == redacted  # the update did not give it: no echo
+    moved = client.post(f"{base(project)}/chat", json={"webhook": f"{SLACK_URL}0"})
+    assert moved.json()["data"]["webhook"] == f"{SLACK_URL}0"
+
+    stored = stored_bytes(settings, "notification_integrations")
+    assert b"T00/B00" in stored  # the redacted copy is there, the credentials are not
+    assert SLACK_TOKEN.encode() not in stored and b"hook-password-7" not in stored

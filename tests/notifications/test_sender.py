@@ -16,6 +16,7 @@ from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.notifications.delivery import NotificationSender
 from dockyard.secrets.crypto import SecretBox
+from tests.conftest import stored_bytes
 from tests.notifications.conftest import webhook
 from tests.notifications.receiver import Receiver, valid_signature
 
@@ -115,3 +116,27 @@ def test_a_url_refused_at_send_time_is_a_failed_attempt(
     attempt = deliveries(client, project, "rebound")[0]["attempts"][0]
     assert attempt["statusCode"] is None and attempt["error"].startswith("refused: ")
     assert receiver.received == []
+
+
+def test_a_sealed_slack_url_is_opened_for_sending_and_kept_by_updates(
+    client: TestClient, project: str, settings: Settings, receiver: Receiver
+) -> None:
+    url = f"{receiver.url}/T00/slack-hook-credential-7"
+    body = {**webhook("Chat", url, "trigger:build:failure"), "type": "SLACK"}
+    assert client.post(f"/v1/projects/{project}/notifications", json=body).status_code == 200
+    renamed = client.post(f"/v1/projects/{project}/notifications/chat", json={"name": "Chat 2"})
+    assert renamed.status_code == 200, renamed.text
+    shown = renamed.json()["data"]["webhook"]
+    assert shown == f"{receiver.url}/T00/*****"
+    sent_back = {"name": "Chat 3", "webhook": shown}  # a client posting back what it read
+    again = client.post(f"/v1/projects/{project}/notifications/chat", json=sent_back)
+    assert again.status_code == 200 and again.json()["data"]["webhook"] == shown
+    client.post(f"/v1/projects/{project}/notifications/chat/test")
+
+    drive(settings, lambda: deliveries(client, project, "chat")[0]["status"] != "pending")
+
+    assert deliveries(client, project, "chat")[0]["status"] == "succeeded"
+    [request] = receiver.received
+    assert request.path == "/hook/T00/slack-hook-credential-7" and "text" in request.json()
+    stored = stored_bytes(settings, "notification_integrations", "notification_deliveries")
+    assert b"slack-hook-credential-7" not in stored

@@ -309,3 +309,17 @@ def test_the_log_socket_of_a_visitor_without_session_says_so(
     with app_client.websocket_connect(url, headers={"Origin": "http://testserver"}) as ws:
         frame = ws.receive_json()
     assert frame["type"] == "error" and frame["data"]["status"] == 401
+
+
+def test_a_bundle_build_shows_its_url_redacted(
+    client: TestClient, admin_token: str, project: str, service: str
+) -> None:
+    bundle = "https://93.184.216.34/source.tar.gz?X-Amz-Signature=c0ffee5ecret"
+    started = client.post(
+        f"/v1/projects/{project}/services/{service}/build", json={"bundleUrl": bundle}
+    )
+    assert started.status_code == 200, started.text
+    log_in(client, admin_token)
+    page = client.get(f"/ui/projects/{project}/services/{service}").text
+    assert '<code class="bundle">https://93.184.216.34/source.tar.gz?*****</code>' in page
+    assert "c0ffee5ecret" not in page

@@ -44,7 +44,6 @@ class Build(Base):
     branch: Mapped[str | None] = mapped_column(String(256), nullable=True)
     pull_request_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     sha: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    bundle_url: Mapped[str | None] = mapped_column(Text, nullable=True)
     recipe: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secrets: Mapped[str | None] = mapped_column(Text, nullable=True)
     status: Mapped[str] = mapped_column(String(32))

@@ -25,11 +25,15 @@ class BuildRecipe(BaseModel):
     engine: Engine = "buildkit"
     storage_mb: int | None = None
     docker_credentials: list[str] = []
+    # A bundle build's URL as people may see it (redact_url); the URL itself is a secret input.
+    bundle: str | None = None
 
 
 class BuildSecrets(BaseModel):
-    """Secret inputs of a build, sealed at rest with the build."""
+    """Secret inputs of a build, sealed at rest with the build. A bundle URL is one: it is
+    often presigned, or carries a token."""
 
+    bundle_url: str | None = None
     build_arguments: dict[str, str] = {}
     build_files: dict[str, dict[str, str]] = {}
     docker_secret_mounts: dict[str, dict[str, str]] = {}

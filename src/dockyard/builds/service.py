@@ -20,6 +20,7 @@ from dockyard.builds.schemas import (
 )
 from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.registry import digest_reference
+from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, NotFound
 from dockyard.logs import repository as logs
 from dockyard.secrets.crypto import SecretBox
@@ -71,7 +72,11 @@ async def start_build(
     secrets: BuildSecrets,
     trigger: BuildTrigger,
 ) -> Build:
-    """Queue a build; a worker picks it up. Two builds of one sha are two builds."""
+    """Queue a build; a worker picks it up. Two builds of one sha are two builds. A bundle's
+    URL is sealed with the secret inputs; the recipe keeps it redacted, for people."""
+    if source.bundle_url is not None:
+        recipe = recipe.model_copy(update={"bundle": redact_url(source.bundle_url)})
+        secrets = secrets.model_copy(update={"bundle_url": source.bundle_url})
     for _ in range(ID_ATTEMPTS):
         build_id = generated_id()
         build = Build(
@@ -82,7 +87,6 @@ async def start_build(
             branch=source.branch,
             sha=source.sha.lower() if source.sha else None,
             pull_request_id=source.pull_request_id,
-            bundle_url=source.bundle_url,
             recipe=recipe.model_dump(),
             sealed_secrets=box.seal_json(secrets.model_dump(), context=secrets_context(build_id)),
             status=BuildStatus.QUEUED.value,
@@ -105,6 +109,12 @@ def pinned_image(build: Build) -> str | None:
     if build.image_uri is None or build.image_digest is None:
         return build.image_uri
     return digest_reference(build.image_uri, build.image_digest)
+
+
+def shown_bundle(build: Build) -> str | None:
+    """A bundle build's URL as people may see it (redacted); None for a build of git."""
+    bundle: str | None = build.recipe.get("bundle")
+    return bundle
 
 
 def build_response(build: Build) -> BuildResponse:

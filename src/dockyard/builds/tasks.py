@@ -268,7 +268,7 @@ class BuildRunner:
             raise BuildFailed(MISSING_ENGINES[recipe.engine])
         source = self.workdir / "source"
         async with self.entering(BuildStatus.CLONING):
-            await self._fetch_source(recipe, source, logs)
+            await self._fetch_source(recipe, secrets, source, logs)
             self._check_storage(recipe, source)
             write_build_files(source, recipe, secrets)
 
@@ -317,11 +317,13 @@ class BuildRunner:
         project's images, and its login would let a Dockerfile `FROM` any of them."""
         return registry_logins(self.settings, recipe.docker_credentials)
 
-    async def _fetch_source(self, recipe: BuildRecipe, source: Path, logs: LogWriter) -> None:
+    async def _fetch_source(
+        self, recipe: BuildRecipe, secrets: BuildSecrets, source: Path, logs: LogWriter
+    ) -> None:
         build = self.build
-        if build.bundle_url:
+        if secrets.bundle_url:
             await fetch_bundle(
-                build.bundle_url,
+                secrets.bundle_url,
                 source,
                 max_bytes=self.settings.bundle_max_mb * 1024 * 1024,
                 timeout=self.settings.bundle_timeout_seconds,

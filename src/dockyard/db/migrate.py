@@ -10,6 +10,7 @@ from alembic.config import Config
 from sqlalchemy.engine import make_url
 
 from dockyard.config import Settings
+from dockyard.secrets.crypto import SecretBox
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -22,15 +23,19 @@ def sync_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def alembic_config(url: str) -> Config:
+def alembic_config(url: str, box: SecretBox | None = None) -> Config:
+    """The migrations' configuration; `box` seals the values migrations move out of the
+    clear (0013_sealed_urls stops, changing nothing, without it)."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["sqlalchemy_url"] = sync_url(url)
+    if box is not None:
+        config.attributes["secret_box"] = box
     return config
 
 
-def upgrade_to_head(url: str) -> None:
-    command.upgrade(alembic_config(url), "heads")
+def upgrade_to_head(url: str, box: SecretBox | None = None) -> None:
+    command.upgrade(alembic_config(url, box), "heads")
 
 
 def prepare_storage(settings: Settings) -> None:
@@ -40,4 +45,4 @@ def prepare_storage(settings: Settings) -> None:
     settings.ensure_data_dir()
     with (settings.data_dir / "migrate.lock").open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        upgrade_to_head(settings.resolved_database_url)
+        upgrade_to_head(settings.resolved_database_url, SecretBox.from_settings(settings))

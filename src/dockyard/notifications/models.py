@@ -24,12 +24,14 @@ from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
 class NotificationIntegration(Base):
-    """A project's notification target. `spec` is its wire body without the secret, which is
-    sealed in `sealed_secret` (RAW_WEBHOOK only). `failed_attempts` counts delivery attempts
-    failed in a row (a success resets it); past DOCKYARD_NOTIFICATION_FAILING_AFTER the
-    integration shows as failing, with `last_error`. `job_logs` / `service_logs`: whether its
-    payloads carry the log lines of jobs / build services, which they do only when the token
-    that created or last updated it could read those logs (View Observability)."""
+    """A project's notification target. `spec` is its wire body without its credentials: the
+    signing secret is sealed in `sealed_secret` (RAW_WEBHOOK only), the webhook URL (a Slack
+    hook's URL is its credential) in `sealed_webhook`, and `spec.webhook` holds it redacted.
+    `failed_attempts` counts delivery attempts failed in a row (a success resets it); past
+    DOCKYARD_NOTIFICATION_FAILING_AFTER the integration shows as failing, with `last_error`.
+    `job_logs` / `service_logs`: whether its payloads carry the log lines of jobs / build
+    services, which they do only when the token that created or last updated it could read
+    those logs (View Observability)."""
 
     __tablename__ = "notification_integrations"
     __table_args__ = (
@@ -44,6 +46,8 @@ class NotificationIntegration(Base):
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Every row has one; nullable in the schema only (see migration 0014_sealed_urls).
+    sealed_webhook: Mapped[str] = mapped_column(Text, nullable=True)
     job_logs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     service_logs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -45,10 +45,13 @@ async def create_notification(
     principal: NotificationsCreate,
 ) -> Envelope[NotificationResponse]:
     """Create an integration; 409 if one with that name's id exists. The reply (only this
-    one) shows a RAW_WEBHOOK integration's signing secret, generated when none was given.
+    one) shows a RAW_WEBHOOK integration's signing secret, generated when none was given,
+    and the webhook URL in full (reads show it redacted).
     Its payloads carry the log lines of jobs / services only if this token may read them."""
     stored = await service.create_integration(session, box, principal, settings, projectId, body)
-    return Envelope(data=service.response(stored.integration, settings, stored.secret))
+    return Envelope(
+        data=service.response(stored.integration, settings, stored.secret, stored.webhook)
+    )
 
 
 @router.get("")
@@ -92,11 +95,12 @@ async def update_notification(
     principal: NotificationsUpdate,
 ) -> Envelope[NotificationResponse]:
     """Merge the given fields into the integration (`events` key by key) and re-validate it;
-    its payloads carry the logs the updating token may read, no others."""
-    integration = await service.update_integration(
+    its payloads carry the logs the updating token may read, no others. The reply shows the
+    webhook URL in full only if the body gave it."""
+    stored = await service.update_integration(
         session, box, principal, settings, projectId, notificationId, body
     )
-    return Envelope(data=service.response(integration, settings))
+    return Envelope(data=service.response(stored.integration, settings, webhook=stored.webhook))
 
 
 @router.delete("/{notificationId}")

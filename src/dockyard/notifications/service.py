@@ -1,5 +1,7 @@
 """Notification integration rules: ids are slugs of names, unique per project; the stored spec
-is always a valid create body; the RAW_WEBHOOK secret is sealed at rest and shown only in the
+is always a valid create body but for its webhook URL, which is sealed at rest (it is a
+credential) and kept redacted in the spec: a reply shows the URL only to the write that gave
+it, reads the redacted form. The RAW_WEBHOOK secret is sealed at rest and shown only in the
 reply to the creation; webhook URLs obey the server-side fetch rules (DOCKYARD_FETCH_ALLOW).
 
 And the outbox's state on the worker side: claiming due deliveries and recording attempts."""
@@ -22,6 +24,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.fetches import RefusedTarget, check_fetchable
+from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, Invalid, NotFound
 from dockyard.notifications import repository
 from dockyard.notifications.events import SUBSCRIBABLE, Event
@@ -54,12 +57,29 @@ def secret_context(uid: str) -> str:
     return f"notification:{uid}:secret"
 
 
+def webhook_context(uid: str) -> str:
+    return f"notification:{uid}:webhook"
+
+
+def shown_webhook(url: str) -> str:
+    """A webhook URL as reads show it: scheme, host and path but its last segment (where
+    hooks such as Slack's keep their token); no userinfo, query or fragment."""
+    return redact_url(url, secret_path=True)
+
+
+def opened_webhook(box: SecretBox, integration: NotificationIntegration) -> str:
+    sealed = integration.sealed_webhook
+    return box.open(sealed, context=webhook_context(integration.uid)).decode()
+
+
 @dataclass(frozen=True)
 class StoredIntegration:
-    """An integration just written, with its secret when the reply may show it."""
+    """An integration just written, with its secret and its webhook URL when the reply may
+    show them (the write gave them)."""
 
     integration: NotificationIntegration
     secret: str | None = None
+    webhook: str | None = None
 
 
 # ---- reads ---------------------------------------------------------------------------------
@@ -95,14 +115,18 @@ def status_of(integration: NotificationIntegration, settings: Settings) -> Notif
 
 
 def response(
-    integration: NotificationIntegration, settings: Settings, secret: str | None = None
+    integration: NotificationIntegration,
+    settings: Settings,
+    secret: str | None = None,
+    webhook: str | None = None,
 ) -> NotificationResponse:
+    """The integration as replies show it: its webhook redacted unless `webhook` is given."""
     spec = integration.spec
     return NotificationResponse(
         id=integration.id,
         name=spec["name"],
         type=spec["type"],
-        webhook=spec["webhook"],
+        webhook=webhook or spec["webhook"],
         events={event.value: bool(spec["events"].get(event.value)) for event in SUBSCRIBABLE},
         restricted=spec.get("restricted", False),
         restrictions=spec.get("restrictions", {}),
@@ -176,7 +200,10 @@ def _store(
     integration.service_logs = principal.can(Permission.SERVICES_OBSERVE)
     body = wire_body(spec)
     secret = body.pop("secret", None)
-    integration.spec = body
+    integration.spec = body | {"webhook": shown_webhook(spec.webhook)}
+    integration.sealed_webhook = box.seal(
+        spec.webhook.encode(), context=webhook_context(integration.uid)
+    )
     if secret is not None:
         context = secret_context(integration.uid)
         integration.sealed_secret = box.seal(secret.encode(), context=context)
@@ -216,7 +243,7 @@ async def create_integration(
     _store(box, principal, integration, spec)
     session.add(integration)
     await _commit(session, integration)
-    return StoredIntegration(integration, spec.secret)
+    return StoredIntegration(integration, spec.secret, spec.webhook)
 
 
 async def update_integration(
@@ -227,16 +254,20 @@ async def update_integration(
     project_id: str,
     integration_id: str,
     patch: NotificationPatch,
-) -> NotificationIntegration:
-    """Merge `patch` into the integration and re-validate the whole; its id stays."""
+) -> StoredIntegration:
+    """Merge `patch` into the integration (its webhook URL opened) and re-validate the whole;
+    its id stays. The redacted URL a read showed, sent back, leaves the URL as it is."""
     integration = await get_integration(session, project_id, integration_id)
     changes = changes_of(patch)
-    spec = validated(NotificationSpec, merged(integration.spec, changes, MERGED_OBJECTS))
+    if changes.get("webhook") == integration.spec["webhook"]:
+        del changes["webhook"]
+    current = integration.spec | {"webhook": opened_webhook(box, integration)}
+    spec = validated(NotificationSpec, merged(current, changes, MERGED_OBJECTS))
     if "webhook" in changes:
         await _check_webhook(spec.webhook, settings)
     _store(box, principal, integration, spec)
     await _commit(session, integration)
-    return integration
+    return StoredIntegration(integration, webhook=changes.get("webhook"))
 
 
 async def delete_integration(session: AsyncSession, project_id: str, integration_id: str) -> None:
@@ -309,7 +340,7 @@ def _claimed(
         id=delivery.id,
         event=delivery.event,
         integration_pk=integration.pk,
-        url=integration.spec["webhook"],
+        url=opened_webhook(box, integration),
         body=body,
         secret=box.open(sealed, context=secret_context(integration.uid)).decode()
         if sealed

@@ -1,7 +1,6 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
-job and build service fields, build inputs, run inputs, notification secrets and projects'
-webhook secrets. Each value
-keeps its context."""
+job and build service fields, build inputs (bundle URLs included), run inputs, notification
+secrets and webhook URLs, and projects' webhook secrets. Each value keeps its context."""
 
 from __future__ import annotations
 
@@ -19,6 +18,7 @@ from dockyard.jobs.models import Job
 from dockyard.jobs.service import SECRETS as JOB_SECRETS
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import secret_context as notification_context
+from dockyard.notifications.service import webhook_context
 from dockyard.runs.models import JobRun
 from dockyard.runs.service import secrets_context as run_context
 from dockyard.secrets.crypto import SecretBox
@@ -53,20 +53,24 @@ async def _reseal_fields(
             done.add(model.__tablename__)
 
 
-async def _reseal_column(
+async def _reseal_columns(
     session: AsyncSession,
     box: SecretBox,
-    column: Any,
-    context: Callable[[Any], str],
+    model: Any,
+    columns: dict[str, Callable[[Any], str]],
     done: Resealed,
 ) -> None:
-    """Each row's one sealed value in `column`; `context` gives a row's sealing context."""
-    model = column.class_
+    """Each row's sealed values in `columns` (name: a row's sealing context of that column)."""
     rows: list[Any] = list((await session.execute(select(model))).scalars())
     for row in rows:
-        sealed = getattr(row, column.key)
-        if sealed and box.needs_resealing(sealed):
-            setattr(row, column.key, _reseal(box, sealed, context(row)))
+        stale = {
+            name: sealed
+            for name in columns
+            if (sealed := getattr(row, name)) and box.needs_resealing(sealed)
+        }
+        for name, sealed in stale.items():
+            setattr(row, name, _reseal(box, sealed, columns[name](row)))
+        if stale:
             done.add(model.__tablename__)
 
 
@@ -75,20 +79,27 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
     done = Resealed()
     await _reseal_fields(session, box, Job, JOB_SECRETS, done)
     await _reseal_fields(session, box, Service, SERVICE_SECRETS, done)
-    await _reseal_column(session, box, Build.sealed_secrets, lambda b: build_context(b.id), done)
-    await _reseal_column(session, box, JobRun.sealed_secrets, lambda r: run_context(r.id), done)
-    await _reseal_column(
+    await _reseal_columns(
+        session, box, Build, {"sealed_secrets": lambda b: build_context(b.id)}, done
+    )
+    await _reseal_columns(
+        session, box, JobRun, {"sealed_secrets": lambda r: run_context(r.id)}, done
+    )
+    await _reseal_columns(
         session,
         box,
-        NotificationIntegration.sealed_secret,
-        lambda n: notification_context(n.uid),
+        NotificationIntegration,
+        {
+            "sealed_secret": lambda n: notification_context(n.uid),
+            "sealed_webhook": lambda n: webhook_context(n.uid),
+        },
         done,
     )
-    await _reseal_column(
+    await _reseal_columns(
         session,
         box,
-        ProjectWebhookSecret.sealed_secret,
-        lambda w: webhook_secret_context(w.id),
+        ProjectWebhookSecret,
+        {"sealed_secret": lambda w: webhook_secret_context(w.id)},
         done,
     )
     await session.commit()
@@ -105,6 +116,7 @@ async def key_ids_in_use(session: AsyncSession) -> set[str]:
         Build.sealed_secrets,
         JobRun.sealed_secrets,
         NotificationIntegration.sealed_secret,
+        NotificationIntegration.sealed_webhook,
         ProjectWebhookSecret.sealed_secret,
     ):
         values.extend(v for v in (await session.execute(select(inputs))).scalars() if v)

@@ -51,6 +51,7 @@ class BuildRow:
     sha: str | None
     branch: str | None
     pull_request_id: int | None
+    bundle: str | None  # a bundle build's URL, redacted
     trigger: str
     message: str | None
     image: str | None
@@ -71,6 +72,7 @@ def build_row(build: Build) -> BuildRow:
         sha=shown.sha,
         branch=shown.branch,
         pull_request_id=shown.pull_request_id,
+        bundle=builds.shown_bundle(build),
         trigger=shown.trigger.value,
         message=shown.message,
         image=shown.registry.uri if shown.registry else None,

@@ -20,10 +20,25 @@ def render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:
 # Any constant: processes that start together (API, workers) migrate one after the other.
 MIGRATION_LOCK_KEY = 0x646F636B
 
+
+def configure_migrating_sqlite_connection(dbapi_connection: Any, record: Any) -> None:
+    """Foreign keys off while migrating: a batch migration rebuilds a table by copying it and
+    dropping the old one, and with them on that drop would delete (ON DELETE CASCADE) every
+    row of the tables that refer to it. They are checked once the migrations ran."""
+    configure_sqlite_connection(dbapi_connection, record)
+    dbapi_connection.execute("PRAGMA foreign_keys=OFF")
+
+
+def check_foreign_keys(connection: Any) -> None:
+    broken = connection.execute(text("PRAGMA foreign_key_check")).fetchall()
+    if broken:
+        raise RuntimeError(f"the migrations left rows whose foreign keys point nowhere: {broken}")
+
+
 url = context.config.attributes["sqlalchemy_url"]
 engine = create_engine(url)
 if is_sqlite(url):
-    event.listen(engine, "connect", configure_sqlite_connection)
+    event.listen(engine, "connect", configure_migrating_sqlite_connection)
 
 with engine.connect() as connection:
     if connection.dialect.name == "postgresql":
@@ -39,4 +54,6 @@ with engine.connect() as connection:
     )
     with context.begin_transaction():
         context.run_migrations()
+    if is_sqlite(url):
+        check_foreign_keys(connection)
 engine.dispose()
