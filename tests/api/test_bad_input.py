@@ -1607,6 +1607,43 @@ TABLE = [
     row("delete-unknown-notification", "DELETE", f"{A}/notifications/nope", 404),
     row("unknown-notification-deliveries", "GET", f"{A}/notifications/nope/deliveries", 404),
     row("test-unknown-notification", "POST", f"{A}/notifications/nope/test", 404),
+    # ---- project webhook secrets ------------------------------------------------------------
+    row("no-token-webhook-secrets", "GET", f"{A}/webhook-secrets", 401, token=None),
+    row("other-project-webhook-secrets", "GET", f"{B}/webhook-secrets", 403, token="alpha"),
+    row(
+        "no-permission-set-webhook-secret",
+        "POST",
+        f"{A}/webhook-secrets",
+        403,
+        body={"repository": "https://git.example.test/acme/app"},
+        token="none",
+    ),
+    row("webhook-secret-no-repository", "POST", f"{A}/webhook-secrets", 400, "repository", body={}),
+    row(
+        "webhook-secret-not-a-repository",
+        "POST",
+        f"{A}/webhook-secrets",
+        400,
+        "repository",
+        body={"repository": "nohost"},
+    ),
+    row(
+        "webhook-secret-too-short",
+        "POST",
+        f"{A}/webhook-secrets",
+        400,
+        "secret",
+        body={"repository": "https://git.example.test/acme/app", "secret": "short"},
+    ),
+    row(
+        "webhook-secrets-per-page",
+        "GET",
+        f"{A}/webhook-secrets",
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row("delete-unknown-webhook-secret", "DELETE", f"{A}/webhook-secrets/nope", 404),
 ]
 
 

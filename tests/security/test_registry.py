@@ -91,6 +91,17 @@ def forget_locally(client: docker.DockerClient, *references: str) -> None:
             client.images.remove(reference)
 
 
+def assert_build_from_is_refused(live: LiveDockyard, name: str, image: str) -> None:
+    """A job whose Dockerfile is `FROM image` fails to build: the registry answers 401."""
+    derived = GitRepo(live.sample.repo.root, f"acme/{name}")
+    derived.commit({"Dockerfile": f"FROM {image}\nRUN echo derived >> /hello.txt\n"})
+    job = vcs_job(live, name, derived.url, "cat /hello.txt")
+    build = live.post(f"/jobs/{job}/build", {})
+    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
+    assert done["status"] == "FAILURE", live.lines(build["id"])
+    assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
+
+
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
     with serving(tmp_path_factory.mktemp("registry-security")) as live:
@@ -168,13 +179,7 @@ def test_a_build_cannot_base_itself_on_an_image_of_dockyards_registry(
     image = victim["build"]["registry"]["uri"]
     with pytest.raises(ImageNotFound):
         docker_client.images.get(image)
-    derived = GitRepo(live.sample.repo.root, "acme/derived")
-    derived.commit({"Dockerfile": f"FROM {image}\nRUN echo derived >> /hello.txt\n"})
-    job = vcs_job(live, "derived", derived.url, "cat /hello.txt")
-    build = live.post(f"/jobs/{job}/build", {})
-    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
-    assert done["status"] == "FAILURE", live.lines(build["id"])
-    assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
+    assert_build_from_is_refused(live, "derived", image)
 
 
 def test_an_image_a_run_pulled_serves_no_other_build(
@@ -190,13 +195,7 @@ def test_an_image_a_run_pulled_serves_no_other_build(
     with pytest.raises(ImageNotFound):
         docker_client.images.get(pinned)
 
-    derived = GitRepo(live.sample.repo.root, "acme/pinned")
-    derived.commit({"Dockerfile": f"FROM {pinned}\nRUN echo derived >> /hello.txt\n"})
-    job = vcs_job(live, "pinned", derived.url, "cat /hello.txt")
-    build = live.post(f"/jobs/{job}/build", {})
-    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
-    assert done["status"] == "FAILURE", live.lines(build["id"])
-    assert "401 Unauthorized" in "\n".join(live.lines(build["id"])), live.lines(build["id"])
+    assert_build_from_is_refused(live, "pinned", pinned)
 
 
 def test_an_overwritten_tag_does_not_change_what_a_build_runs(
