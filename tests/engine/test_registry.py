@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +15,15 @@ from docker.errors import ImageNotFound
 from dockyard.engine.base import RegistryCredentials
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import auth_config
-from dockyard.engine.registry import DockerPusher, HttpRegistry, image_reference
+from dockyard.engine.registry import (
+    DockerPusher,
+    HttpRegistry,
+    image_reference,
+    start_local_registry,
+)
 from dockyard.errors import EngineUnavailable, Invalid
 from tests.engine.conftest import DOCKER_HOST
+from tests.live import free_port
 
 pytestmark = pytest.mark.anyio
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -73,8 +80,51 @@ async def test_push_then_manifest_exists_and_pull_works(
 @pytest.mark.e2e
 async def test_push_to_a_registry_that_does_not_answer(built_image: str) -> None:
     reference = image_reference("127.0.0.1:1", "proj", "job", SHA)
-    with pytest.raises(EngineUnavailable, match=f"Push of {reference} failed"):
-        await DockerPusher(DOCKER_HOST).push(built_image, reference)
+    lines: list[str] = []
+    pusher = DockerPusher(DOCKER_HOST, retry_delays=(0.1, 0.1))
+    with pytest.raises(EngineUnavailable, match="registry unavailable after 3 tries"):
+        await pusher.push(built_image, reference, on_line=lines.append)
+    assert sum("pushing again in 0.1 s" in line for line in lines) == 2, lines
+
+
+@pytest.mark.e2e
+async def test_a_push_waits_for_a_registry_that_comes_back(
+    built_image: str, tmp_path: Path, docker_client: docker.DockerClient
+) -> None:
+    """The registry is down when the push starts and answers a second later (a restart):
+    the push tries again after its delays and succeeds, with every layer."""
+    login = RegistryCredentials(f"127.0.0.1:{free_port()}", "dockyard-test", "s3cret-login")
+    reference = image_reference(login.registry, "proj", "back", SHA)
+    lines: list[str] = []
+    pusher = DockerPusher(DOCKER_HOST, login, retry_delays=(1.0, 1.0, 1.0, 1.0))
+    pushing = asyncio.ensure_future(pusher.push(built_image, reference, on_line=lines.append))
+    await asyncio.sleep(1.2)
+    registry = await asyncio.to_thread(start_local_registry, login.registry, tmp_path, login)
+    try:
+        digest = await pushing
+        assert any("pushing again" in line for line in lines), lines
+        docker_client.images.remove(reference)
+        pulled = docker_client.images.pull(reference, auth_config=auth_config(login))
+        assert f"{login.registry}/proj/back@{digest}" in pulled.attrs["RepoDigests"]
+    finally:
+        registry.terminate()
+        registry.wait(timeout=10)
+        with contextlib.suppress(ImageNotFound):
+            docker_client.images.remove(reference)
+
+
+@pytest.mark.e2e
+async def test_a_refused_push_is_not_tried_again(
+    built_image: str, registry_login: RegistryCredentials
+) -> None:
+    wrong = RegistryCredentials(registry_login.registry, registry_login.username, "wrong")
+    reference = image_reference(registry_login.registry, "proj", "refused", SHA)
+    lines: list[str] = []
+    pusher = DockerPusher(DOCKER_HOST, wrong, retry_delays=(5.0,))
+    with pytest.raises(EngineUnavailable) as failed:
+        await pusher.push(built_image, reference, on_line=lines.append)
+    assert "registry unavailable" not in failed.value.message
+    assert not any("pushing again" in line for line in lines), lines
 
 
 async def test_manifest_exists_needs_a_registry() -> None:

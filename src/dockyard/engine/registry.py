@@ -39,6 +39,14 @@ TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 NEXT_LINK = re.compile(r"<([^>]+)>;\s*rel=\"next\"")
+# What the docker CLI prints when the registry did not answer (down, restarting, overloaded):
+# worth another try. Anything else (refused login, a bad manifest, a full disk) is final.
+UNREACHABLE = re.compile(
+    r"connection refused|connection reset|i/o timeout|no route to host|\bEOF\b|"
+    r"TLS handshake timeout|50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)",
+    re.IGNORECASE,
+)
+PUSH_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)  # seconds before each further try: 15 s at most
 MANIFEST_MEDIA_TYPES = ", ".join(
     [
         "application/vnd.oci.image.manifest.v1+json",
@@ -223,10 +231,16 @@ class DockerPusher:
     registry with `login` (a client configuration of its own per push). A push that would
     change nothing (the registry's tag already names this very image) is skipped."""
 
-    def __init__(self, docker_host: str, login: RegistryCredentials | None = None) -> None:
+    def __init__(
+        self,
+        docker_host: str,
+        login: RegistryCredentials | None = None,
+        retry_delays: tuple[float, ...] = PUSH_RETRY_DELAYS,
+    ) -> None:
         self.docker = DockerCli(docker_host)
         self.docker_host = docker_host
         self.login = login
+        self.retry_delays = retry_delays
 
     @functools.cached_property
     def api(self) -> docker.APIClient:
@@ -245,17 +259,37 @@ class DockerPusher:
             if on_line is not None:
                 on_line(f"{reference}: the registry holds this image already, digest: {digest}")
             return digest
-        with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
-            config_dir = client_config(Path(scratch), [self.login] if self.login else [])
-            pushed = await self.docker.run(
-                ["push", reference], on_line=on_line, config_dir=config_dir
-            )
-        if not pushed.ok:
-            raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
+        pushed = await self._push_while_unreachable(reference, on_line)
         for line in reversed(pushed.tail):
             if match := PUSHED_DIGEST.search(line):
                 return match[1]
         raise EngineUnavailable(f"Push of {reference} reported no digest")
+
+    async def _push_while_unreachable(self, reference: str, on_line: LineSink | None) -> Completed:
+        """`docker push`, tried again after each delay while the registry does not answer;
+        EngineUnavailable ("registry unavailable") once the delays are used up, at once for
+        any other failure. A push only uploads the layers the registry lacks, so a retry
+        resumes rather than starts over."""
+        with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
+            config_dir = client_config(Path(scratch), [self.login] if self.login else [])
+            for delay in (*self.retry_delays, None):
+                pushed = await self.docker.run(
+                    ["push", reference], on_line=on_line, config_dir=config_dir
+                )
+                if pushed.ok or not _unreachable(pushed):
+                    break
+                if delay is not None:
+                    if on_line is not None:
+                        on_line(f"The registry did not answer; pushing again in {delay:g} s")
+                    await asyncio.sleep(delay)
+        if pushed.ok:
+            return pushed
+        if _unreachable(pushed):
+            raise EngineUnavailable(
+                f"Push of {reference} failed: registry unavailable after "
+                f"{len(self.retry_delays) + 1} tries: {_last_lines(pushed)}"
+            )
+        raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
 
     async def untag(self, reference: str) -> None:
         removed = await self.docker.run(["rmi", "--force", "--", reference])
@@ -281,6 +315,10 @@ class DockerPusher:
             return digest if f"{name}@{digest}" in (image.get("RepoDigests") or []) else None
 
         return await asyncio.to_thread(look)
+
+
+def _unreachable(pushed: Completed) -> bool:
+    return any(UNREACHABLE.search(line) for line in list(pushed.tail)[-3:])
 
 
 def _next_page(response: httpx.Response) -> str | None:
