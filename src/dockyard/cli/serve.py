@@ -24,6 +24,7 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.loop import check_run_engine, containment_warnings, create_worker
 
 err = Console(stderr=True)
+KEEP_ALIVE_SECONDS = 75
 
 
 def _prepare(settings: Settings) -> None:
@@ -75,6 +76,10 @@ def _serve(settings: Settings, *, run_worker: bool) -> None:
         # Log frames are small and many: deflating each for each tailing client costs more
         # CPU (and latency) than the bytes it saves on loopback or a LAN.
         ws_per_message_deflate=False,
+        # Longer than the idle timeouts of clients and proxies (httpx 5 s, load balancers
+        # 60 s), so that they, not the server, close an idle kept-alive connection: a server
+        # closing one as the client sends on it leaves that request with no answer at all.
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     uvicorn.Server(config).run()
 
