@@ -17,7 +17,12 @@ import pytest
 from docker.errors import ImageNotFound, NotFound
 
 from dockyard.engine import containers
-from dockyard.engine.base import ContainerExists, ContainerSpec, RegistryCredentials
+from dockyard.engine.base import (
+    ContainerExists,
+    ContainerSpec,
+    RegistryCredentials,
+    TimedLineSink,
+)
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import DockerPusher
 from dockyard.errors import EngineUnavailable, RunFailed
@@ -73,8 +78,13 @@ async def run_to_end(engine: DockerEngine, spec: ContainerSpec) -> tuple[int | N
     state = await engine.start(spec)
     final = await engine.wait(state.id)
     lines: list[str] = []
-    await engine.follow_logs(state.id, lines.append)
+    await engine.follow_logs(state.id, texts_into(lines))
     return final.exit_code, lines
+
+
+def texts_into(lines: list[str]) -> TimedLineSink:
+    """A sink of a container's timed lines that keeps their text."""
+    return lambda line, _at: lines.append(line)
 
 
 async def wait_for_line(lines: list[str], wanted: str, seconds: float = 10) -> None:
@@ -153,7 +163,7 @@ async def test_follow_logs_delivers_every_line_and_returns_at_exit(
     )
     state = await engine.start(new_spec(*shell(script)))
     lines: list[str] = []
-    await asyncio.wait_for(engine.follow_logs(state.id, lines.append), timeout=20)
+    await asyncio.wait_for(engine.follow_logs(state.id, texts_into(lines)), timeout=20)
     # The engine keeps the order within stdout and within stderr, not across them.
     assert [line for line in lines if line != "to-stderr"] == [
         *(f"line {i}" for i in range(1, 6)),
@@ -168,7 +178,7 @@ async def test_follow_logs_since_a_time(engine: DockerEngine, new_spec: NewSpec)
     assert state.started_at is not None
     halfway = state.started_at + timedelta(seconds=0.5)
     lines: list[str] = []
-    await engine.follow_logs(state.id, lines.append, since=halfway)
+    await engine.follow_logs(state.id, texts_into(lines), since=halfway)
     assert lines == ["late"]
 
 
@@ -182,7 +192,7 @@ def test_a_cancelled_follow_logs_leaves_no_thread_behind(
 
     async def scenario() -> None:
         state = await engine.start(spec)
-        follow = asyncio.create_task(engine.follow_logs(state.id, lines.append))
+        follow = asyncio.create_task(engine.follow_logs(state.id, texts_into(lines)))
         await wait_for_line(lines, "tick 2")
         follow.cancel()
         with pytest.raises(asyncio.CancelledError):
@@ -217,7 +227,7 @@ def test_wait_spans_its_slices_and_a_cancelled_one_leaves_no_thread_behind(
 async def test_stop_sends_term_first(engine: DockerEngine, new_spec: NewSpec) -> None:
     state = await engine.start(new_spec(*shell(TRAPS_TERM)))
     lines: list[str] = []
-    follow = asyncio.create_task(engine.follow_logs(state.id, lines.append))
+    follow = asyncio.create_task(engine.follow_logs(state.id, texts_into(lines)))
     await wait_for_line(lines, "ready")
     started = time.monotonic()
     await engine.stop(state.id, grace_seconds=10)
@@ -232,7 +242,7 @@ async def test_stop_sends_term_first(engine: DockerEngine, new_spec: NewSpec) ->
 async def test_stop_kills_after_the_grace(engine: DockerEngine, new_spec: NewSpec) -> None:
     state = await engine.start(new_spec(*shell(IGNORES_TERM)))
     lines: list[str] = []
-    follow = asyncio.create_task(engine.follow_logs(state.id, lines.append))
+    follow = asyncio.create_task(engine.follow_logs(state.id, texts_into(lines)))
     await wait_for_line(lines, "ready")
     started = time.monotonic()
     await engine.stop(state.id, grace_seconds=1)

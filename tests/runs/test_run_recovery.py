@@ -52,6 +52,29 @@ def test_killed_mid_run_is_finished_on_the_same_container(tmp_path: Path) -> Non
         live.process.stop()
 
 
+def test_lines_written_while_no_worker_watched_are_stored_once(tmp_path: Path) -> None:
+    """The server is killed and the run's container ends before a new one starts: the new
+    worker stores the lines it missed, each once, after those already stored, whatever it
+    writes itself on reattaching."""
+    live = connect(tmp_path)
+    job = busybox_job(live, "unwatched", COUNT_TO_FIVE)
+    run_id = live.post(f"/jobs/{job}/runs", {})["id"]
+    path = f"/jobs/{job}/runs/{run_id}"
+    live.wait_for(path, lambda run: "tick 2" in live.lines_of("run", run_id), 30)
+    live.process.stop(signal.SIGKILL)
+    client = docker.APIClient(base_url=DOCKER_HOST)
+    for name in containers_of(run_id):
+        client.wait(name, timeout=30)
+
+    live = restart(tmp_path, live, signal.SIGKILL)
+    try:
+        assert live.wait_for(path, timeout=60)["status"] == "SUCCESS"
+        ticks = [line for line in live.lines_of("run", run_id) if line.startswith("tick")]
+        assert ticks == [f"tick {i}" for i in range(1, 6)]
+    finally:
+        live.process.stop()
+
+
 def test_stopped_server_hands_runs_over(tmp_path: Path) -> None:
     live = connect(tmp_path)
     job = busybox_job(live, "handed over", COUNT_TO_FIVE)

@@ -33,6 +33,9 @@ test_vcs_job_runs_its_latest_build = test_runs.test_vcs_job_runs_its_latest_buil
 test_killed_mid_run_is_finished_on_the_same_container = (
     test_run_recovery.test_killed_mid_run_is_finished_on_the_same_container
 )
+test_lines_written_while_no_worker_watched_are_stored_once = (
+    test_run_recovery.test_lines_written_while_no_worker_watched_are_stored_once
+)
 test_stopped_server_hands_runs_over = test_run_recovery.test_stopped_server_hands_runs_over
 test_deleting_a_job_stops_its_runs = test_run_recovery.test_deleting_a_job_stops_its_runs
 

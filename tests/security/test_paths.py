@@ -25,6 +25,7 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.dockercli import DOCKER_CLI
 from dockyard.errors import BuildFailed
 from tests.builds.conftest import LiveDockyard, live_with_project
+from tests.engine.test_containers import texts_into
 from tests.fileserver import serve_files
 from tests.gitrepos import GitRepo, make_sample_repo
 from tests.live import DOCKER_HOST
@@ -342,7 +343,7 @@ async def test_a_runtime_file_through_an_image_symlink_stays_in_the_container(
         state = await engine.start(spec)
         final = await engine.wait(state.id)
         lines: list[str] = []
-        await engine.follow_logs(state.id, lines.append)
+        await engine.follow_logs(state.id, texts_into(lines))
         await engine.remove(state.id)
         assert (final.exit_code, lines) == (0, ["runtime file"])
         assert list(host_dir.iterdir()) == []

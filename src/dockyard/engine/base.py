@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Protocol
 
 LineSink = Callable[[str], None]
+# A container's output line and when its engine logged it (the engine's clock, to the µs).
+TimedLineSink = Callable[[str, datetime], None]
 
 
 class ContainerEngine(Protocol):
@@ -162,10 +164,10 @@ class JobContainers(Protocol):
         """Until the container has exited; its final state."""
 
     async def follow_logs(
-        self, container_id: str, on_line: LineSink, *, since: datetime | None = None
+        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
     ) -> None:
-        """Every stdout/stderr line from `since` (default: the start) until the container
-        exits."""
+        """Every stdout/stderr line, with its time, from `since` (default: the start; lines
+        at `since` itself included) until the container exits."""
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after `grace_seconds`; no error if it has already exited."""

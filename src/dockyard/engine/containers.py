@@ -38,6 +38,7 @@ from dockyard.engine.base import (
     ContainerState,
     LineSink,
     RegistryCredentials,
+    TimedLineSink,
 )
 from dockyard.errors import EngineUnavailable, RunFailed
 
@@ -179,11 +180,12 @@ class DockerEngine:
         return _state(await self._api(lambda api: api.inspect_container(container_id)))
 
     async def follow_logs(
-        self, container_id: str, on_line: LineSink, *, since: datetime | None = None
+        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
     ) -> None:
-        """Every stdout/stderr line (merged, utf-8 with replacement) from `since` until the
-        container exits; the engine ends the stream then. A last line without a newline is
-        delivered as one. Cancelling closes the stream, which ends the reading thread."""
+        """Every stdout/stderr line (merged, utf-8 with replacement) with its time, from
+        `since` until the container exits; the engine ends the stream then. A last line
+        without a newline is delivered as one. Cancelling closes the stream, which ends the
+        reading thread."""
         since_seconds = since.timestamp() if since else None
         stream = await self._api(
             lambda api: api.logs(
@@ -192,7 +194,9 @@ class DockerEngine:
         )
         last_frame: deque[bytes] = deque(maxlen=1)
         try:
-            await self._relay_lines(frame_lines(remembering(stream, last_frame)), on_line)
+            await self._relay_lines(
+                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed)
+            )
         except asyncio.CancelledError:
             stream.close()
             raise
@@ -206,8 +210,8 @@ class DockerEngine:
                 after,
             )
         )
-        for line in frame_lines(missed):
-            on_line(line)
+        for line, at in frame_lines(missed):
+            on_line(line, at)
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         grace = math.ceil(grace_seconds)
@@ -277,13 +281,13 @@ class DockerEngine:
 
         return await asyncio.to_thread(run)
 
-    async def _relay_lines(self, lines: Iterable[str], on_line: LineSink) -> None:
+    async def _relay_lines(self, lines: Iterable[T], on_line: Callable[[T], None]) -> None:
         """Read the blocking `lines` in a thread and hand each to `on_line` in the event loop;
         none after this returns or is cancelled."""
         loop = asyncio.get_running_loop()
         relaying = True
 
-        def deliver(line: str) -> None:
+        def deliver(line: T) -> None:
             if relaying:
                 on_line(line)
 
@@ -525,23 +529,25 @@ def frames_after(
         count *= 8
 
 
-def frame_lines(frames: Iterable[bytes]) -> Iterator[str]:
-    """The lines of timestamped log frames. A frame is one log message: a line, or what was
-    written without a newline (at exit, or a 16 KiB piece of a longer line). Frames of stdout
-    and stderr interleave, so a frame's tail is joined to the next frame only when it is such
-    a piece: the whole line is masked before it is stored cut, or a secret across two pieces
-    would show in both halves."""
-    piece = b""
+def frame_lines(frames: Iterable[bytes]) -> Iterator[tuple[str, datetime]]:
+    """The lines of timestamped log frames, each with its frame's time. A frame is one log
+    message: a line, or what was written without a newline (at exit, or a 16 KiB piece of a
+    longer line). Frames of stdout and stderr interleave, so a frame's tail is joined to the
+    next frame only when it is such a piece (the line has its first piece's time): the whole
+    line is masked before it is stored cut, or a secret across two pieces would show in both
+    halves."""
+    piece, piece_at = b"", None
     for frame in frames:
-        _time, _, message = frame.partition(b" ")
+        stamp, _, message = frame.partition(b" ")
+        at = piece_at or datetime.fromisoformat(stamp.decode())
         if len(message) == DOCKER_PIECE_BYTES and not message.endswith(b"\n"):
-            piece += message
+            piece, piece_at = piece + message, at
             continue
-        message, piece = piece + message, b""
+        message, piece, piece_at = piece + message, b"", None
         for line in message.removesuffix(b"\n").split(b"\n"):
-            yield line.decode(errors="replace")
-    if piece:
-        yield piece.decode(errors="replace")
+            yield line.decode(errors="replace"), at
+    if piece_at is not None:
+        yield piece.decode(errors="replace"), piece_at
 
 
 def _address(inspection: Inspection) -> str | None:

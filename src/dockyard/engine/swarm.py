@@ -54,6 +54,7 @@ from dockyard.engine.base import (
     ContainerState,
     LineSink,
     RegistryCredentials,
+    TimedLineSink,
 )
 from dockyard.engine.containers import (
     AUTO_RUNTIME,
@@ -181,15 +182,18 @@ class SwarmEngine(DockerEngine):
         return _state(container_id, await self._task_until(container_id, _ended))
 
     async def follow_logs(
-        self, container_id: str, on_line: LineSink, *, since: datetime | None = None
+        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
     ) -> None:
-        """Every stdout/stderr line of the service's task from `since` until it has ended.
+        """Every stdout/stderr line, with its time, of the service's task from `since` until
+        it has ended.
         Cancelling closes the stream, which ends the reading thread."""
         since_seconds = since.timestamp() if since else 0
         stream = await self._swarm(lambda api: _followed_log(api, container_id, since_seconds))
         last_frame: deque[bytes] = deque(maxlen=1)
         relaying = asyncio.create_task(
-            self._relay_lines(frame_lines(remembering(stream, last_frame)), on_line)
+            self._relay_lines(
+                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed)
+            )
         )
         try:
             await self.wait(container_id)
@@ -205,8 +209,8 @@ class SwarmEngine(DockerEngine):
                 lambda count: _log_tail(api, container_id, count, since_seconds), after
             )
         )
-        for line in frame_lines(missed):
-            on_line(line)
+        for line, at in frame_lines(missed):
+            on_line(line, at)
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM to the task's container, SIGKILL after `grace_seconds`; a task on another

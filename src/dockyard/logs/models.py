@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Integer, String, Text
+from sqlalchemy import Boolean, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dockyard.db.base import Base, UtcDateTime
@@ -21,5 +21,7 @@ class LogLine(Base):
     owner_kind: Mapped[str] = mapped_column(String(8))  # "build" or "run"
     owner_id: Mapped[str] = mapped_column(String(64))
     container_id: Mapped[str] = mapped_column(String(64))
+    # The container's own output, timed by its engine; else dockyard's (time of writing).
+    from_container: Mapped[bool] = mapped_column(Boolean, server_default=false())
     ts: Mapped[datetime] = mapped_column(UtcDateTime)
     line: Mapped[str] = mapped_column(Text)

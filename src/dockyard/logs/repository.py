@@ -26,16 +26,21 @@ async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> lis
     return list((await session.execute(statement)).scalars())
 
 
-async def last_ts(
+async def container_log_end(
     session: AsyncSession, owner_kind: str, owner_id: str, container_id: str
-) -> datetime | None:
-    statement = select(func.max(LogLine.ts)).where(
+) -> tuple[datetime | None, int]:
+    """The engine's time of the last stored line the container wrote, and how many of its
+    stored lines have that time."""
+    of_container = (
         LogLine.owner_kind == owner_kind,
         LogLine.owner_id == owner_id,
         LogLine.container_id == container_id,
+        LogLine.from_container.is_(True),
     )
-    latest: datetime | None = (await session.execute(statement)).scalar_one_or_none()
-    return latest
+    last = select(func.max(LogLine.ts)).where(*of_container).scalar_subquery()
+    statement = select(last, func.count()).where(*of_container, LogLine.ts == last)
+    at, count = (await session.execute(statement)).one()
+    return at, count
 
 
 async def query(

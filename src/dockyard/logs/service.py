@@ -6,7 +6,7 @@ import asyncio
 import base64
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,13 +38,15 @@ class LogWriter:
     # Batches are stored one after the other, so lines keep their order.
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
-    def write(self, line: str) -> None:
+    def write(self, line: str, at: datetime | None = None) -> None:
+        """A line of dockyard's, or (`at`: its engine's time of it) of the container's."""
         self._pending.append(
             {
                 "owner_kind": self.owner_kind,
                 "owner_id": self.owner_id,
                 "container_id": self.container_id,
-                "ts": utcnow(),
+                "from_container": at is not None,
+                "ts": at or utcnow(),
                 "line": self.redact(line)[:MAX_LINE_CHARS],
             }
         )
@@ -74,10 +76,51 @@ async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> lis
     return await repository.lines_of(session, owner_kind, owner_id)
 
 
-async def last_line_time(
+@dataclass
+class LogCursor:
+    """Where a container's lines (as far as they are stored, or written) end: the engine's
+    time of the last one and how many lines have that time. The engine's log read again from
+    `resume_from` repeats those: `reader` skips them."""
+
+    at: datetime | None = None
+    repeats: int = 0
+
+    @property
+    def resume_from(self) -> datetime | None:
+        # A µs before: the engine's times have ns, the stored ones µs.
+        return None if self.at is None else self.at - timedelta(microseconds=1)
+
+    def reader(self) -> Callable[[datetime], bool]:
+        """For one read from `resume_from`: whether the line at that time is new (and then
+        moves the cursor on)."""
+        start, skip = self.at, self.repeats
+
+        def is_new(at: datetime) -> bool:
+            nonlocal skip
+            if start is not None and at < start:
+                return False
+            if at == start and skip > 0:
+                skip -= 1
+                return False
+            self._move(at)
+            return True
+
+        return is_new
+
+    def _move(self, at: datetime) -> None:
+        if self.at is None or at > self.at:
+            self.at, self.repeats = at, 1
+        elif at == self.at:
+            self.repeats += 1
+
+
+async def container_log_cursor(
     database: Database, owner_kind: str, owner_id: str, container_id: str
-) -> datetime | None:
-    """When the last stored line of that container was written (None: no line yet), so a
-    worker that takes a run over follows its logs from there on."""
+) -> LogCursor:
+    """Where the stored lines of that container end, so a worker that takes a run over
+    follows its log from there on."""
     async with database.sessions() as session:
-        return await repository.last_ts(session, owner_kind, owner_id, container_id)
+        at, repeats = await repository.container_log_end(
+            session, owner_kind, owner_id, container_id
+        )
+    return LogCursor(at, repeats)

@@ -35,7 +35,7 @@ from dockyard.engine.base import (
 )
 from dockyard.errors import DockyardError, Invalid, RunFailed
 from dockyard.logs.masking import masker
-from dockyard.logs.service import LogWriter, file_texts, last_line_time
+from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
 from dockyard.notifications import outbox
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
@@ -103,9 +103,8 @@ class RunRunner:
         self.current: ContainerState | None = None
         # Why the current attempt failed when its exit code does not say (a probe, a start).
         self.failure: str | None = None
-        # Where the current attempt's log stream started, and how many lines it gave since.
-        self.since: datetime | None = None
-        self.seen = 0
+        # Where the current attempt's container lines written so far end.
+        self.cursor = LogCursor()
         self.redact = masker([])
         self.logs: LogWriter | None = None
 
@@ -330,16 +329,10 @@ class RunRunner:
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
-        self.since = await last_line_time(self.database, "run", self.run_row.id, logs.container_id)
-        self.seen = 0
-
-        def from_container(line: str) -> None:
-            self.seen += 1
-            logs.write(line)
-
-        following = asyncio.create_task(
-            self.containers.follow_logs(state.id, from_container, since=self.since)
+        self.cursor = await container_log_cursor(
+            self.database, "run", self.run_row.id, logs.container_id
         )
+        following = asyncio.create_task(self._follow_container_lines(state, logs))
         prober = Prober(
             self.containers,
             state.id,
@@ -414,15 +407,22 @@ class RunRunner:
         logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
         return False
 
+    async def _follow_container_lines(self, state: ContainerState, logs: LogWriter) -> None:
+        """The container's lines after those already written, into `logs`."""
+        is_new = self.cursor.reader()
+
+        def from_container(line: str, at: datetime) -> None:
+            if is_new(at):
+                logs.write(line, at)
+
+        await self.containers.follow_logs(state.id, from_container, since=self.cursor.resume_from)
+
     async def _collect_last_lines(self, state: ContainerState, logs: LogWriter) -> None:
-        """The lines the stopped container wrote after its log stream was cut off (it is
-        read again from the same start; the lines already stored are skipped)."""
-        lines: list[str] = []
+        """The lines the stopped container wrote after its log stream was cut off (its log is
+        read again from where the lines written end)."""
         with contextlib.suppress(TimeoutError, DockyardError):
             async with asyncio.timeout(5):
-                await self.containers.follow_logs(state.id, lines.append, since=self.since)
-        for line in lines[self.seen :]:
-            logs.write(line)
+                await self._follow_container_lines(state, logs)
 
     async def _remove(self, state: ContainerState) -> None:
         with contextlib.suppress(DockyardError):
