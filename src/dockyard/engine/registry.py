@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ import bcrypt
 import docker
 import docker.errors
 import httpx
+import structlog
 
 from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.containers import auth_config
@@ -27,7 +29,10 @@ from dockyard.engine.process import Completed
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import EngineUnavailable, Invalid
 
+log = structlog.get_logger(__name__)
+
 REGISTRY_BINARY = "docker-registry"
+RESTART_PAUSE_SECONDS = 0.5
 HTPASSWD_REALM = "dockyard"
 # distribution checks the bcrypt hash on every request (no session): at bcrypt's default cost
 # (12) each one took about 0.5 s here, at 4 a few ms. The password is random (dockyard's
@@ -458,3 +463,46 @@ def start_local_registry(
     raise EngineUnavailable(
         f"Local registry did not come up at {address}; see {state_dir / 'registry.log'}"
     )
+
+
+class LocalRegistry:
+    """The local registry `dockyard up` runs: started again whenever it exits (a crash, the
+    OOM killer), until `stop()`. While it cannot start (its port taken), it is tried again
+    every RESTART_PAUSE_SECONDS."""
+
+    def __init__(self, address: str, state_dir: Path, login: RegistryCredentials) -> None:
+        self.address = address
+        self.state_dir = state_dir
+        self.login = login
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # held to start or stop a process: none starts after stop
+        self.process = start_local_registry(address, state_dir, login)
+        self.watcher = threading.Thread(target=self._restart_on_exit, daemon=True)
+        self.watcher.start()
+
+    def _restart_on_exit(self) -> None:
+        while not self.stopping.is_set():
+            code = self.process.wait()
+            if self.stopping.is_set():
+                return
+            log.warning("local registry exited; starting it again", code=code)
+            while not self._started_again():
+                self.stopping.wait(RESTART_PAUSE_SECONDS)
+
+    def _started_again(self) -> bool:
+        with self.lock:
+            if self.stopping.is_set():
+                return True
+            try:
+                self.process = start_local_registry(self.address, self.state_dir, self.login)
+            except EngineUnavailable as exc:
+                log.warning("local registry did not start", error=exc.message)
+                return False
+            return True
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.watcher.join(timeout=10)
