@@ -220,14 +220,14 @@ def test_a_run_succeeds_when_the_registry_is_back_before_its_retries_end(
     assert any(line.startswith("hello") for line in live.run_log(run_id))
 
 
-REGISTRY_STORAGE_MB = 6
-LARGE_FILE_BYTES = 12 * 1024 * 1024  # random, so it compresses to no less
+REGISTRY_STORAGE_MB = 4
+LARGE_FILE_BYTES = 6 * 1024 * 1024  # random, so it compresses to no less
 
 
 def test_a_push_to_a_full_registry_fails_naming_the_cause_and_leaves_no_tag(
     tmp_path: Path,
 ) -> None:
-    """The registry's storage (a 6 MB tmpfs) has no room for a build's image: the build ends
+    """The registry's storage (a 4 MB tmpfs) has no room for a build's image: the build ends
     FAILURE naming the cause ("the registry's storage is full", "no space left on device")
     without dockerd's 50 s of retries, records no image, and leaves no tag in the registry or
     on the engine. The images pushed before stay pullable; once space is freed the same
