@@ -39,6 +39,16 @@ def registry_pid(data_dir: Path) -> int | None:
     return None
 
 
+def registry_gone(data_dir: Path, within: float = 5.0) -> bool:
+    """Whether no process serves the installation's registry (within `within` seconds)."""
+    deadline = time.monotonic() + within
+    while registry_pid(data_dir) is not None:
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def kill_registry(data_dir: Path) -> int:
     """SIGKILL the installation's registry (a crash, the OOM killer); its pid."""
     pid = registry_pid(data_dir)

@@ -9,6 +9,7 @@ import ipaddress
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -25,7 +26,7 @@ import structlog
 from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.containers import auth_config
 from dockyard.engine.dockercli import DockerCli, client_config
-from dockyard.engine.process import Completed
+from dockyard.engine.process import DIE_WITH_PARENT, Completed
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import EngineUnavailable, Invalid
 
@@ -33,6 +34,9 @@ log = structlog.get_logger(__name__)
 
 REGISTRY_BINARY = "docker-registry"
 RESTART_PAUSE_SECONDS = 0.5
+# How a registry stopped on purpose exits (the operator, or a stop of `dockyard up`'s process
+# group): not a crash, it is not started again.
+STOPPED = frozenset({-signal.SIGTERM, -signal.SIGINT})
 HTPASSWD_REALM = "dockyard"
 # distribution checks the bcrypt hash on every request (no session): at bcrypt's default cost
 # (12) each one took about 0.5 s here, at 4 a few ms. The password is random (dockyard's
@@ -435,7 +439,8 @@ def start_local_registry(
     address: str, state_dir: Path, login: RegistryCredentials, wait_seconds: float = 15
 ) -> subprocess.Popen[bytes]:
     """Start Debian's docker-registry (distribution) bound to `address`, storing under
-    `state_dir` and letting only `login` in (htpasswd auth), and wait until it answers."""
+    `state_dir` and letting only `login` in (htpasswd auth), and wait until it answers. It
+    dies with the thread that started it, even by SIGKILL."""
     if not is_loopback_address(address):
         raise EngineUnavailable(f"Refusing to start a local registry on non-loopback {address}")
     binary = shutil.which(REGISTRY_BINARY)
@@ -450,7 +455,9 @@ def start_local_registry(
     config = state_dir / "config.yml"
     config.write_text(registry_config(address, state_dir / "data", htpasswd))
     log = (state_dir / "registry.log").open("ab")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [*DIE_WITH_PARENT, binary, "serve", str(config)], stdout=log, stderr=log
+    )
     registry = HttpRegistry(address)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
@@ -466,9 +473,9 @@ def start_local_registry(
 
 
 class LocalRegistry:
-    """The local registry `dockyard up` runs: started again whenever it exits (a crash, the
-    OOM killer), until `stop()`. While it cannot start (its port taken), it is tried again
-    every RESTART_PAUSE_SECONDS."""
+    """The local registry `dockyard up` runs: started again whenever it crashes (an error,
+    the OOM killer's SIGKILL), until `stop()` or a SIGTERM or SIGINT stops it. While it
+    cannot start (its port taken), it is tried again every RESTART_PAUSE_SECONDS."""
 
     def __init__(self, address: str, state_dir: Path, login: RegistryCredentials) -> None:
         self.address = address
@@ -483,7 +490,7 @@ class LocalRegistry:
     def _restart_on_exit(self) -> None:
         while not self.stopping.is_set():
             code = self.process.wait()
-            if self.stopping.is_set():
+            if self.stopping.is_set() or code in STOPPED:
                 return
             log.warning("local registry exited; starting it again", code=code)
             while not self._started_again():

@@ -13,11 +13,12 @@ from dockyard.engine.base import LineSink
 from dockyard.errors import DockyardError
 
 # What the docker CLI and the engine say when the registry did not answer (down, restarting,
-# overloaded): worth another try. Anything else (refused login, a bad manifest, a full disk,
-# an unknown image) is final.
+# overloaded, or hung: dockerd gives up on a registry silent for 25 s): worth another try.
+# Anything else (refused login, a bad manifest, a full disk, an unknown image) is final.
 UNREACHABLE = re.compile(
-    r"connection refused|connection reset|i/o timeout|no route to host|\bEOF\b|"
-    r"TLS handshake timeout|50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)",
+    r"connection refused|connection reset|broken pipe|i/o timeout|no route to host|\bEOF\b|"
+    r"TLS handshake timeout|Client\.Timeout exceeded|"
+    r"50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)",
     re.IGNORECASE,
 )
 REGISTRY_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)  # seconds before each further try: 15 s at most
