@@ -181,6 +181,12 @@ class Settings(BaseSettings):
         gt=0,
         description="multiplies the retry back-off of job runs (10 s, 20 s, ... 6 min)",
     )
+    registry_retry_scale: float = Field(
+        default=1.0,
+        gt=0,
+        description="multiplies the delays before a push or pull tries again a registry that "
+        "does not answer (1, 2, 4, 8 s)",
+    )
     probe_time_scale: float = Field(
         default=1.0,
         gt=0,

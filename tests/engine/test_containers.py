@@ -25,6 +25,7 @@ from dockyard.engine.base import (
 )
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import DockerPusher
+from dockyard.engine.retries import RegistryRetries
 from dockyard.errors import EngineUnavailable, RunFailed
 from tests.engine.conftest import CONTAINER_RUNTIME, DOCKER_HOST
 
@@ -381,7 +382,8 @@ async def test_ensure_image_of_a_missing_image_raises_run_failed(
     missing = f"{registry_login.registry}/dockyard-test/missing:{uuid.uuid4().hex[:12]}"
     with pytest.raises(RunFailed, match=r"cannot be pulled.*not found"):
         await engine.ensure_image(missing, registry_login)
-    with pytest.raises(RunFailed, match="cannot be pulled"):
-        await engine.ensure_image("127.0.0.1:1/nowhere/image:1")
+    patient = DockerEngine(DOCKER_HOST, retries=RegistryRetries((0.1,)))
+    with pytest.raises(RunFailed, match=r"registry unavailable after 2 tries.*cannot be pulled"):
+        await patient.ensure_image("127.0.0.1:1/nowhere/image:1")
     with pytest.raises(RunFailed, match="cannot be pulled"):
         await engine.ensure_image("Not A Valid Reference")

@@ -21,6 +21,7 @@ from dockyard.engine.registry import (
     image_reference,
     start_local_registry,
 )
+from dockyard.engine.retries import RegistryRetries
 from dockyard.errors import EngineUnavailable, Invalid
 from tests.engine.conftest import DOCKER_HOST
 from tests.live import free_port
@@ -81,7 +82,7 @@ async def test_push_then_manifest_exists_and_pull_works(
 async def test_push_to_a_registry_that_does_not_answer(built_image: str) -> None:
     reference = image_reference("127.0.0.1:1", "proj", "job", SHA)
     lines: list[str] = []
-    pusher = DockerPusher(DOCKER_HOST, retry_delays=(0.1, 0.1))
+    pusher = DockerPusher(DOCKER_HOST, retries=RegistryRetries((0.1, 0.1)))
     with pytest.raises(EngineUnavailable, match="registry unavailable after 3 tries"):
         await pusher.push(built_image, reference, on_line=lines.append)
     assert sum("pushing again in 0.1 s" in line for line in lines) == 2, lines
@@ -96,7 +97,7 @@ async def test_a_push_waits_for_a_registry_that_comes_back(
     login = RegistryCredentials(f"127.0.0.1:{free_port()}", "dockyard-test", "s3cret-login")
     reference = image_reference(login.registry, "proj", "back", SHA)
     lines: list[str] = []
-    pusher = DockerPusher(DOCKER_HOST, login, retry_delays=(1.0, 1.0, 1.0, 1.0))
+    pusher = DockerPusher(DOCKER_HOST, login, RegistryRetries((1.0, 1.0, 1.0, 1.0)))
     pushing = asyncio.ensure_future(pusher.push(built_image, reference, on_line=lines.append))
     await asyncio.sleep(1.2)
     registry = await asyncio.to_thread(start_local_registry, login.registry, tmp_path, login)
@@ -120,7 +121,7 @@ async def test_a_refused_push_is_not_tried_again(
     wrong = RegistryCredentials(registry_login.registry, registry_login.username, "wrong")
     reference = image_reference(registry_login.registry, "proj", "refused", SHA)
     lines: list[str] = []
-    pusher = DockerPusher(DOCKER_HOST, wrong, retry_delays=(5.0,))
+    pusher = DockerPusher(DOCKER_HOST, wrong, RegistryRetries((5.0,)))
     with pytest.raises(EngineUnavailable) as failed:
         await pusher.push(built_image, reference, on_line=lines.append)
     assert "registry unavailable" not in failed.value.message

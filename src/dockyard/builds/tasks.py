@@ -306,9 +306,13 @@ class BuildRunner:
                 on_line=logs.write,
             )
         async with self.entering(BuildStatus.UPLOADING):
-            digest = await self.engines.pusher.push(reference, reference, on_line=logs.write)
-            # Any build on this engine could name a local tag in FROM; runs pull by digest.
-            await self.engines.pusher.untag(reference)
+            try:
+                digest = await self.engines.pusher.push(reference, reference, on_line=logs.write)
+            finally:
+                # Any build on this engine could name a local tag in FROM (a failed push's
+                # too); runs pull by digest.
+                with contextlib.suppress(DockyardError):
+                    await self.engines.pusher.untag(reference)
         logs.write(f"Pushed {reference}, digest: {digest}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, image_digest=digest, message=None)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import subprocess
 from pathlib import Path
 
 import typer
@@ -16,7 +15,7 @@ from dockyard.auth.service import issue_first_admin_token
 from dockyard.config import Settings, load_settings
 from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database, run_in_session
-from dockyard.engine.registry import HttpRegistry, collect_garbage, start_local_registry
+from dockyard.engine.registry import HttpRegistry, LocalRegistry, collect_garbage
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
@@ -37,8 +36,9 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(code=1)
 
 
-def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
-    """The registry must answer; a loopback one is started when allowed and absent."""
+def _ensure_registry(settings: Settings) -> LocalRegistry | None:
+    """The registry must answer; a loopback one is started (and kept running) when allowed
+    and absent."""
     if HttpRegistry(settings.registry).answers():
         return None
     login = registry_login(settings)
@@ -47,7 +47,7 @@ def _ensure_registry(settings: Settings) -> subprocess.Popen[bytes] | None:
     state_dir = local_registry_dir(settings)
     _collect_registry_garbage(state_dir)
     err.print(f"starting a local registry at {settings.registry}")
-    return start_local_registry(settings.registry, state_dir, login)
+    return LocalRegistry(settings.registry, state_dir, login)
 
 
 def _collect_registry_garbage(state_dir: Path) -> None:
@@ -102,8 +102,7 @@ def up() -> None:
         _serve(settings, run_worker=True)
     finally:
         if registry is not None:
-            registry.terminate()
-            registry.wait(timeout=10)
+            registry.stop()
 
 
 def api() -> None:

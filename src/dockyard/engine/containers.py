@@ -40,6 +40,7 @@ from dockyard.engine.base import (
     RegistryCredentials,
     TimedLineSink,
 )
+from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import EngineUnavailable, RunFailed
 
 API_TIMEOUT_SECONDS = 30
@@ -70,9 +71,12 @@ Inspection = dict[str, Any]
 
 
 class DockerEngine:
-    def __init__(self, docker_host: str, runtime: str = RUNC) -> None:
+    def __init__(
+        self, docker_host: str, runtime: str = RUNC, retries: RegistryRetries = REGISTRY_RETRIES
+    ) -> None:
         self.docker_host = docker_host
         self.wanted_runtime = runtime
+        self.retries = retries
         self._info: dict[str, Any] | None = None
         # Image id -> the references pulled as it, untagged once a container holds it.
         self._pulled: dict[str, set[str]] = {}
@@ -129,7 +133,8 @@ class DockerEngine:
         on_line: LineSink | None = None,
     ) -> str:
         """The id of `image` on this engine; its pull's status lines (not the progress bars)
-        go to `on_line`. RunFailed when it cannot be pulled.
+        go to `on_line`. RunFailed when it cannot be pulled; a pull from a registry that does
+        not answer is tried again (`retries`) first.
 
         An image of a registry (or one with a login) is pulled for every run, so that its
         registry checks each run's login, and untagged once the run's container holds it:
@@ -140,9 +145,14 @@ class DockerEngine:
             present = await self._api(lambda api: _image_id(api, image))
         if present is not None:
             return present
+        auth = auth_config(credentials)
         for _ in range(PULL_TRIES):
-            pulled = self._pull_lines(image, auth_config(credentials))
-            await self._relay_lines(pulled, on_line or _ignore_line)
+            await self.retries.call(
+                lambda: self._relay_lines(self._pull_lines(image, auth), on_line or _ignore_line),
+                RunFailed,
+                "pulling",
+                on_line,
+            )
             # Another run's container may have been created and the tag dropped meanwhile.
             if (image_id := await self._api(lambda api: _image_id(api, image))) is not None:
                 self._pulled.setdefault(image_id, set()).add(image)

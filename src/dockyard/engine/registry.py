@@ -9,8 +9,10 @@ import ipaddress
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -19,14 +21,22 @@ import bcrypt
 import docker
 import docker.errors
 import httpx
+import structlog
 
 from dockyard.engine.base import LineSink, RegistryCredentials
 from dockyard.engine.containers import auth_config
 from dockyard.engine.dockercli import DockerCli, client_config
-from dockyard.engine.process import Completed
+from dockyard.engine.process import DIE_WITH_PARENT, Completed
+from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import EngineUnavailable, Invalid
 
+log = structlog.get_logger(__name__)
+
 REGISTRY_BINARY = "docker-registry"
+RESTART_PAUSE_SECONDS = 0.5
+# How a registry stopped on purpose exits (the operator, or a stop of `dockyard up`'s process
+# group): not a crash, it is not started again.
+STOPPED = frozenset({-signal.SIGTERM, -signal.SIGINT})
 HTPASSWD_REALM = "dockyard"
 # distribution checks the bcrypt hash on every request (no session): at bcrypt's default cost
 # (12) each one took about 0.5 s here, at 4 a few ms. The password is random (dockyard's
@@ -39,14 +49,10 @@ TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
 PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 NEXT_LINK = re.compile(r"<([^>]+)>;\s*rel=\"next\"")
-# What the docker CLI prints when the registry did not answer (down, restarting, overloaded):
-# worth another try. Anything else (refused login, a bad manifest, a full disk) is final.
-UNREACHABLE = re.compile(
-    r"connection refused|connection reset|i/o timeout|no route to host|\bEOF\b|"
-    r"TLS handshake timeout|50[234] (?:Bad Gateway|Service Unavailable|Gateway Timeout)",
-    re.IGNORECASE,
-)
-PUSH_RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0)  # seconds before each further try: 15 s at most
+# dockerd's own retry of a layer upload the registry refused (5 tries over 50 s).
+LAYER_RETRY = re.compile(r": Retrying in \d+ seconds?$")
+# What distribution logs when a write to its storage fails for want of space.
+NO_SPACE = "no space left on device"
 MANIFEST_MEDIA_TYPES = ", ".join(
     [
         "application/vnd.oci.image.manifest.v1+json",
@@ -226,28 +232,58 @@ class HttpRegistry:
         return True
 
 
+class RegistryLog:
+    """The log of the local registry dockyard starts (`start_local_registry`), read for what
+    the registry says of its storage: a client only sees a 500."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / "registry.log"
+        self.storage = state_dir / "data"
+
+    def end(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def storage_full_since(self, offset: int) -> bool:
+        """Whether the registry logged a write that found its storage full after `offset`."""
+        try:
+            with self.path.open("rb") as log:
+                log.seek(offset)
+                return NO_SPACE.encode() in log.read()
+        except FileNotFoundError:
+            return False
+
+
 class DockerPusher:
     """Pushes local images with the docker CLI, whose engine holds them, logged in to the
     registry with `login` (a client configuration of its own per push). A push that would
-    change nothing (the registry's tag already names this very image) is skipped."""
+    change nothing (the registry's tag already names this very image) is skipped. With the
+    `registry_log` of a local registry, a push its full storage refuses fails at once,
+    naming the cause, instead of after dockerd's own retries."""
 
     def __init__(
         self,
         docker_host: str,
         login: RegistryCredentials | None = None,
-        retry_delays: tuple[float, ...] = PUSH_RETRY_DELAYS,
+        retries: RegistryRetries = REGISTRY_RETRIES,
+        registry_log: RegistryLog | None = None,
     ) -> None:
         self.docker = DockerCli(docker_host)
         self.docker_host = docker_host
         self.login = login
-        self.retry_delays = retry_delays
+        self.retries = retries
+        self.registry_log = registry_log
 
     @functools.cached_property
     def api(self) -> docker.APIClient:
         return docker.APIClient(base_url=self.docker_host)
 
     async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
-        """Tag `image` (an id or a tag) as `reference` and push it; the pushed digest."""
+        """Tag `image` (an id or a tag) as `reference` and push it; the pushed digest.
+        A push to a registry that does not answer is tried again (`retries`), and resumes
+        rather than starts over: it only uploads the layers the registry lacks."""
         for value in (image, reference):
             if not value or value.startswith("-"):
                 raise Invalid("image", f"{value!r} is not an image reference")
@@ -259,37 +295,58 @@ class DockerPusher:
             if on_line is not None:
                 on_line(f"{reference}: the registry holds this image already, digest: {digest}")
             return digest
-        pushed = await self._push_while_unreachable(reference, on_line)
+        with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
+            config_dir = client_config(Path(scratch), [self.login] if self.login else [])
+            pushed = await self.retries.call(
+                lambda: self._push_once(reference, config_dir, on_line),
+                EngineUnavailable,
+                "pushing",
+                on_line,
+            )
         for line in reversed(pushed.tail):
             if match := PUSHED_DIGEST.search(line):
                 return match[1]
         raise EngineUnavailable(f"Push of {reference} reported no digest")
 
-    async def _push_while_unreachable(self, reference: str, on_line: LineSink | None) -> Completed:
-        """`docker push`, tried again after each delay while the registry does not answer;
-        EngineUnavailable ("registry unavailable") once the delays are used up, at once for
-        any other failure. A push only uploads the layers the registry lacks, so a retry
-        resumes rather than starts over."""
-        with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
-            config_dir = client_config(Path(scratch), [self.login] if self.login else [])
-            for delay in (*self.retry_delays, None):
-                pushed = await self.docker.run(
-                    ["push", reference], on_line=on_line, config_dir=config_dir
-                )
-                if pushed.ok or not _unreachable(pushed):
-                    break
-                if delay is not None:
-                    if on_line is not None:
-                        on_line(f"The registry did not answer; pushing again in {delay:g} s")
-                    await asyncio.sleep(delay)
-        if pushed.ok:
-            return pushed
-        if _unreachable(pushed):
+    async def _push_once(
+        self, reference: str, config_dir: Path | None, on_line: LineSink | None
+    ) -> Completed:
+        """One `docker push`; EngineUnavailable when it fails. Stopped as soon as dockerd
+        retries a layer the registry refused for its full storage."""
+        since = self.registry_log.end() if self.registry_log else 0
+        full = asyncio.Event()
+
+        def relay(line: str) -> None:
+            if on_line is not None:
+                on_line(line)
+            if LAYER_RETRY.search(line) and self._storage_full(since):
+                full.set()
+
+        pushing = asyncio.ensure_future(
+            self.docker.run(["push", reference], on_line=relay, config_dir=config_dir)
+        )
+        stopping = asyncio.ensure_future(full.wait())
+        try:
+            await asyncio.wait({pushing, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            pushing.cancel()  # when the registry's storage is full: dockerd would retry
+            await asyncio.wait({pushing})
+        finally:
+            stopping.cancel()
+            pushing.cancel()
+        if not pushing.cancelled():
+            pushed = pushing.result()
+            if pushed.ok:
+                return pushed
+        if self._storage_full(since):
+            assert self.registry_log is not None
             raise EngineUnavailable(
-                f"Push of {reference} failed: registry unavailable after "
-                f"{len(self.retry_delays) + 1} tries: {_last_lines(pushed)}"
+                f"Push of {reference} failed: the registry's storage is full ({NO_SPACE} "
+                f"under {self.registry_log.storage})"
             )
         raise EngineUnavailable(f"Push of {reference} failed: {_last_lines(pushed)}")
+
+    def _storage_full(self, since: int) -> bool:
+        return self.registry_log is not None and self.registry_log.storage_full_since(since)
 
     async def untag(self, reference: str) -> None:
         removed = await self.docker.run(["rmi", "--force", "--", reference])
@@ -315,10 +372,6 @@ class DockerPusher:
             return digest if f"{name}@{digest}" in (image.get("RepoDigests") or []) else None
 
         return await asyncio.to_thread(look)
-
-
-def _unreachable(pushed: Completed) -> bool:
-    return any(UNREACHABLE.search(line) for line in list(pushed.tail)[-3:])
 
 
 def _next_page(response: httpx.Response) -> str | None:
@@ -386,7 +439,8 @@ def start_local_registry(
     address: str, state_dir: Path, login: RegistryCredentials, wait_seconds: float = 15
 ) -> subprocess.Popen[bytes]:
     """Start Debian's docker-registry (distribution) bound to `address`, storing under
-    `state_dir` and letting only `login` in (htpasswd auth), and wait until it answers."""
+    `state_dir` and letting only `login` in (htpasswd auth), and wait until it answers. It
+    dies with the thread that started it, even by SIGKILL."""
     if not is_loopback_address(address):
         raise EngineUnavailable(f"Refusing to start a local registry on non-loopback {address}")
     binary = shutil.which(REGISTRY_BINARY)
@@ -401,7 +455,9 @@ def start_local_registry(
     config = state_dir / "config.yml"
     config.write_text(registry_config(address, state_dir / "data", htpasswd))
     log = (state_dir / "registry.log").open("ab")
-    process = subprocess.Popen([binary, "serve", str(config)], stdout=log, stderr=log)
+    process = subprocess.Popen(
+        [*DIE_WITH_PARENT, binary, "serve", str(config)], stdout=log, stderr=log
+    )
     registry = HttpRegistry(address)
     deadline = time.monotonic() + wait_seconds
     while time.monotonic() < deadline:
@@ -414,3 +470,46 @@ def start_local_registry(
     raise EngineUnavailable(
         f"Local registry did not come up at {address}; see {state_dir / 'registry.log'}"
     )
+
+
+class LocalRegistry:
+    """The local registry `dockyard up` runs: started again whenever it crashes (an error,
+    the OOM killer's SIGKILL), until `stop()` or a SIGTERM or SIGINT stops it. While it
+    cannot start (its port taken), it is tried again every RESTART_PAUSE_SECONDS."""
+
+    def __init__(self, address: str, state_dir: Path, login: RegistryCredentials) -> None:
+        self.address = address
+        self.state_dir = state_dir
+        self.login = login
+        self.stopping = threading.Event()
+        self.lock = threading.Lock()  # held to start or stop a process: none starts after stop
+        self.process = start_local_registry(address, state_dir, login)
+        self.watcher = threading.Thread(target=self._restart_on_exit, daemon=True)
+        self.watcher.start()
+
+    def _restart_on_exit(self) -> None:
+        while not self.stopping.is_set():
+            code = self.process.wait()
+            if self.stopping.is_set() or code in STOPPED:
+                return
+            log.warning("local registry exited; starting it again", code=code)
+            while not self._started_again():
+                self.stopping.wait(RESTART_PAUSE_SECONDS)
+
+    def _started_again(self) -> bool:
+        with self.lock:
+            if self.stopping.is_set():
+                return True
+            try:
+                self.process = start_local_registry(self.address, self.state_dir, self.login)
+            except EngineUnavailable as exc:
+                log.warning("local registry did not start", error=exc.message)
+                return False
+            return True
+
+    def stop(self) -> None:
+        with self.lock:
+            self.stopping.set()
+            self.process.terminate()
+            self.process.wait(timeout=10)
+        self.watcher.join(timeout=10)

@@ -68,6 +68,7 @@ from dockyard.engine.containers import (
     frames_after,
     remembering,
 )
+from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import EngineUnavailable, RunFailed
 
 TASK_POLL_SECONDS = 0.25
@@ -125,8 +126,8 @@ class SwarmApi(Protocol):
 
 
 class SwarmEngine(DockerEngine):
-    def __init__(self, docker_host: str) -> None:
-        super().__init__(docker_host, AUTO_RUNTIME)
+    def __init__(self, docker_host: str, retries: RegistryRetries = REGISTRY_RETRIES) -> None:
+        super().__init__(docker_host, AUTO_RUNTIME, retries)
         self._logins: dict[str, RegistryCredentials] = {}
 
     def ping_sync(self) -> None:

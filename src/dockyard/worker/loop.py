@@ -21,11 +21,12 @@ from dockyard.db.session import Database, is_sqlite
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
-from dockyard.engine.registry import DockerPusher, HttpRegistry
+from dockyard.engine.registry import DockerPusher, HttpRegistry, RegistryLog
+from dockyard.engine.retries import RegistryRetries
 from dockyard.engine.swarm import SwarmEngine
 from dockyard.logs.retention import LogJanitor
 from dockyard.notifications.delivery import NotificationSender
-from dockyard.secrets.credentials import registry_login
+from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.networks import NetworkJanitor
@@ -150,9 +151,22 @@ def awaits_of(awaitable: object) -> list[str]:
 
 def run_engine(settings: Settings) -> DockerEngine:
     """The engine job runs use (DOCKYARD_RUN_ENGINE)."""
+    retries = RegistryRetries.scaled(settings.registry_retry_scale)
     if settings.run_engine is RunEngine.SWARM:
-        return SwarmEngine(settings.docker_host)
-    return DockerEngine(settings.docker_host, settings.container_runtime.value)
+        return SwarmEngine(settings.docker_host, retries)
+    return DockerEngine(settings.docker_host, settings.container_runtime.value, retries)
+
+
+def image_pusher(settings: Settings) -> DockerPusher:
+    """Pushes builds to the registry; reading the log of the local registry `dockyard up`
+    starts, which tells when its storage is full."""
+    local = starts_local_registry(settings)
+    return DockerPusher(
+        settings.docker_host,
+        registry_login(settings),
+        RegistryRetries.scaled(settings.registry_retry_scale),
+        RegistryLog(local_registry_dir(settings)) if local else None,
+    )
 
 
 def check_run_engine(settings: Settings) -> list[str]:
@@ -202,7 +216,7 @@ def create_worker(
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
-        pusher=DockerPusher(settings.docker_host, registry_login(settings)),
+        pusher=image_pusher(settings),
     )
     worker_id = new_worker_id()
     builds = BuildDispatcher(

@@ -248,18 +248,26 @@ class RunRunner:
             await self._update(attempt=attempt, container_name=container_name(row, attempt))
         assert row.container_name is not None
         logs.container_id = row.container_name
-        spec = await self._container_spec(run_secrets, logs)
+        try:
+            spec = await self._container_spec(run_secrets, logs)
+        except RunFailed as exc:  # its image cannot be pulled: a failed attempt
+            return self._not_started(exc.message, logs)
         try:
             state = await self.containers.start(spec)
         except ContainerExists as exists:
             state = exists.state
         except RunFailed as exc:
-            self.failure = f"the container could not start: {exc.message}"
-            logs.write(f"Attempt {row.attempt}: {self.failure}")
-            return ContainerState(spec.name, False, None, None, utcnow())
+            return self._not_started(f"the container could not start: {exc.message}", logs)
         await self._record_start(state)
         logs.write(f"Attempt {row.attempt} started (runtime {await self.containers.runtime()})")
         return state
+
+    def _not_started(self, failure: str, logs: LogWriter) -> ContainerState:
+        """The current attempt failed before its container ran: counted as a failed exit."""
+        assert self.run_row.container_name is not None
+        self.failure = failure
+        logs.write(f"Attempt {self.run_row.attempt}: {failure}")
+        return ContainerState(self.run_row.container_name, False, None, None, utcnow())
 
     async def _record_start(self, state: ContainerState) -> None:
         """The current attempt is active; the run's start is its first attempt's."""
