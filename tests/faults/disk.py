@@ -11,13 +11,16 @@ import contextlib
 import os
 import sqlite3
 import subprocess
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 FILLER = ".filler"
+PAGE_BYTES = 4096
 # SQLite waits this long for the readers of its log to let the checkpoint through.
 CHECKPOINT_TIMEOUT_SECONDS = 30.0
+CHECKPOINT_TRIES = 50
 
 
 @dataclass
@@ -52,11 +55,17 @@ class SmallDisk:
         the space it holds, so a full disk would refuse the database's writes only once
         they outgrew it."""
         self.checkpoint_database()
-        take = self.free_bytes() - leave_bytes
-        if take <= 0:
-            return
         with self.filler.open("ab") as filler:
-            os.posix_fallocate(filler.fileno(), filler.tell(), take)
+            # Half of what is free at a time: one allocation asking more than is left (the
+            # server wrote meanwhile) would fill the disk for a moment and give the space
+            # back, a second full-disk episode.
+            while (free := self.free_bytes() - leave_bytes) >= PAGE_BYTES:
+                take = max(free // 2 // PAGE_BYTES, 1) * PAGE_BYTES
+                try:
+                    os.posix_fallocate(filler.fileno(), os.fstat(filler.fileno()).st_size, take)
+                except OSError:
+                    if take == PAGE_BYTES:
+                        return
 
     def free(self) -> None:
         self.filler.unlink(missing_ok=True)
@@ -68,7 +77,12 @@ class SmallDisk:
         with contextlib.closing(
             sqlite3.connect(database, timeout=CHECKPOINT_TIMEOUT_SECONDS)
         ) as connection:
-            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            for _ in range(CHECKPOINT_TRIES):
+                busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                if not busy:
+                    return
+                time.sleep(0.1)
+        raise RuntimeError(f"the write-ahead log of {database} could not be truncated")
 
 
 @contextlib.contextmanager

@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import docker
 import httpx
 import pytest
 
 from tests.faults.disk import SmallDisk, small_disk
 from tests.gitrepos import GitRepo
-from tests.live import DockyardProcess
+from tests.live import DOCKER_HOST, DockyardProcess
 from tests.reliability.soak import (
     BUILD_JOB,
     PROCESS_ENV,
@@ -201,14 +202,17 @@ def test_api_answers_while_the_database_disk_is_full(live: Live) -> None:
 
 
 def test_run_logs_on_a_full_disk_are_dropped_with_one_marker(live: Live) -> None:
-    """The user sees the run go on while its log lines cannot be stored: the lines of that
-    time are missing, one line "dockyard: N log lines dropped: no space left on device"
-    stands in their place, and the run ends SUCCESS after one attempt once space is freed;
-    the next run succeeds too, with dockyard never restarted."""
+    """The user sees the run go on while its log lines cannot be stored, and its container
+    exit while its outcome cannot be stored either; once space is freed the run ends SUCCESS
+    after one attempt, its log holds the lines from before the disk filled, then one line
+    "dockyard: N log lines dropped: no space left on device" in place of the rest; the next
+    run succeeds too, with dockyard never restarted."""
     run_id = live.start_run(CHATTY)
     wait_for(lambda: "line 3" in live.log_lines(CHATTY.name, run_id), "the run's first lines")
     live.disk.fill()
     wait_for(lambda: "log lines dropped" in live.process.output(), "the worker's warning")
+    wait_for(lambda: exited(f"dockyard-run-{run_id}-1"), "the run's container exit")
+    wait_for(lambda: f"run {run_id}" in waiting_for_space(live), "the run's outcome waiting")
     live.disk.free()
 
     run = live.wait(f"/jobs/{CHATTY.name}/runs/{run_id}")
@@ -218,12 +222,21 @@ def test_run_logs_on_a_full_disk_are_dropped_with_one_marker(live: Live) -> None
     markers = [line for line in lines if DROPPED_MARKER in line]
     assert len(markers) == 1, lines
     dropped = int(markers[0].split()[1])
-    stored = [line for line in lines if line.startswith("line ")]
-    assert stored[0] == "line 1" and stored[-1] == f"line {LINES}", lines
-    assert 0 < LINES - len(stored) <= dropped, lines
-    numbers = [int(line.split()[1]) for line in stored]
-    assert numbers == sorted(numbers), lines
+    numbers = [int(line.split()[1]) for line in lines if line.startswith("line ")]
+    assert numbers == list(range(1, len(numbers) + 1)), lines  # in order, none twice
+    assert 3 <= len(numbers) < LINES <= len(numbers) + dropped, lines
+    assert lines.index(markers[0]) > lines.index(f"line {numbers[-1]}"), lines
 
     quick = live.wait(f"/jobs/{QUICK.name}/runs/{live.start_run(QUICK)}")
     assert quick["status"] == "SUCCESS", quick
     live.assert_no_traceback()
+
+
+def exited(container: str) -> bool:
+    with docker.APIClient(base_url=DOCKER_HOST) as engine:
+        return bool(engine.inspect_container(container)["State"]["Status"] == "exited")
+
+
+def waiting_for_space(live: Live) -> str:
+    """The lines of the server's output that say a status write waits for space."""
+    return "\n".join(line for line in live.process.lines if "waits for disk space" in line)
