@@ -8,6 +8,7 @@ On SQLite the database lives in the data dir too, so a full disk refuses its wri
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -22,6 +23,10 @@ import docker
 import httpx
 import pytest
 
+from dockyard.config import Settings
+from dockyard.db.migrate import prepare_storage
+from dockyard.db.session import Database
+from dockyard.logs.service import LogWriter, lines_of
 from tests.faults.disk import SmallDisk, small_disk
 from tests.gitrepos import GitRepo
 from tests.live import DOCKER_HOST, DockyardProcess
@@ -143,6 +148,40 @@ def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
                 yield Live(disk, process, repo, project, root, http)
         finally:
             process.stop(signal.SIGKILL)
+
+
+def test_log_lines_a_full_disk_refuses_are_dropped_and_counted_once(tmp_path: Path) -> None:
+    """A build's or run's log as the user reads it after the disk was full for a while: the
+    lines from before, ONE line "dockyard: 3 log lines dropped: no space left on device",
+    the lines from after; writing them never raised (on SQLite in the small data dir)."""
+    with small_disk(tmp_path / "data", 16) as disk:
+        settings = Settings(data_dir=disk.path, registry="127.0.0.1:1", registry_autostart=False)
+        prepare_storage(settings)
+        lines, dropped = asyncio.run(write_through_a_full_disk(settings, disk))
+    assert lines == ["before", f"dockyard: 3 {DROPPED_MARKER}", "after", "later"]
+    assert dropped == 3
+
+
+async def write_through_a_full_disk(settings: Settings, disk: SmallDisk) -> tuple[list[str], int]:
+    database = Database(settings.resolved_database_url)
+    writer = LogWriter(database, "run", "full-disk", "container")
+    try:
+        writer.write("before")
+        await writer.flush()
+        disk.fill()
+        for batch in (["lost 1", "lost 2"], ["lost 3"]):
+            for line in batch:
+                writer.write(line)
+            await writer.flush()
+        disk.free()
+        for line in ("after", "later"):
+            writer.write(line)
+            await writer.flush()
+        async with database.sessions() as session:
+            stored = [row.line for row in await lines_of(session, "run", "full-disk")]
+        return stored, writer.dropped
+    finally:
+        await database.dispose()
 
 
 @pytest.mark.parametrize(
