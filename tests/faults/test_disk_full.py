@@ -43,7 +43,7 @@ from tests.reliability.soak import (
 pytestmark = pytest.mark.e2e
 
 DISK_MEGABYTES = 48
-# Incompressible, so its git objects take this much of the disk.
+# Random hex: its checkout takes this much of the disk, its git objects about half.
 BIG_FILE_BYTES = 4 * 1024 * 1024
 # What the full disk leaves: room for the build's status and log lines, not for its source.
 LEFT_FOR_THE_DATABASE = 512 * 1024
@@ -109,10 +109,10 @@ def wait_for(probe: Callable[[], Any], what: str) -> Any:
     pytest.fail(f"{what}: not there within {CONCLUDED_WITHIN_SECONDS:.0f} s")
 
 
-def big_repo(root: Path) -> tuple[GitRepo, str]:
+def big_repo(root: Path) -> GitRepo:
     """A repository whose one commit needs BIG_FILE_BYTES of disk to check out."""
     repo = GitRepo(root)
-    sha = repo.commit(
+    repo.commit(
         {
             "Dockerfile": DOCKERFILE,
             "hello.txt": "hello\n",
@@ -120,17 +120,17 @@ def big_repo(root: Path) -> tuple[GitRepo, str]:
         },
         "big",
     )
-    return repo, sha
+    return repo
 
 
 @pytest.fixture
 def live(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Live]:
-    database_url: str | None = getattr(request, "param", None)
-    repo, _ = big_repo(tmp_path / "git")
+    database_fixture: str | None = getattr(request, "param", None)
+    repo = big_repo(tmp_path / "git")
     with small_disk(tmp_path / "data", DISK_MEGABYTES) as disk:
         env = {**PROCESS_ENV, "DOCKYARD_GIT_INSTEADOF": json.dumps(repo.insteadof)}
-        if database_url is not None:
-            env["DOCKYARD_DATABASE_URL"] = request.getfixturevalue(database_url)
+        if database_fixture is not None:
+            env["DOCKYARD_DATABASE_URL"] = request.getfixturevalue(database_fixture)
         process = DockyardProcess(data_dir=disk.path, env=env).start()
         try:
             process.wait_ready()
