@@ -10,12 +10,17 @@ DockyardError            500  something failed that the caller cannot fix
 ├── Forbidden            403  the token lacks the permission or the project
 ├── NotFound             404  no such resource
 ├── Conflict             409  the request clashes with the current state
-└── EngineUnavailable    503  docker, git or the registry did not answer
+├── EngineUnavailable    503  docker, git or the registry did not answer
+└── DiskFull             503  no space left on the disk of the data dir (or the database's)
 """
 
 from __future__ import annotations
 
+import errno
 from typing import Any
+
+# What a write fails with when the disk (or the user's quota on it) has no space left.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
 
 
 class DockyardError(Exception):
@@ -75,3 +80,8 @@ class Conflict(DockyardError):
 class EngineUnavailable(DockyardError):
     status = 503
     code = "engine-unavailable"
+
+
+class DiskFull(DockyardError):
+    status = 503
+    code = "disk-full"

@@ -14,7 +14,8 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dockyard.api.wire import ErrorEnvelope
-from dockyard.errors import DockyardError
+from dockyard.db.space import is_disk_full
+from dockyard.errors import DiskFull, DockyardError
 
 log = structlog.get_logger(__name__)
 
@@ -131,6 +132,18 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status_code, code, str(exc.detail), {})
 
 
+DISK_FULL_MESSAGE = (
+    "No space left on device: the change cannot be stored until space is freed on the "
+    "disk of dockyard's data dir (or its database); retry the request then"
+)
+
+
+def _disk_full(request: Request, exc: Exception) -> JSONResponse:
+    reason = str(getattr(exc, "orig", exc))  # a DBAPIError's own text quotes the statement
+    log.warning("request not stored: disk full", path=request.url.path, error=reason)
+    return error_response(503, DiskFull.code, DISK_FULL_MESSAGE, {})
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
     if not exc.connection_invalidated:
@@ -144,6 +157,8 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    if is_disk_full(exc):  # the database's disk (SQLite's lives in the data dir) or the data dir
+        return _disk_full(request, exc)
     log.exception("unhandled error", path=request.url.path, error=repr(exc))
     return error_response(500, "internal-error", "Internal server error", {})
 

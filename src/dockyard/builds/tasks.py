@@ -24,6 +24,7 @@ from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
 from dockyard.db.session import Database
+from dockyard.db.space import restored_on_failure, retry_while_full
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
@@ -194,15 +195,23 @@ class BuildRunner:
             # between leaves an in-flight build, which recovery cleans up, never the dir of
             # a concluded one, which nothing would.
             await asyncio.to_thread(shutil.rmtree, self.workdir, True)
-            if self.logs is not None:
-                await self.logs.flush()
-        async with self.database.sessions() as session:
-            moved = await move_build(
-                session, self.build, status, held_by=self.build.claimed_by, **changes
-            )
-            await session.commit()
+        moved = await retry_while_full(
+            lambda: self._store_move(status, changes), f"build {self.build.id} {status.value}"
+        )
         if not moved:
             raise BuildTakenOver(self.build.id)
+
+    async def _store_move(self, status: BuildStatus, changes: dict[str, Any]) -> bool:
+        if is_terminal(status) and self.logs is not None:
+            # On every try: once the disk has space, the marker of the lines it dropped.
+            await self.logs.flush()
+        with restored_on_failure(self.build):
+            async with self.database.sessions() as session:
+                moved = await move_build(
+                    session, self.build, status, held_by=self.build.claimed_by, **changes
+                )
+                await session.commit()
+        return moved
 
     @contextlib.asynccontextmanager
     async def entering(self, phase: BuildStatus) -> AsyncIterator[None]:
@@ -218,9 +227,13 @@ class BuildRunner:
 
     async def record(self, **changes: Any) -> None:
         """Non-status facts learned on the way (the resolved sha)."""
-        async with self.database.sessions() as session:
-            await repository.set_fields(session, self.build.pk, changes)
-            await session.commit()
+
+        async def store() -> None:
+            async with self.database.sessions() as session:
+                await repository.set_fields(session, self.build.pk, changes)
+                await session.commit()
+
+        await retry_while_full(store, f"build {self.build.id} {', '.join(changes)}")
         for name, value in changes.items():
             setattr(self.build, name, value)
 

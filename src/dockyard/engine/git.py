@@ -49,8 +49,8 @@ from dockyard.engine.fetches import (
     literal_address,
     system_resolver,
 )
-from dockyard.engine.paths import resolved_within
-from dockyard.errors import EngineUnavailable, GitError
+from dockyard.engine.paths import nearly_full, resolved_within
+from dockyard.errors import NO_SPACE_ERRNOS, DiskFull, EngineUnavailable, GitError
 
 GIT = "git"
 DEFAULT_TIMEOUT_SECONDS = 600.0
@@ -72,6 +72,8 @@ MISSING_OBJECT_MARKERS = (
     "couldn't find remote ref",
     "no such remote ref",
 )
+# How git words a write that found no space (in English: its errors are read with LC_ALL=C).
+NO_SPACE_MARKERS = ("no space left on device", "out of diskspace", "disk quota exceeded")
 PULL_REQUEST_REFS = {
     "github": "refs/pull/{number}/head",
     # Gitea, Forgejo and GitHub Enterprise: a self-hosted GitLab is configured as "gitlab".
@@ -163,14 +165,38 @@ class GitClient:
         With `cache` (a bare repository kept between calls, for one source) and neither a
         full clone nor the git dir wanted, the commit is fetched into the cache only when it
         is not there yet, and its tree written out from there: a rebuild of a commit fetches
-        nothing. A cache that cannot serve (another process fetching into it) is passed by."""
+        nothing. A cache that cannot serve (another process fetching into it) is passed by.
+
+        DiskFull when the disk has no space left for it: `dest` is removed again, and so are
+        the objects a fetch into the cache had begun to write."""
         _check_url(url)
         sha = _check_sha(sha)
         full_ref = await self._full_ref(ref) if ref is not None else None
+        try:
+            await self._checkout(url, sha, full_ref, dest, full_clone, keep_git_dir, on_line, cache)
+        except (GitError, OSError) as exc:
+            if isinstance(exc, MissingObject) or not _no_space_left(dest, exc):
+                raise
+            await asyncio.to_thread(shutil.rmtree, dest, True)
+            said = f" (git: {exc.message})" if isinstance(exc, GitError) else ""
+            raise DiskFull(f"no space left on device for the checkout{said}") from None
+
+    async def _checkout(
+        self,
+        url: str,
+        sha: str,
+        full_ref: str | None,
+        dest: Path,
+        full_clone: bool,
+        keep_git_dir: bool,
+        on_line: LineSink | None,
+        cache: Path | None,
+    ) -> None:
         _prepare_empty_dir(dest)
         if cache is not None and not (full_clone or keep_git_dir):
             if await self._checkout_from_cache(url, sha, full_ref, dest, cache, on_line):
                 return
+            await asyncio.to_thread(shutil.rmtree, dest, True)  # what the cache wrote of it
             _prepare_empty_dir(dest)
         # No template dir: its sample hooks are never used and copying them is slow.
         await self._run(["init", "--quiet", "--template="], cwd=dest, failure="git init failed")
@@ -213,6 +239,7 @@ class GitClient:
         """`sha`'s tree into `dest` through the bare repository `cache`; False when the cache
         failed (the caller then fetches afresh, which reports a real problem itself)."""
         index = dest.parent / f".{dest.name}.index"
+        earlier_leftovers = _unfinished_objects(cache)
         try:
             async with self._cache_locks.setdefault(cache, asyncio.Lock()):
                 if not (cache / "HEAD").exists():
@@ -232,6 +259,10 @@ class GitClient:
         except MissingObject:
             raise
         except GitError as exc:
+            if _no_space_left(cache, exc):
+                for leftover in _unfinished_objects(cache) - earlier_leftovers:
+                    leftover.unlink(missing_ok=True)
+                raise
             _emit(on_line, f"The source cache could not serve ({exc.message}); fetching afresh")
             return False
         finally:
@@ -399,6 +430,10 @@ def _config(remote: Remote | None) -> list[tuple[str, str]]:
         ("protocol.file.allow", "always" if local else "never"),
         ("http.followRedirects", "false"),
         *(remote.config if remote else ()),
+        # A fetch keeps what it receives as one pack, which appears whole or not at all: one
+        # that dies (a full disk, a kill) leaves no commit whose files are missing, as
+        # unpacking it into loose objects one by one could, commit first.
+        ("fetch.unpackLimit", "1"),
         ("init.defaultBranch", "main"),
         ("advice.detachedHead", "false"),
     ]
@@ -492,6 +527,19 @@ def _prepare_empty_dir(dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
         raise GitError(f"Checkout dir {dest} is not empty")
+
+
+def _no_space_left(path: Path, exc: GitError | OSError) -> bool:
+    """Whether a write under `path` failed for want of space."""
+    if isinstance(exc, OSError):
+        return exc.errno in NO_SPACE_ERRNOS
+    return any(marker in exc.message.lower() for marker in NO_SPACE_MARKERS) or nearly_full(path)
+
+
+def _unfinished_objects(repo: Path) -> set[Path]:
+    """The objects and packs a fetch into the bare repository `repo` is writing (a fetch that
+    died leaves them behind, as large as what it had received)."""
+    return set((repo / "objects").rglob("tmp_*"))
 
 
 def _mentions_missing_object(lines: Iterable[str]) -> bool:

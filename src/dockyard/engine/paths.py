@@ -4,9 +4,14 @@ a bundle, or a `..`, cannot lead a write or a read onto the rest of the worker's
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from dockyard.errors import BuildFailed
+
+# Below this much free space a failed write is taken for a full disk whatever the writer said
+# (git reports it as "unable to write file", "Out of diskspace" or "No space left on device").
+NEARLY_FULL_BYTES = 1024 * 1024
 
 
 def resolved_within(root: Path, path: Path) -> Path | None:
@@ -23,3 +28,16 @@ def inside(root: Path, path: str, what: str, where: str = "the source") -> Path:
     if resolved is None:
         raise BuildFailed(f"{what} {path} leads outside {where}")
     return resolved
+
+
+def free_bytes(path: Path) -> int:
+    """The space left to unprivileged writers on the filesystem of `path` (or of its nearest
+    existing parent)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    stats = os.statvfs(path)
+    return stats.f_bavail * stats.f_frsize
+
+
+def nearly_full(path: Path) -> bool:
+    return free_bytes(path) < NEARLY_FULL_BYTES

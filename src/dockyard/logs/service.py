@@ -8,15 +8,21 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
+from dockyard.db.space import is_disk_full
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
 
+log = structlog.get_logger(__name__)
+
 FLUSH_EVERY_SECONDS = 0.1
 MAX_LINE_CHARS = 16_384
+DROPPED_REASON = "no space left on device"
 
 
 def file_texts(files: Iterable[dict[str, str]]) -> list[str]:
@@ -27,7 +33,11 @@ def file_texts(files: Iterable[dict[str, str]]) -> list[str]:
 @dataclass
 class LogWriter:
     """Collects the lines of one build or run, secrets redacted, and writes them in small
-    batches (`run_flusher`), so a chatty build costs a few transactions a second."""
+    batches (`run_flusher`), so a chatty build costs a few transactions a second.
+
+    While the database's disk is full, the batches that cannot be stored are dropped (the
+    build or run goes on) and counted in `dropped`; the first batch stored again starts with
+    one marker line saying how many were lost."""
 
     database: Database
     owner_kind: str
@@ -37,29 +47,60 @@ class LogWriter:
     _pending: list[dict[str, object]] = field(default_factory=list)
     # Batches are stored one after the other, so lines keep their order.
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    dropped: int = 0
+    _unreported: int = 0  # dropped since the last marker line
 
     def write(self, line: str, at: datetime | None = None) -> None:
         """A line of dockyard's, or (`at`: its engine's time of it) of the container's."""
-        self._pending.append(
-            {
-                "owner_kind": self.owner_kind,
-                "owner_id": self.owner_id,
-                "container_id": self.container_id,
-                "from_container": at is not None,
-                "ts": at or utcnow(),
-                "line": self.redact(line)[:MAX_LINE_CHARS],
-            }
-        )
+        self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
+
+    def _row(self, line: str, at: datetime | None = None) -> dict[str, object]:
+        return {
+            "owner_kind": self.owner_kind,
+            "owner_id": self.owner_id,
+            "container_id": self.container_id,
+            "from_container": at is not None,
+            "ts": at or utcnow(),
+            "line": line,
+        }
 
     async def flush(self) -> None:
         """Store the lines written so far (callers flush before a build or run concludes, so
-        whoever sees it concluded finds all its lines)."""
+        whoever sees it concluded finds all its lines, but those a full disk dropped)."""
         async with self._flushing:
             rows, self._pending = self._pending, []
-            if rows:
+            lines = len(rows)
+            if self._unreported:
+                rows.insert(0, self._marker(rows))
+            if not rows:
+                return
+            try:
                 async with self.database.sessions() as session:
                     await repository.append(session, rows)
                     await session.commit()
+            except DBAPIError as exc:
+                if not is_disk_full(exc):
+                    raise
+                self._drop(lines)
+                return
+            if self._unreported:
+                log.info("log lines stored again", owner=self._owner(), dropped=self.dropped)
+                self._unreported = 0
+
+    def _marker(self, rows: list[dict[str, object]]) -> dict[str, object]:
+        marker = self._row(f"dockyard: {self._unreported} log lines dropped: {DROPPED_REASON}")
+        if rows:
+            marker["ts"] = rows[0]["ts"]  # in its place in time
+        return marker
+
+    def _owner(self) -> str:
+        return f"{self.owner_kind} {self.owner_id}"
+
+    def _drop(self, count: int) -> None:
+        if not self._unreported:
+            log.warning("log lines dropped: the database's disk is full", owner=self._owner())
+        self.dropped += count
+        self._unreported += count
 
     async def run_flusher(self) -> None:
         """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""

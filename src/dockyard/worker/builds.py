@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository
@@ -25,6 +26,7 @@ from dockyard.builds.tasks import (
 )
 from dockyard.config import Settings
 from dockyard.db.session import Database
+from dockyard.db.space import is_disk_full
 from dockyard.engine.base import RegistryClient
 from dockyard.errors import DockyardError
 from dockyard.runs import service as runs
@@ -86,6 +88,12 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
                 started = await runs.start_runs_for_new_image(session, self.box, build)
         except DockyardError as exc:
             log.warning("run on source change failed", build=build.id, error=exc.message)
+            return
+        except DBAPIError as exc:
+            if not is_disk_full(exc):
+                raise
+            # Not tried again: the runs of the jobs before the one refused are stored.
+            log.warning("run on source change not stored: disk full", build=build.id)
             return
         if started:
             log.info("runs started by a new image", build=build.id, runs=[r.id for r in started])

@@ -18,6 +18,7 @@ from dockyard.builds.tasks import BuildEngines
 from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
 from dockyard.db.notify import listen
 from dockyard.db.session import Database, is_sqlite
+from dockyard.db.space import is_disk_full
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
@@ -61,6 +62,8 @@ class Worker:
         self.settings = settings
         self.handlers = handlers
         self.wake = wake
+        # The handlers whose last tick failed for a full disk: warned once, not every tick.
+        self.short_of_space: set[str] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
         asyncio.get_running_loop().set_default_executor(
@@ -113,10 +116,19 @@ class Worker:
 
     async def _tick(self, handler: Handler) -> None:
         # A failed tick (database busy, registry down) is retried on the next one.
+        name = type(handler).__name__
         try:
             await handler.tick()
-        except Exception:
-            log.exception("worker tick failed", handler=type(handler).__name__)
+        except Exception as exc:
+            if not is_disk_full(exc):
+                log.exception("worker tick failed", handler=name)
+            elif name not in self.short_of_space:
+                log.warning("worker tick failed: the database's disk is full", handler=name)
+                self.short_of_space.add(name)
+            return
+        if name in self.short_of_space:
+            log.info("worker tick stored again", handler=name)
+            self.short_of_space.discard(name)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.config import ContainerNetwork, Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
+from dockyard.db.space import restored_on_failure, retry_while_full
 from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
@@ -113,10 +114,16 @@ class RunRunner:
     async def _update(self, **changes: Any) -> None:
         """Write `changes` while this worker still holds the run."""
         expected = {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id}
-        async with self.database.sessions() as session:
-            changed = await repository.compare_and_set(session, self.run_row.pk, expected, changes)
-            await session.commit()
-        if not changed:
+
+        async def store() -> bool:
+            async with self.database.sessions() as session:
+                changed = await repository.compare_and_set(
+                    session, self.run_row.pk, expected, changes
+                )
+                await session.commit()
+            return changed
+
+        if not await retry_while_full(store, f"run {self.run_row.id} {', '.join(changes)}"):
             raise RunTakenOver(self.run_row.id)
         for name, value in changes.items():
             setattr(self.run_row, name, value)
@@ -125,11 +132,17 @@ class RunRunner:
         changes: dict[str, Any] = {"active": 0, "container_name": None, "retry_at": None}
         if message is not None:
             changes["message"] = self.redact(message)[:MAX_MESSAGE]
-        if self.logs is not None:
-            await self.logs.flush()
-        async with self.database.sessions() as session:
-            await move_run(session, self.run_row, status, **changes)
-            await session.commit()
+
+        async def store() -> None:
+            if self.logs is not None:
+                # On every try: once the disk has space, the marker of the lines it dropped.
+                await self.logs.flush()
+            with restored_on_failure(self.run_row):
+                async with self.database.sessions() as session:
+                    await move_run(session, self.run_row, status, **changes)
+                    await session.commit()
+
+        await retry_while_full(store, f"run {self.run_row.id} {status.value}")
 
     # ---- the run ----------------------------------------------------------------------------
 
@@ -378,11 +391,15 @@ class RunRunner:
     async def _notify_health_check_failure(self, message: str) -> None:
         """Into the outbox, with the lines so far: a probe's verdict is no status change, so
         it has a transaction of its own."""
-        if self.logs is not None:
-            await self.logs.flush()
-        async with self.database.sessions() as session:
-            await outbox.run_health_check_failed(session, self.run_row, message)
-            await session.commit()
+
+        async def store() -> None:
+            if self.logs is not None:
+                await self.logs.flush()
+            async with self.database.sessions() as session:
+                await outbox.run_health_check_failed(session, self.run_row, message)
+                await session.commit()
+
+        await retry_while_full(store, f"run {self.run_row.id} health check failure")
 
     async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
         """Count the attempt's exit; whether the run has concluded."""
