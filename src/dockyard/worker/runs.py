@@ -176,7 +176,8 @@ class RunRunner:
         event loop's monotonic clock: from the start this runner saw, or, for a run started
         before it (another worker's, or before a restart), from the start its row records,
         read once against the wall clock and bounded by the deadline (a wall clock stepped
-        back, or behind the one that wrote the start, cannot extend it)."""
+        back, or behind the one that wrote the start, gives the run at most its full deadline
+        again, not an hour more)."""
         seconds = self.recipe.active_deadline_seconds
         if seconds is None or self.run_row.started_at is None:
             return
