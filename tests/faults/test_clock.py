@@ -47,6 +47,8 @@ from tests.reliability.soak import (
 pytestmark = pytest.mark.e2e
 
 HOUR = 3600
+# How far from a step's offset a clock reading may be and still show that step.
+OFF_BY_SECONDS = 600
 WORKER_LEASE_SECONDS = 2.0
 # Attempts that end at once on SIGTERM (a shell as PID 1 ignores it otherwise).
 FAILING_ATTEMPT = "trap 'exit 143' TERM; sleep 1 & wait; exit 1"
@@ -118,6 +120,21 @@ class Cluster:
             engine.dispose()
         return beat
 
+    def wait_for_step(self, path: str, offset_seconds: int) -> None:
+        """Until the run's heartbeat shows its worker's clock `offset_seconds` off: the step
+        reached the worker (without it the case would pass for nothing)."""
+        wait_until(
+            lambda: {"off": (self.heartbeat(path) - datetime.now(UTC)).total_seconds()},
+            lambda found: abs(found["off"] - offset_seconds) < OFF_BY_SECONDS,
+            10,
+        )
+
+
+def logged_offset(worker: DockyardProcess) -> float:
+    """How far ahead of real time the worker's clock was when it logged its start."""
+    started = next(line for line in worker.lines if "worker started" in line)
+    return (datetime.fromisoformat(started.split()[0]) - datetime.now(UTC)).total_seconds()
+
 
 def run_id(path: str) -> str:
     return path.rsplit("/", 1)[1]
@@ -180,6 +197,7 @@ def test_a_worker_an_hour_ahead_leaves_a_live_run_alone(cluster: Cluster, tmp_pa
     with workers(cluster, None) as [first]:
         path = cluster.start_run(cluster.job(UNTIL_RELEASED))
         with workers(cluster, SteppedClock(tmp_path, HOUR)) as [ahead]:
+            assert abs(logged_offset(ahead) - HOUR) < OFF_BY_SECONDS, ahead.output()
             time.sleep(WORKER_LEASE_SECONDS * 2)  # its ticks judge the run's lease meanwhile
             release(path)
             run = cluster.concluded(path, 30)
@@ -198,8 +216,7 @@ def test_a_dead_worker_an_hour_ahead_has_its_run_taken_over(
     with workers(cluster, clock) as [doomed]:
         path = cluster.start_run(cluster.job(UNTIL_RELEASED))
         clock.step_to(HOUR)
-        stepped = datetime.now(UTC) + timedelta(minutes=50)
-        wait_until(lambda: {"beat": cluster.heartbeat(path)}, lambda b: b["beat"] > stepped, 10)
+        cluster.wait_for_step(path, HOUR)
         doomed.stop(signal.SIGKILL)
     with workers(cluster, None) as [survivor]:
         wait_until(lambda: {"out": survivor.output()}, lambda o: "taken over" in o["out"], 30)
@@ -236,6 +253,7 @@ def test_run_deadlines_hold_when_the_clock_steps(
     path = cluster.start_run(quick)
     clock.step_to(HOUR)
     run = cluster.concluded(path, 30)
+    cluster.wait_for_step(path, HOUR)
     assert (run["status"], run["failed"]) == ("FAILED", 2), run
     assert run["message"].startswith("BackoffLimitExceeded"), run
 
@@ -243,6 +261,7 @@ def test_run_deadlines_hold_when_the_clock_steps(
     path = cluster.start_run(endless)
     clock.step_to(-HOUR)
     run = cluster.concluded(path, 30)
+    cluster.wait_for_step(path, -HOUR)
     assert run["status"] == "FAILED", run
     assert run["message"].startswith("DeadlineExceeded"), run
 
