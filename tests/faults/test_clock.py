@@ -51,7 +51,7 @@ HOUR = 3600
 OFF_BY_SECONDS = 600
 WORKER_LEASE_SECONDS = 2.0
 # Attempts that end at once on SIGTERM (a shell as PID 1 ignores it otherwise).
-FAILING_ATTEMPT = "trap 'exit 143' TERM; sleep 1 & wait; exit 1"
+FAILING_ATTEMPT = "trap 'exit 143' TERM; sleep 2 & wait; exit 1"
 RELEASED = "/tmp/released"
 UNTIL_RELEASED = f"trap 'exit 143' TERM; until [ -f {RELEASED} ]; do sleep 0.2; done"
 
@@ -244,14 +244,15 @@ def test_run_deadlines_hold_when_the_clock_steps(
     """activeDeadlineSeconds is kept whatever the wall clock does: with the worker's clock
     stepped an hour ahead mid-run, a run whose attempts fail quickly uses up its backoffLimit
     (BackoffLimitExceeded) instead of being killed at its second attempt for a deadline it is
-    far from; stepped an hour back, a run that keeps failing still ends at its 3 s deadline
+    far from; stepped an hour back, a run that keeps failing still ends at its 6 s deadline
     (DeadlineExceeded) instead of retrying for another hour."""
     clock = stepped_worker
     clock.step_to(0)
     quick = cluster.job(FAILING_ATTEMPT, backoffLimit=1, activeDeadlineSeconds=60)
-    endless = cluster.job(FAILING_ATTEMPT, backoffLimit=100, activeDeadlineSeconds=3)
+    endless = cluster.job(FAILING_ATTEMPT, backoffLimit=100, activeDeadlineSeconds=6)
     path = cluster.start_run(quick)
     clock.step_to(HOUR)
+    assert cluster.run(path)["failed"] == 0, "the step came after the first attempt"
     run = cluster.concluded(path, 30)
     cluster.wait_for_step(path, HOUR)
     assert (run["status"], run["failed"]) == ("FAILED", 2), run
@@ -260,6 +261,7 @@ def test_run_deadlines_hold_when_the_clock_steps(
     clock.step_to(0)
     path = cluster.start_run(endless)
     clock.step_to(-HOUR)
+    assert cluster.run(path)["failed"] == 0, "the step came after the first attempt"
     run = cluster.concluded(path, 30)
     cluster.wait_for_step(path, -HOUR)
     assert run["status"] == "FAILED", run
