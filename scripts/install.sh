@@ -7,8 +7,10 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(docker.io docker-registry git busybox-static ca-certificates iptables runsc)
 # chromium: Debian's headless browser, which the dashboard's browser tests (tests/ui) drive
-# through Playwright (Playwright's own browser downloads are not used).
-[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core)
+# through Playwright (Playwright's own browser downloads are not used). faketime, gcc and
+# libc6-dev: the clock-step faults (tests/faults/clock.py) preload libfaketime, with a small
+# fix of theirs compiled at test time.
+[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core faketime gcc libc6-dev)
 # @northflank/js-client needs node >= 18: Debian 12's nodejs is 18.20. A node already on PATH
 # (e.g. from NodeSource, which bundles npm) is kept.
 if [ "${1:-}" = "test" ]; then

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select, update
@@ -80,12 +79,13 @@ async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:
     return list((await session.execute(statement)).scalars())
 
 
-async def stale(
-    session: AsyncSession, statuses: Sequence[str], heartbeat_before: datetime
+async def held_elsewhere(
+    session: AsyncSession, statuses: Sequence[str], worker_id: str
 ) -> list[Build]:
+    """The builds in `statuses` that another worker than `worker_id` holds, or none does."""
     statement = select(Build).where(
         Build.status.in_(statuses),
-        (Build.heartbeat_at.is_(None)) | (Build.heartbeat_at < heartbeat_before),
+        Build.claimed_by.is_(None) | (Build.claimed_by != worker_id),
     )
     return list((await session.execute(statement)).scalars())
 

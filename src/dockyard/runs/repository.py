@@ -63,10 +63,14 @@ async def scheduled(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def last_scheduled_at(session: AsyncSession, project_id: str, job_id: str) -> datetime | None:
-    """The latest due time the job's schedule started a run for."""
+async def last_scheduled_at(
+    session: AsyncSession, project_id: str, job_id: str, not_after: datetime
+) -> datetime | None:
+    """The latest due time, at or before `not_after`, the job's schedule started a run for."""
     statement = select(func.max(JobRun.scheduled_at)).where(
-        JobRun.project_id == project_id, JobRun.job_id == job_id
+        JobRun.project_id == project_id,
+        JobRun.job_id == job_id,
+        JobRun.scheduled_at <= not_after,
     )
     latest: datetime | None = (await session.execute(statement)).scalar_one()
     return latest
@@ -84,10 +88,11 @@ async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]
     return list((await session.execute(statement)).scalars())
 
 
-async def stale(session: AsyncSession, status: str, heartbeat_before: datetime) -> list[JobRun]:
+async def held_elsewhere(session: AsyncSession, status: str, worker_id: str) -> list[JobRun]:
+    """The runs in `status` that another worker than `worker_id` holds, or none does."""
     statement = select(JobRun).where(
         JobRun.status == status,
-        (JobRun.heartbeat_at.is_(None)) | (JobRun.heartbeat_at < heartbeat_before),
+        JobRun.claimed_by.is_(None) | (JobRun.claimed_by != worker_id),
     )
     return list((await session.execute(statement)).scalars())
 

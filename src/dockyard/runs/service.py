@@ -237,9 +237,11 @@ async def abort_all_but(session: AsyncSession, kept: JobRun) -> None:
     await session.commit()
 
 
-async def last_scheduled_at(session: AsyncSession, project_id: str, job_id: str) -> datetime | None:
-    """The latest due time the job's schedule started a run for."""
-    return await repository.last_scheduled_at(session, project_id, job_id)
+async def last_scheduled_at(
+    session: AsyncSession, project_id: str, job_id: str, not_after: datetime
+) -> datetime | None:
+    """The latest due time, at or before `not_after`, the job's schedule started a run for."""
+    return await repository.last_scheduled_at(session, project_id, job_id, not_after)
 
 
 async def has_concluded(session: AsyncSession, run_id: str) -> bool:

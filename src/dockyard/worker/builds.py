@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import shutil
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -31,7 +30,7 @@ from dockyard.engine.base import RegistryClient
 from dockyard.errors import DockyardError
 from dockyard.runs import service as runs
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.dispatch import LeasedDispatcher
+from dockyard.worker.dispatch import Lease, LeasedDispatcher
 from dockyard.worker.lifecycle import BuildStatus, move_build
 
 log = structlog.get_logger(__name__)
@@ -121,13 +120,14 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
                     attempts=max(build.attempts - 1, 0),
                 )
 
-    async def recover(self, session: AsyncSession, expired: datetime) -> list[Build]:
+    def lease_of(self, item: Build) -> Lease:
+        return item.claimed_by, item.heartbeat_at
+
+    async def held_elsewhere(self, session: AsyncSession) -> list[Build]:
+        return await repository.held_elsewhere(session, IN_FLIGHT, self.worker_id)
+
+    async def recover(self, session: AsyncSession, abandoned: list[Build]) -> list[Build]:
         """A build is never resumed mid-way: it is concluded or queued to start over."""
-        abandoned = [
-            build
-            for build in await repository.stale(session, IN_FLIGHT, expired)
-            if build.id not in self.running
-        ]
         for build in abandoned:
             status, changes = await self._verdict(build)
             if await move_build(session, build, status, **changes):

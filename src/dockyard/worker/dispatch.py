@@ -9,9 +9,11 @@ one database and an item is driven by one of them at a time.
 from __future__ import annotations
 
 import asyncio
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
@@ -31,8 +33,42 @@ class Runner(Protocol):
     async def run(self) -> None: ...
 
 
+# Who holds a work item, and when its holder last renewed that (by the holder's clock).
+Lease = tuple[str | None, datetime | None]
+
 Item = TypeVar("Item")
 R = TypeVar("R", bound=Runner)
+
+
+class LeaseWatch:
+    """Which other workers' leases have lapsed, judged on this worker's monotonic clock: a
+    lease lapses once its heartbeat has stayed the same for the lease time since this worker
+    first saw that value (as Kubernetes' leader election judges a lease by when the candidate
+    saw it renewed, not by the time written in it). A heartbeat is written with its worker's
+    wall clock, which may be stepped or differ from this one's: compared with this worker's
+    wall clock, a clock ahead would take over live work and a clock behind would never expire
+    a dead worker's lease. An item no worker holds (handed back) is free at once."""
+
+    def __init__(self, lease_seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.lease_seconds = lease_seconds
+        self.clock = clock
+        # item id -> (its lease as last seen, when this worker first saw it so)
+        self.seen: dict[str, tuple[Lease, float]] = {}
+
+    def lapsed(self, leases: dict[str, Lease]) -> set[str]:
+        """Of `leases` (item id -> lease, of all the items held elsewhere: the others are
+        forgotten), the items whose lease lapsed."""
+        now = self.clock()
+        seen = {}
+        for item_id, lease in leases.items():
+            before = self.seen.get(item_id)
+            seen[item_id] = (lease, before[1] if before and before[0] == lease else now)
+        self.seen = seen
+        return {
+            item_id
+            for item_id, (lease, since) in seen.items()
+            if lease[0] is None or now - since >= self.lease_seconds
+        }
 
 
 @dataclass
@@ -53,6 +89,7 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
         self.worker_id = worker_id
         self.wake = wake
         self.running: dict[str, Running[R]] = {}
+        self.leases = LeaseWatch(settings.worker_lease_seconds)
 
     # ---- what each kind of work says --------------------------------------------------------
 
@@ -72,9 +109,16 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
     def id_of(self, item: Item) -> str: ...
 
     @abstractmethod
-    async def recover(self, session: AsyncSession, expired: datetime) -> list[Item]:
-        """Deal with the items whose worker's lease expired before `expired`; those this
-        worker should now drive."""
+    def lease_of(self, item: Item) -> Lease: ...
+
+    @abstractmethod
+    async def held_elsewhere(self, session: AsyncSession) -> list[Item]:
+        """The items in flight that another worker holds, or none does."""
+
+    @abstractmethod
+    async def recover(self, session: AsyncSession, abandoned: list[Item]) -> list[Item]:
+        """Deal with the `abandoned` items (their lease lapsed); those this worker should now
+        drive."""
 
     @abstractmethod
     async def hand_back(self, session: AsyncSession, runners: list[R]) -> None:
@@ -126,9 +170,14 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
             self._start(item)
 
     async def _recover_abandoned(self) -> None:
-        expired = utcnow() - timedelta(seconds=self.settings.worker_lease_seconds)
         async with self.database.sessions() as session:
-            taken = await self.recover(session, expired)
+            held = {
+                self.id_of(item): item
+                for item in await self.held_elsewhere(session)
+                if self.id_of(item) not in self.running
+            }
+            lapsed = self.leases.lapsed({i: self.lease_of(item) for i, item in held.items()})
+            taken = await self.recover(session, [held[i] for i in lapsed])
             await session.commit()
         for item in taken:
             self._start(item)

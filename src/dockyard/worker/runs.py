@@ -46,7 +46,7 @@ from dockyard.runs.service import open_secrets
 from dockyard.secrets.credentials import refuse_own_registry, registry_login, registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.backoff import doubling
-from dockyard.worker.dispatch import LeasedDispatcher
+from dockyard.worker.dispatch import Lease, LeasedDispatcher
 from dockyard.worker.lifecycle import RunStatus, move_run
 from dockyard.worker.probes import ProbeFailed, Prober
 
@@ -108,6 +108,8 @@ class RunRunner:
         self.cursor = LogCursor()
         self.redact = masker([])
         self.logs: LogWriter | None = None
+        # When pastActiveDeadline is reached, on the event loop's clock (see `_arm`).
+        self.deadline_at: float | None = None
 
     # ---- the row ----------------------------------------------------------------------------
 
@@ -182,12 +184,19 @@ class RunRunner:
                 await flusher
 
     def _arm(self, deadline: asyncio.Timeout) -> None:
-        """pastActiveDeadline counts from the run's first start, across restarts."""
+        """pastActiveDeadline counts from the run's first start, across restarts, on the
+        event loop's monotonic clock: from the start this runner saw, or, for a run started
+        before it (another worker's, or before a restart), from the start its row records,
+        read once against the wall clock and bounded by the deadline (a wall clock stepped
+        back, or behind the one that wrote the start, gives the run at most its full deadline
+        again, not an hour more)."""
         seconds = self.recipe.active_deadline_seconds
         if seconds is None or self.run_row.started_at is None:
             return
-        left = (self.run_row.started_at + timedelta(seconds=seconds) - utcnow()).total_seconds()
-        deadline.reschedule(asyncio.get_running_loop().time() + left)
+        if self.deadline_at is None:
+            left = (self.run_row.started_at + timedelta(seconds=seconds) - utcnow()).total_seconds()
+            self.deadline_at = asyncio.get_running_loop().time() + min(left, seconds)
+        deadline.reschedule(self.deadline_at)
 
     async def _attempts(
         self, run_secrets: RunSecrets, logs: LogWriter, deadline: asyncio.Timeout
@@ -239,9 +248,13 @@ class RunRunner:
             raise RunFailed(f"The job needs architecture {wanted!r}; this engine runs {engine!r}")
 
     async def _wait_for_retry(self) -> None:
-        retry_at = self.run_row.retry_at
-        if retry_at is not None and self.run_row.container_name is None:
-            await asyncio.sleep(max((retry_at - utcnow()).total_seconds(), 0))
+        """Until the row's `retry_at`, at most the back-off its failures call for (it was
+        written with a wall clock, this worker's or another's, that may have stepped since)."""
+        row = self.run_row
+        if row.retry_at is not None and row.container_name is None:
+            left = (row.retry_at - utcnow()).total_seconds()
+            longest = backoff_seconds(row.failed, self.settings.run_backoff_scale)
+            await asyncio.sleep(max(min(left, longest), 0))
 
     async def _begin_or_resume(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerState:
         row = self.run_row
@@ -285,6 +298,9 @@ class RunRunner:
     async def _record_start(self, state: ContainerState) -> None:
         """The current attempt is active; the run's start is its first attempt's."""
         row = self.run_row
+        seconds = self.recipe.active_deadline_seconds
+        if row.started_at is None and seconds is not None:
+            self.deadline_at = asyncio.get_running_loop().time() + seconds
         await self._update(active=1, started_at=row.started_at or state.started_at or utcnow())
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
@@ -521,12 +537,18 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
                 {"claimed_by": None, "heartbeat_at": None},
             )
 
-    async def recover(self, session: AsyncSession, expired: datetime) -> list[JobRun]:
+    def lease_of(self, item: JobRun) -> Lease:
+        return item.claimed_by, item.heartbeat_at
+
+    async def held_elsewhere(self, session: AsyncSession) -> list[JobRun]:
+        return await repository.held_elsewhere(session, RunStatus.RUNNING.value, self.worker_id)
+
+    async def recover(self, session: AsyncSession, abandoned: list[JobRun]) -> list[JobRun]:
         """Runs whose worker stopped renewing its lease: this worker takes them over."""
         free = self.limit - len(self.running)
         taken = []
-        for run in await repository.stale(session, RunStatus.RUNNING.value, expired):
-            if free <= 0 or run.id in self.running:
+        for run in abandoned:
+            if free <= 0:
                 continue
             expected = {
                 "status": RunStatus.RUNNING.value,

@@ -11,6 +11,12 @@ due time stays unmet, so it may still start once that run ends, within the deadl
 
 Any number of workers run this at once: a run names the due time it is for, unique per job in
 the database, so exactly one of them starts it and the others find it taken.
+
+The wall clock decides (a schedule is wall time), and it may step. Runs for due times after
+`now` (started while the clock was ahead, by this worker or by another whose clock is) do not
+count as handled: once the clock is set back the schedule goes on from the due times it
+really met, instead of pausing until the clock catches up, and a due time met twice finds its
+run taken.
 """
 
 from __future__ import annotations
@@ -74,12 +80,16 @@ class CronScheduler:
 
     async def _serve(self, job: Job, now: datetime) -> None:
         served = self.served.get(job.uid)
-        if served is not None and cron.unmet_due_time(job.spec["schedule"], served, now) is None:
+        if (
+            served is not None
+            and served <= now
+            and cron.unmet_due_time(job.spec["schedule"], served, now) is None
+        ):
             return
         # A session per job: a rollback (the due time taken by another worker) expires what
         # the session loaded.
         async with self.database.sessions() as session:
-            last = await runs.last_scheduled_at(session, job.project_id, job.id)
+            last = await runs.last_scheduled_at(session, job.project_id, job.id, now)
             since = counted_since(job.schedule_since, last)
             due = cron.unmet_due_time(job.spec["schedule"], since, now)
             if due is None:
