@@ -23,7 +23,7 @@ from dockyard.builds.models import Build
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
-from dockyard.db.session import Database
+from dockyard.db.session import Database, retry_while_unavailable
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
@@ -194,15 +194,27 @@ class BuildRunner:
             # between leaves an in-flight build, which recovery cleans up, never the dir of
             # a concluded one, which nothing would.
             await asyncio.to_thread(shutil.rmtree, self.workdir, True)
-            if self.logs is not None:
+        before = self.build.status
+
+        async def write() -> bool:
+            if is_terminal(status) and self.logs is not None:
                 await self.logs.flush()
-        async with self.database.sessions() as session:
-            moved = await move_build(
-                session, self.build, status, held_by=self.build.claimed_by, **changes
-            )
-            await session.commit()
-        if not moved:
+            self.build.status = before  # as it was before a failed try
+            async with self.database.sessions() as session:
+                moved = await move_build(
+                    session, self.build, status, held_by=self.build.claimed_by, **changes
+                )
+                await session.commit()
+                return moved
+
+        # Tried again while the database is away; a try whose commit went through but whose
+        # answer was lost makes the next one find the build moved: taken over, as it looks.
+        if not await retry_while_unavailable(f"build {self.build.id}", write):
             raise BuildTakenOver(self.build.id)
+
+    def let_go(self) -> None:
+        if self.logs is not None:
+            self.logs.drop_rest()
 
     @contextlib.asynccontextmanager
     async def entering(self, phase: BuildStatus) -> AsyncIterator[None]:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
-from dockyard.db.session import Database
+from dockyard.db.session import Database, is_unavailable
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
 
@@ -34,11 +35,18 @@ class LogWriter:
     owner_id: str
     container_id: str
     redact: Callable[[str], str] = field(default=lambda line: line)
+    # Whether the owner is still this worker's, asked in each flush's transaction: a worker
+    # cut off from the database while another took its run over drops the lines it could
+    # not store (the other reads them from the container), rather than store them twice.
+    holds: Callable[[AsyncSession], Awaitable[bool]] | None = None
     _pending: list[dict[str, object]] = field(default_factory=list)
     # Batches are stored one after the other, so lines keep their order.
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _dropping: bool = False
 
     def write(self, line: str) -> None:
+        if self._dropping:
+            return
         self._pending.append(
             {
                 "owner_kind": self.owner_kind,
@@ -51,13 +59,29 @@ class LogWriter:
 
     async def flush(self) -> None:
         """Store the lines written so far (callers flush before a build or run concludes, so
-        whoever sees it concluded finds all its lines)."""
+        whoever sees it concluded finds all its lines). While the database is unavailable
+        the lines stay queued for the next flush."""
         async with self._flushing:
             rows, self._pending = self._pending, []
-            if rows:
+            if not rows:
+                return
+            try:
                 async with self.database.sessions() as session:
+                    if self.holds is not None and not await self.holds(session):
+                        self.drop_rest()
+                        return
                     await repository.append(session, rows)
                     await session.commit()
+            except DBAPIError as exc:
+                if is_unavailable(exc):
+                    self._pending[:0] = rows
+                raise
+
+    def drop_rest(self) -> None:
+        """Drop the lines not stored yet and any written from now on: the build or run is
+        someone else's now, who reads them from the container again."""
+        self._dropping = True
+        self._pending = []
 
     async def run_flusher(self) -> None:
         """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""
@@ -65,9 +89,18 @@ class LogWriter:
             while True:
                 await asyncio.sleep(FLUSH_EVERY_SECONDS)
                 # A flush cut off mid-write would lose the lines it took from the queue.
-                await asyncio.shield(self.flush())
+                await asyncio.shield(self._flush_unless_unavailable())
         finally:
-            await asyncio.shield(self.flush())
+            await asyncio.shield(self._flush_unless_unavailable())
+
+    async def _flush_unless_unavailable(self) -> None:
+        """A flush; while the database is away the lines wait for the next one (the owner's
+        last flush, before it concludes, waits for the database)."""
+        try:
+            await self.flush()
+        except DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
 
 
 async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:

@@ -17,7 +17,7 @@ import structlog
 from dockyard.builds.tasks import BuildEngines
 from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
 from dockyard.db.notify import listen
-from dockyard.db.session import Database, is_sqlite
+from dockyard.db.session import Database, is_sqlite, is_unavailable
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
@@ -111,11 +111,25 @@ class Worker:
         return asyncio.create_task(listen(url, self.wake), name="work notifications")
 
     async def _tick(self, handler: Handler) -> None:
-        # A failed tick (database busy, registry down) is retried on the next one.
+        """A failed tick (database busy, registry down) is retried on the next one. A tick
+        renews the worker's leases, so one that outlasts a lease has lost them anyway: it is
+        cut short then (a connection that hangs, its server or network gone silent, would
+        hold the worker forever)."""
+        name = type(handler).__name__
         try:
-            await handler.tick()
-        except Exception:
-            log.exception("worker tick failed", handler=type(handler).__name__)
+            async with asyncio.timeout(self.settings.worker_lease_seconds):
+                await handler.tick()
+        except TimeoutError:
+            log.error(
+                "worker tick cut short: the database or an engine did not answer within the lease",
+                handler=name,
+                lease_seconds=self.settings.worker_lease_seconds,
+            )
+        except Exception as exc:
+            if is_unavailable(exc):
+                log.warning("worker tick failed: database unavailable", handler=name)
+            else:
+                log.exception("worker tick failed", handler=name)
 
     async def _sleep(self, stop: asyncio.Event) -> None:
         waits = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self.wake.wait())]

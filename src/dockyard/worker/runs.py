@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.config import ContainerNetwork, Settings
 from dockyard.db.base import utcnow
-from dockyard.db.session import Database
+from dockyard.db.session import Database, retry_while_unavailable
 from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
@@ -112,32 +112,59 @@ class RunRunner:
     # ---- the row ----------------------------------------------------------------------------
 
     async def _update(self, **changes: Any) -> None:
-        """Write `changes` while this worker still holds the run."""
+        """Write `changes` while this worker still holds the run (absolute values: written
+        again when the database was away, whatever became of the first try)."""
         expected = {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id}
-        async with self.database.sessions() as session:
-            changed = await repository.compare_and_set(session, self.run_row.pk, expected, changes)
-            await session.commit()
-        if not changed:
+
+        async def write() -> bool:
+            async with self.database.sessions() as session:
+                changed = await repository.compare_and_set(
+                    session, self.run_row.pk, expected, changes
+                )
+                await session.commit()
+                return changed
+
+        if not await retry_while_unavailable(f"run {self.run_row.id}", write):
             raise RunTakenOver(self.run_row.id)
         for name, value in changes.items():
             setattr(self.run_row, name, value)
 
     async def _conclude(self, status: RunStatus, message: str | None) -> None:
+        """The run's last lines and its final status, once the database answers, unless
+        another worker holds the run by then."""
         changes: dict[str, Any] = {"active": 0, "container_name": None, "retry_at": None}
         if message is not None:
             changes["message"] = self.redact(message)[:MAX_MESSAGE]
+
+        async def write() -> bool:
+            if self.logs is not None:
+                await self.logs.flush()
+            self.run_row.status = RunStatus.RUNNING.value  # as it was before a failed try
+            async with self.database.sessions() as session:
+                moved = await move_run(
+                    session, self.run_row, status, held_by=self.worker_id, **changes
+                )
+                await session.commit()
+                return moved
+
+        if not await retry_while_unavailable(f"run {self.run_row.id}", write):
+            log.info("run taken over elsewhere", run=self.run_row.id)
+
+    async def _holds(self, session: AsyncSession) -> bool:
+        return await repository.is_claimed_by(session, self.run_row.pk, self.worker_id)
+
+    def let_go(self) -> None:
         if self.logs is not None:
-            await self.logs.flush()
-        async with self.database.sessions() as session:
-            await move_run(session, self.run_row, status, **changes)
-            await session.commit()
+            self.logs.drop_rest()
 
     # ---- the run ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         run_secrets = open_secrets(self.box, self.run_row)
         self.redact = masker(secret_values(run_secrets))
-        logs = self.logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
+        logs = self.logs = LogWriter(
+            self.database, "run", self.run_row.id, "", self.redact, holds=self._holds
+        )
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
         try:
@@ -330,7 +357,10 @@ class RunRunner:
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
-        self.since = await last_line_time(self.database, "run", self.run_row.id, logs.container_id)
+        self.since = await retry_while_unavailable(
+            f"run {self.run_row.id}",
+            lambda: last_line_time(self.database, "run", self.run_row.id, logs.container_id),
+        )
         self.seen = 0
 
         def from_container(line: str) -> None:
@@ -377,11 +407,15 @@ class RunRunner:
     async def _notify_health_check_failure(self, message: str) -> None:
         """Into the outbox, with the lines so far: a probe's verdict is no status change, so
         it has a transaction of its own."""
-        if self.logs is not None:
-            await self.logs.flush()
-        async with self.database.sessions() as session:
-            await outbox.run_health_check_failed(session, self.run_row, message)
-            await session.commit()
+
+        async def write() -> None:
+            if self.logs is not None:
+                await self.logs.flush()
+            async with self.database.sessions() as session:
+                await outbox.run_health_check_failed(session, self.run_row, message)
+                await session.commit()
+
+        await retry_while_unavailable(f"run {self.run_row.id}", write)
 
     async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
         """Count the attempt's exit; whether the run has concluded."""
