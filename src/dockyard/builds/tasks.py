@@ -230,9 +230,13 @@ class BuildRunner:
 
     async def record(self, **changes: Any) -> None:
         """Non-status facts learned on the way (the resolved sha)."""
-        async with self.database.sessions() as session:
-            await repository.set_fields(session, self.build.pk, changes)
-            await session.commit()
+
+        async def write() -> None:
+            async with self.database.sessions() as session:
+                await repository.set_fields(session, self.build.pk, changes)
+                await session.commit()
+
+        await retry_while_unavailable(f"build {self.build.id}", write)
         for name, value in changes.items():
             setattr(self.build, name, value)
 
