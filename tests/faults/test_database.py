@@ -13,6 +13,7 @@ server), `SqliteLock`, `BlackHoleProxy`, `DatabaseFaultSoak` (a cycle of any of 
 from __future__ import annotations
 
 import random
+import signal
 import time
 import uuid
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from dockyard.config import Settings
+from tests.conftest import issue_token
 from tests.faults.database import (
     UNAVAILABLE,
     BlackHoleProxy,
@@ -30,14 +33,13 @@ from tests.faults.database import (
     postgres_cluster,
     statuses,
     take_unavailable,
-    wait_for_container,
 )
+from tests.live import DockyardProcess
 from tests.reliability.soak import (
     PROCESS_ENV,
     ContainerWatch,
     RunJob,
     SoakReport,
-    WorkerCluster,
     api_client,
     busybox_job_body,
     data_of,
@@ -129,7 +131,7 @@ WITHIN_SECONDS = 30.0
 def wait_for_line(output: Callable[[], str], text: str) -> None:
     deadline = time.monotonic() + WITHIN_SECONDS
     while text not in output():
-        assert time.monotonic() < deadline, f"{text!r} not seen"
+        assert time.monotonic() < deadline, f"{text!r} not seen in:\n{output()}"
         time.sleep(0.1)
 
 
@@ -141,34 +143,46 @@ def test_worker_cut_off_longer_than_its_lease_lets_go_of_its_run(tmp_path: Path)
     own and lets go of it while the container still runs. The user sees one run, one attempt,
     every line of its output once, SUCCESS."""
     project = f"cutoff-{uuid.uuid4().hex[:8]}"
+    data_dir = tmp_path / "dockyard"
     with postgres_cluster() as postgres:
         proxies = [BlackHoleProxy(postgres.port), BlackHoleProxy(postgres.port)]
         env = {**PROCESS_ENV, **CUT_OFF_LEASE, "DOCKYARD_DATABASE_URL": postgres.url}
-        cluster = WorkerCluster(tmp_path / "dockyard", env, workers=2)
-        for worker, proxy in zip(cluster.workers, proxies, strict=True):
-            worker.env = {**env, "DOCKYARD_DATABASE_URL": proxied(postgres, proxy)}
+        token = issue_token(Settings(data_dir=data_dir, database_url=postgres.url), is_admin=True)
+        api = DockyardProcess(data_dir=data_dir, command="api", env=env)
+        workers = [
+            DockyardProcess(
+                data_dir=data_dir,
+                command="worker",
+                env={**env, "DOCKYARD_DATABASE_URL": proxied(postgres, proxy)},
+                port=api.port,
+                registry_port=api.registry_port,
+            )
+            for proxy in proxies
+        ]
         watch: ContainerWatch | None = None
         try:
-            token = cluster.start_api()
-            with api_client(cluster.url, token) as http:
+            for process in [api, *workers]:  # all at once: a start takes seconds
+                process.start()
+            api.wait_ready()
+            for worker in workers:
+                wait_for_line(worker.output, "worker started")
+            with api_client(api.url, token) as http:
                 data_of(http.post("/projects", json={"name": project}))
-            http = api_client(cluster.url, token, project)
+            http = api_client(api.url, token, project)
             data_of(http.post("/jobs/manual", json=busybox_job_body(TICKING)))
             watch = ContainerWatch(project)
             watch.start()
-            for worker in cluster.workers:  # both at once: a start takes seconds
-                worker.start()
-            for worker in cluster.workers:
-                wait_for_line(worker.output, "worker started")
             run_id = data_of(http.post(f"/jobs/{TICKING.name}/runs", json={}))["id"]
-            wait_for_container(run_id, "running")
-            driving = next(i for i, w in enumerate(cluster.workers) if run_id in w.output())
-            first, second = cluster.workers[driving], cluster.workers[1 - driving]
+            # Cut off mid-run, not in the burst of writes of the attempt's start.
+            wait_for_line(lambda: "\n".join(run_lines(http, run_id)), "tick 2")
+            driving = next(i for i, w in enumerate(workers) if run_id in w.output())
+            first, second = workers[driving], workers[1 - driving]
 
             proxies[driving].pause()
             wait_for_line(second.output, f"abandoned run taken over       run={run_id}")
             proxies[driving].resume()
-            wait_for_line(first.output, f"run taken over elsewhere; letting go id={run_id}")
+            # At its next lease renewal ("letting go"), or at its next write to the run.
+            wait_for_line(first.output, "run taken over elsewhere")
             assert watch.leftovers(), "the first worker let go while the container still ran"
 
             run = wait_concluded(http, f"/jobs/{TICKING.name}/runs/{run_id}")
@@ -176,7 +190,9 @@ def test_worker_cut_off_longer_than_its_lease_lets_go_of_its_run(tmp_path: Path)
         finally:
             if watch is not None:
                 watch.close()
-            cluster.close()
+            for process in [*workers, api]:
+                if process.process is not None and process.process.poll() is None:
+                    process.stop(signal.SIGKILL)
             for proxy in proxies:
                 proxy.close()
             remove_containers(project)

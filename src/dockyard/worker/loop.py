@@ -34,6 +34,10 @@ from dockyard.worker.schedules import CronScheduler
 
 log = structlog.get_logger(__name__)
 
+# A tick still going after this many leases is taken for hung (a slow one on a loaded machine
+# may outlast one lease).
+TICK_BOUND_LEASES = 4
+
 
 class Handler(Protocol):
     async def tick(self) -> None:
@@ -112,18 +116,19 @@ class Worker:
 
     async def _tick(self, handler: Handler) -> None:
         """A failed tick (database busy, registry down) is retried on the next one. A tick
-        renews the worker's leases, so one that outlasts a lease has lost them anyway: it is
-        cut short then (a connection that hangs, its server or network gone silent, would
-        hold the worker forever)."""
+        renews the worker's leases, so one that outlasts several leases has lost them long
+        since: it is cut short then (a connection that hangs, its server or network gone
+        silent, would hold the worker forever)."""
         name = type(handler).__name__
+        bound = TICK_BOUND_LEASES * self.settings.worker_lease_seconds
         try:
-            async with asyncio.timeout(self.settings.worker_lease_seconds):
+            async with asyncio.timeout(bound):
                 await handler.tick()
         except TimeoutError:
             log.error(
-                "worker tick cut short: the database or an engine did not answer within the lease",
+                "worker tick cut short: the database or an engine did not answer",
                 handler=name,
-                lease_seconds=self.settings.worker_lease_seconds,
+                after_seconds=bound,
             )
         except Exception as exc:
             if is_unavailable(exc):
