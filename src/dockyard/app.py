@@ -58,7 +58,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await asyncio.to_thread(prepare_storage, settings)
-        database = Database(settings.resolved_database_url)
+        database = Database(settings.resolved_database_url, settings.sqlite_busy_seconds)
         app.state.settings = settings
         app.state.db = database
         app.state.secret_box = SecretBox.from_settings(settings)

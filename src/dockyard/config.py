@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy async URL; default: SQLite file in the data dir"
     )
+    sqlite_busy_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="on SQLite, how long a write waits for a lock another connection (or "
+        "process) holds; then a request is answered 503 database-unavailable and the worker "
+        "tries again",
+    )
     listen: str = Field(default="127.0.0.1:8088", pattern=r"^[^:\s]+:\d{1,5}$")
     public_url: str | None = Field(default=None, description="URL printed and linked to")
     docker_host: str = Field(

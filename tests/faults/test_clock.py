@@ -85,7 +85,7 @@ class Cluster:
             port=self.api.api.port,
             registry_port=self.api.api.registry_port,
         )
-        WorkerCluster._start_worker(worker)
+        WorkerCluster.start_worker(worker)
         return worker
 
     def job(self, command: str, **fields: Any) -> str:

@@ -277,5 +277,6 @@ def exited(container: str) -> bool:
 
 
 def waiting_for_space(live: Live) -> str:
-    """The lines of the server's output that say a status write waits for space."""
-    return "\n".join(line for line in live.process.lines if "waits for disk space" in line)
+    """The lines of the server's output that say a status write waits for the database (its
+    disk full)."""
+    return "\n".join(line for line in live.process.lines if "database cannot store" in line)

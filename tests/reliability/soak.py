@@ -251,7 +251,7 @@ class WorkerCluster:
     def start(self) -> str:
         token = self.start_api()
         for worker in self.workers:
-            self._start_worker(worker)
+            self.start_worker(worker)
         return token
 
     def start_api(self) -> str:
@@ -289,10 +289,10 @@ class WorkerCluster:
         self.workers[self.victim].stop(signal.SIGKILL)
 
     def restart(self) -> None:
-        self._start_worker(self.workers[self.victim])
+        self.start_worker(self.workers[self.victim])
 
     @staticmethod
-    def _start_worker(worker: DockyardProcess) -> None:
+    def start_worker(worker: DockyardProcess) -> None:
         worker.start()
         deadline = time.monotonic() + WORKER_START_SECONDS
         while "worker started" not in worker.output():

@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dockyard.api.wire import ErrorEnvelope
+from dockyard.db.session import is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.errors import DiskFull, DockyardError
 
@@ -146,13 +147,13 @@ def _disk_full(request: Request, exc: Exception) -> JSONResponse:
 
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    if not exc.connection_invalidated:
+    if is_disk_full(exc) or not is_unavailable(exc):
         return await _unexpected_error(request, exc)
-    # The database went away under a pooled connection (restart, failover): the pool is
-    # refilled on the next request.
-    log.warning("database connection lost", path=request.url.path, error=str(exc.orig))
+    # The database went away (restart, failover) or is locked by another process: the pool
+    # is refilled, or the lock waited for, on a later request.
+    log.warning("database unavailable", path=request.url.path, error=str(exc.orig))
     return error_response(
-        503, "database-unavailable", "The database connection was lost; retry the request", {}
+        503, "database-unavailable", "The database is unavailable; retry the request", {}
     )
 
 

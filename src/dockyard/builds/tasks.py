@@ -23,8 +23,7 @@ from dockyard.builds.models import Build
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
-from dockyard.db.session import Database
-from dockyard.db.space import restored_on_failure, retry_while_full
+from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
@@ -195,8 +194,11 @@ class BuildRunner:
             # between leaves an in-flight build, which recovery cleans up, never the dir of
             # a concluded one, which nothing would.
             await asyncio.to_thread(shutil.rmtree, self.workdir, True)
-        moved = await retry_while_full(
-            lambda: self._store_move(status, changes), f"build {self.build.id} {status.value}"
+        # Tried again while the database is away or its disk full; a try whose commit went
+        # through but whose answer was lost makes the next one find the build moved: taken
+        # over, as it looks.
+        moved = await retry_while_unavailable(
+            f"build {self.build.id} {status.value}", lambda: self._store_move(status, changes)
         )
         if not moved:
             raise BuildTakenOver(self.build.id)
@@ -212,6 +214,10 @@ class BuildRunner:
                 )
                 await session.commit()
         return moved
+
+    def let_go(self) -> None:
+        if self.logs is not None:
+            self.logs.drop_rest()
 
     @contextlib.asynccontextmanager
     async def entering(self, phase: BuildStatus) -> AsyncIterator[None]:
@@ -233,7 +239,7 @@ class BuildRunner:
                 await repository.set_fields(session, self.build.pk, changes)
                 await session.commit()
 
-        await retry_while_full(store, f"build {self.build.id} {', '.join(changes)}")
+        await retry_while_unavailable(f"build {self.build.id} {', '.join(changes)}", store)
         for name, value in changes.items():
             setattr(self.build, name, value)
 

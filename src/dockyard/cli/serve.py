@@ -122,7 +122,7 @@ def worker() -> None:
         raise _fail(exc.message) from exc
 
     async def run() -> None:
-        database = Database(settings.resolved_database_url)
+        database = Database(settings.resolved_database_url, settings.sqlite_busy_seconds)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

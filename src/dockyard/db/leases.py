@@ -1,6 +1,6 @@
 """SQL of leased work rows (builds, runs: rows with `id`, `claimed_by`, `heartbeat_at` and
 `abort_requested`): a worker renews the leases of the rows it drives and learns which of them
-it must stop."""
+it must stop, and which are no longer its own."""
 
 from __future__ import annotations
 
@@ -14,14 +14,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 async def renew(
     session: AsyncSession, model: Any, ids: Sequence[str], worker_id: str, now: datetime
-) -> None:
-    """The rows `ids` this worker still holds are alive as of `now`."""
+) -> set[str]:
+    """The rows `ids` this worker still holds are alive as of `now`; those it holds (the
+    others were taken over after its lease lapsed, or are gone)."""
+    held = (model.id.in_(ids), model.claimed_by == worker_id)
     await session.execute(
         update(model)
-        .where(model.id.in_(ids), model.claimed_by == worker_id)
+        .where(*held)
         .values(heartbeat_at=now)
         .execution_options(synchronize_session=False)
     )
+    return set((await session.execute(select(model.id).where(*held))).scalars())
 
 
 async def to_stop_among(session: AsyncSession, model: Any, ids: Sequence[str]) -> set[str]:

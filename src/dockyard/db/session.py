@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import asyncio
+import contextlib
+import sqlite3
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
-from sqlalchemy import event
+import psycopg
+import structlog
+from sqlalchemy import event, inspect
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -14,17 +20,93 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from dockyard.db.space import is_disk_full
 
-def configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+log = structlog.get_logger(__name__)
+
+DEFAULT_BUSY_SECONDS = 30.0
+# libpq's: a connection attempt gives up after this many seconds (it waits forever by
+# default), and the kernel probes an idle connection, so one to a server that vanished from
+# the network (no reset ever arrives) is dropped within a minute instead of hours.
+POSTGRES_CONNECT_ARGS = {
+    "connect_timeout": 5,
+    "keepalives": 1,
+    "keepalives_idle": 20,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+}
+RETRY_SECONDS = (0.5, 5.0)
+
+
+def sqlite_connection_setup(busy_seconds: float) -> Callable[[Any, Any], None]:
+    def configure_sqlite_connection(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_seconds * 1000)}")
+        cursor.close()
+
+    return configure_sqlite_connection
+
+
+configure_sqlite_connection = sqlite_connection_setup(DEFAULT_BUSY_SECONDS)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is away for now rather than the statement is wrong: the
+    connection was lost or refused, the server is shutting down or starting, it has no room
+    for another session (PostgreSQL's operational errors), or another connection holds a
+    SQLite file locked longer than the busy timeout."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    cause = exc.orig
+    if isinstance(cause, psycopg.OperationalError):
+        return True
+    busy = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return isinstance(cause, sqlite3.OperationalError) and (
+        getattr(cause, "sqlite_errorcode", 0) & 0xFF in busy
+    )
 
 
 T = TypeVar("T")
+
+
+async def retry_while_unavailable(what: str, work: Callable[[], Awaitable[T]]) -> T:
+    """`work` (one transaction), tried again with back-off for as long as the database is
+    unavailable or its disk full (a status change that cannot be stored yet is kept, never
+    dropped); any other error at once. Work whose commit was answered by a lost connection is
+    done again, so it must be a compare-and-set or otherwise idempotent."""
+    delay = RETRY_SECONDS[0]
+    while True:
+        try:
+            return await work()
+        except (DBAPIError, OSError) as exc:
+            if not (is_unavailable(exc) or is_disk_full(exc)):
+                raise
+            log.warning("database cannot store", doing=what, error=_first_line(exc), retry_in=delay)
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, RETRY_SECONDS[1])
+
+
+@contextlib.contextmanager
+def restored_on_failure(row: Any) -> Iterator[None]:
+    """The column values of `row` (an ORM object a status move updates in place) put back
+    when the block's transaction fails, so the row is again what the database holds and the
+    move can be tried once more."""
+    saved = {attr.key: getattr(row, attr.key) for attr in inspect(row).mapper.column_attrs}
+    try:
+        yield
+    except DBAPIError:
+        for name, value in saved.items():
+            setattr(row, name, value)
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 
 
 def is_sqlite(url: str) -> bool:
@@ -38,15 +120,19 @@ class Database:
 
     Pooled connections are not pinged before use (a round trip per request): after the
     database restarts, the first statement on a stale connection fails, SQLAlchemy drops the
-    whole pool, and that request is answered 503."""
+    whole pool, and that request is answered 503, as are those that find it still away
+    (`is_unavailable`). On SQLite a writer waits `busy_seconds` for another connection's
+    lock before it gives up."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, busy_seconds: float = DEFAULT_BUSY_SECONDS) -> None:
         self.url = url
-        self.engine: AsyncEngine = create_async_engine(url)
         if is_sqlite(url):
-            event.listen(self.engine.sync_engine, "connect", configure_sqlite_connection)
+            self.engine: AsyncEngine = create_async_engine(url)
+            setup = sqlite_connection_setup(busy_seconds)
+            event.listen(self.engine.sync_engine, "connect", setup)
             reading = self.engine
         else:
+            self.engine = create_async_engine(url, connect_args=POSTGRES_CONNECT_ARGS)
             reading = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self.reads = async_sessionmaker(reading, expire_on_commit=False)

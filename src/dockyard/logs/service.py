@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
-from dockyard.db.session import Database
+from dockyard.db.session import Database, is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
@@ -44,15 +44,21 @@ class LogWriter:
     owner_id: str
     container_id: str
     redact: Callable[[str], str] = field(default=lambda line: line)
+    # Whether the owner is still this worker's, asked in each flush's transaction: a worker
+    # cut off from the database while another took its run over drops the lines it could
+    # not store (the other reads them from the container), rather than store them twice.
+    holds: Callable[[AsyncSession], Awaitable[bool]] | None = None
     _pending: list[dict[str, object]] = field(default_factory=list)
     # Batches are stored one after the other, so lines keep their order.
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _dropping: bool = False
     dropped: int = 0
     _unreported: int = 0  # dropped since the last marker line
 
     def write(self, line: str, at: datetime | None = None) -> None:
         """A line of dockyard's, or (`at`: its engine's time of it) of the container's."""
-        self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
+        if not self._dropping:
+            self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
 
     def _row(self, line: str, at: datetime | None = None) -> dict[str, object]:
         return {
@@ -66,7 +72,8 @@ class LogWriter:
 
     async def flush(self) -> None:
         """Store the lines written so far (callers flush before a build or run concludes, so
-        whoever sees it concluded finds all its lines, but those a full disk dropped)."""
+        whoever sees it concluded finds all its lines, but those a full disk dropped). While
+        the database is unavailable the lines stay queued for the next flush."""
         async with self._flushing:
             rows, self._pending = self._pending, []
             lines = len(rows)
@@ -76,16 +83,27 @@ class LogWriter:
                 return
             try:
                 async with self.database.sessions() as session:
+                    if self.holds is not None and not await self.holds(session):
+                        self.drop_rest()
+                        return
                     await repository.append(session, rows)
                     await session.commit()
             except DBAPIError as exc:
-                if not is_disk_full(exc):
-                    raise
-                self._drop(lines)
-                return
+                if is_disk_full(exc):
+                    self._drop(lines)
+                    return
+                if is_unavailable(exc):
+                    self._pending[:0] = rows[len(rows) - lines :]
+                raise
             if self._unreported:
                 log.info("log lines stored again", owner=self._owner(), dropped=self.dropped)
                 self._unreported = 0
+
+    def drop_rest(self) -> None:
+        """Drop the lines not stored yet and any written from now on: the build or run is
+        someone else's now, who reads them from the container again."""
+        self._dropping = True
+        self._pending = []
 
     def _marker(self, rows: list[dict[str, object]]) -> dict[str, object]:
         marker = self._row(f"dockyard: {self._unreported} log lines dropped: {DROPPED_REASON}")
@@ -108,9 +126,18 @@ class LogWriter:
             while True:
                 await asyncio.sleep(FLUSH_EVERY_SECONDS)
                 # A flush cut off mid-write would lose the lines it took from the queue.
-                await asyncio.shield(self.flush())
+                await asyncio.shield(self._flush_unless_unavailable())
         finally:
-            await asyncio.shield(self.flush())
+            await asyncio.shield(self._flush_unless_unavailable())
+
+    async def _flush_unless_unavailable(self) -> None:
+        """A flush; while the database is away the lines wait for the next one (the owner's
+        last flush, before it concludes, waits for the database)."""
+        try:
+            await self.flush()
+        except DBAPIError as exc:
+            if not is_unavailable(exc):
+                raise
 
 
 async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:

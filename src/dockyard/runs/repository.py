@@ -97,6 +97,11 @@ async def held_elsewhere(session: AsyncSession, status: str, worker_id: str) -> 
     return list((await session.execute(statement)).scalars())
 
 
+async def is_claimed_by(session: AsyncSession, pk: int, worker_id: str) -> bool:
+    statement = select(JobRun.pk).where(JobRun.pk == pk, JobRun.claimed_by == worker_id)
+    return (await session.execute(statement)).first() is not None
+
+
 async def compare_and_set(
     session: AsyncSession, pk: int, expected: dict[str, Any], changes: dict[str, Any]
 ) -> bool:

@@ -1,6 +1,7 @@
 """What builds and runs have in common on a worker: claim queued work up to a limit, drive
 each item in a task, renew the items' leases, pass abort requests on, take over items whose
-worker died, and hand the work back on shutdown.
+worker died, let go of items taken over while this worker was cut off from the database, and
+hand the work back on shutdown.
 
 Claims and takeovers are compare-and-set on the item's row, so any number of workers can share
 one database and an item is driven by one of them at a time.
@@ -31,6 +32,9 @@ class Runner(Protocol):
     aborting: bool
 
     async def run(self) -> None: ...
+
+    def let_go(self) -> None:
+        """The item was taken over by another worker: write nothing more of it."""
 
 
 # Who holds a work item, and when its holder last renewed that (by the holder's clock).
@@ -150,7 +154,7 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
             return
         ids = list(self.running)
         async with self.database.sessions() as session:
-            await leases.renew(session, self.model, ids, self.worker_id, utcnow())
+            held = await leases.renew(session, self.model, ids, self.worker_id, utcnow())
             stopping = await leases.to_stop_among(session, self.model, ids)
             await session.commit()
         for item_id in stopping:
@@ -158,6 +162,16 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
             if not running.runner.aborting:
                 running.runner.aborting = True
                 running.task.cancel()
+        for item_id in set(ids) - held - stopping:
+            self._let_go(item_id)
+
+    def _let_go(self, item_id: str) -> None:
+        """This worker was cut off longer than its lease and another took the item over:
+        stop driving it, leaving what it runs (a job's container) to the new holder."""
+        running = self.running.pop(item_id)
+        running.runner.let_go()
+        running.task.cancel()
+        log.warning(f"{self.kind} taken over elsewhere; letting go", id=item_id)
 
     async def _claim(self) -> None:
         free = self.limit - len(self.running)

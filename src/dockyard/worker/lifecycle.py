@@ -127,10 +127,18 @@ def run_is_terminal(status: RunStatus) -> bool:
     return status in TERMINAL_RUN_STATUSES
 
 
-async def move_run(session: AsyncSession, run: JobRun, target: RunStatus, **changes: Any) -> bool:
-    """Move `run` to `target` if the table allows it and nobody moved it meanwhile; sets
-    `concluded_at` on terminal statuses; the notifications the move makes are written to the
-    outbox in the same transaction. The caller commits. Whether the move happened."""
+async def move_run(
+    session: AsyncSession,
+    run: JobRun,
+    target: RunStatus,
+    *,
+    held_by: str | None = None,
+    **changes: Any,
+) -> bool:
+    """Move `run` to `target` if the table allows it and nobody moved it meanwhile (nor, for
+    the worker driving it, `held_by` its claim, took it over); sets `concluded_at` on terminal
+    statuses; the notifications the move makes are written to the outbox in the same
+    transaction. The caller commits. Whether the move happened."""
     current = RunStatus(run.status)
     if target not in RUN_TRANSITIONS.get(current, frozenset()):
         raise IllegalTransition(
@@ -142,6 +150,8 @@ async def move_run(session: AsyncSession, run: JobRun, target: RunStatus, **chan
     if run_is_terminal(target):
         values["concluded_at"] = now
     expected = {"status": current.value}
+    if held_by is not None:
+        expected["claimed_by"] = held_by
     if not await runs_repository.compare_and_set(session, run.pk, expected, values):
         return False
     for name, value in values.items():

@@ -17,7 +17,7 @@ import structlog
 from dockyard.builds.tasks import BuildEngines
 from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
 from dockyard.db.notify import listen
-from dockyard.db.session import Database, is_sqlite
+from dockyard.db.session import Database, is_sqlite, is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
@@ -35,6 +35,10 @@ from dockyard.worker.runs import RunDispatcher
 from dockyard.worker.schedules import CronScheduler
 
 log = structlog.get_logger(__name__)
+
+# A tick still going after this many leases is taken for hung (a slow one on a loaded machine
+# may outlast one lease).
+TICK_BOUND_LEASES = 4
 
 
 class Handler(Protocol):
@@ -115,12 +119,26 @@ class Worker:
         return asyncio.create_task(listen(url, self.wake), name="work notifications")
 
     async def _tick(self, handler: Handler) -> None:
-        # A failed tick (database busy, registry down) is retried on the next one.
+        """A failed tick (database busy, registry down) is retried on the next one. A tick
+        renews the worker's leases, so one that outlasts several leases has lost them long
+        since: it is cut short then (a connection that hangs, its server or network gone
+        silent, would hold the worker forever)."""
         name = type(handler).__name__
+        bound = TICK_BOUND_LEASES * self.settings.worker_lease_seconds
         try:
-            await handler.tick()
+            async with asyncio.timeout(bound):
+                await handler.tick()
+        except TimeoutError:
+            log.error(
+                "worker tick cut short: the database or an engine did not answer",
+                handler=name,
+                after_seconds=bound,
+            )
+            return
         except Exception as exc:
-            if not is_disk_full(exc):
+            if is_unavailable(exc) and not is_disk_full(exc):
+                log.warning("worker tick failed: database unavailable", handler=name)
+            elif not is_disk_full(exc):
                 log.exception("worker tick failed", handler=name)
             elif name not in self.short_of_space:
                 log.warning("worker tick failed: the database's disk is full", handler=name)

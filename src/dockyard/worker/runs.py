@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.config import ContainerNetwork, Settings
 from dockyard.db.base import utcnow
-from dockyard.db.session import Database
-from dockyard.db.space import restored_on_failure, retry_while_full
+from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
 from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
@@ -114,7 +113,8 @@ class RunRunner:
     # ---- the row ----------------------------------------------------------------------------
 
     async def _update(self, **changes: Any) -> None:
-        """Write `changes` while this worker still holds the run."""
+        """Write `changes` while this worker still holds the run (absolute values: written
+        again when the database was away, whatever became of the first try)."""
         expected = {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id}
 
         async def store() -> bool:
@@ -125,33 +125,49 @@ class RunRunner:
                 await session.commit()
             return changed
 
-        if not await retry_while_full(store, f"run {self.run_row.id} {', '.join(changes)}"):
+        what = f"run {self.run_row.id} {', '.join(changes)}"
+        if not await retry_while_unavailable(what, store):
             raise RunTakenOver(self.run_row.id)
         for name, value in changes.items():
             setattr(self.run_row, name, value)
 
     async def _conclude(self, status: RunStatus, message: str | None) -> None:
+        """The run's last lines and its final status, once the database answers, unless
+        another worker holds the run by then."""
         changes: dict[str, Any] = {"active": 0, "container_name": None, "retry_at": None}
         if message is not None:
             changes["message"] = self.redact(message)[:MAX_MESSAGE]
 
-        async def store() -> None:
+        async def store() -> bool:
             if self.logs is not None:
                 # On every try: once the disk has space, the marker of the lines it dropped.
                 await self.logs.flush()
             with restored_on_failure(self.run_row):
                 async with self.database.sessions() as session:
-                    await move_run(session, self.run_row, status, **changes)
+                    moved = await move_run(
+                        session, self.run_row, status, held_by=self.worker_id, **changes
+                    )
                     await session.commit()
+            return moved
 
-        await retry_while_full(store, f"run {self.run_row.id} {status.value}")
+        if not await retry_while_unavailable(f"run {self.run_row.id} {status.value}", store):
+            log.info("run taken over elsewhere", run=self.run_row.id)
+
+    async def _holds(self, session: AsyncSession) -> bool:
+        return await repository.is_claimed_by(session, self.run_row.pk, self.worker_id)
+
+    def let_go(self) -> None:
+        if self.logs is not None:
+            self.logs.drop_rest()
 
     # ---- the run ----------------------------------------------------------------------------
 
     async def run(self) -> None:
         run_secrets = open_secrets(self.box, self.run_row)
         self.redact = masker(secret_values(run_secrets))
-        logs = self.logs = LogWriter(self.database, "run", self.run_row.id, "", self.redact)
+        logs = self.logs = LogWriter(
+            self.database, "run", self.run_row.id, "", self.redact, holds=self._holds
+        )
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
         try:
@@ -366,8 +382,9 @@ class RunRunner:
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
-        self.cursor = await container_log_cursor(
-            self.database, "run", self.run_row.id, logs.container_id
+        self.cursor = await retry_while_unavailable(
+            f"run {self.run_row.id} log cursor",
+            lambda: container_log_cursor(self.database, "run", self.run_row.id, logs.container_id),
         )
         following = asyncio.create_task(self._follow_container_lines(state, logs))
         prober = Prober(
@@ -415,7 +432,7 @@ class RunRunner:
                 await outbox.run_health_check_failed(session, self.run_row, message)
                 await session.commit()
 
-        await retry_while_full(store, f"run {self.run_row.id} health check failure")
+        await retry_while_unavailable(f"run {self.run_row.id} health check failure", store)
 
     async def _count_exit(self, final: ContainerState, logs: LogWriter) -> bool:
         """Count the attempt's exit; whether the run has concluded."""
