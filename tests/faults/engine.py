@@ -2,11 +2,16 @@
 everyone else's tests and is never touched.
 
 `SecondEngine` runs a containerd and a dockerd under one temp dir (sockets, data root, exec
-root, pidfile), on a bridge of its own (`br-dyfaults`, 100.69.0.1/24) with networks from
-100.68.0.0/16, out of the main engine's 100.66.0.0/24 and 100.67.0.0/16, and no iptables
-rules. containerd is a process of its own, as where the two are system services: restarting
-dockerd leaves it and the containers' shims running, and whether a running container outlives
-the restart is up to dockerd's `--live-restore`. `restart_engine` is the fault: dockerd is
+root, pidfile), on a bridge of its own (`br-dyfaults`, 100.69.0.1/24, out of the main
+engine's 100.66.0.0/24 and 100.67.0.0/16) and no iptables rules. It has no address pool
+(`--default-address-pool`): a dockerd with one, restarted without live-restore, deletes the
+host's `docker0` (moby's "clear stale bridge network" removes the interface by its default
+name, whatever `--bridge` says), the main engine's bridge. So it has no networks but its
+default bridge either: dockyard on it runs jobs there (DOCKYARD_CONTAINER_NETWORK=bridge).
+
+containerd is a process of its own, as where the two are system services: restarting
+dockerd leaves it and the containers' shims running, and whether a running container
+outlives the restart is up to dockerd's `--live-restore`. `restart_engine` is the fault: dockerd is
 stopped with SIGTERM (an upgrade) or SIGKILL (an OOM kill) and started again.
 
 `second_engine_running` (a module fixture's body) starts one with local/busybox:1 loaded and
@@ -33,7 +38,7 @@ DOCKERD = "/usr/sbin/dockerd"
 CONTAINERD = "containerd"
 BRIDGE = "br-dyfaults"
 BRIDGE_ADDRESS = "100.69.0.1/24"
-ADDRESS_POOL = "base=100.68.0.0/16,size=24"
+MAIN_BRIDGE = "docker0"
 BASE_IMAGE = "local/busybox:1"
 ANSWER_SECONDS = 30.0
 STOP_SECONDS = 30.0
@@ -88,7 +93,6 @@ class SecondEngine:
             f"--pidfile={self.root / 'docker.pid'}",
             f"--config-file={self._daemon_config()}",
             f"--bridge={BRIDGE}",
-            f"--default-address-pool={ADDRESS_POOL}",
             "--iptables=false",
             "--ip6tables=false",
             "--ip-masq=false",
@@ -176,11 +180,17 @@ def restart_engine(
     kill) and start it again, with `--live-restore` or without (as it was if None); returns
     once it answers. containerd, and so a running container's process, stays up: a dockerd
     without live-restore kills the containers it finds running when it starts."""
+    main_bridge = _has_link(MAIN_BRIDGE)
     engine.stop_dockerd(sig)
     if live_restore is not None:
         engine.live_restore = live_restore
     engine._start_dockerd()
     engine.restarts += 1
+    assert _has_link(MAIN_BRIDGE) == main_bridge, "the second dockerd removed the host's docker0"
+
+
+def _has_link(name: str) -> bool:
+    return subprocess.run(["ip", "link", "show", name], capture_output=True).returncode == 0
 
 
 def _make_bridge() -> None:

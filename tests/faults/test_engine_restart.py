@@ -53,7 +53,11 @@ def live(
     sample.repo.commit(
         {"slow.Dockerfile": SLOW_DOCKERFILE, "Dockerfile": QUICK_DOCKERFILE}, "faults"
     )
-    env = {"DOCKER_HOST": second_engine.host, "DOCKYARD_RUN_BACKOFF_SCALE": "0.01"}
+    env = {
+        "DOCKER_HOST": second_engine.host,
+        "DOCKYARD_CONTAINER_NETWORK": "bridge",  # the engine has no pool for project networks
+        "DOCKYARD_RUN_BACKOFF_SCALE": "0.01",
+    }
     with live_with_project(root, sample, "Engine faults", **env) as live:
         slow = {"dockerfile": {"dockerFilePath": "/slow.Dockerfile", "dockerWorkDir": "/"}}
         vcs_job(live, "slow-image", buildSettings=slow)
