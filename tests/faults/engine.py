@@ -21,6 +21,7 @@ tears everything down afterwards: containers, both daemons, mounts, the bridge a
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import signal
 import subprocess
@@ -214,9 +215,12 @@ def _unmount_under(root: Path) -> None:
 @contextlib.contextmanager
 def second_engine_running() -> Iterator[SecondEngine]:
     """A started SecondEngine for the block (a module's fixture: it takes a few seconds),
-    torn down after; the test is skipped where dockerd or containerd is not installed."""
+    torn down after; the test is skipped where dockerd or containerd is not installed, or
+    without root."""
     if shutil.which(CONTAINERD) is None or not Path(DOCKERD).exists():
         pytest.skip("dockerd and containerd are not installed (apt-get install docker.io)")
+    if os.geteuid() != 0:
+        pytest.skip("a Docker engine of the tests' own needs root")
     # Short: a unix socket's path has at most 107 bytes.
     engine = SecondEngine(Path(tempfile.mkdtemp(prefix="dyfaults-", dir="/tmp")))
     try:

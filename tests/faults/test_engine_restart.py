@@ -156,17 +156,26 @@ def test_build_during_engine_restart_fails_naming_the_engine(
     assert live.wait_for(f"/jobs/image/build/{again}", is_concluded)["status"] == "SUCCESS"
 
 
+@pytest.mark.parametrize(
+    ("sig", "reason"),
+    [
+        (signal.SIGKILL, "the container engine restarted during the attempt"),
+        (signal.SIGTERM, "exit code 143"),
+    ],
+    ids=["sigkill", "sigterm"],
+)
 def test_run_whose_container_the_engine_killed_is_retried(
-    live: LiveDockyard, second_engine: SecondEngine
+    live: LiveDockyard, second_engine: SecondEngine, sig: signal.Signals, reason: str
 ) -> None:
-    """Without live-restore the restarted engine kills the running container: the user sees
-    attempt 1 fail ("the container engine restarted during the attempt") and attempt 2 run to
-    the end; the run ends SUCCESS with succeeded 1, failed 1, one container per attempt, and
-    each line stored once."""
+    """Without live-restore the container does not outlive the engine: a stopping engine
+    (SIGTERM) stops it, a killed one's successor kills it as it starts. The user sees attempt
+    1 fail (the engine's SIGTERM; "the container engine restarted during the attempt") and
+    attempt 2 run to the end: the run ends SUCCESS with succeeded 1, failed 1, one container
+    per attempt, each line stored once."""
     use_live_restore(second_engine, False)
-    job = ticker_job(live, "retried-after-restart", count=5, code=0, backoff_limit=1)
+    job = ticker_job(live, f"retried-after-{sig.name.lower()}", count=5, code=0, backoff_limit=1)
 
-    run, started = run_through_restart(live, second_engine, job, signal.SIGKILL, "tick 1")
+    run, started = run_through_restart(live, second_engine, job, sig, "tick 1")
 
     assert (run["status"], run["succeeded"], run["failed"]) == ("SUCCESS", 1, 1), run
     assert started == {1: 1, 2: 1}
@@ -175,7 +184,7 @@ def test_run_whose_container_the_engine_killed_is_retried(
     first, second = lines[f"dockyard-run-{run_id}-1"], lines[f"dockyard-run-{run_id}-2"]
     assert ticks(second) == [f"tick {i}" for i in range(1, 6)]
     assert ticks(first) == [f"tick {i}" for i in range(1, len(ticks(first)) + 1)]
-    assert any("the container engine restarted during the attempt" in line for line in first)
+    assert any(line.startswith("Attempt 1 failed (") and reason in line for line in first), first
 
 
 def test_live_restored_container_is_reattached(
