@@ -124,10 +124,12 @@ def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:
 
 
 @contextlib.contextmanager
-def live_with_project(root: Path, sample: SampleRepo, project: str) -> Iterator[LiveDockyard]:
-    """A live dockyard on `sample`'s repositories with a project named `project`, stopped
-    after."""
-    process = start_live(root, sample)
+def live_with_project(
+    root: Path, sample: SampleRepo, project: str, **env: str
+) -> Iterator[LiveDockyard]:
+    """A live dockyard on `sample`'s repositories (its environment added `env`) with a project
+    named `project`, stopped after."""
+    process = start_live(root, sample, **env)
     token = process.admin_token()
     assert token, process.output()
     try:

@@ -440,15 +440,25 @@ class Submitter(threading.Thread):
 
 
 class ContainerWatch(threading.Thread):
-    """Every container start of the project, from the engine's event stream (subscribed at
-    once, so no start is missed): (run id, attempt) -> the ids of containers started."""
+    """Every container start of the project, from the event stream of the engine at
+    `docker_host` (subscribed at once, so no start is missed; from `since` on, and until
+    `until` if given, both Unix times): (run id, attempt) -> the ids of containers started."""
 
-    def __init__(self, project: str) -> None:
+    def __init__(
+        self,
+        project: str,
+        docker_host: str = DOCKER_HOST,
+        since: float | None = None,
+        until: float | None = None,
+    ) -> None:
         super().__init__(name="soak container watch", daemon=True)
         self.label = f"dockyard.project={project}"
-        self.api = docker.APIClient(base_url=DOCKER_HOST)
+        self.api = docker.APIClient(base_url=docker_host)
         self.stream = self.api.events(
-            decode=True, filters={"type": "container", "event": "start", "label": self.label}
+            since=since,
+            until=until,
+            decode=True,
+            filters={"type": "container", "event": "start", "label": self.label},
         )
         self.started: defaultdict[tuple[str, int], set[str]] = defaultdict(set)
 

@@ -131,7 +131,7 @@ class ContainerExists(Exception):
         self.state = state
 
 
-class JobContainers(Protocol):
+class JobContainers(ContainerEngine, Protocol):
     """The containers of job runs (engine/containers.py: the Docker Engine API)."""
 
     async def architecture(self) -> str:

@@ -195,7 +195,8 @@ class DockerEngine:
         """Every stdout/stderr line (merged, utf-8 with replacement) with its time, from
         `since` until the container exits; the engine ends the stream then. A last line
         without a newline is delivered as one. Cancelling closes the stream, which ends the
-        reading thread."""
+        reading thread. EngineUnavailable when the stream ends while the container still
+        runs: the engine went away (restarted) and a live-restored container keeps writing."""
         since_seconds = since.timestamp() if since else None
         stream = await self._api(
             lambda api: api.logs(
@@ -222,6 +223,11 @@ class DockerEngine:
         )
         for line, at in frame_lines(missed):
             on_line(line, at)
+        if (await self._api(lambda api: api.inspect_container(container_id)))["State"]["Running"]:
+            raise EngineUnavailable(
+                f"The log stream of container {container_id[:12]} from the Docker engine at "
+                f"{self.docker_host} was cut off while it runs (the engine restarted?)"
+            )
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         grace = math.ceil(grace_seconds)

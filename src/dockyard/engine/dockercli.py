@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,6 +16,12 @@ from dockyard.errors import EngineUnavailable
 
 DOCKER_CLI = "/usr/bin/docker"
 DAEMON_DOWN = "cannot connect to the docker daemon"
+# The CLI's last line when its connection to the engine broke mid-command, the engine
+# restarted or killed: bare (a registry's failures come as the engine's messages), or, for a
+# build with --iidfile, that the image id never came.
+CONNECTION_CUT = re.compile(
+    r"unexpected EOF|cannot write \S+ because server did not provide an image ID"
+)
 # What the CLI reads of the worker's environment: its own DOCKER_* settings (TLS of a tcp://
 # engine), the proxy of a remote engine and the CA store. Nothing else of dockyard's
 # environment (its DOCKYARD_* secrets) reaches the CLI or the helpers it starts.
@@ -59,6 +66,11 @@ class DockerCli:
             ) from exc
         if not completed.ok and any(DAEMON_DOWN in line.lower() for line in completed.tail):
             raise EngineUnavailable(f"Docker engine at {self.docker_host} did not answer")
+        if not completed.ok and completed.tail and CONNECTION_CUT.fullmatch(completed.tail[-1]):
+            raise EngineUnavailable(
+                f"The Docker engine at {self.docker_host} went away during `docker {args[0]}` "
+                f"(restarted or killed): {completed.tail[-1]}"
+            )
         return completed
 
 

@@ -10,6 +10,11 @@ counted attempt's container a dead worker left behind is removed. A failed attem
 after a back-off of 10 s, 20 s, 40 s ... (at most 6 min) until `failed` exceeds
 `backoffLimit` (pastBackoffLimit); `activeDeadlineSeconds` bounds the whole run from the first
 start (pastActiveDeadline).
+
+When the engine stops answering (restarted, killed) the runner waits for it to come back
+(at most ENGINE_RETURN_SECONDS) and resumes the run from its row as a worker taking it over
+would: a container the engine kept running (live-restore) is reattached, its log followed on
+from the last line stored; one it killed has its exit counted as a failed attempt.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from dockyard.engine.base import (
     JobContainers,
     RegistryCredentials,
 )
-from dockyard.errors import DockyardError, Invalid, RunFailed
+from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
 from dockyard.notifications import outbox
@@ -55,6 +60,8 @@ MAX_MESSAGE = 4000
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 360.0
 LABEL_RUN = "dockyard.run"
+ENGINE_RETURN_SECONDS = 300.0
+ENGINE_POLL_SECONDS = 0.5
 
 
 def container_name(run: JobRun, attempt: int) -> str:
@@ -103,8 +110,11 @@ class RunRunner:
         self.current: ContainerState | None = None
         # Why the current attempt failed when its exit code does not say (a probe, a start).
         self.failure: str | None = None
-        # Where the current attempt's container lines written so far end.
+        # Where the current attempt's container lines written so far end; the container.
         self.cursor = LogCursor()
+        self.followed: str | None = None
+        # The attempt during which the engine went away, if one did.
+        self.engine_lost_in: int | None = None
         self.redact = masker([])
         self.logs: LogWriter | None = None
         # When pastActiveDeadline is reached, on the event loop's clock (see `_arm`).
@@ -215,6 +225,34 @@ class RunRunner:
         deadline.reschedule(self.deadline_at)
 
     async def _attempts(
+        self, run_secrets: RunSecrets, logs: LogWriter, deadline: asyncio.Timeout
+    ) -> None:
+        while True:
+            try:
+                return await self._drive(run_secrets, logs, deadline)
+            except EngineUnavailable as lost:
+                await self._await_engine(lost, logs)
+
+    async def _await_engine(self, lost: EngineUnavailable, logs: LogWriter) -> None:
+        """Until the engine answers again; EngineUnavailable when it stays away."""
+        self.engine_lost_in = self.run_row.attempt
+        logs.write(f"{lost.message}; waiting for the engine to answer again")
+        loop = asyncio.get_running_loop()
+        given_up_at = loop.time() + ENGINE_RETURN_SECONDS
+        while True:
+            await asyncio.sleep(ENGINE_POLL_SECONDS)
+            try:
+                await self.containers.ping()
+            except EngineUnavailable as exc:
+                if loop.time() > given_up_at:
+                    raise EngineUnavailable(
+                        f"{exc.message}, for {ENGINE_RETURN_SECONDS:.0f} s: the run is ended"
+                    ) from exc
+                continue
+            logs.write("The container engine answers again; the run resumes")
+            return
+
+    async def _drive(
         self, run_secrets: RunSecrets, logs: LogWriter, deadline: asyncio.Timeout
     ) -> None:
         await self._check_architecture()
@@ -382,10 +420,16 @@ class RunRunner:
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
-        self.cursor = await retry_while_unavailable(
-            f"run {self.run_row.id} log cursor",
-            lambda: container_log_cursor(self.database, "run", self.run_row.id, logs.container_id),
-        )
+        # Followed again after the engine came back, the cursor already stands where the
+        # lines written end (some may not be stored yet).
+        if self.followed != state.id:
+            self.cursor = await retry_while_unavailable(
+                f"run {self.run_row.id} log cursor",
+                lambda: container_log_cursor(
+                    self.database, "run", self.run_row.id, logs.container_id
+                ),
+            )
+            self.followed = state.id
         following = asyncio.create_task(self._follow_container_lines(state, logs))
         prober = Prober(
             self.containers,
@@ -396,7 +440,7 @@ class RunRunner:
         health = asyncio.create_task(prober.watch(self.recipe.health_checks))
         exited = asyncio.create_task(self.containers.wait(state.id))
         try:
-            done, _ = await asyncio.wait({health, exited}, return_when=asyncio.FIRST_COMPLETED)
+            done = await _first_of({health, exited}, following)
             if exited not in done:
                 await self._stop_after_probe(health, state)
             final = await exited
@@ -440,6 +484,8 @@ class RunRunner:
         failure, self.failure = self.failure, None
         succeeded = failure is None and final.exit_code == 0
         reason = failure or _exit_reason(final)
+        if self.engine_lost_in == row.attempt:
+            reason += "; the container engine restarted during the attempt"
         if final.exit_code is not None:
             logs.write(f"Attempt {row.attempt} exited with code {final.exit_code}")
         changes: dict[str, Any] = {"active": 0, "container_name": None}
@@ -496,6 +542,19 @@ class RunRunner:
         logs.write(message)
         with contextlib.suppress(RunTakenOver, DockyardError):
             await self._conclude(RunStatus.FAILED, message)
+
+
+async def _first_of(
+    awaited: set[asyncio.Task[Any]], following: asyncio.Task[None]
+) -> set[asyncio.Task[Any]]:
+    """The tasks of `awaited` done first; the exception of `following` (the log stream) if it
+    fails before: its engine went away."""
+    done, _ = await asyncio.wait({*awaited, following}, return_when=asyncio.FIRST_COMPLETED)
+    if done & awaited:
+        return done & awaited
+    following.result()
+    done, _ = await asyncio.wait(awaited, return_when=asyncio.FIRST_COMPLETED)
+    return done
 
 
 def _exit_reason(state: ContainerState) -> str:
