@@ -22,11 +22,20 @@ DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 INSTALLATIONS: set[str] = set()
 
 
+# Ports handed out by `free_port`: the kernel may give a port it just gave again once its
+# probe socket is closed (a server's API and registry once got the same one).
+HANDED_PORTS: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port free now and never handed out before in this test session."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port not in HANDED_PORTS:
+            HANDED_PORTS.add(port)
+            return port
 
 
 @dataclass

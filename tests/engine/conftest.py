@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,17 +15,11 @@ from dockyard.engine.base import RegistryCredentials
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import start_local_registry
 from tests.gitrepos import SampleRepo, make_sample_repo
+from tests.live import free_port
 
 DOCKER_HOST = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
 # The job containers' runtime, as the worker would be told (run the tests again with runsc).
 CONTAINER_RUNTIME = os.environ.get("DOCKYARD_CONTAINER_RUNTIME", "runc")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def processes_mentioning(marker: str) -> list[str]:

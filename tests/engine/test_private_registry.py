@@ -21,7 +21,8 @@ from dockyard.engine.base import RegistryCredentials
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.dockercli import DOCKER_CLI
 from dockyard.errors import BuildFailed
-from tests.engine.conftest import DOCKER_HOST, free_port
+from tests.engine.conftest import DOCKER_HOST
+from tests.live import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.anyio]
 USER, PASSWORD = "builder", "b4se-image-pass"
