@@ -79,17 +79,6 @@ async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:
     return list((await session.execute(statement)).scalars())
 
 
-async def held_elsewhere(
-    session: AsyncSession, statuses: Sequence[str], worker_id: str
-) -> list[Build]:
-    """The builds in `statuses` that another worker than `worker_id` holds, or none does."""
-    statement = select(Build).where(
-        Build.status.in_(statuses),
-        Build.claimed_by.is_(None) | (Build.claimed_by != worker_id),
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def compare_and_set(
     session: AsyncSession,
     pk: int,

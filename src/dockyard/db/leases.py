@@ -32,3 +32,14 @@ async def to_stop_among(session: AsyncSession, model: Any, ids: Sequence[str]) -
     statement = select(model.id).where(model.id.in_(ids), model.abort_requested.is_(False))
     carry_on: set[str] = set((await session.execute(statement)).scalars())
     return set(ids) - carry_on
+
+
+async def held_elsewhere(
+    session: AsyncSession, model: Any, statuses: Sequence[str], worker_id: str
+) -> list[Any]:
+    """The rows in `statuses` that another worker than `worker_id` holds, or none does."""
+    statement = select(model).where(
+        model.status.in_(statuses),
+        model.claimed_by.is_(None) | (model.claimed_by != worker_id),
+    )
+    return list((await session.execute(statement)).scalars())

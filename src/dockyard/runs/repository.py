@@ -88,15 +88,6 @@ async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]
     return list((await session.execute(statement)).scalars())
 
 
-async def held_elsewhere(session: AsyncSession, status: str, worker_id: str) -> list[JobRun]:
-    """The runs in `status` that another worker than `worker_id` holds, or none does."""
-    statement = select(JobRun).where(
-        JobRun.status == status,
-        JobRun.claimed_by.is_(None) | (JobRun.claimed_by != worker_id),
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def is_claimed_by(session: AsyncSession, pk: int, worker_id: str) -> bool:
     statement = select(JobRun.pk).where(JobRun.pk == pk, JobRun.claimed_by == worker_id)
     return (await session.execute(statement)).first() is not None

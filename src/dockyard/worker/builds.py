@@ -24,6 +24,7 @@ from dockyard.builds.tasks import (
     image_tag,
 )
 from dockyard.config import Settings
+from dockyard.db import leases
 from dockyard.db.session import Database
 from dockyard.db.space import is_disk_full
 from dockyard.engine.base import RegistryClient
@@ -124,7 +125,7 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
         return item.claimed_by, item.heartbeat_at
 
     async def held_elsewhere(self, session: AsyncSession) -> list[Build]:
-        return await repository.held_elsewhere(session, IN_FLIGHT, self.worker_id)
+        return await leases.held_elsewhere(session, Build, IN_FLIGHT, self.worker_id)
 
     async def recover(self, session: AsyncSession, abandoned: list[Build]) -> list[Build]:
         """A build is never resumed mid-way: it is concluded or queued to start over."""

@@ -136,13 +136,14 @@ class Worker:
             )
             return
         except Exception as exc:
-            if is_unavailable(exc) and not is_disk_full(exc):
+            if is_disk_full(exc):
+                if name not in self.short_of_space:
+                    log.warning("worker tick failed: the database's disk is full", handler=name)
+                    self.short_of_space.add(name)
+            elif is_unavailable(exc):
                 log.warning("worker tick failed: database unavailable", handler=name)
-            elif not is_disk_full(exc):
+            else:
                 log.exception("worker tick failed", handler=name)
-            elif name not in self.short_of_space:
-                log.warning("worker tick failed: the database's disk is full", handler=name)
-                self.short_of_space.add(name)
             return
         if name in self.short_of_space:
             log.info("worker tick stored again", handler=name)

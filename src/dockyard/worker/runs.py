@@ -29,6 +29,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.config import ContainerNetwork, Settings
+from dockyard.db import leases
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
 from dockyard.engine.base import (
@@ -617,7 +618,8 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
         return item.claimed_by, item.heartbeat_at
 
     async def held_elsewhere(self, session: AsyncSession) -> list[JobRun]:
-        return await repository.held_elsewhere(session, RunStatus.RUNNING.value, self.worker_id)
+        running = [RunStatus.RUNNING.value]
+        return await leases.held_elsewhere(session, JobRun, running, self.worker_id)
 
     async def recover(self, session: AsyncSession, abandoned: list[JobRun]) -> list[JobRun]:
         """Runs whose worker stopped renewing its lease: this worker takes them over."""
