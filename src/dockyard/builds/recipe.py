@@ -3,14 +3,32 @@ is asked for, so later edits of the job or service do not change a build already
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from dockyard.builds.schemas import BuildOverrides
-from dockyard.errors import Conflict
+from dockyard.builds.schemas import (
+    BuildConfiguration,
+    BuildOverrides,
+    BuildpackBuildSettings,
+    BuildpackOptions,
+    BuildSettings,
+    BuildStorage,
+    DockerfileBuildSettings,
+    DockerfileOptions,
+    DockerOverrides,
+    SecretFile,
+)
+from dockyard.vcs.schemas import VcsRepository
+
+if TYPE_CHECKING:
+    from dockyard.jobs.schemas import ManualJobSpec
+    from dockyard.services.schemas import BuildServiceSpec
+
+    Buildable = ManualJobSpec | BuildServiceSpec
 
 Engine = Literal["buildkit", "kaniko", "buildpack"]
+Options = DockerfileOptions | BuildpackOptions
 
 
 class BuildRecipe(BaseModel):
@@ -35,66 +53,67 @@ class BuildSecrets(BaseModel):
 
     bundle_url: str | None = None
     build_arguments: dict[str, str] = {}
-    build_files: dict[str, dict[str, str]] = {}
-    docker_secret_mounts: dict[str, dict[str, str]] = {}
+    build_files: dict[str, SecretFile] = {}
+    docker_secret_mounts: dict[str, SecretFile] = {}
 
 
-def _engine(build_settings: dict[str, Any]) -> tuple[Engine, dict[str, Any]]:
-    if "buildpack" in build_settings:
-        return "buildpack", build_settings["buildpack"]
-    dockerfile = build_settings.get("dockerfile", {})
-    engine: Engine = dockerfile.get("buildEngine", "buildkit")
-    return engine, dockerfile
+def _engine(settings: BuildSettings | None) -> tuple[Engine, Options | None]:
+    if isinstance(settings, BuildpackBuildSettings):
+        return "buildpack", settings.buildpack
+    if isinstance(settings, DockerfileBuildSettings):
+        return settings.dockerfile.build_engine, settings.dockerfile
+    return "buildkit", None
+
+
+def _use_cache(options: Options | None) -> bool:
+    """`buildkit.useCache`, else the deprecated `useCache`; unset, the cache is used."""
+    buildkit = options.buildkit if isinstance(options, DockerfileOptions) else None
+    wanted = buildkit.use_cache if buildkit else None
+    if wanted is None and options is not None:
+        wanted = options.use_cache
+    return wanted is not False
+
+
+def _storage_mb(*storages: BuildStorage | None) -> int | None:
+    """The ephemeral storage size of the first of `storages` that sets any."""
+    ephemeral = next((s.ephemeral_storage for s in storages if s and s.ephemeral_storage), None)
+    return ephemeral.storage_size if ephemeral else None
 
 
 def recipe_of(
-    body: dict[str, Any], vcs: dict[str, Any] | None, overrides: BuildOverrides | None
+    spec: Buildable, vcs: VcsRepository | None, overrides: BuildOverrides | None
 ) -> tuple[BuildRecipe, BuildSecrets]:
-    """The recipe of a build of the job or service whose whole wire `body` (secrets opened) is
-    given, with its git source `vcs` (None for bundle builds), and the request's overrides."""
-    settings = body.get("buildSettings", {})
-    configuration = body.get("buildConfiguration", {})
-    engine, options = _engine(settings)
-    storage = (settings.get("storage") or configuration.get("storage") or {}).get(
-        "ephemeralStorage", {}
-    )
-    docker = overrides.docker if overrides and overrides.docker else None
+    """The recipe of a build of the job or service whose whole spec (secrets opened) is given,
+    with its git source `vcs` (None for bundle builds), and the request's overrides."""
+    configuration = spec.build_configuration or BuildConfiguration()
+    engine, options = _engine(spec.build_settings)
+    dockerfile = options if isinstance(options, DockerfileOptions) else None
+    context = options.build_context if isinstance(options, BuildpackOptions) else None
+    docker = overrides.docker if overrides and overrides.docker else DockerOverrides()
     recipe = BuildRecipe(
-        project_url=vcs.get("projectUrl") if vcs else None,
-        project_type=vcs.get("projectType") if vcs else None,
-        dockerfile_path=(docker and docker.docker_file_path)
-        or options.get("dockerFilePath")
+        project_url=vcs.project_url if vcs else None,
+        project_type=vcs.project_type if vcs else None,
+        dockerfile_path=docker.docker_file_path
+        or (dockerfile and dockerfile.docker_file_path)
         or "/Dockerfile",
-        work_dir=(docker and docker.docker_work_dir)
-        or options.get("dockerWorkDir")
-        or options.get("buildContext")
+        work_dir=docker.docker_work_dir
+        or (dockerfile and dockerfile.docker_work_dir)
+        or context
         or "/",
-        target=(docker and docker.dockerfile_target) or configuration.get("dockerfileTarget"),
-        full_git_clone=bool(configuration.get("fullGitClone")),
-        include_git_folder=bool(configuration.get("includeGitFolder")),
-        use_cache=(options.get("buildkit") or {}).get("useCache", options.get("useCache"))
-        is not False,
+        target=docker.dockerfile_target or configuration.dockerfile_target,
+        full_git_clone=bool(configuration.full_git_clone),
+        include_git_folder=bool(configuration.include_git_folder),
+        use_cache=_use_cache(options),
         engine=engine,
-        storage_mb=storage.get("storageSize"),
-        docker_credentials=configuration.get("dockerCredentials") or [],
+        storage_mb=_storage_mb(
+            spec.build_settings.storage if spec.build_settings else None, configuration.storage
+        ),
+        docker_credentials=configuration.docker_credentials or [],
     )
-    given = overrides.model_dump(by_alias=True, exclude_none=True) if overrides else {}
+    given = overrides or BuildOverrides()
     secrets = BuildSecrets(
-        build_arguments=body.get("buildArguments", {}) | given.get("buildArguments", {}),
-        build_files=body.get("buildFiles", {}) | given.get("buildFiles", {}),
-        docker_secret_mounts=body.get("dockerSecretMounts", {})
-        | given.get("dockerSecretMounts", {}),
+        build_arguments=(spec.build_arguments or {}) | (given.build_arguments or {}),
+        build_files=(spec.build_files or {}) | (given.build_files or {}),
+        docker_secret_mounts=(spec.docker_secret_mounts or {}) | (given.docker_secret_mounts or {}),
     )
     return recipe, secrets
-
-
-def job_git_source(body: dict[str, Any]) -> dict[str, Any]:
-    """The git source of a job: its `deployment.vcs`; a job deploying an image has none."""
-    vcs = body.get("deployment", {}).get("vcs")
-    if vcs is None:
-        raise Conflict(
-            "This job has no git build source (deployment.vcs); set one with POST "
-            ".../build-source before starting a build",
-            {"deployment": "no vcs"},
-        )
-    return dict(vcs)

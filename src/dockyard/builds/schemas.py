@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 from dockyard.api.errors import field_error, union_tag
 from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.models import BuildTrigger
-from dockyard.vcs.schemas import ProjectBranch
+from dockyard.vcs.schemas import ProjectBranch, VcsData, VcsRepository
 from dockyard.worker.lifecycle import BuildStatus
 
 DEFAULT_CI_IGNORE_FLAGS: tuple[str, ...] = (
@@ -145,6 +145,20 @@ BuildSettings = Annotated[
     one_of_keys("dockerfile", "buildpack", otherwise="dockerfile"),
     Field(description="Build engine: exactly one of `dockerfile`, `buildpack`."),
 ]
+
+
+def read_vcs_data(
+    source: VcsRepository, settings: DockerfileBuildSettings | BuildpackBuildSettings | None
+) -> VcsData:
+    """`vcsData` as reads report it: the git source and, for a Dockerfile build, where the
+    Dockerfile is."""
+    dockerfile = settings.dockerfile if isinstance(settings, DockerfileBuildSettings) else None
+    return VcsData(
+        **source.model_dump(exclude_none=True),
+        docker_file_path=dockerfile.docker_file_path if dockerfile else None,
+        docker_work_dir=dockerfile.docker_work_dir if dockerfile else None,
+    )
+
 
 # ---- buildConfiguration --------------------------------------------------------------------
 

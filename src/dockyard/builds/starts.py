@@ -7,7 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import service
 from dockyard.builds.models import Build, BuildTrigger
-from dockyard.builds.recipe import job_git_source, recipe_of
+from dockyard.builds.recipe import recipe_of
 from dockyard.builds.schemas import BuildOverrides
 from dockyard.builds.service import BuildSource, BuildTarget
 from dockyard.errors import Conflict
@@ -27,10 +27,10 @@ async def start_job_build(
     trigger: BuildTrigger = BuildTrigger.API,
 ) -> Build:
     """A build of `sha` (None: the latest commit) of the job's branch."""
-    spec = jobs.opened_body(box, job)
-    vcs = job_git_source(spec)
+    spec = jobs.opened_spec(box, job)
+    vcs = jobs.git_source(spec)
     recipe, secrets = recipe_of(spec, vcs, overrides)
-    source = BuildSource(branch=vcs["projectBranch"], sha=sha)
+    source = BuildSource(branch=vcs.project_branch, sha=sha)
     target = BuildTarget(job.project_id, "job", job.id)
     return await service.start_build(session, box, target, source, recipe, secrets, trigger)
 
@@ -45,8 +45,8 @@ async def start_service_build(
 ) -> Build:
     """A build of a branch, a pull request or a bundle of the service's repository; the first
     one after DELETE .../build-cache runs without the cache."""
-    spec = services.opened_body(box, found)
-    vcs = None if source.bundle_url else spec.get("vcsData")
+    spec = services.opened_spec(box, found)
+    vcs = None if source.bundle_url else spec.vcs_data
     if source.bundle_url is None and vcs is None:
         raise Conflict(
             "This service builds from bundles only (no vcsData): give a bundleUrl",

@@ -21,6 +21,7 @@ import structlog
 from dockyard.builds import repository
 from dockyard.builds.models import Build
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
+from dockyard.builds.schemas import SecretFile
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
 from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
@@ -91,14 +92,14 @@ def built_image(settings: Settings, build: Build) -> str:
 
 def secret_values(secrets: BuildSecrets) -> list[str]:
     files = [*secrets.build_files.values(), *secrets.docker_secret_mounts.values()]
-    return [*secrets.build_arguments.values(), *file_texts(files)]
+    return [*secrets.build_arguments.values(), *file_texts(file.data for file in files)]
 
 
-def file_bytes(file: dict[str, str], arguments: dict[str, str]) -> bytes:
+def file_bytes(file: SecretFile, arguments: dict[str, str]) -> bytes:
     """The bytes of a build file: base64-decoded; text has `${NAME}` replaced by the build
     argument NAME (unknown names stay as written)."""
-    data = base64.b64decode(file["data"])
-    encoding = file.get("encoding", "utf-8")
+    data = base64.b64decode(file.data)
+    encoding = file.encoding
     if encoding not in TEXT_ENCODINGS:
         return data
     text = data.decode(encoding)
@@ -316,7 +317,7 @@ class BuildRunner:
                 target=recipe.target,
                 build_args=secrets.build_arguments,
                 secrets={
-                    name: base64.b64decode(mount["data"])
+                    name: base64.b64decode(mount.data)
                     for name, mount in secrets.docker_secret_mounts.items()
                 },
                 use_cache=recipe.use_cache,

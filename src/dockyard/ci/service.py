@@ -20,7 +20,7 @@ from dockyard.builds import starts
 from dockyard.builds.models import BuildTrigger
 from dockyard.builds.service import BuildSource
 from dockyard.ci.models import CiEvent, WebhookDelivery
-from dockyard.ci.rules import CommitFacts, Decision, GitEvent, decide
+from dockyard.ci.rules import BuildRules, CommitFacts, Decision, GitEvent, decide
 from dockyard.ci.webhooks import Delivery, normalized_repository
 from dockyard.config import Settings
 from dockyard.db.repository import Page, PageRequest, paginate
@@ -28,17 +28,14 @@ from dockyard.engine.git import GitClient, pull_request_ref
 from dockyard.errors import DockyardError
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
+from dockyard.jobs.models import Job
+from dockyard.jobs.schemas import VcsDeployment
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
 from dockyard.services import service as services_service
+from dockyard.services.models import Service
 
 _cache_locks: dict[Path, asyncio.Lock] = {}
-
-
-def project_url_of(kind: str, body: dict[str, Any]) -> str:
-    """The repository a job (`deployment.vcs`) or build service (`vcsData`) builds from."""
-    source = (body.get("deployment") or {}).get("vcs") if kind == "job" else body.get("vcsData")
-    return str((source or {}).get("projectUrl") or "")
 
 
 @dataclass(frozen=True)
@@ -46,12 +43,22 @@ class Target:
     kind: str  # "job" | "service"
     project_id: str
     id: str
-    body: dict[str, Any]  # the whole wire body, secrets opened
+    project_url: str  # the repository it builds from ("" for none)
+    rules: BuildRules
     row: Any
 
-    @property
-    def project_url(self) -> str:
-        return project_url_of(self.kind, self.body)
+    @classmethod
+    def of_job(cls, job: Job) -> Target:
+        spec = jobs_service.spec_of(job)
+        vcs = spec.deployment.vcs if isinstance(spec.deployment, VcsDeployment) else None
+        url = vcs.project_url if vcs else ""
+        return cls("job", job.project_id, job.id, url, BuildRules.of_job(spec), job)
+
+    @classmethod
+    def of_service(cls, found: Service) -> Target:
+        spec = services_service.spec_of(found)
+        url = spec.vcs_data.project_url if spec.vcs_data else ""
+        return cls("service", found.project_id, found.id, url, BuildRules.of_service(spec), found)
 
 
 @dataclass
@@ -73,27 +80,22 @@ class Head:
     claim: str = ""  # what the payload claimed, when the remote holds another head
 
 
-async def _targets(session: AsyncSession, box: SecretBox, delivery: Delivery) -> list[Target]:
+async def _targets(session: AsyncSession, delivery: Delivery) -> list[Target]:
     """The jobs and build services of the delivery's repository, of its signer's project only
-    if a project signed it (matched on their public settings; only theirs are opened)."""
+    if a project signed it (matched on their stored specs; a build opens the secrets of its
+    own target only)."""
     wanted = normalized_repository(delivery.repository)
     project = delivery.signer.project_id
 
-    def builds_from_it(kind: str, project_id: str, spec: dict[str, Any]) -> bool:
-        if project is not None and project_id != project:
+    def builds_from_it(target: Target) -> bool:
+        if project is not None and target.project_id != project:
             return False
-        url = project_url_of(kind, spec)
-        return bool(url) and normalized_repository(url) == wanted
+        return bool(target.project_url) and normalized_repository(target.project_url) == wanted
 
-    return [
-        Target("job", job.project_id, job.id, jobs_service.opened_body(box, job), job)
-        for job in await jobs.everywhere(session)
-        if builds_from_it("job", job.project_id, job.spec)
-    ] + [
-        Target("service", s.project_id, s.id, services_service.opened_body(box, s), s)
-        for s in await services.everywhere(session)
-        if builds_from_it("service", s.project_id, s.spec)
+    candidates = [Target.of_job(job) for job in await jobs.everywhere(session)] + [
+        Target.of_service(found) for found in await services.everywhere(session)
     ]
+    return [target for target in candidates if builds_from_it(target)]
 
 
 def _head_ref(provider: str, event: GitEvent) -> str:
@@ -196,7 +198,7 @@ async def handle(
     if event is None:
         return outcome
     heads: dict[str, Head] = {}
-    for target in await _targets(session, box, delivery):
+    for target in await _targets(session, delivery):
         url = target.project_url
         if url not in heads:
             heads[url] = await _head(git, settings, url, delivery.provider, event)
@@ -217,7 +219,7 @@ async def _decide_and_build(
     """Whether `target` built on `head`; the decision is kept as a CI event."""
     event, facts = head.event, head.facts
     decision = (
-        facts if isinstance(facts, Decision) else decide(target.kind, target.body, event, facts)
+        facts if isinstance(facts, Decision) else decide(target.kind, target.rules, event, facts)
     )
     build_id = None
     if decision.build and (earlier := await _already_built(session, target, event)):

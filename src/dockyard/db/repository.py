@@ -1,11 +1,13 @@
-"""Shared repository plumbing: keyset pagination over an integer key."""
+"""Shared repository plumbing: keyset pagination over an integer key, typed views of JSON
+columns parsed once per loaded row."""
 
 from __future__ import annotations
 
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -16,6 +18,8 @@ from sqlalchemy.orm import InstrumentedAttribute
 from dockyard.errors import Invalid
 
 T_co = TypeVar("T_co", covariant=True)
+Row = TypeVar("Row")
+Parsed = TypeVar("Parsed")
 
 # Keys are 64-bit integers in SQLite and PostgreSQL alike; a cursor past them is not ours.
 MAX_KEY = 2**63 - 1
@@ -70,3 +74,26 @@ async def paginate(
     items, has_next = rows[: request.per_page], len(rows) > request.per_page
     next_cursor = encode_cursor(getattr(items[-1], key.key)) if has_next else None
     return Page(items=items, has_next=has_next, next_cursor=next_cursor)
+
+
+class ParsedOnce(Generic[Row, Parsed]):
+    """A typed view of a JSON column: `view(row)` parses the row's value at its first read and
+    hands back the same object until the column holds another value (a write assigns a new
+    one, a refresh loads one), so each loaded row is parsed once, not at each use."""
+
+    def __init__(self, column: Callable[[Row], object], parse: Callable[[Row], Parsed]) -> None:
+        self._column = column
+        self._parse = parse
+        # Per row (held weakly): the value parsed, held so that `is` cannot match a new one.
+        self._parsed: weakref.WeakKeyDictionary[Row, tuple[object, Parsed]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def __call__(self, row: Row) -> Parsed:
+        value = self._column(row)
+        cached = self._parsed.get(row)
+        if cached is not None and cached[0] is value:
+            return cached[1]
+        parsed = self._parse(row)
+        self._parsed[row] = (value, parsed)
+        return parsed

@@ -1,4 +1,4 @@
-"""All SQL of jobs."""
+"""All SQL of jobs, and the typed view of a job's stored spec."""
 
 from __future__ import annotations
 
@@ -7,8 +7,19 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
 from dockyard.jobs.models import Job
+from dockyard.jobs.schemas import SPECS, JobSpec
+
+
+def _parsed_spec(job: Job) -> JobSpec:
+    return SPECS[job.job_type].model_validate(job.spec)
+
+
+spec_of: ParsedOnce[Job, JobSpec] = ParsedOnce(lambda job: job.spec, _parsed_spec)
+"""The job's stored spec as its type's create body (a CronJobSpec for a cron job), parsed once
+per loaded row. Its secret fields are None: they are sealed apart (`opened_spec` in the jobs
+service has them)."""
 
 
 async def get(session: AsyncSession, project_id: str, job_id: str) -> Job | None:

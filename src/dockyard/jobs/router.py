@@ -89,7 +89,7 @@ async def create_manual_job(
     principal: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create a manual job; 409 if a job with that name's id exists."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.create_job(session, box, projectId, body)
     return _created(principal, stored, settings.team_id, ManualJobResponse)
 
@@ -104,7 +104,7 @@ async def put_manual_job(
     principal: JobsCreate,
 ) -> Envelope[ManualJobResponse]:
     """Create the job, or replace the whole spec of the job with that name."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.put_job(session, box, projectId, body)
     return await _answer(session, principal, stored, settings.team_id, ManualJobResponse)
 
@@ -120,7 +120,7 @@ async def patch_manual_job(
     principal: JobsUpdate,
 ) -> Envelope[ManualJobResponse]:
     """Merge the given fields into the job and re-validate the whole; 409 for a cron job."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.patch_job(session, box, projectId, jobId, body, "manual")
     return await _answer(session, principal, stored, settings.team_id, ManualJobResponse)
 
@@ -135,7 +135,7 @@ async def create_cron_job(
     principal: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create a cron job; 409 if a job with that name's id exists."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.create_job(session, box, projectId, body)
     return _created(principal, stored, settings.team_id, CronJobResponse)
 
@@ -150,7 +150,7 @@ async def put_cron_job(
     principal: JobsCreate,
 ) -> Envelope[CronJobResponse]:
     """Create the cron job, or replace the whole spec of the job with that name."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.put_job(session, box, projectId, body)
     return await _answer(session, principal, stored, settings.team_id, CronJobResponse)
 
@@ -167,7 +167,7 @@ async def patch_cron_job(
 ) -> Envelope[CronJobResponse]:
     """Merge the given fields (`suspended` too) into the cron job and re-validate the whole;
     409 for a manual job."""
-    service.refuse_own_registry_image(settings.registry, body)
+    service.refuse_own_registry_image(settings.registry, body.deployment)
     stored = await service.patch_job(session, box, projectId, jobId, body, "cron")
     return await _answer(session, principal, stored, settings.team_id, CronJobResponse)
 

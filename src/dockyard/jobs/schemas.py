@@ -352,6 +352,11 @@ class CronJobSpec(ManualJobSpec):
     suspended: bool = Field(False, description="Whether the schedule starts no runs.")
 
 
+# A job's spec: its type's create body (a cron job's is a CronJobSpec, a ManualJobSpec too).
+JobSpec = ManualJobSpec | CronJobSpec
+SPECS: dict[str, type[ManualJobSpec]] = {"manual": ManualJobSpec, "cron": CronJobSpec}
+
+
 # ---- responses -----------------------------------------------------------------------------
 
 

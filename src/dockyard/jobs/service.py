@@ -7,37 +7,46 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildStatusOfTarget
+from dockyard.builds.schemas import BuildStatusOfTarget, read_vcs_data
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository
 from dockyard.jobs.models import Job
+from dockyard.jobs.repository import spec_of as spec_of
 from dockyard.jobs.schemas import (
     DEPLOYMENT_SOURCES,
+    SPECS,
+    ConcurrencyPolicy,
     CronJobPatch,
     CronJobResponse,
+    CronJobSettings,
     CronJobSpec,
+    CronSettings,
+    DeploymentOptions,
+    ExternalDeployment,
+    JobSettings,
+    JobSpec,
     JobSummary,
     JobType,
     ManualJobPatch,
     ManualJobResponse,
     ManualJobSpec,
+    VcsDeployment,
 )
 from dockyard.projects.schemas import app_id
 from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
-from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
+from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource, VcsData
 
 # The fields whose values are secret: sealed at rest, shown only to secrets readers.
 SECRET_PATHS: tuple[tuple[str, ...], ...] = (
@@ -51,15 +60,21 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (
 # Objects a PATCH merges into (field by field); every other field it names is replaced whole.
 MERGED_OBJECTS = frozenset({"billing", "infrastructure", "buildConfiguration"})
 CLUSTER_NAME = "local docker engine"
-SPECS: dict[str, type[ManualJobSpec]] = {"manual": ManualJobSpec, "cron": CronJobSpec}
+# A cron job's concurrencyPolicy as the official read type names it (`settings.cron`).
+POLICY_NAMES: dict[ConcurrencyPolicy, Literal["Allow", "Forbid", "Replace"]] = {
+    "allow": "Allow",
+    "forbid": "Forbid",
+    "replace": "Replace",
+}
 Response = TypeVar("Response", ManualJobResponse, CronJobResponse)
 
 
 @dataclass(frozen=True)
 class StoredJob:
-    """A job just written, with its whole wire body (secrets included)."""
+    """A job just written, with its whole spec and wire body (secrets included)."""
 
     job: Job
+    spec: JobSpec
     body: dict[str, Any]
 
 
@@ -69,6 +84,11 @@ SECRETS = SecretFields(kind="job", paths=SECRET_PATHS, read_permission=Permissio
 def opened_body(box: SecretBox, job: Job) -> dict[str, Any]:
     """The job's whole wire body, secrets included."""
     return SECRETS.open(box, job.uid, job.spec, job.sealed_secrets)
+
+
+def opened_spec(box: SecretBox, job: Job) -> JobSpec:
+    """The job's whole spec, secrets included (`spec_of` has the stored part without them)."""
+    return SPECS[job.job_type].model_validate(opened_body(box, job))
 
 
 # ---- reads ---------------------------------------------------------------------------------
@@ -92,17 +112,29 @@ async def cron_jobs(session: AsyncSession) -> Sequence[Job]:
     return await repository.of_type(session, "cron")
 
 
+def cron_spec_of(job: Job) -> CronJobSpec:
+    """The stored spec of a cron job (409 for a manual job)."""
+    spec = spec_of(job)
+    if not isinstance(spec, CronJobSpec):
+        raise Conflict(
+            f"Job {job.id!r} is a {job.job_type} job: only a cron job has a schedule",
+            {"jobType": job.job_type},
+        )
+    return spec
+
+
 def summary(job: Job) -> JobSummary:
+    spec = spec_of(job)
     return JobSummary(
         id=job.id,
         uid=job.uid,
         name=job.name,
-        description=job.spec.get("description"),
+        description=spec.description,
         job_type=job.job_type,
         project_id=job.project_id,
-        disabled_ci=job.spec.get("disabledCI", False),
-        tags=job.spec.get("tags", []),
-        suspended=job.spec.get("suspended", False),
+        disabled_ci=bool(spec.disabled_ci),
+        tags=spec.tags or [],
+        suspended=isinstance(spec, CronJobSpec) and spec.suspended,
     )
 
 
@@ -114,30 +146,37 @@ async def count_jobs(session: AsyncSession, project_id: str) -> int:
     return await repository.count(session, project_id)
 
 
-def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
+def vcs_data(spec: ManualJobSpec) -> VcsData | None:
     """`vcsData` of a job deploying from git: its source and Dockerfile location."""
-    vcs = body.get("deployment", {}).get("vcs")
-    if vcs is None:
+    if not isinstance(spec.deployment, VcsDeployment):
         return None
-    dockerfile = body.get("buildSettings", {}).get("dockerfile", {})
-    paths = {
-        key: dockerfile[key] for key in ("dockerFilePath", "dockerWorkDir") if key in dockerfile
-    }
-    return {**vcs, **paths}
+    return read_vcs_data(spec.deployment.vcs, spec.build_settings)
 
 
-def job_settings(job_type: str, body: dict[str, Any]) -> dict[str, Any]:
+def git_source(spec: ManualJobSpec) -> VcsBranchSource:
+    """The git source of a job: its `deployment.vcs`; a job deploying an image has none."""
+    if not isinstance(spec.deployment, VcsDeployment):
+        raise Conflict(
+            "This job has no git build source (deployment.vcs); set one with POST "
+            ".../build-source before starting a build",
+            {"deployment": "no vcs"},
+        )
+    return spec.deployment.vcs
+
+
+def job_settings(spec: ManualJobSpec) -> JobSettings:
     """`settings` of a job's reply; a cron job's name its schedule as the read type does."""
-    settings = {
-        "activeDeadlineSeconds": body.get("activeDeadlineSeconds"),
-        "backoffLimit": body["backoffLimit"],
-    }
-    if job_type == "cron":
-        settings["cron"] = {
-            "schedule": body["schedule"],
-            "concurrencyPolicy": body["concurrencyPolicy"].capitalize(),
-        }
-    return settings
+    if isinstance(spec, CronJobSpec):
+        return CronJobSettings(
+            active_deadline_seconds=spec.active_deadline_seconds,
+            backoff_limit=spec.backoff_limit,
+            cron=CronSettings(
+                schedule=spec.schedule, concurrency_policy=POLICY_NAMES[spec.concurrency_policy]
+            ),
+        )
+    return JobSettings(
+        active_deadline_seconds=spec.active_deadline_seconds, backoff_limit=spec.backoff_limit
+    )
 
 
 def job_response(
@@ -147,7 +186,9 @@ def job_response(
     status: BuildStatusOfTarget,
     shape: type[Response],
 ) -> Response:
-    """The job's reply in `shape`, the response type of its job type."""
+    """The job's reply in `shape`, the response type of its job type, showing `body` (the
+    stored spec, or the whole one with secrets)."""
+    spec = spec_of(job)
     return shape.model_validate(
         {
             **body,
@@ -155,8 +196,8 @@ def job_response(
             "appId": app_id(team_id, job.project_id, job.id),
             "projectId": job.project_id,
             "uid": job.uid,
-            "settings": job_settings(job.job_type, body),
-            "vcsData": vcs_data(body),
+            "settings": job_settings(spec),
+            "vcsData": vcs_data(spec),
             "status": status,
             "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": job.project_id},
             "createdAt": job.created_at,
@@ -168,32 +209,32 @@ def job_response(
 # ---- writes --------------------------------------------------------------------------------
 
 
-def _schedule_since(job: Job, body: dict[str, Any], job_type: JobType) -> datetime | None:
+def _schedule_since(job: Job, spec: JobSpec) -> datetime | None:
     """When the job's schedule starts to count: unchanged while the schedule stays the same
     (so a resumed job catches up on what it missed, as a Kubernetes CronJob does), now for a
     new or changed one."""
-    if job_type != "cron":
+    if not isinstance(spec, CronJobSpec):
         return None
-    if job.job_type == "cron" and job.spec["schedule"] == body["schedule"]:
+    stored = spec_of(job) if job.job_type == "cron" else None
+    if isinstance(stored, CronJobSpec) and stored.schedule == spec.schedule:
         return job.schedule_since
     return utcnow()
 
 
-def refuse_own_registry_image(registry: str, body: BaseModel) -> None:
+def refuse_own_registry_image(registry: str, deployment: DeploymentOptions | None) -> None:
     """400 naming `deployment.external.imagePath` when a job's or a run's request body gives an
     external image in dockyard's own registry at `registry` (any project's builds are there)."""
-    external = (wire_body(body).get("deployment") or {}).get("external") or {}
-    if image := external.get("imagePath"):
-        refuse_own_registry(image, registry)
+    if isinstance(deployment, ExternalDeployment):
+        refuse_own_registry(deployment.external.image_path, registry)
 
 
-def _store(box: SecretBox, job: Job, spec: ManualJobSpec) -> StoredJob:
+def _store(box: SecretBox, job: Job, spec: JobSpec) -> StoredJob:
     body = wire_body(spec)
-    job.schedule_since = _schedule_since(job, body, spec.kind)
+    job.schedule_since = _schedule_since(job, spec)
     job.job_type = spec.kind
     job.name = spec.name
     job.spec, job.sealed_secrets = SECRETS.seal(box, job.uid, body)
-    return StoredJob(job=job, body=body)
+    return StoredJob(job=job, spec=spec, body=body)
 
 
 async def _commit(session: AsyncSession, stored: StoredJob) -> StoredJob:
@@ -202,7 +243,7 @@ async def _commit(session: AsyncSession, stored: StoredJob) -> StoredJob:
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(
-            f"A job with id {stored.job.id!r} already exists", {"name": [stored.body["name"]]}
+            f"A job with id {stored.job.id!r} already exists", {"name": [stored.spec.name]}
         ) from exc
     return stored
 
@@ -270,7 +311,7 @@ async def suspend_job(
             f"Job {job_id!r} is a {job.job_type} job: only a cron job has a schedule to suspend",
             {"jobType": job.job_type},
         )
-    state = not job.spec.get("suspended", False) if suspended is None else suspended
+    state = not cron_spec_of(job).suspended if suspended is None else suspended
     return await patch_job(session, box, project_id, job_id, CronJobPatch(suspended=state))
 
 

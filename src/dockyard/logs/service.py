@@ -25,9 +25,10 @@ MAX_LINE_CHARS = 16_384
 DROPPED_REASON = "no space left on device"
 
 
-def file_texts(files: Iterable[dict[str, str]]) -> list[str]:
-    """The contents of secret files (base64 `data`) as text, so a masker hides them too."""
-    return [base64.b64decode(file["data"]).decode("utf-8", "replace") for file in files]
+def file_texts(data: Iterable[str]) -> list[str]:
+    """The contents of secret files (their base64 `data`) as text, so a masker hides them
+    too."""
+    return [base64.b64decode(value).decode("utf-8", "replace") for value in data]
 
 
 @dataclass

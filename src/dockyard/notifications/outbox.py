@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds_repository
 from dockyard.db.base import utcnow
-from dockyard.jobs import repository as jobs_repository
 from dockyard.logs import repository as logs_repository
 from dockyard.logs.schemas import LogQuery
 from dockyard.notifications import repository
@@ -29,11 +28,12 @@ from dockyard.notifications.events import (
 from dockyard.notifications.models import NotificationDelivery, NotificationIntegration
 from dockyard.notifications.payloads import LOG_LINES, build_payload, run_payload
 from dockyard.runs import repository as runs_repository
-from dockyard.services import repository as services_repository
 
 if TYPE_CHECKING:
     from dockyard.builds.models import Build
+    from dockyard.jobs.models import Job
     from dockyard.runs.models import JobRun
+    from dockyard.services.models import Service
 
 NEWEST_LINES = LogQuery(
     start=None,
@@ -50,11 +50,21 @@ NEWEST_LINES = LogQuery(
 
 async def _resource(session: AsyncSession, project_id: str, kind: str, target_id: str) -> Resource:
     """The job or service an event is about (as its id alone if it was deleted meanwhile)."""
-    get = jobs_repository.get if kind == "job" else services_repository.get
-    row = await get(session, project_id, target_id)
+    # Imported here: their typed specs import the build schemas, which import the status
+    # transitions, which import this module.
+    from dockyard.jobs import repository as jobs
+    from dockyard.services import repository as services
+
+    row: Job | Service | None
+    if kind == "job":
+        row = await jobs.get(session, project_id, target_id)
+        tags = jobs.spec_of(row).tags if row is not None else None
+    else:
+        row = await services.get(session, project_id, target_id)
+        tags = services.spec_of(row).tags if row is not None else None
     if row is None:
         return Resource(kind, target_id, target_id, ())
-    return Resource(kind, target_id, row.name, tuple(row.spec.get("tags") or ()))
+    return Resource(kind, target_id, row.name, tuple(tags or ()))
 
 
 async def _listeners(

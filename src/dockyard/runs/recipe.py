@@ -11,7 +11,17 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from dockyard.builds.schemas import SecretFile
+from dockyard.jobs.schemas import (
+    BuildpackRuntime,
+    DeploymentOptions,
+    DockerRuntime,
+    ManualJobSpec,
+    RuntimeStorage,
+    WorkloadMetadata,
+)
 from dockyard.runs.plans import MIN_PIDS, plan_of
+from dockyard.runs.schemas import RunBilling, StartJobRunRequest
 
 # Kubernetes' default terminationGracePeriodSeconds.
 DEFAULT_GRACE_SECONDS = 30
@@ -69,10 +79,10 @@ class RunSecrets(BaseModel):
     """Sealed at rest with the run."""
 
     runtime_environment: dict[str, str] = {}
-    runtime_files: dict[str, dict[str, str]] = {}
-    docker_secret_mounts: dict[str, dict[str, str]] = {}
+    runtime_files: dict[str, SecretFile] = {}
+    docker_secret_mounts: dict[str, SecretFile] = {}
 
-    def files(self) -> dict[str, dict[str, str]]:
+    def files(self) -> dict[str, SecretFile]:
         """Runtime files and, at /run/secrets/<id>, the secret mounts."""
         mounts = {
             f"{SECRET_MOUNT_DIR}/{name}": file for name, file in self.docker_secret_mounts.items()
@@ -80,19 +90,23 @@ class RunSecrets(BaseModel):
         return self.runtime_files | mounts
 
 
-def _words(runtime: dict[str, Any], key: str) -> list[str]:
+def _words(command: str | None) -> list[str]:
     """A custom entrypoint or command split as a POSIX shell would (quotes kept together)."""
-    return shlex.split(runtime.get(key) or "")
+    return shlex.split(command or "")
 
 
-def process_of(options: dict[str, Any]) -> tuple[list[str] | None, list[str] | None]:
-    """(entrypoint, command) of the deployment's `docker` or `buildpack` configType; None keeps
-    the image's own. A custom entrypoint alone runs with no arguments, as in Kubernetes."""
-    if buildpack := options.get("buildpack"):
-        return _buildpack_process(buildpack)
-    docker = options.get("docker") or {"configType": "default"}
-    entrypoint, command = _words(docker, "customEntrypoint"), _words(docker, "customCommand")
-    match docker["configType"]:
+def process_of(
+    options: DeploymentOptions | dict[str, Any],
+) -> tuple[list[str] | None, list[str] | None]:
+    """(entrypoint, command) of the deployment's (or its wire body's) `docker` or `buildpack`
+    configType; None keeps the image's own. A custom entrypoint alone runs with no arguments,
+    as in Kubernetes."""
+    deployment = DeploymentOptions.model_validate(options) if isinstance(options, dict) else options
+    if deployment.buildpack:
+        return _buildpack_process(deployment.buildpack)
+    docker = deployment.docker or DockerRuntime(config_type="default")
+    entrypoint, command = _words(docker.custom_entrypoint), _words(docker.custom_command)
+    match docker.config_type:
         case "customEntrypoint":
             return entrypoint, []
         case "customCommand":
@@ -102,13 +116,14 @@ def process_of(options: dict[str, Any]) -> tuple[list[str] | None, list[str] | N
     return None, None
 
 
-def _buildpack_process(buildpack: dict[str, Any]) -> tuple[list[str] | None, list[str] | None]:
+def _buildpack_process(buildpack: BuildpackRuntime) -> tuple[list[str] | None, list[str] | None]:
     """Cloud Native Buildpacks images start through /cnb/process/<type> (a process type) or
     /cnb/lifecycle/launcher (any command)."""
-    entrypoint, command = _words(buildpack, "customEntrypoint"), _words(buildpack, "customCommand")
-    match buildpack["configType"]:
+    entrypoint = _words(buildpack.custom_entrypoint)
+    command = _words(buildpack.custom_command)
+    match buildpack.config_type:
         case "customProcess":
-            return [f"/cnb/process/{buildpack['customProcess']}"], []
+            return [f"/cnb/process/{buildpack.custom_process}"], []
         case "customCommand":
             return ["/cnb/lifecycle/launcher"], command
         case "customEntrypointCustomCommand":
@@ -118,27 +133,41 @@ def _buildpack_process(buildpack: dict[str, Any]) -> tuple[list[str] | None, lis
     return None, None
 
 
-def labels_of(metadata: dict[str, Any]) -> dict[str, str]:
-    """`metadata.labels` as container labels, `annotations` as `annotation.<key>` labels (object
-    values as JSON)."""
-    labels = dict(metadata.get("labels") or {})
-    for key, value in (metadata.get("annotations") or {}).items():
+def labels_of(metadata: WorkloadMetadata | dict[str, Any]) -> dict[str, str]:
+    """`metadata.labels` (of the model or its wire body) as container labels, `annotations` as
+    `annotation.<key>` labels (object values as JSON)."""
+    given = WorkloadMetadata.model_validate(metadata) if isinstance(metadata, dict) else metadata
+    labels = dict(given.labels or {})
+    for key, value in (given.annotations or {}).items():
         labels[f"{ANNOTATION_PREFIX}{key}"] = value if isinstance(value, str) else json.dumps(value)
     return labels
 
 
+def _options(job: DeploymentOptions | None, run: DeploymentOptions | None) -> DeploymentOptions:
+    """The job's deployment options, each one the run request gives replacing the job's (every
+    option set is an object or a positive number: `or` picks the one given)."""
+    mine, given = job or DeploymentOptions(), run or DeploymentOptions()
+    return DeploymentOptions(
+        buildpack=given.buildpack or mine.buildpack,
+        docker=given.docker or mine.docker,
+        storage=given.storage or mine.storage,
+        gpu=given.gpu or mine.gpu,
+        grace_period_seconds=given.grace_period_seconds or mine.grace_period_seconds,
+        metadata=given.metadata or mine.metadata,
+    )
+
+
 def recipe_of(
-    job: dict[str, Any],
-    overrides: dict[str, Any],
+    job: ManualJobSpec,
+    overrides: StartJobRunRequest,
     image: RunImage,
 ) -> tuple[RunRecipe, RunSecrets]:
-    """The recipe of a run of the job whose whole wire body (secrets opened) is `job`, with the
-    run request's wire body `overrides`, running `image`."""
-    options = job.get("deployment", {}) | overrides.get("deployment", {})
-    plan = plan_of(
-        (overrides.get("billing") or {}).get("deploymentPlan") or job["billing"]["deploymentPlan"]
-    )
-    storage = options.get("storage") or {}
+    """The recipe of a run of the job whose whole spec (secrets opened) is `job`, with the
+    run request's `overrides`, running `image`."""
+    options = _options(job.deployment, overrides.deployment)
+    billing = overrides.billing or RunBilling()
+    plan = plan_of(billing.deployment_plan or job.billing.deployment_plan)
+    storage = options.storage or RuntimeStorage()
     entrypoint, command = process_of(options)
     recipe = RunRecipe(
         image=image.reference,
@@ -146,25 +175,25 @@ def recipe_of(
         external=image.external,
         entrypoint=entrypoint,
         command=command,
-        labels=labels_of(options.get("metadata") or {}),
+        labels=labels_of(options.metadata or WorkloadMetadata()),
         nano_cpus=plan.nano_cpus,
         memory_bytes=plan.memory_bytes,
         pids_limit=plan.pids_limit,
-        shm_size_mb=storage.get("shmSize"),
-        storage_mb=(storage.get("ephemeralStorage") or {}).get("storageSize"),
-        architecture=(job.get("infrastructure") or {}).get("architecture"),
-        backoff_limit=job["backoffLimit"],
-        active_deadline_seconds=job.get("activeDeadlineSeconds"),
-        grace_period_seconds=options.get("gracePeriodSeconds", DEFAULT_GRACE_SECONDS),
+        shm_size_mb=storage.shm_size,
+        storage_mb=storage.ephemeral_storage.storage_size if storage.ephemeral_storage else None,
+        architecture=job.infrastructure.architecture if job.infrastructure else None,
+        backoff_limit=job.backoff_limit,
+        active_deadline_seconds=job.active_deadline_seconds,
+        grace_period_seconds=options.grace_period_seconds or DEFAULT_GRACE_SECONDS,
         health_checks=[
-            HealthProbe.model_validate(check) for check in job.get("healthChecks") or []
+            HealthProbe.model_validate(check.model_dump(exclude_none=True))
+            for check in job.health_checks or []
         ],
     )
     secrets = RunSecrets(
-        runtime_environment=job.get("runtimeEnvironment", {})
-        | overrides.get("runtimeEnvironment", {}),
-        runtime_files=job.get("runtimeFiles", {}) | overrides.get("runtimeFiles", {}),
-        docker_secret_mounts=job.get("dockerSecretMounts", {})
-        | overrides.get("dockerSecretMounts", {}),
+        runtime_environment=(job.runtime_environment or {}) | (overrides.runtime_environment or {}),
+        runtime_files=(job.runtime_files or {}) | (overrides.runtime_files or {}),
+        docker_secret_mounts=(job.docker_secret_mounts or {})
+        | (overrides.docker_secret_mounts or {}),
     )
     return recipe, secrets

@@ -85,11 +85,9 @@ async def start_job_run(
     """Run the job once, with this request's overrides; 409 when it has nothing to run yet."""
     overrides = wire_body(body)
     require_override_permission(principal, overrides)
-    jobs.refuse_own_registry_image(settings.registry, body)
+    jobs.refuse_own_registry_image(settings.registry, body.deployment)
     job = await jobs.get_job(session, projectId, jobId)
-    recipe, run_secrets = await service.prepare_run(
-        session, job, jobs.opened_body(box, job), overrides
-    )
+    recipe, run_secrets = await service.prepare_run(session, job, jobs.opened_spec(box, job), body)
     run = await service.start_run(session, box, job, recipe, run_secrets)
     wake.set()
     return Envelope(data=StartedRun(id=run.id, run_name=run.run_name))

@@ -16,7 +16,7 @@ from dockyard.builds.schemas import (
     Variables,
     one_of_keys,
 )
-from dockyard.jobs.schemas import DeploymentOptions, ExternalImage, InternalImage
+from dockyard.jobs.schemas import DeploymentOptions, ExternalDeployment, InternalDeployment
 from dockyard.runs.models import RunTrigger
 
 
@@ -24,14 +24,12 @@ class RunBilling(RequestModel):
     deployment_plan: PlanId | None = None
 
 
-class RunInternalDeployment(DeploymentOptions):
+class RunInternalDeployment(InternalDeployment):
     """Run the image of a build: of another job or build service (`id`), or of this job."""
 
-    internal: InternalImage
 
-
-class RunExternalDeployment(DeploymentOptions):
-    external: ExternalImage
+class RunExternalDeployment(ExternalDeployment):
+    pass
 
 
 RunDeployment = Annotated[

@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import string
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,11 +19,18 @@ from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
+from dockyard.jobs.schemas import (
+    ExternalDeployment,
+    InternalDeployment,
+    InternalImage,
+    ManualJobSpec,
+    VcsDeployment,
+)
 from dockyard.logs import repository as logs
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
 from dockyard.runs.recipe import RunImage, RunRecipe, RunSecrets, recipe_of
-from dockyard.runs.schemas import RunResponse
+from dockyard.runs.schemas import RunResponse, StartJobRunRequest
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
 from dockyard.worker.lifecycle import TERMINAL_RUN_STATUSES, RunStatus, move_run, run_is_terminal
@@ -53,16 +59,16 @@ def open_secrets(box: SecretBox, run: JobRun) -> RunSecrets:
 
 
 async def _build_image(
-    session: AsyncSession, job: Job, internal: dict[str, Any]
+    session: AsyncSession, job: Job, internal: InternalImage
 ) -> tuple[Build | None, str]:
     """The newest successful build `internal` names: of the build service or job `id`
     (default: this job), on `branch`, of `buildSHA` ("latest": any), or `buildId`."""
-    target = internal.get("id") or job.id
-    sha = internal.get("buildSHA")
+    target = internal.id or job.id
+    sha = internal.build_sha
     narrowing = {
-        "branch": internal.get("branch"),
+        "branch": internal.branch,
         "sha": None if sha in (None, "latest") else sha,
-        "build_id": internal.get("buildId"),
+        "build_id": internal.build_id,
     }
     if await services.get(session, job.project_id, target) is not None:
         kind = "service"
@@ -82,19 +88,21 @@ async def _job_exists(session: AsyncSession, project_id: str, job_id: str) -> bo
 
 
 async def image_of(
-    session: AsyncSession, job: Job, body: dict[str, Any], overrides: dict[str, Any]
+    session: AsyncSession, job: Job, spec: ManualJobSpec, overrides: StartJobRunRequest
 ) -> RunImage:
     """The image the run starts: the request's deployment source if it names one, else the
     job's; a build's by the digest it pushed. 409 when there is nothing to run yet."""
-    deployment = overrides.get("deployment") or {}
-    if not {"internal", "external"} & deployment.keys():
-        deployment = body.get("deployment") or {}
-    if external := deployment.get("external"):
+    deployment = overrides.deployment
+    if not isinstance(deployment, InternalDeployment | ExternalDeployment):
+        deployment = spec.deployment
+    if isinstance(deployment, ExternalDeployment):
+        external = deployment.external
         return RunImage(
-            reference=external["imagePath"], credentials=external.get("credentials"), external=True
+            reference=external.image_path, credentials=external.credentials, external=True
         )
-    if "internal" in deployment or "vcs" in deployment:
-        build, what = await _build_image(session, job, deployment.get("internal") or {})
+    if isinstance(deployment, InternalDeployment | VcsDeployment):
+        internal = deployment.internal if isinstance(deployment, InternalDeployment) else None
+        build, what = await _build_image(session, job, internal or InternalImage())
         image = pinned_image(build) if build is not None else None
         if image is None:
             raise Conflict(
@@ -163,11 +171,15 @@ async def start_run(
 
 
 async def prepare_run(
-    session: AsyncSession, job: Job, body: dict[str, Any], overrides: dict[str, Any]
+    session: AsyncSession,
+    job: Job,
+    spec: ManualJobSpec,
+    overrides: StartJobRunRequest | None = None,
 ) -> tuple[RunRecipe, RunSecrets]:
-    """The recipe of a run of `job` (whole wire body `body`, secrets opened) with the
-    request's `overrides`."""
-    return recipe_of(body, overrides, await image_of(session, job, body, overrides))
+    """The recipe of a run of `job` (its whole spec `spec`, secrets opened) with the request's
+    `overrides`, if any."""
+    given = overrides or StartJobRunRequest()
+    return recipe_of(spec, given, await image_of(session, job, spec, given))
 
 
 def run_response(run: JobRun) -> RunResponse:
@@ -262,27 +274,22 @@ async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) ->
 RUN_ON_NEW_IMAGE = ("always", "cd-promote")
 
 
-def runs_on_image_of(body: dict[str, Any], job_id: str, build: Build) -> bool:
-    """Whether a job (whole wire body) wants a run when `build` succeeds: `runOnSourceChange`
-    always (cd-promote: the same, as dockyard has no promotion step) and the build makes its
-    image: a build of the job itself for a vcs job, of the named job or service (on the named
-    branch, if any) for an internal one."""
-    if body.get("runOnSourceChange") not in RUN_ON_NEW_IMAGE:
+def runs_on_image_of(spec: ManualJobSpec, job_id: str, build: Build) -> bool:
+    """Whether a job wants a run when `build` succeeds: `runOnSourceChange` always
+    (cd-promote: the same, as dockyard has no promotion step) and the build makes its image: a
+    build of the job itself for a vcs job, of the named job or service (on the named branch, if
+    any) for an internal one."""
+    if spec.run_on_source_change not in RUN_ON_NEW_IMAGE:
         return False
-    deployment = body.get("deployment") or {}
-    if "vcs" in deployment:
+    deployment = spec.deployment
+    if isinstance(deployment, VcsDeployment):
         return build.target_kind == "job" and build.target_id == job_id
-    internal = deployment.get("internal")
-    if (
-        internal is None
-        or internal.get("buildId")
-        or internal.get("buildSHA") not in (None, "latest")
-    ):
+    if not isinstance(deployment, InternalDeployment):
         return False
-    return (internal.get("id") or job_id) == build.target_id and internal.get("branch") in (
-        None,
-        build.branch,
-    )
+    internal = deployment.internal
+    if internal.build_id or internal.build_sha not in (None, "latest"):
+        return False
+    return (internal.id or job_id) == build.target_id and internal.branch in (None, build.branch)
 
 
 async def start_runs_for_new_image(
@@ -291,9 +298,9 @@ async def start_runs_for_new_image(
     """A run of every job of the build's project whose image this successful build is."""
     started = []
     for job in await jobs.all_of_project(session, build.project_id):
-        body = jobs_service.opened_body(box, job)
-        if runs_on_image_of(body, job.id, build):
-            recipe, run_secrets = await prepare_run(session, job, body, {})
+        if runs_on_image_of(jobs.spec_of(job), job.id, build):
+            spec = jobs_service.opened_spec(box, job)
+            recipe, run_secrets = await prepare_run(session, job, spec)
             started.append(
                 await start_run(
                     session, box, job, recipe, run_secrets, trigger=RunTrigger.SOURCE_CHANGE

@@ -1,4 +1,4 @@
-"""All SQL of services."""
+"""All SQL of services, and the typed view of a service's stored spec."""
 
 from __future__ import annotations
 
@@ -7,8 +7,18 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
 from dockyard.services.models import Service
+from dockyard.services.schemas import BuildServiceSpec
+
+
+def _parsed_spec(service: Service) -> BuildServiceSpec:
+    return BuildServiceSpec.model_validate(service.spec)
+
+
+spec_of: ParsedOnce[Service, BuildServiceSpec] = ParsedOnce(lambda row: row.spec, _parsed_spec)
+"""The service's stored spec as a create body, parsed once per loaded row. Its secret fields
+are None: they are sealed apart (`opened_spec` in the services service has them)."""
 
 
 async def get(session: AsyncSession, project_id: str, service_id: str) -> Service | None:

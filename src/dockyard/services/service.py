@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildStatusOfTarget
+from dockyard.builds.schemas import BuildpackBuildSettings, BuildStatusOfTarget, read_vcs_data
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.projects.schemas import app_id
@@ -20,13 +20,14 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.services import repository
 from dockyard.services.models import Service
+from dockyard.services.repository import spec_of as spec_of
 from dockyard.services.schemas import (
     BuildServicePatch,
     BuildServiceResponse,
     BuildServiceSpec,
     ServiceSummary,
 )
-from dockyard.vcs.schemas import BuildSourceUpdate, VcsRepository
+from dockyard.vcs.schemas import BuildSourceUpdate, VcsData, VcsRepository
 
 # The fields whose values are secret: sealed at rest, shown only in replies to writes.
 SECRETS = SecretFields(
@@ -47,15 +48,21 @@ CLUSTER_NAME = "local docker engine"
 
 @dataclass(frozen=True)
 class StoredService:
-    """A service just written, with its whole wire body (secrets included)."""
+    """A service just written, with its whole spec and wire body (secrets included)."""
 
     service: Service
+    spec: BuildServiceSpec
     body: dict[str, Any]
 
 
 def opened_body(box: SecretBox, service: Service) -> dict[str, Any]:
     """The service's whole wire body, secrets included."""
     return SECRETS.open(box, service.uid, service.spec, service.sealed_secrets)
+
+
+def opened_spec(box: SecretBox, service: Service) -> BuildServiceSpec:
+    """The service's whole spec, secrets included (`spec_of` has the stored part without)."""
+    return BuildServiceSpec.model_validate(opened_body(box, service))
 
 
 # ---- reads ---------------------------------------------------------------------------------
@@ -77,14 +84,15 @@ async def list_services(
 
 
 def summary(service: Service) -> ServiceSummary:
+    spec = spec_of(service)
     return ServiceSummary(
         id=service.id,
         uid=service.uid,
         name=service.name,
-        description=service.spec.get("description"),
+        description=spec.description,
         project_id=service.project_id,
-        disabled_ci=service.spec.get("disabledCI", False),
-        tags=service.spec.get("tags", []),
+        disabled_ci=bool(spec.disabled_ci),
+        tags=spec.tags or [],
     )
 
 
@@ -96,16 +104,12 @@ async def count_services(session: AsyncSession, project_id: str) -> int:
     return await repository.count(session, project_id)
 
 
-def vcs_data(body: dict[str, Any]) -> dict[str, Any] | None:
+def vcs_data(spec: BuildServiceSpec) -> VcsData | None:
     """`vcsData` as reads report it: the repository and, for a Dockerfile build, where the
     Dockerfile is."""
-    repository: dict[str, Any] | None = body.get("vcsData")
-    if repository is None:
+    if spec.vcs_data is None:
         return None
-    dockerfile = body["buildSettings"].get("dockerfile")
-    if dockerfile is None:
-        return repository
-    return repository | {key: dockerfile[key] for key in ("dockerFilePath", "dockerWorkDir")}
+    return read_vcs_data(spec.vcs_data, spec.build_settings)
 
 
 def service_response(
@@ -118,7 +122,7 @@ def service_response(
             "appId": app_id(team_id, service.project_id, service.id),
             "projectId": service.project_id,
             "uid": service.uid,
-            "vcsData": vcs_data(body),
+            "vcsData": vcs_data(spec_of(service)),
             "status": status,
             "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": service.project_id},
             "createdAt": service.created_at,
@@ -134,7 +138,7 @@ def _store(box: SecretBox, service: Service, spec: BuildServiceSpec) -> StoredSe
     body = wire_body(spec)
     service.name = spec.name
     service.spec, service.sealed_secrets = SECRETS.seal(box, service.uid, body)
-    return StoredService(service=service, body=body)
+    return StoredService(service=service, spec=spec, body=body)
 
 
 def _clash(service_id: str, name: str) -> Conflict:
@@ -146,7 +150,7 @@ async def _commit(session: AsyncSession, stored: StoredService) -> StoredService
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
-        raise _clash(stored.service.id, stored.body["name"]) from exc
+        raise _clash(stored.service.id, stored.spec.name) from exc
     await session.refresh(stored.service)
     return stored
 
@@ -175,11 +179,12 @@ async def put_service(
     return await _commit(session, _store(box, service, spec))
 
 
-def engine_changes(stored: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    """A PATCH's `buildSettings` as a change of the stored oneOf: naming both engines (as the
-    page's example does) changes the current one only; naming only the other engine switches
-    to it, dropping the current one."""
-    current = next(engine for engine in BUILD_ENGINES if engine in stored)
+def engine_changes(spec: BuildServiceSpec, changes: dict[str, Any]) -> dict[str, Any]:
+    """A PATCH's `buildSettings` (wire body) as a change of the service's oneOf: naming both
+    engines (as the page's example does) changes the current one only; naming only the other
+    engine switches to it, dropping the current one."""
+    buildpack = isinstance(spec.build_settings, BuildpackBuildSettings)
+    current = "buildpack" if buildpack else "dockerfile"
     given = [engine for engine in BUILD_ENGINES if engine in changes]
     if len(given) == len(BUILD_ENGINES):
         return {key: value for key, value in changes.items() if key in (current, "storage")}
@@ -196,11 +201,10 @@ async def patch_service(
     patch: BuildServicePatch,
 ) -> StoredService:
     service = await get_service(session, project_id, service_id)
-    body = opened_body(box, service)
     changes = changes_of(patch)
-    if changes.get("buildSettings"):
-        changes["buildSettings"] = engine_changes(body["buildSettings"], changes["buildSettings"])
-    spec = validated(BuildServiceSpec, merged(body, changes, MERGED_OBJECTS))
+    if patch.build_settings is not None:
+        changes["buildSettings"] = engine_changes(spec_of(service), changes["buildSettings"])
+    spec = validated(BuildServiceSpec, merged(opened_body(box, service), changes, MERGED_OBJECTS))
     return await _commit(session, _store(box, service, spec))
 
 
@@ -214,10 +218,10 @@ async def update_build_source(
     """The service builds from the given repository (merged into its current one, if any). A
     build service has no branch of its own, so `projectBranch` is not kept."""
     service = await get_service(session, project_id, service_id)
-    body = opened_body(box, service)
+    current = spec_of(service).vcs_data
     changes = {k: v for k, v in changes_of(source).items() if k != "projectBranch"}
-    vcs = validated(VcsRepository, merged(body.get("vcsData", {}), changes))
-    spec = validated(BuildServiceSpec, body | {"vcsData": wire_body(vcs)})
+    vcs = validated(VcsRepository, merged(wire_body(current) if current else {}, changes))
+    spec = validated(BuildServiceSpec, opened_body(box, service) | {"vcsData": wire_body(vcs)})
     return await _commit(session, _store(box, service, spec))
 
 

@@ -397,7 +397,7 @@ async def start_run(
 ) -> Response:
     visiting.principal.require(Permission.JOBS_RUN, projectId)
     found = await jobs.get_job(session, projectId, jobId)
-    recipe, run_secrets = await runs.prepare_run(session, found, jobs.opened_body(box, found), {})
+    recipe, run_secrets = await runs.prepare_run(session, found, jobs.opened_spec(box, found))
     started = await runs.start_run(session, box, found, recipe, run_secrets)
     wake.set()
     return see_other(run_url(projectId, found.id, started.id))

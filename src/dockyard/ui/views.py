@@ -21,6 +21,7 @@ from dockyard.db.repository import PageRequest
 from dockyard.errors import NotFound
 from dockyard.jobs import service as jobs
 from dockyard.jobs.models import Job
+from dockyard.jobs.schemas import CronJobSettings, CronJobSpec, ExternalDeployment
 from dockyard.projects import service as projects
 from dockyard.projects.models import Project
 from dockyard.runs import service as runs
@@ -259,40 +260,41 @@ def _present(pairs: list[tuple[str, Any]]) -> list[tuple[str, str]]:
 
 def job_settings(job: Job) -> list[tuple[str, str]]:
     """What the job page lists of the job's settings (never a secret)."""
-    body = job.spec
-    vcs = jobs.vcs_data(body) or {}
-    settings = jobs.job_settings(job.job_type, body)
-    cron = settings.get("cron") or {}
-    external = (body.get("deployment") or {}).get("external") or {}
+    spec = jobs.spec_of(job)
+    vcs = jobs.vcs_data(spec)
+    settings = jobs.job_settings(spec)
+    cron = settings.cron if isinstance(settings, CronJobSettings) else None
+    deployment = spec.deployment
+    external = deployment.external if isinstance(deployment, ExternalDeployment) else None
     return _present(
         [
             ("Type", job.job_type),
-            ("Description", body.get("description")),
-            ("Repository", vcs.get("projectUrl")),
-            ("Branch", vcs.get("projectBranch")),
-            ("Dockerfile", vcs.get("dockerFilePath")),
-            ("Image", external.get("imagePath")),
-            ("Schedule", cron.get("schedule")),
-            ("Concurrency", cron.get("concurrencyPolicy")),
-            ("Retries (backoffLimit)", settings.get("backoffLimit")),
-            ("Deadline (activeDeadlineSeconds)", settings.get("activeDeadlineSeconds")),
-            ("Run on source change", body.get("runOnSourceChange")),
-            ("CI disabled", body.get("disabledCI") or None),
-            ("Suspended", body.get("suspended") or None),
+            ("Description", spec.description),
+            ("Repository", vcs and vcs.project_url),
+            ("Branch", vcs and vcs.project_branch),
+            ("Dockerfile", vcs and vcs.docker_file_path),
+            ("Image", external and external.image_path),
+            ("Schedule", cron and cron.schedule),
+            ("Concurrency", cron and cron.concurrency_policy),
+            ("Retries (backoffLimit)", settings.backoff_limit),
+            ("Deadline (activeDeadlineSeconds)", settings.active_deadline_seconds),
+            ("Run on source change", spec.run_on_source_change),
+            ("CI disabled", spec.disabled_ci or None),
+            ("Suspended", (isinstance(spec, CronJobSpec) and spec.suspended) or None),
         ]
     )
 
 
 def service_settings(found: Service) -> list[tuple[str, str]]:
-    body = found.spec
-    vcs = services.vcs_data(body) or {}
+    spec = services.spec_of(found)
+    vcs = services.vcs_data(spec)
     return _present(
         [
-            ("Description", body.get("description")),
-            ("Repository", vcs.get("projectUrl")),
-            ("Dockerfile", vcs.get("dockerFilePath")),
-            ("Work dir", vcs.get("dockerWorkDir")),
-            ("CI disabled", body.get("disabledCI") or None),
+            ("Description", spec.description),
+            ("Repository", vcs and vcs.project_url),
+            ("Dockerfile", vcs and vcs.docker_file_path),
+            ("Work dir", vcs and vcs.docker_work_dir),
+            ("CI disabled", spec.disabled_ci or None),
         ]
     )
 

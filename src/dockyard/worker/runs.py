@@ -375,9 +375,7 @@ class RunRunner:
             entrypoint=recipe.entrypoint,
             command=recipe.command,
             env=run_secrets.runtime_environment,
-            files={
-                path: base64.b64decode(file["data"]) for path, file in run_secrets.files().items()
-            },
+            files={path: base64.b64decode(file.data) for path, file in run_secrets.files().items()},
             labels={
                 **recipe.labels,
                 LABEL_RUN: self.run_row.id,
@@ -565,7 +563,10 @@ def _exit_reason(state: ContainerState) -> str:
 
 
 def secret_values(run_secrets: RunSecrets) -> list[str]:
-    return [*run_secrets.runtime_environment.values(), *file_texts(run_secrets.files().values())]
+    return [
+        *run_secrets.runtime_environment.values(),
+        *file_texts(f.data for f in run_secrets.files().values()),
+    ]
 
 
 class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):

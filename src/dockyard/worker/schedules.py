@@ -71,7 +71,9 @@ class CronScheduler:
 
     async def tick(self) -> None:
         async with self.database.sessions() as session:
-            due_jobs = [job for job in await jobs.cron_jobs(session) if not job.spec["suspended"]]
+            due_jobs = [
+                job for job in await jobs.cron_jobs(session) if not jobs.cron_spec_of(job).suspended
+            ]
         for job in due_jobs:
             await self._serve(job, self.clock())
 
@@ -83,7 +85,7 @@ class CronScheduler:
         if (
             served is not None
             and served <= now
-            and cron.unmet_due_time(job.spec["schedule"], served, now) is None
+            and cron.unmet_due_time(jobs.cron_spec_of(job).schedule, served, now) is None
         ):
             return
         # A session per job: a rollback (the due time taken by another worker) expires what
@@ -91,13 +93,13 @@ class CronScheduler:
         async with self.database.sessions() as session:
             last = await runs.last_scheduled_at(session, job.project_id, job.id, now)
             since = counted_since(job.schedule_since, last)
-            due = cron.unmet_due_time(job.spec["schedule"], since, now)
+            due = cron.unmet_due_time(jobs.cron_spec_of(job).schedule, since, now)
             if due is None:
                 return
             if cron.past_starting_deadline(due, now, self.settings.cron_starting_deadline_seconds):
                 self._report_once(job, due, "cron run missed its starting deadline")
                 return
-            policy = job.spec["concurrencyPolicy"]
+            policy = jobs.cron_spec_of(job).concurrency_policy
             if policy == "forbid" and await runs.unconcluded_runs_of(
                 session, job.project_id, job.id
             ):
@@ -107,9 +109,9 @@ class CronScheduler:
     async def _start(
         self, session: AsyncSession, job: Job, due: datetime, *, replacing: bool
     ) -> None:
-        body = jobs.opened_body(self.box, job)
+        spec = jobs.opened_spec(self.box, job)
         try:
-            recipe, run_secrets = await runs.prepare_run(session, job, body, {})
+            recipe, run_secrets = await runs.prepare_run(session, job, spec)
             run = await runs.start_run(
                 session,
                 self.box,
