@@ -19,9 +19,11 @@ from dockyard.builds.schemas import (
     DockerOverrides,
     SecretFile,
 )
+from dockyard.db.repository import ParsedOnce
 from dockyard.vcs.schemas import VcsRepository
 
 if TYPE_CHECKING:
+    from dockyard.builds.models import Build
     from dockyard.jobs.schemas import ManualJobSpec
     from dockyard.services.schemas import BuildServiceSpec
 
@@ -45,6 +47,16 @@ class BuildRecipe(BaseModel):
     docker_credentials: list[str] = []
     # A bundle build's URL as people may see it (redact_url); the URL itself is a secret input.
     bundle: str | None = None
+
+
+def _parsed_recipe(build: Build) -> BuildRecipe:
+    return BuildRecipe.model_validate(build.recipe)
+
+
+build_recipe: ParsedOnce[Build, BuildRecipe] = ParsedOnce(
+    lambda build: build.recipe, _parsed_recipe
+)
+"""The build's stored recipe, parsed once per loaded row."""
 
 
 class BuildSecrets(BaseModel):

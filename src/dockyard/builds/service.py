@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository
 from dockyard.builds.models import Build, BuildTrigger
-from dockyard.builds.recipe import BuildRecipe, BuildSecrets
+from dockyard.builds.recipe import BuildRecipe, BuildSecrets, build_recipe
 from dockyard.builds.schemas import (
     BuildRegistry,
     BuildResponse,
@@ -113,8 +113,7 @@ def pinned_image(build: Build) -> str | None:
 
 def shown_bundle(build: Build) -> str | None:
     """A bundle build's URL as people may see it (redacted); None for a build of git."""
-    bundle: str | None = build.recipe.get("bundle")
-    return bundle
+    return build_recipe(build).bundle
 
 
 def build_response(build: Build) -> BuildResponse:

@@ -20,7 +20,7 @@ import structlog
 
 from dockyard.builds import repository
 from dockyard.builds.models import Build
-from dockyard.builds.recipe import BuildRecipe, BuildSecrets
+from dockyard.builds.recipe import BuildRecipe, BuildSecrets, build_recipe
 from dockyard.builds.schemas import SecretFile
 from dockyard.builds.service import open_secrets
 from dockyard.config import Settings
@@ -283,7 +283,7 @@ class BuildRunner:
             await asyncio.shield(self.move(status, message=self.redact(message)[:MAX_MESSAGE]))
 
     async def _pipeline(self, secrets: BuildSecrets, logs: LogWriter) -> None:
-        recipe = BuildRecipe.model_validate(self.build.recipe)
+        recipe = build_recipe(self.build)
         if recipe.engine in MISSING_ENGINES:
             raise BuildFailed(MISSING_ENGINES[recipe.engine])
         source = self.workdir / "source"

@@ -36,6 +36,7 @@ from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
 from dockyard.projects.models import Project
 from dockyard.projects.networks import orphan_networks
 from dockyard.runs.models import JobRun
+from dockyard.runs.recipe import run_recipe
 from dockyard.secrets.credentials import registry_login
 from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
 
@@ -75,7 +76,7 @@ async def kept_images(
     kept = {uri for uri in (await session.scalars(recent.union(newest))).all() if uri}
     kept |= {built_image(settings, build) for build in unfinished}
     running = select(JobRun).where(JobRun.concluded_at.is_(None))
-    kept |= {str(run.spec["image"]) for run in await session.scalars(running)}
+    kept |= {run_recipe(run).image for run in await session.scalars(running)}
     return kept
 
 

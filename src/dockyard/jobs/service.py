@@ -324,14 +324,13 @@ async def update_build_source(
 ) -> StoredJob:
     """The job deploys from the given git source (merged into its current one, if any)."""
     job = await get_job(session, project_id, job_id)
-    body = opened_body(box, job)
-    deployment = body.get("deployment", {})
-    vcs = wire_body(
-        validated(VcsBranchSource, merged(deployment.get("vcs", {}), changes_of(source)))
-    )
-    options = {key: value for key, value in deployment.items() if key not in DEPLOYMENT_SOURCES}
-    spec = validated(SPECS[job.job_type], body | {"deployment": options | {"vcs": vcs}})
-    return await _commit(session, _store(box, job, spec))
+    spec = opened_spec(box, job)
+    deployment = spec.deployment or DeploymentOptions()
+    current = wire_body(deployment.vcs) if isinstance(deployment, VcsDeployment) else {}
+    vcs = validated(VcsBranchSource, merged(current, changes_of(source)))
+    options = {name: value for name, value in deployment if name not in DEPLOYMENT_SOURCES}
+    moved = spec.model_copy(update={"deployment": VcsDeployment(**options, vcs=vcs)})
+    return await _commit(session, _store(box, job, validated(type(spec), wire_body(moved))))
 
 
 async def delete_job(session: AsyncSession, project_id: str, job_id: str) -> None:

@@ -181,7 +181,10 @@ async def _run_event(
         if _wants_lines(integrations, event, "job")
         else []
     )
-    source = await builds_repository.source_of_image(session, run.project_id, run.spec["image"])
+    from dockyard.runs.recipe import run_recipe  # imported here as in _resource
+
+    image = run_recipe(run).image
+    source = await builds_repository.source_of_image(session, run.project_id, image)
     payload = run_payload(
         event, run, resource, lines, utcnow(), image_source=source, message=message
     )

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 import shlex
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from dockyard.builds.schemas import SecretFile
+from dockyard.db.repository import ParsedOnce
 from dockyard.jobs.schemas import (
     BuildpackRuntime,
     DeploymentOptions,
@@ -22,6 +23,9 @@ from dockyard.jobs.schemas import (
 )
 from dockyard.runs.plans import MIN_PIDS, plan_of
 from dockyard.runs.schemas import RunBilling, StartJobRunRequest
+
+if TYPE_CHECKING:
+    from dockyard.runs.models import JobRun
 
 # Kubernetes' default terminationGracePeriodSeconds.
 DEFAULT_GRACE_SECONDS = 30
@@ -73,6 +77,14 @@ class RunRecipe(BaseModel):
     active_deadline_seconds: int | None = None
     grace_period_seconds: int = DEFAULT_GRACE_SECONDS
     health_checks: list[HealthProbe] = []
+
+
+def _parsed_recipe(run: JobRun) -> RunRecipe:
+    return RunRecipe.model_validate(run.spec)
+
+
+run_recipe: ParsedOnce[JobRun, RunRecipe] = ParsedOnce(lambda run: run.spec, _parsed_recipe)
+"""The run's stored recipe (its `spec` column), parsed once per loaded row."""
 
 
 class RunSecrets(BaseModel):

@@ -3,11 +3,10 @@ get, abort (DELETE)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from dockyard.api.bodies import wire_body
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.wire import Envelope, ListEnvelope
@@ -21,7 +20,7 @@ from dockyard.runs.schemas import RunList, RunResponse, StartedRun, StartJobRunR
 # What a token holding only "Run Job" may set on a run: its own variables and its plan. The
 # image, entrypoint, command, files and mounts decide what code runs next to the job's
 # secrets, so they need the permission that could change the job itself.
-RUN_ONLY_OVERRIDES = frozenset({"runtimeEnvironment", "billing"})
+RUN_ONLY_OVERRIDES = frozenset({"runtime_environment", "billing"})
 # Variables that make a shell, the dynamic loader or a language runtime load or run code
 # named in their value (bash expands BASH_ENV and PS4 with command substitution): setting
 # one would change what the job executes, like overriding its command.
@@ -58,9 +57,10 @@ def loads_code(name: str) -> bool:
     return name.upper() in CODE_LOADING_VARIABLES
 
 
-def require_override_permission(principal: Principal, overrides: dict[str, Any]) -> None:
-    environment = overrides.get("runtimeEnvironment") or {}
-    if overrides.keys() - RUN_ONLY_OVERRIDES or any(map(loads_code, environment)):
+def require_override_permission(principal: Principal, overrides: StartJobRunRequest) -> None:
+    given = {name for name, value in overrides if value is not None}
+    environment = overrides.runtime_environment or {}
+    if given - RUN_ONLY_OVERRIDES or any(map(loads_code, environment)):
         principal.require(Permission.JOBS_UPDATE)
 
 
@@ -83,8 +83,7 @@ async def start_job_run(
     principal: RunsStart,
 ) -> Envelope[StartedRun]:
     """Run the job once, with this request's overrides; 409 when it has nothing to run yet."""
-    overrides = wire_body(body)
-    require_override_permission(principal, overrides)
+    require_override_permission(principal, body)
     jobs.refuse_own_registry_image(settings.registry, body.deployment)
     job = await jobs.get_job(session, projectId, jobId)
     recipe, run_secrets = await service.prepare_run(session, job, jobs.opened_spec(box, job), body)

@@ -46,7 +46,7 @@ from dockyard.notifications import outbox
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
-from dockyard.runs.recipe import RunRecipe, RunSecrets
+from dockyard.runs.recipe import RunSecrets, run_recipe
 from dockyard.runs.service import open_secrets
 from dockyard.secrets.credentials import refuse_own_registry, registry_login, registry_logins
 from dockyard.secrets.crypto import SecretBox
@@ -106,7 +106,7 @@ class RunRunner:
         self.containers = containers
         self.run_row = run
         self.worker_id = worker_id
-        self.recipe = RunRecipe.model_validate(run.spec)
+        self.recipe = run_recipe(run)
         self.aborting = False
         self.current: ContainerState | None = None
         # Why the current attempt failed when its exit code does not say (a probe, a start).
