@@ -20,7 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from dockyard.api.wire import iso_utc
+from pydantic import Field
+
+from dockyard.api.wire import WireModel, iso_utc
 from dockyard.notifications.events import Event, Resource
 from dockyard.ui.urls import build_url, run_url
 
@@ -133,45 +135,71 @@ def test_event_payload(
     }
 
 
-def _absolute(payload: dict[str, Any], base_url: str) -> dict[str, str]:
-    base = base_url.rstrip("/")
-    return {name: base + path for name, path in payload["links"].items()}
+class PayloadResource(WireModel):
+    kind: str
+    id: str
+    name: str
 
 
-def headline(payload: dict[str, Any]) -> str:
+class PayloadLinks(WireModel):
+    api: str
+    dashboard: str | None = None
+
+
+class EventPayload(WireModel):
+    """A payload as stored (wire names, as the functions above write it), read back to render
+    the body an integration is sent."""
+
+    event: Event
+    project_id: str
+    resource: PayloadResource
+    build_id: str | None = None
+    run_id: str | None = None
+    run_name: str | None = None
+    status: str | None = None
+    trigger: str | None = None
+    sha: str | None = None
+    branch: str | None = None
+    message: str | None = None
+    duration_seconds: float | None = None
+    log_lines: list[str] = Field(default_factory=list)
+    links: PayloadLinks
+
+
+def _absolute(path: str, base_url: str) -> str:
+    return base_url.rstrip("/") + path
+
+
+def headline(payload: EventPayload) -> str:
     """One line saying what happened: `Build joyous-view-6290 of job api failed (FAILURE)`."""
-    resource = payload["resource"]
-    event = Event(payload["event"])
+    resource, event = payload.resource, payload.event
     if event is Event.TEST:
-        return f"Test notification of {resource['name']} in project {payload['projectId']}"
-    what = f"Build {payload['buildId']}" if "buildId" in payload else f"Run {payload['runName']}"
-    kind = "build service" if resource["kind"] == "service" else "job"
+        return f"Test notification of {resource.name} in project {payload.project_id}"
+    what = f"Build {payload.build_id}" if payload.build_id else f"Run {payload.run_name}"
+    kind = "build service" if resource.kind == "service" else "job"
     return (
-        f"{what} of {kind} {resource['name']} in project {payload['projectId']} "
-        f"{VERBS[event]} ({payload['status']})"
+        f"{what} of {kind} {resource.name} in project {payload.project_id} "
+        f"{VERBS[event]} ({payload.status})"
     )
 
 
 def webhook_body(payload: dict[str, Any], delivery_id: str, base_url: str) -> str:
-    return json.dumps(
-        {"deliveryId": delivery_id, **payload, "links": _absolute(payload, base_url)},
-        separators=(",", ":"),
-    )
+    links = {name: _absolute(path, base_url) for name, path in payload["links"].items()}
+    return json.dumps({"deliveryId": delivery_id, **payload, "links": links}, separators=(",", ":"))
 
 
 def _mrkdwn(text: str) -> dict[str, str]:
     return {"type": "mrkdwn", "text": text[:SLACK_TEXT_LIMIT]}
 
 
-def _facts(payload: dict[str, Any]) -> list[dict[str, str]]:
+def _facts(payload: EventPayload) -> list[dict[str, str]]:
+    duration = payload.duration_seconds
     facts = {
-        "Status": payload.get("status"),
-        "Trigger": payload.get("trigger"),
-        "Branch": payload.get("branch"),
-        "Commit": (payload.get("sha") or "")[:12] or None,
-        "Duration": None
-        if payload.get("durationSeconds") is None
-        else f"{payload['durationSeconds']:.1f} s",
+        "Status": payload.status,
+        "Trigger": payload.trigger,
+        "Branch": payload.branch,
+        "Commit": (payload.sha or "")[:12] or None,
+        "Duration": None if duration is None else f"{duration:.1f} s",
     }
     return [_mrkdwn(f"*{name}*\n{value}") for name, value in facts.items() if value]
 
@@ -188,17 +216,18 @@ def _log_tail(lines: Sequence[str]) -> str:
     return "```" + "\n".join(reversed(kept)) + "```"
 
 
-def slack_body(payload: dict[str, Any], base_url: str) -> str:
-    links = _absolute(payload, base_url)
+def slack_body(stored: dict[str, Any], base_url: str) -> str:
+    """The Slack message of a stored payload."""
+    payload = EventPayload.model_validate(stored)
     text = headline(payload)
-    link = links.get("dashboard", links["api"])
+    link = _absolute(payload.links.dashboard or payload.links.api, base_url)
     blocks: list[dict[str, Any]] = [
         {"type": "section", "text": _mrkdwn(f"*{text}*\n<{link}|Open in dockyard>")}
     ]
     if facts := _facts(payload):
         blocks.append({"type": "section", "fields": facts})
-    if payload.get("message"):
-        blocks.append({"type": "section", "text": _mrkdwn(f"> {payload['message']}")})
-    if payload.get("logLines"):
-        blocks.append({"type": "section", "text": _mrkdwn(_log_tail(payload["logLines"]))})
+    if payload.message:
+        blocks.append({"type": "section", "text": _mrkdwn(f"> {payload.message}")})
+    if payload.log_lines:
+        blocks.append({"type": "section", "text": _mrkdwn(_log_tail(payload.log_lines))})
     return json.dumps({"text": text, "blocks": blocks}, separators=(",", ":"))

@@ -34,7 +34,12 @@ from dockyard.notifications.models import (
     NotificationIntegration,
 )
 from dockyard.notifications.outbox import enqueue
-from dockyard.notifications.payloads import slack_body, test_event_payload, webhook_body
+from dockyard.notifications.payloads import (
+    EventPayload,
+    slack_body,
+    test_event_payload,
+    webhook_body,
+)
 from dockyard.notifications.schemas import (
     AttemptResponse,
     DeliveryResponse,
@@ -152,15 +157,15 @@ async def list_deliveries(
 def delivery_response(
     delivery: NotificationDelivery, attempts: list[NotificationAttempt]
 ) -> DeliveryResponse:
-    payload = delivery.payload
+    payload = EventPayload.model_validate(delivery.payload)
     pending = delivery.status == repository.PENDING
     return DeliveryResponse(
         id=delivery.id,
         event=delivery.event,
         status=delivery.status,
-        resource={key: payload["resource"][key] for key in ("kind", "id")},
-        build_id=payload.get("buildId"),
-        run_id=payload.get("runId"),
+        resource={"kind": payload.resource.kind, "id": payload.resource.id},
+        build_id=payload.build_id,
+        run_id=payload.run_id,
         created_at=delivery.created_at,
         next_attempt_at=delivery.next_attempt_at if pending else None,
         concluded_at=delivery.concluded_at,
