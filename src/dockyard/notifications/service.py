@@ -22,7 +22,7 @@ from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
-from dockyard.db.repository import Page, PageRequest
+from dockyard.db.repository import Page, PageRequest, ParsedOnce
 from dockyard.engine.fetches import RefusedTarget, check_fetchable
 from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, Invalid, NotFound
@@ -70,6 +70,18 @@ def shown_webhook(url: str) -> str:
     """A webhook URL as reads show it: scheme, host and path but its last segment (where
     hooks such as Slack's keep their token); no userinfo, query or fragment."""
     return redact_url(url, secret_path=True)
+
+
+def _parsed_spec(integration: NotificationIntegration) -> NotificationSpec:
+    return NotificationSpec.model_validate(integration.spec)
+
+
+spec_of: ParsedOnce[NotificationIntegration, NotificationSpec] = ParsedOnce(
+    lambda integration: integration.spec, _parsed_spec
+)
+"""The integration's stored spec (its webhook URL redacted, no secret), parsed once per loaded
+row. (Here, not in the repository: the outbox, which the status changes of builds import,
+uses the repository, and the spec's schemas import the builds' ones.)"""
 
 
 def opened_webhook(box: SecretBox, integration: NotificationIntegration) -> str:
@@ -126,15 +138,16 @@ def response(
     webhook: str | None = None,
 ) -> NotificationResponse:
     """The integration as replies show it: its webhook redacted unless `webhook` is given."""
-    spec = integration.spec
+    spec = spec_of(integration)
+    enabled = {name for name, on in spec.events.items() if on}
     return NotificationResponse(
         id=integration.id,
-        name=spec["name"],
-        type=spec["type"],
-        webhook=webhook or spec["webhook"],
-        events={event.value: bool(spec["events"].get(event.value)) for event in SUBSCRIBABLE},
-        restricted=spec.get("restricted", False),
-        restrictions=spec.get("restrictions", {}),
+        name=spec.name,
+        type=spec.type,
+        webhook=webhook or spec.webhook,
+        events={event.value: event.value in enabled for event in SUBSCRIBABLE},
+        restricted=bool(spec.restricted),
+        restrictions=wire_body(spec.restrictions) if spec.restrictions else {},
         project_id=integration.project_id,
         projects=[integration.project_id],
         status=status_of(integration, settings),
@@ -221,7 +234,7 @@ async def _commit(session: AsyncSession, integration: NotificationIntegration) -
         await session.rollback()
         raise Conflict(
             f"A notification integration with id {integration.id!r} already exists",
-            {"name": [integration.spec["name"]]},
+            {"name": [spec_of(integration).name]},
         ) from exc
 
 
@@ -264,7 +277,7 @@ async def update_integration(
     its id stays. The redacted URL a read showed, sent back, leaves the URL as it is."""
     integration = await get_integration(session, project_id, integration_id)
     changes = changes_of(patch)
-    if changes.get("webhook") == integration.spec["webhook"]:
+    if changes.get("webhook") == spec_of(integration).webhook:
         del changes["webhook"]
     current = integration.spec | {"webhook": opened_webhook(box, integration)}
     spec = validated(NotificationSpec, merged(current, changes, MERGED_OBJECTS))
@@ -287,7 +300,7 @@ async def send_test(
 ) -> DeliveryResponse:
     """Queue a `trigger:test` delivery to the integration, whatever its filters."""
     integration = await get_integration(session, project_id, integration_id)
-    payload = test_event_payload(project_id, integration.id, integration.spec["name"], utcnow())
+    payload = test_event_payload(project_id, integration.id, spec_of(integration).name, utcnow())
     [delivery] = enqueue(session, [integration], Event.TEST, payload)
     await session.commit()
     return delivery_response(delivery, [])
@@ -331,7 +344,7 @@ def backoff_seconds(attempts: int, scale: float, jitter: float) -> float:
 def render_body(
     integration: NotificationIntegration, delivery: NotificationDelivery, base_url: str
 ) -> str:
-    if integration.spec["type"] == "SLACK":
+    if spec_of(integration).type == "SLACK":
         return slack_body(delivery.payload, base_url)
     return webhook_body(delivery.payload, delivery.id, base_url)
 
