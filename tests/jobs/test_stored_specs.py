@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.api.bodies import wire_body
 from dockyard.jobs import repository as jobs
 from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import CronJobSpec, ManualJobSpec
@@ -15,6 +14,7 @@ from dockyard.services import repository as services
 from dockyard.services.models import Service
 from dockyard.services.schemas import BuildServiceSpec
 from dockyard.services.service import SECRETS as SERVICE_SECRETS
+from dockyard.wire.bodies import wire_body
 from tests.helpers import full_service
 
 BOX = SecretBox([b"k" * 32])

@@ -1,5 +1,5 @@
 """Events into the outbox: called in the transaction of the status change that makes them
-(worker/lifecycle.py), so a crash can neither lose an event nor record one that did not
+(builds/status.py, runs/status.py), so a crash can neither lose an event nor record one that did not
 happen. Only integrations whose filters want the event get a delivery; a project without
 integrations costs one indexed query per status change."""
 
@@ -50,8 +50,8 @@ NEWEST_LINES = LogQuery(
 
 async def _resource(session: AsyncSession, project_id: str, kind: str, target_id: str) -> Resource:
     """The job or service an event is about (as its id alone if it was deleted meanwhile)."""
-    # Imported here: their typed specs import the build schemas, which import the status
-    # transitions, which import this module.
+    # Imported here: their typed specs import the build schemas, which import
+    # builds/status.py, which imports this module.
     from dockyard.jobs import repository as jobs
     from dockyard.services import repository as services
 

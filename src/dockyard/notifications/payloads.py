@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from dockyard.api.wire import WireModel, iso_utc
 from dockyard.notifications.events import Event, Resource
 from dockyard.ui.urls import build_url, run_url
+from dockyard.wire.models import WireModel, iso_utc
 
 if TYPE_CHECKING:
     from dockyard.builds.models import Build
