@@ -12,12 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.builds import repository
 from dockyard.builds.models import Build, BuildTrigger
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
-from dockyard.builds.schemas import (
-    BuildRegistry,
-    BuildResponse,
-    BuildStatusOfTarget,
-    LatestBuild,
-)
+from dockyard.builds.schemas import BuildRegistry, BuildResponse
 from dockyard.builds.status import BuildStatus, is_terminal, move_build
 from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.registry import digest_reference
@@ -26,6 +21,7 @@ from dockyard.errors import Conflict, NotFound
 from dockyard.logs import repository as logs
 from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
+from dockyard.targets.schemas import BuildStatusOfTarget, LatestBuild
 
 ID_ATTEMPTS = 5
 

@@ -15,7 +15,7 @@ from dockyard.db.transitions import (
     StampConclusion,
     TerminalIsFinal,
 )
-from dockyard.notifications import outbox
+from dockyard.runs import notices
 from dockyard.runs.models import JobRun
 
 
@@ -39,7 +39,7 @@ class NotifyRunMoved(Rule[RunStatus, JobRun]):
     """The notifications a run's move makes go to the outbox in the move's transaction."""
 
     async def after(self, session: AsyncSession, row: JobRun, move: Move[RunStatus]) -> None:
-        await outbox.run_moved(session, row)
+        await notices.run_moved(session, row)
 
 
 RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
