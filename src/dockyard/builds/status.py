@@ -88,3 +88,16 @@ __all__ = [
     "is_terminal",
     "move_build",
 ]
+
+
+async def abort(session: AsyncSession, build: Build) -> None:
+    """Abort `build` (see `transitions.abort`): ABORTED at once while queued."""
+    await transitions.abort(
+        session,
+        BUILD_RULES,
+        build,
+        noun="Build",
+        queued=B.QUEUED,
+        ended=B.ABORTED,
+        terminal=TERMINAL_BUILD_STATUSES,
+    )

@@ -66,3 +66,16 @@ async def move_run(
     return await transitions.move(
         session, RUN_RULES, run, RunStatus(run.status), target, held_by=held_by, **changes
     )
+
+
+async def abort(session: AsyncSession, run: JobRun) -> None:
+    """Abort `run` (see `transitions.abort`): FAILED at once while queued."""
+    await transitions.abort(
+        session,
+        RUN_RULES,
+        run,
+        noun="Run",
+        queued=R.QUEUED,
+        ended=R.FAILED,
+        terminal=TERMINAL_RUN_STATUSES,
+    )

@@ -599,7 +599,7 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
     async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
         return [
             run
-            for run in await repository.queued(session, RunStatus.QUEUED.value, count)
+            for run in await leases.oldest_in(session, JobRun, RunStatus.QUEUED.value, count)
             if await move_run(session, run, RunStatus.RUNNING, **self.lease())
         ]
 
