@@ -7,19 +7,18 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from dockyard.builds.schemas import (
+from dockyard.builds.schemas import BuildOverrides, DockerOverrides
+from dockyard.db.repository import ParsedOnce
+from dockyard.targets.schemas import (
     BuildConfiguration,
-    BuildOverrides,
     BuildpackBuildSettings,
     BuildpackOptions,
     BuildSettings,
     BuildStorage,
     DockerfileBuildSettings,
     DockerfileOptions,
-    DockerOverrides,
     SecretFile,
 )
-from dockyard.db.repository import ParsedOnce
 from dockyard.vcs.schemas import VcsRepository
 
 if TYPE_CHECKING:

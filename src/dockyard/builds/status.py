@@ -5,10 +5,9 @@ anything was pushed goes back to QUEUED to start over."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.builds import notices
 from dockyard.builds.models import Build
 from dockyard.db import transitions
 from dockyard.db.transitions import (
@@ -19,24 +18,7 @@ from dockyard.db.transitions import (
     StampConclusion,
     TerminalIsFinal,
 )
-from dockyard.notifications import outbox
-
-
-class BuildStatus(StrEnum):
-    QUEUED = "QUEUED"
-    PENDING = "PENDING"
-    UNSCHEDULABLE = "UNSCHEDULABLE"
-    STARTING = "STARTING"
-    CLONING = "CLONING"
-    BUILDING = "BUILDING"
-    UPLOADING = "UPLOADING"
-    ABORTED = "ABORTED"
-    FAILURE = "FAILURE"
-    SUBMISSION_FAILURE = "SUBMISSION_FAILURE"
-    SUCCESS = "SUCCESS"
-    CRASHED = "CRASHED"
-    IN_PROGRESS = "IN_PROGRESS"
-
+from dockyard.targets.schemas import BuildStatus
 
 B = BuildStatus
 
@@ -61,7 +43,7 @@ class NotifyBuildMoved(Rule[BuildStatus, Build]):
     a crash can neither lose one nor send one for a move that did not happen."""
 
     async def after(self, session: AsyncSession, row: Build, move: Move[BuildStatus]) -> None:
-        await outbox.build_moved(session, row)
+        await notices.build_moved(session, row)
 
 
 BUILD_RULES: tuple[Rule[BuildStatus, Build], ...] = (
@@ -106,3 +88,16 @@ __all__ = [
     "is_terminal",
     "move_build",
 ]
+
+
+async def abort(session: AsyncSession, build: Build) -> None:
+    """Abort `build` (see `transitions.abort`): ABORTED at once while queued."""
+    await transitions.abort(
+        session,
+        BUILD_RULES,
+        build,
+        noun="Build",
+        queued=B.QUEUED,
+        ended=B.ABORTED,
+        terminal=TERMINAL_BUILD_STATUSES,
+    )

@@ -15,20 +15,9 @@ from typing import Any
 import pathspec
 from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
-from dockyard.builds.schemas import BuildConfiguration
 from dockyard.jobs.schemas import ManualJobSpec, VcsDeployment
 from dockyard.services.schemas import BuildServiceSpec, ServiceBuildConfiguration
-
-# The page's default `ciIgnoreFlags`.
-DEFAULT_CI_IGNORE_FLAGS = (
-    "[skip ci]",
-    "[ci skip]",
-    "[no ci]",
-    "[skip nf]",
-    "[nf skip]",
-    "[northflank skip]",
-    "[skip northflank]",
-)
+from dockyard.targets.schemas import DEFAULT_CI_IGNORE_FLAGS, BuildConfiguration
 
 
 @dataclass(frozen=True)

@@ -136,3 +136,31 @@ async def move(
     for rule in rules:
         await rule.after(session, row, change)
     return True
+
+
+async def abort(
+    session: AsyncSession,
+    rules: Sequence[Rule[S, W]],
+    row: W,
+    *,
+    noun: str,
+    queued: S,
+    ended: S,
+    terminal: frozenset[S],
+) -> None:
+    """Abort `row` (a `noun`: "Build", "Run"): a queued one moves to `ended` here; a running
+    one is flagged, and the worker driving it ends it. The caller commits. Conflict when it
+    has concluded already."""
+    found: Any = row
+    if type(queued)(found.status) in terminal:
+        raise Conflict(
+            f"{noun} {found.id!r} has already concluded ({found.status})",
+            {"status": found.status},
+        )
+    if found.status == queued and await move(
+        session, rules, row, queued, ended, message="Aborted before it started"
+    ):
+        return
+    await session.refresh(row)
+    if type(queued)(found.status) not in terminal:
+        found.abort_requested = True

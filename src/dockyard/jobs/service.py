@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildStatusOfTarget, read_vcs_data
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
@@ -45,6 +44,7 @@ from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
+from dockyard.targets.schemas import BuildStatusOfTarget, dockerfile_location
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource, VcsData
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
@@ -154,7 +154,7 @@ def vcs_data(spec: ManualJobSpec) -> VcsData | None:
     """`vcsData` of a job deploying from git: its source and Dockerfile location."""
     if not isinstance(spec.deployment, VcsDeployment):
         return None
-    return read_vcs_data(spec.deployment.vcs, spec.build_settings)
+    return VcsData.of(spec.deployment.vcs, *dockerfile_location(spec.build_settings))
 
 
 def git_source(spec: ManualJobSpec) -> VcsBranchSource:

@@ -1,4 +1,5 @@
-"""All SQL of notification integrations, their outbox of deliveries and the attempts."""
+"""All SQL of notification integrations, their outbox of deliveries and the attempts, and the
+typed view of an integration's stored spec."""
 
 from __future__ import annotations
 
@@ -9,12 +10,24 @@ from typing import Any
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
 from dockyard.notifications.models import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationIntegration,
 )
+from dockyard.notifications.schemas import NotificationSpec
+
+
+def _parsed_spec(integration: NotificationIntegration) -> NotificationSpec:
+    return NotificationSpec.model_validate(integration.spec)
+
+
+spec_of: ParsedOnce[NotificationIntegration, NotificationSpec] = ParsedOnce(
+    lambda integration: integration.spec, _parsed_spec
+)
+"""The integration's stored spec (its webhook URL redacted, no secret), parsed once per loaded
+row."""
 
 PENDING = "pending"
 

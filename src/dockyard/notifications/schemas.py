@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from dockyard.builds.schemas import ResourceTag
-from dockyard.wire.fields import Name
+from dockyard.wire.fields import Name, ResourceTag
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 from dockyard.wire.paths import field_error
 
@@ -72,6 +71,10 @@ class NotificationSpec(NotificationPatch):
     type: NotificationType
     webhook: WebhookUrl
     events: dict[EventName, bool]
+
+    def enables(self, event: str) -> bool:
+        """Whether the integration is sent `event` (a `trigger:...` name)."""
+        return any(on and name == event for name, on in self.events.items())
 
     @model_validator(mode="after")
     def _consistent(self) -> NotificationSpec:

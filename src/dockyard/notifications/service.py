@@ -21,7 +21,7 @@ from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
-from dockyard.db.repository import Page, PageRequest, ParsedOnce
+from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.fetches import RefusedTarget, check_fetchable
 from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, Invalid, NotFound
@@ -39,6 +39,7 @@ from dockyard.notifications.payloads import (
     test_event_payload,
     webhook_body,
 )
+from dockyard.notifications.repository import spec_of
 from dockyard.notifications.schemas import (
     AttemptResponse,
     DeliveryResponse,
@@ -70,18 +71,6 @@ def shown_webhook(url: str) -> str:
     """A webhook URL as reads show it: scheme, host and path but its last segment (where
     hooks such as Slack's keep their token); no userinfo, query or fragment."""
     return redact_url(url, secret_path=True)
-
-
-def _parsed_spec(integration: NotificationIntegration) -> NotificationSpec:
-    return NotificationSpec.model_validate(integration.spec)
-
-
-spec_of: ParsedOnce[NotificationIntegration, NotificationSpec] = ParsedOnce(
-    lambda integration: integration.spec, _parsed_spec
-)
-"""The integration's stored spec (its webhook URL redacted, no secret), parsed once per loaded
-row. (Here, not in the repository: the outbox, which the status changes of builds import,
-uses the repository, and the spec's schemas import the builds' ones.)"""
 
 
 def opened_webhook(box: SecretBox, integration: NotificationIntegration) -> str:
@@ -139,13 +128,12 @@ def response(
 ) -> NotificationResponse:
     """The integration as replies show it: its webhook redacted unless `webhook` is given."""
     spec = spec_of(integration)
-    enabled = {name for name, on in spec.events.items() if on}
     return NotificationResponse(
         id=integration.id,
         name=spec.name,
         type=spec.type,
         webhook=webhook or spec.webhook,
-        events={event.value: event.value in enabled for event in SUBSCRIBABLE},
+        events={event.value: spec.enables(event.value) for event in SUBSCRIBABLE},
         restricted=bool(spec.restricted),
         restrictions=wire_body(spec.restrictions) if spec.restrictions else {},
         project_id=integration.project_id,

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from dockyard.builds.schemas import SecretFile
 from dockyard.db.repository import ParsedOnce
 from dockyard.jobs.schemas import (
     BuildpackRuntime,
@@ -23,6 +22,7 @@ from dockyard.jobs.schemas import (
 )
 from dockyard.runs.plans import MIN_PIDS, plan_of
 from dockyard.runs.schemas import RunBilling, StartJobRunRequest
+from dockyard.targets.schemas import SecretFile
 
 if TYPE_CHECKING:
     from dockyard.runs.models import JobRun

@@ -15,7 +15,7 @@ from dockyard.db.transitions import (
     StampConclusion,
     TerminalIsFinal,
 )
-from dockyard.notifications import outbox
+from dockyard.runs import notices
 from dockyard.runs.models import JobRun
 
 
@@ -39,7 +39,7 @@ class NotifyRunMoved(Rule[RunStatus, JobRun]):
     """The notifications a run's move makes go to the outbox in the move's transaction."""
 
     async def after(self, session: AsyncSession, row: JobRun, move: Move[RunStatus]) -> None:
-        await outbox.run_moved(session, row)
+        await notices.run_moved(session, row)
 
 
 RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
@@ -65,4 +65,17 @@ async def move_run(
     """Move `run` to `target` through RUN_RULES (see `transitions.move`)."""
     return await transitions.move(
         session, RUN_RULES, run, RunStatus(run.status), target, held_by=held_by, **changes
+    )
+
+
+async def abort(session: AsyncSession, run: JobRun) -> None:
+    """Abort `run` (see `transitions.abort`): FAILED at once while queued."""
+    await transitions.abort(
+        session,
+        RUN_RULES,
+        run,
+        noun="Run",
+        queued=R.QUEUED,
+        ended=R.FAILED,
+        terminal=TERMINAL_RUN_STATUSES,
     )

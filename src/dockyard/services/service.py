@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildpackBuildSettings, BuildStatusOfTarget, read_vcs_data
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.projects.schemas import app_id
@@ -26,6 +25,11 @@ from dockyard.services.schemas import (
     BuildServiceResponse,
     BuildServiceSpec,
     ServiceSummary,
+)
+from dockyard.targets.schemas import (
+    BuildpackBuildSettings,
+    BuildStatusOfTarget,
+    dockerfile_location,
 )
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsData, VcsRepository
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
@@ -114,7 +118,7 @@ def vcs_data(spec: BuildServiceSpec) -> VcsData | None:
     Dockerfile is."""
     if spec.vcs_data is None:
         return None
-    return read_vcs_data(spec.vcs_data, spec.build_settings)
+    return VcsData.of(spec.vcs_data, *dockerfile_location(spec.build_settings))
 
 
 def service_response(

@@ -99,3 +99,18 @@ class VcsData(WireModel):
     self_hosted_vcs_id: str | None = None
     account_login: str | None = None
     vcs_link_id: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        source: VcsRepository,
+        docker_file_path: str | None = None,
+        docker_work_dir: str | None = None,
+    ) -> VcsData:
+        """`vcsData` as reads report it: the git source and, for a Dockerfile build, where the
+        Dockerfile is."""
+        return cls(
+            **source.model_dump(exclude_none=True),
+            docker_file_path=docker_file_path,
+            docker_work_dir=docker_work_dir,
+        )

@@ -21,7 +21,6 @@ from dockyard.builds import repository
 from dockyard.builds.images import OWNER_LABEL, build_dir, built_image, source_cache
 from dockyard.builds.models import Build
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets, build_recipe
-from dockyard.builds.schemas import SecretFile
 from dockyard.builds.service import open_secrets
 from dockyard.builds.status import BuildStatus, is_terminal, move_build
 from dockyard.config import Settings
@@ -35,6 +34,7 @@ from dockyard.logs.masking import masker
 from dockyard.logs.service import LogWriter, file_texts
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
+from dockyard.targets.schemas import SecretFile
 
 log = structlog.get_logger(__name__)
 
