@@ -27,7 +27,7 @@ from dockyard.worker.runs import RunDispatcher
 from tests.conftest import issue_token
 from tests.helpers import IMAGE_JOB, created_id, minimal_job
 
-pytestmark = pytest.mark.timeout(60)
+pytestmark = pytest.mark.timeout(30)  # a rule broken may leave a run hanging
 
 FAILS = Behaviour(lines=["failing"], exit_code=1)
 SUCCEEDS = Behaviour(lines=["done"])
@@ -88,8 +88,8 @@ def run_job(
     api: Api, engine: MemoryContainers, meanwhile: Meanwhile | None = None, **job: Any
 ) -> Outcome:
     """Ask for a run of a job with the fields `job` through the API, let a worker on `engine`
-    drive it to its end (doing `meanwhile` once its first container is watched), and read it
-    back through the API."""
+    drive it to its end (with `meanwhile` beside it: a test's moves of the clock), and read
+    it back through the API."""
     body = minimal_job(f"job {next(JOB_NUMBERS)}", **IMAGE_JOB | job)
     job_id = created_id(api.client, api.project, "/jobs/manual", body)
     run_id = created_id(api.client, api.project, f"/jobs/{job_id}/runs", {})
@@ -244,6 +244,16 @@ def test_an_image_that_cannot_be_pulled_is_retried(api: Api) -> None:
     )
     assert len(engine.containers) == 1
     assert outcome.delays == pytest.approx([10], abs=0.5)
+
+
+def test_a_job_for_another_architecture_fails_without_an_attempt(api: Api) -> None:
+    engine = MemoryContainers(architecture="x86")
+
+    outcome = run_job(api, engine, backoffLimit=3, infrastructure={"architecture": "arm"})
+
+    assert counts(outcome) == ("FAILED", 0, 0, 0)
+    assert outcome.run["message"] == "The job needs architecture 'arm'; this engine runs 'x86'"
+    assert (engine.pulls, engine.containers) == ([], [])
 
 
 def check(kind: str, **fields: Any) -> dict[str, Any]:
