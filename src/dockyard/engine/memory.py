@@ -6,8 +6,9 @@ and `remove` end a running container and never fail on a gone one, `find` and `l
 see what is there) and keeps every container it made for the test to inspect.
 
 Tests only: no code path of dockyard builds one (the worker's engine is
-`worker.loop.run_engine`), and every rule it helps test also has a test on the real engine.
-Nothing waits in real time: the lines are printed at the start, checks answer at once.
+`worker.loop.run_engine`), and it stands in for the real engine only where a test is about
+the worker's rules; the tests on real containers (tests/runs, tests/engine) stay. Nothing
+waits in real time: the lines are printed at the start, checks answer at once.
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ class MemoryContainer:
 class MemoryContainers:
     """Containers that do what `handler` says of each; the first `pull_failures` pulls fail.
     `containers` holds every container started, in order (removed ones flagged); `pulls` the
-    images pulled; `watched` each container once something waits for its exit."""
+    images pulled; `watched` a container each time something begins to wait for its exit."""
 
     def __init__(
         self,
