@@ -1,7 +1,7 @@
 """Live logs of the dashboard's build and run pages: a WebSocket per page, authenticated by
 the session cookie and refused from other sites (its Origin), streaming the same frames as
 the API's tail ({"type": "log-lines", "data": [{containerId, log, ts}]}) through the same
-machinery (dockyard.logs.router), until the build or run concludes."""
+machinery (dockyard.api.routes.logs), until the build or run concludes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.api.routes.logs import Followed, builds_follower, job_runs_follower, stream_lines
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import service as builds
@@ -18,7 +19,6 @@ from dockyard.builds.service import BuildTarget
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError, Unauthorized
 from dockyard.jobs import service as jobs
-from dockyard.logs.router import Followed, builds_follower, job_runs_follower, stream_lines
 from dockyard.logs.schemas import MAX_LINE_LIMIT, LogQuery, log_query_of
 from dockyard.logs.tail import LogHub
 from dockyard.runs import service as runs

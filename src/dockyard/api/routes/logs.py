@@ -15,12 +15,11 @@ from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import DatabaseDep, LogHubDep, SessionDep, requires
-from dockyard.api.wire import Envelope
+from dockyard.api.permissions import TARGET_PERMISSIONS
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import repository as builds
 from dockyard.builds import service as builds_service
-from dockyard.builds.auth import TARGET_PERMISSIONS
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError
 from dockyard.jobs import service as jobs
@@ -31,6 +30,7 @@ from dockyard.logs.tail import Concluded, LogHub
 from dockyard.runs import repository as runs
 from dockyard.runs import service as runs_service
 from dockyard.services import service as services
+from dockyard.wire.models import Envelope
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["logs"])
 
