@@ -43,9 +43,8 @@ from dockyard.engine.base import (
 from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
-from dockyard.notifications import outbox
 from dockyard.pacing import doubling
-from dockyard.runs import repository
+from dockyard.runs import notices, repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunRecipe, RunSecrets
@@ -480,7 +479,7 @@ class RunRunner:
             if self.logs is not None:
                 await self.logs.flush()
             async with self.database.sessions() as session:
-                await outbox.run_health_check_failed(session, self.run_row, message)
+                await notices.run_health_check_failed(session, self.run_row, message)
                 await session.commit()
 
         await retry_while_unavailable(f"run {self.run_row.id} health check failure", store)
@@ -614,7 +613,7 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
     async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
         return [
             run
-            for run in await repository.queued(session, RunStatus.QUEUED.value, count)
+            for run in await leases.oldest_in(session, JobRun, RunStatus.QUEUED.value, count)
             if await move_run(session, run, RunStatus.RUNNING, **self.lease())
         ]
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, Path, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,16 +21,26 @@ from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import repository as builds
 from dockyard.builds import service as builds_service
 from dockyard.db.session import Database
-from dockyard.errors import DockyardError
+from dockyard.errors import DockyardError, Invalid
 from dockyard.jobs import service as jobs
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
-from dockyard.logs.schemas import LogEntry, LogQuery, LogQueryDep, log_query_of
+from dockyard.logs.schemas import LogEntry, LogQuery, LogQueryParams, log_query_of, to_query
 from dockyard.logs.tail import Concluded, LogHub
 from dockyard.runs import repository as runs
 from dockyard.runs import service as runs_service
 from dockyard.services import service as services
 from dockyard.wire.models import Envelope
+
+
+async def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
+    """A REST log query: a range."""
+    if params.queryType == "tail":
+        raise Invalid("queryType", "tail is served over a WebSocket on the same path")
+    return to_query(params)
+
+
+LogQueryDep = Annotated[LogQuery, Depends(range_query)]
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["logs"])
 
