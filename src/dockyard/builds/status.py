@@ -12,6 +12,7 @@ from dockyard.builds.models import Build
 from dockyard.db import transitions
 from dockyard.db.transitions import (
     IllegalTransition,
+    Lifecycle,
     Move,
     OnlyListedTransitions,
     Rule,
@@ -52,6 +53,7 @@ BUILD_RULES: tuple[Rule[BuildStatus, Build], ...] = (
     StampConclusion(TERMINAL_BUILD_STATUSES),
     NotifyBuildMoved(),
 )
+BUILDS = Lifecycle("build", BUILD_RULES, B.QUEUED, B.ABORTED, TERMINAL_BUILD_STATUSES)
 
 
 def is_terminal(status: BuildStatus) -> bool:
@@ -60,7 +62,7 @@ def is_terminal(status: BuildStatus) -> bool:
 
 def check_build_transition(current: BuildStatus, target: BuildStatus) -> None:
     """Raise IllegalTransition unless the rules allow current -> target."""
-    transitions.proposed(BUILD_RULES, current, target)
+    transitions.proposed(BUILDS, current, target)
 
 
 async def move_build(
@@ -72,9 +74,12 @@ async def move_build(
     **changes: object,
 ) -> bool:
     """Move `build` to `target` through BUILD_RULES (see `transitions.move`)."""
-    return await transitions.move(
-        session, BUILD_RULES, build, BuildStatus(build.status), target, held_by=held_by, **changes
-    )
+    return await transitions.move(session, BUILDS, build, target, held_by=held_by, **changes)
+
+
+async def abort(session: AsyncSession, build: Build) -> None:
+    """Abort `build` (see `transitions.abort`): ABORTED at once while queued."""
+    await transitions.abort(session, BUILDS, build)
 
 
 __all__ = [
@@ -88,16 +93,3 @@ __all__ = [
     "is_terminal",
     "move_build",
 ]
-
-
-async def abort(session: AsyncSession, build: Build) -> None:
-    """Abort `build` (see `transitions.abort`): ABORTED at once while queued."""
-    await transitions.abort(
-        session,
-        BUILD_RULES,
-        build,
-        noun="Build",
-        queued=B.QUEUED,
-        ended=B.ABORTED,
-        terminal=TERMINAL_BUILD_STATUSES,
-    )

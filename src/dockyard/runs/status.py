@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db import transitions
 from dockyard.db.transitions import (
+    Lifecycle,
     Move,
     OnlyListedTransitions,
     Rule,
@@ -48,6 +49,7 @@ RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
     StampConclusion(TERMINAL_RUN_STATUSES),
     NotifyRunMoved(),
 )
+RUNS = Lifecycle("run", RUN_RULES, R.QUEUED, R.FAILED, TERMINAL_RUN_STATUSES)
 
 
 def run_is_terminal(status: RunStatus) -> bool:
@@ -63,19 +65,9 @@ async def move_run(
     **changes: object,
 ) -> bool:
     """Move `run` to `target` through RUN_RULES (see `transitions.move`)."""
-    return await transitions.move(
-        session, RUN_RULES, run, RunStatus(run.status), target, held_by=held_by, **changes
-    )
+    return await transitions.move(session, RUNS, run, target, held_by=held_by, **changes)
 
 
 async def abort(session: AsyncSession, run: JobRun) -> None:
     """Abort `run` (see `transitions.abort`): FAILED at once while queued."""
-    await transitions.abort(
-        session,
-        RUN_RULES,
-        run,
-        noun="Run",
-        queued=R.QUEUED,
-        ended=R.FAILED,
-        terminal=TERMINAL_RUN_STATUSES,
-    )
+    await transitions.abort(session, RUNS, run)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -63,6 +64,9 @@ LABEL_RUN = "dockyard.run"
 ENGINE_RETURN_SECONDS = 300.0
 ENGINE_POLL_SECONDS = 0.5
 
+# How a runner waits out a back-off: asyncio.sleep; tests pass one that only records it.
+Sleep = Callable[[float], Awaitable[None]]
+
 
 def container_name(run: JobRun, attempt: int) -> str:
     return f"dockyard-run-{run.id}-{attempt}"
@@ -98,6 +102,7 @@ class RunRunner:
         containers: JobContainers,
         run: JobRun,
         worker_id: str,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -105,6 +110,7 @@ class RunRunner:
         self.containers = containers
         self.run_row = run
         self.worker_id = worker_id
+        self.sleep = sleep
         self.recipe = run_recipe(run)
         self.aborting = False
         self.current: ContainerState | None = None
@@ -308,7 +314,7 @@ class RunRunner:
         if row.retry_at is not None and row.container_name is None:
             left = (row.retry_at - utcnow()).total_seconds()
             longest = backoff_seconds(row.failed, self.settings.run_backoff_scale)
-            await asyncio.sleep(max(min(left, longest), 0))
+            await self.sleep(max(min(left, longest), 0))
 
     async def _begin_or_resume(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerState:
         row = self.run_row
@@ -580,10 +586,12 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
         containers: JobContainers,
         worker_id: str,
         wake: asyncio.Event,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         super().__init__(settings, database, worker_id, wake)
         self.box = box
         self.containers = containers
+        self.sleep = sleep
 
     @property
     def limit(self) -> int:
@@ -594,7 +602,13 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
 
     def runner_for(self, item: JobRun) -> RunRunner:
         return RunRunner(
-            self.settings, self.database, self.box, self.containers, item, self.worker_id
+            self.settings,
+            self.database,
+            self.box,
+            self.containers,
+            item,
+            self.worker_id,
+            self.sleep,
         )
 
     async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
