@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -76,6 +77,12 @@ async def last_scheduled_at(
     return latest
 
 
+async def unconcluded(session: AsyncSession) -> list[JobRun]:
+    """Every run not concluded yet."""
+    statement = select(JobRun).where(JobRun.concluded_at.is_(None))
+    return list((await session.scalars(statement)).all())
+
+
 async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]:
     """The oldest `limit` runs in `status`, locked where the database can (SKIP LOCKED)."""
     statement = (
@@ -111,3 +118,13 @@ def ids_of_job(project_id: str, job_id: str, run_id: str | None = None) -> Selec
     """The ids of a job's runs (or of the one named), for queries over their lines."""
     statement = select(JobRun.id).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
     return statement if run_id is None else statement.where(JobRun.id == run_id)
+
+
+async def everywhere(session: AsyncSession) -> Sequence[JobRun]:
+    """Every run of every job (re-sealing reads them all)."""
+    return (await session.scalars(select(JobRun))).all()
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every run's sealed inputs (the key ids they name are in use)."""
+    return [sealed for sealed in await session.scalars(select(JobRun.sealed_secrets)) if sealed]
