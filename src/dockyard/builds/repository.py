@@ -6,11 +6,12 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
 from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.logs.repository import LogOwners
 
 
 async def get(session: AsyncSession, build_id: str) -> Build | None:
@@ -161,14 +162,16 @@ async def with_status_not_in(session: AsyncSession, statuses: Collection[str]) -
     return list((await session.scalars(statement)).all())
 
 
-def ids_of_target(
+def log_owners(
     project_id: str, kind: str, target_id: str, build_id: str | None = None
-) -> Select[str]:
-    """The ids of a target's builds (or of the one named), for queries over their lines."""
+) -> LogOwners:
+    """A target's builds (or the one named), for queries over their lines."""
     statement = select(Build.id).where(
         Build.project_id == project_id, Build.target_kind == kind, Build.target_id == target_id
     )
-    return statement if build_id is None else statement.where(Build.id == build_id)
+    return LogOwners(
+        "build", statement if build_id is None else statement.where(Build.id == build_id)
+    )
 
 
 async def source_of_image(

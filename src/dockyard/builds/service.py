@@ -180,8 +180,8 @@ async def forget_builds_of(session: AsyncSession, target: BuildTarget) -> None:
     """Remove a target's builds and their lines (its job or service is being deleted, and a
     new one of the same name starts afresh). A worker driving one of them stops it, as its
     row is gone. The caller commits."""
-    owners = repository.ids_of_target(target.project_id, target.kind, target.id)
-    await logs.delete_of_owners(session, "build", owners)
+    owners = repository.log_owners(target.project_id, target.kind, target.id)
+    await logs.delete_of_owners(session, owners)
     await repository.delete_of_target(session, target.project_id, target.kind, target.id)
 
 

@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Select
 
 from dockyard.db.session import Database
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
+from dockyard.logs.repository import LogOwners
 
 log = structlog.get_logger(__name__)
 
@@ -31,8 +31,7 @@ Concluded = Callable[[], Awaitable[bool]]
 
 @dataclass
 class Stream:
-    owner_kind: str
-    owners: Select[str]
+    owners: LogOwners
     concluded: Concluded | None
     cursor: int
     subscribers: set[asyncio.Queue[list[LogLine] | None]] = field(default_factory=set)
@@ -51,8 +50,7 @@ class LogHub:
     async def follow(
         self,
         key: Hashable,
-        owner_kind: str,
-        owners: Select[str],
+        owners: LogOwners,
         concluded: Concluded | None,
     ) -> AsyncIterator[tuple[int, asyncio.Queue[list[LogLine] | None]]]:
         """Subscribe to a stream: the pk of the last line already delivered to it (the client
@@ -60,8 +58,8 @@ class LogHub:
         stream = self.streams.get(key)
         if stream is None:
             async with self.database.sessions() as session:
-                cursor = await repository.last_pk(session, owner_kind, owners)
-            stream = Stream(owner_kind, owners, concluded, cursor)
+                cursor = await repository.last_pk(session, owners)
+            stream = Stream(owners, concluded, cursor)
             self.streams[key] = stream
             stream.reader = asyncio.create_task(self._read(key, stream))
         queue: asyncio.Queue[list[LogLine] | None] = asyncio.Queue()
@@ -108,9 +106,7 @@ class LogHub:
     async def _deliver_new(self, stream: Stream) -> None:
         while True:
             async with self.database.sessions() as session:
-                lines = await repository.after(
-                    session, stream.owner_kind, stream.owners, stream.cursor, BATCH_LINES
-                )
+                lines = await repository.after(session, stream.owners, stream.cursor, BATCH_LINES)
             if not lines:
                 return
             stream.cursor = lines[-1].pk

@@ -9,13 +9,13 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds_repository
 from dockyard.db.base import utcnow
 from dockyard.jobs import repository as jobs_repository
 from dockyard.logs import repository as logs_repository
+from dockyard.logs.repository import LogOwners
 from dockyard.logs.schemas import LogQuery
 from dockyard.notifications import repository
 from dockyard.notifications.events import (
@@ -73,9 +73,9 @@ async def _listeners(
     return [i for i in integrations if wants(i.spec, event, resource)], resource
 
 
-async def _newest_lines(session: AsyncSession, owner_kind: str, owners: Select[str]) -> list[str]:
+async def _newest_lines(session: AsyncSession, owners: LogOwners) -> list[str]:
     """The last LOG_LINES stored lines, oldest first (redacted when they were written)."""
-    lines = await logs_repository.query(session, owner_kind, owners, NEWEST_LINES)
+    lines = await logs_repository.query(session, owners, NEWEST_LINES)
     return [line.line for line in reversed(lines)]
 
 
@@ -135,11 +135,11 @@ async def build_moved(session: AsyncSession, build: Build) -> None:
     )
     if not integrations:
         return
-    owners = builds_repository.ids_of_target(
+    owners = builds_repository.log_owners(
         build.project_id, build.target_kind, build.target_id, build.id
     )
     lines = (
-        await _newest_lines(session, "build", owners)
+        await _newest_lines(session, owners)
         if _wants_lines(integrations, event, build.target_kind)
         else []
     )
@@ -165,12 +165,8 @@ async def _run_event(
     integrations, resource = await _listeners(session, run.project_id, event, "job", run.job_id)
     if not integrations:
         return
-    owners = runs_repository.ids_of_job(run.project_id, run.job_id, run.id)
-    lines = (
-        await _newest_lines(session, "run", owners)
-        if _wants_lines(integrations, event, "job")
-        else []
-    )
+    owners = runs_repository.log_owners(run.project_id, run.job_id, run.id)
+    lines = await _newest_lines(session, owners) if _wants_lines(integrations, event, "job") else []
     source = await builds_repository.source_of_image(session, run.project_id, run.spec["image"])
     payload = run_payload(
         event, run, resource, lines, utcnow(), image_source=source, message=message

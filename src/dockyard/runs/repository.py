@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.logs.repository import LogOwners
 from dockyard.runs.models import JobRun
 
 
@@ -114,10 +115,10 @@ async def compare_and_set(
     return bool(getattr(result, "rowcount", 0))
 
 
-def ids_of_job(project_id: str, job_id: str, run_id: str | None = None) -> Select[str]:
-    """The ids of a job's runs (or of the one named), for queries over their lines."""
+def log_owners(project_id: str, job_id: str, run_id: str | None = None) -> LogOwners:
+    """A job's runs (or the one named), for queries over their lines."""
     statement = select(JobRun.id).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
-    return statement if run_id is None else statement.where(JobRun.id == run_id)
+    return LogOwners("run", statement if run_id is None else statement.where(JobRun.id == run_id))
 
 
 async def everywhere(session: AsyncSession) -> Sequence[JobRun]:

@@ -253,7 +253,7 @@ async def has_concluded(session: AsyncSession, run_id: str) -> bool:
 async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
     """Remove a job's runs and their lines (the job is being deleted). A worker driving one of
     them stops its container, as its row is gone. The caller commits."""
-    await logs.delete_of_owners(session, "run", repository.ids_of_job(project_id, job_id))
+    await logs.delete_of_owners(session, repository.log_owners(project_id, job_id))
     await repository.delete_of_job(session, project_id, job_id)
 
 

@@ -87,32 +87,19 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
     done = Resealed()
     _reseal_fields(box, await jobs_repository.everywhere(session), JOB_SECRETS, done)
     _reseal_fields(box, await services_repository.everywhere(session), SERVICE_SECRETS, done)
+    builds = await builds_repository.everywhere(session)
+    _reseal_columns(box, builds, {"sealed_secrets": lambda b: build_context(b.id)}, done)
+    runs = await runs_repository.everywhere(session)
+    _reseal_columns(box, runs, {"sealed_secrets": lambda r: run_context(r.id)}, done)
+    integrations = await notifications_repository.everywhere(session)
+    integration_columns: dict[str, Callable[[Any], str]] = {
+        "sealed_secret": lambda n: notification_context(n.uid),
+        "sealed_webhook": lambda n: webhook_context(n.uid),
+    }
+    _reseal_columns(box, integrations, integration_columns, done)
+    webhook_secrets = await ci_repository.every_secret(session)
     _reseal_columns(
-        box,
-        await builds_repository.everywhere(session),
-        {"sealed_secrets": lambda b: build_context(b.id)},
-        done,
-    )
-    _reseal_columns(
-        box,
-        await runs_repository.everywhere(session),
-        {"sealed_secrets": lambda r: run_context(r.id)},
-        done,
-    )
-    _reseal_columns(
-        box,
-        await notifications_repository.everywhere(session),
-        {
-            "sealed_secret": lambda n: notification_context(n.uid),
-            "sealed_webhook": lambda n: webhook_context(n.uid),
-        },
-        done,
-    )
-    _reseal_columns(
-        box,
-        await ci_repository.every_secret(session),
-        {"sealed_secret": lambda w: webhook_secret_context(w.id)},
-        done,
+        box, webhook_secrets, {"sealed_secret": lambda w: webhook_secret_context(w.id)}, done
     )
     await session.commit()
     return done

@@ -1,11 +1,10 @@
 """Live logs of the dashboard's build and run pages: a WebSocket per page, authenticated by
 the session cookie and refused from other sites (its Origin), streaming the same frames as
 the API's tail ({"type": "log-lines", "data": [{containerId, log, ts}]}) through the same
-machinery (dockyard.logs.router), until the build or run concludes."""
+machinery (dockyard.logs.stream), until the build or run concludes."""
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -18,14 +17,19 @@ from dockyard.builds.service import BuildTarget
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError, Unauthorized
 from dockyard.jobs import service as jobs
-from dockyard.logs.router import Followed, builds_follower, job_runs_follower, stream_lines
 from dockyard.logs.schemas import MAX_LINE_LIMIT, LogQuery, log_query_of
+from dockyard.logs.stream import (
+    POLICY_VIOLATION,
+    Followed,
+    builds_follower,
+    job_runs_follower,
+    send_error,
+    stream_lines,
+)
 from dockyard.logs.tail import LogHub
 from dockyard.runs import service as runs
 from dockyard.ui import csrf, views
 from dockyard.ui.session import session_of
-
-POLICY_VIOLATION = 1008
 
 # What a page's tail follows, for the visitor (Forbidden, NotFound when they may not see it).
 Checked = Callable[[AsyncSession, Principal, LogQuery], Awaitable[Followed]]
@@ -57,11 +61,7 @@ async def _tail(
     except WebSocketDisconnect:
         return
     except DockyardError as exc:
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.send_json(
-                {"type": "error", "data": {"status": exc.status, "message": exc.message}}
-            )
-            await websocket.close(code=POLICY_VIOLATION)
+        await send_error(websocket, exc, details=False)
 
 
 async def tail_build(
