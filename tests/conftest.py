@@ -23,8 +23,8 @@ from dockyard.app import create_app
 from dockyard.auth import service as auth_service
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
-from dockyard.db.migrate import prepare_storage, sync_url
 from dockyard.db.session import run_in_session
+from dockyard.migrations import prepare_storage, sync_url
 from tests.live import DOCKER_HOST, INSTALLATIONS, DockyardProcess
 
 POSTGRES_URL = os.environ.get("DOCKYARD_TEST_POSTGRES_URL")

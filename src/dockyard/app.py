@@ -13,28 +13,28 @@ from dockyard import __version__
 from dockyard.api import health
 from dockyard.api.errors import ERROR_RESPONSES, install_error_handlers
 from dockyard.api.limits import BodyLimit
+from dockyard.api.routes.builds import router as builds_router
+from dockyard.api.routes.ci import events as ci_events_router
+from dockyard.api.routes.ci import webhook_secrets as webhook_secrets_router
+from dockyard.api.routes.ci import webhooks as webhooks_router
+from dockyard.api.routes.jobs import router as jobs_router
+from dockyard.api.routes.logs import router as logs_router
+from dockyard.api.routes.notifications import router as notifications_router
+from dockyard.api.routes.projects import router as projects_router
+from dockyard.api.routes.runs import router as runs_router
+from dockyard.api.routes.secrets import router as secrets_router
+from dockyard.api.routes.services import router as services_router
 from dockyard.api.routing import include_v1
 from dockyard.auth.service import TokenCache
-from dockyard.builds.router import router as builds_router
-from dockyard.ci.router import events as ci_events_router
-from dockyard.ci.router import webhook_secrets as webhook_secrets_router
-from dockyard.ci.router import webhooks as webhooks_router
 from dockyard.config import Settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.notify import WorkSignal
 from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
-from dockyard.jobs.router import router as jobs_router
-from dockyard.logs.router import router as logs_router
 from dockyard.logs.tail import LogHub
-from dockyard.notifications.router import router as notifications_router
-from dockyard.projects.router import router as projects_router
-from dockyard.runs.router import router as runs_router
+from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import registry_login
 from dockyard.secrets.crypto import SecretBox
-from dockyard.secrets.router import router as secrets_router
-from dockyard.services.router import router as services_router
 from dockyard.ui.router import STATIC_DIR
 from dockyard.ui.router import router as ui_router
 from dockyard.worker.loop import create_worker

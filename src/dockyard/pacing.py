@@ -1,4 +1,5 @@
-"""Work a worker handler does on some of its ticks only."""
+"""How soon work is done again: a worker handler's work on some of its ticks only, and the
+doubling back-off of retries (job run attempts, notification deliveries)."""
 
 from __future__ import annotations
 
@@ -19,3 +20,10 @@ class AtMostEvery:
             return False
         self.last = now
         return True
+
+
+def doubling(failures: int, base: float, cap: float) -> float:
+    """Seconds to wait after `failures` failures in a row: `base` after the first, doubled
+    after each further one, at most `cap`."""
+    seconds: float = base * 2 ** max(failures - 1, 0)
+    return min(seconds, cap)

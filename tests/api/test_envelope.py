@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from dockyard.api.errors import field_path
 from dockyard.app import create_app
 from dockyard.config import Settings
+from dockyard.wire.paths import field_path
 from tests.conftest import assert_error
 
 

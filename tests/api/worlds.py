@@ -19,7 +19,7 @@ from sqlalchemy import Connection, Engine, create_engine, inspect, text
 from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
-from dockyard.db.migrate import sync_url
+from dockyard.db.session import sync_url
 from tests.conftest import issue_token
 from tests.helpers import REPOSITORY, minimal_job, minimal_service
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from dockyard.builds.tasks import ImageLocks
+from dockyard.worker.build_pipeline import ImageLocks
 
 
 async def _hold(locks: ImageLocks, reference: str, name: str, events: list[str]) -> None:

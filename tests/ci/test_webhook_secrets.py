@@ -19,7 +19,7 @@ from sqlalchemy import create_engine, text
 from dockyard.auth.permissions import Permission
 from dockyard.ci.models import webhook_secret_context
 from dockyard.config import Settings
-from dockyard.db.migrate import sync_url
+from dockyard.db.session import sync_url
 from dockyard.secrets.crypto import SecretBox
 from tests.conftest import assert_error, token_with
 from tests.gitrepos import SAMPLE_DOCKERFILE, GitRepo

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from dockyard.config import Settings
-from dockyard.db.migrate import sync_url
+from dockyard.db.session import sync_url
 from tests.conftest import assert_error
 from tests.helpers import minimal_job
 

@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 
-from dockyard.db.migrate import MIGRATIONS_DIR, alembic_config, sync_url, upgrade_to_head
-from dockyard.db.models import Base
+from dockyard.migrations import MIGRATIONS_DIR, alembic_config, sync_url, upgrade_to_head
+from dockyard.migrations.tables import Base
 from dockyard.secrets.crypto import SecretBox, decode_key, new_key_text
 
 BOX = SecretBox([decode_key(new_key_text())])

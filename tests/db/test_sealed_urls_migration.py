@@ -22,8 +22,8 @@ from dockyard.app import create_app
 from dockyard.builds.models import Build
 from dockyard.builds.service import open_secrets, secrets_context, shown_bundle
 from dockyard.config import Settings
-from dockyard.db.migrate import alembic_config, sync_url, upgrade_to_head
 from dockyard.db.session import run_in_session
+from dockyard.migrations import alembic_config, sync_url, upgrade_to_head
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import opened_webhook
 from dockyard.secrets.crypto import SecretBox, SecretKeyError

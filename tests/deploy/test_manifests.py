@@ -32,8 +32,7 @@ from dockyard import __version__
 from dockyard.app import create_app
 from dockyard.cli.main import app as cli_app
 from dockyard.config import Settings, load_settings
-from dockyard.db.migrate import sync_url
-from dockyard.db.session import Database, is_sqlite
+from dockyard.db.session import Database, is_sqlite, sync_url
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 COMPOSE = DEPLOY / "docker-compose.yml"

@@ -31,7 +31,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from dockyard.db.migrate import sync_url
+from dockyard.db.session import sync_url
 from tests.conftest import POSTGRES_URL, postgres_database
 from tests.faults.clock import SteppedClock
 from tests.live import DOCKER_HOST, DockyardProcess

@@ -24,9 +24,9 @@ import httpx
 import pytest
 
 from dockyard.config import Settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
 from dockyard.logs.service import LogWriter, lines_of
+from dockyard.migrations import prepare_storage
 from tests.faults.disk import SmallDisk, small_disk
 from tests.gitrepos import GitRepo
 from tests.live import DOCKER_HOST, DockyardProcess

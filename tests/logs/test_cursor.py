@@ -8,9 +8,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from dockyard.config import Settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor
+from dockyard.migrations import prepare_storage
 
 T0 = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 US = timedelta(microseconds=1)

@@ -7,10 +7,10 @@ from datetime import timedelta
 
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
 from dockyard.logs import repository
 from dockyard.logs.retention import LogJanitor
+from dockyard.migrations import prepare_storage
 
 
 def test_old_and_surplus_lines_go(settings: Settings) -> None:

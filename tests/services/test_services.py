@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from dockyard.builds.schemas import DEFAULT_CI_IGNORE_FLAGS
 from dockyard.config import Settings
-from dockyard.db.migrate import sync_url
+from dockyard.db.session import sync_url
 from tests.conftest import assert_error
 from tests.helpers import (
     PATCH_EXAMPLE,

@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from dockyard.builds.models import Build
+from dockyard.builds.status import BuildStatus, move_build
 from dockyard.config import Settings
 from dockyard.db.session import Database
-from dockyard.worker.lifecycle import BuildStatus, move_build
 
 
 async def load(database: Database, build_id: str) -> Build:

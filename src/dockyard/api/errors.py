@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic_core import PydanticCustomError
 from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dockyard.api.wire import ErrorEnvelope
 from dockyard.db.session import is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.errors import DiskFull, DockyardError
+from dockyard.wire.models import ErrorEnvelope
+from dockyard.wire.paths import error_path
 
 log = structlog.get_logger(__name__)
 
@@ -47,51 +46,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 def error_response(status: int, code: str, message: str, details: dict[str, Any]) -> JSONResponse:
     body = {"error": {"status": status, "message": message, "id": code, "details": details}}
     return JSONResponse(body, status_code=status)
-
-
-UNION_TAG_PREFIX = "oneOf:"
-
-
-def union_tag(variant: str) -> str:
-    """The tag of a oneOf variant (pydantic `Tag`): pydantic puts it into an error's `loc`;
-    `field_path` leaves it out, so errors name the user's JSON path."""
-    return UNION_TAG_PREFIX + variant
-
-
-def field_path(location: tuple[int | str, ...]) -> str:
-    """('body', 'vcsData', 'files', 0, 'path') -> 'vcsData.files[0].path'; other sources keep
-    their prefix ('query.per_page'); oneOf variant tags and pydantic's `[key]` marker (an
-    invalid key of a map: `buildFiles./a/../b`) are left out."""
-    source, *rest = location or ("body",)
-    parts = [] if source == "body" else [str(source)]
-    for part in rest:
-        if isinstance(part, str) and (part.startswith(UNION_TAG_PREFIX) or part == "[key]"):
-            continue
-        if isinstance(part, int) and parts:
-            parts[-1] += f"[{part}]"
-        else:
-            parts.append(str(part))
-    return ".".join(parts) or "body"
-
-
-FIELD_RULE = "field_rule"
-
-
-def field_error(field: str, message: str) -> PydanticCustomError:
-    """An error a model-level rule raises about one of its fields (named by wire name), so the
-    reply's details name that field rather than the object."""
-    return PydanticCustomError(FIELD_RULE, message, {"field": field})
-
-
-def error_path(error: Mapping[str, Any], source: tuple[str, ...] = ()) -> str:
-    """The JSON path a validation error names; `source` prefixes its `loc` (("body",) for a
-    model validated outside FastAPI's request parsing)."""
-    if error["type"] == "json_invalid":
-        return "body"
-    location = (*source, *error["loc"])
-    if error["type"] == FIELD_RULE:
-        location = (*location, error["ctx"]["field"])
-    return field_path(location)
 
 
 def validation_details(exc: RequestValidationError) -> dict[str, list[str]]:

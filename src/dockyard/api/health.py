@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from dockyard.api.errors import error_response
-from dockyard.api.wire import Envelope
+from dockyard.wire.models import Envelope
 
 router = APIRouter(tags=["health"])
 

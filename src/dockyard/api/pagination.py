@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Query
 
-from dockyard.api.wire import Pagination
 from dockyard.db.repository import Page, PageRequest
+from dockyard.wire.models import Pagination
 
 # Far beyond any list dockyard holds, and small enough that the offset it makes
 # ((page - 1) * per_page) fits the databases' 64-bit integers.

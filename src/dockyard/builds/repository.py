@@ -81,27 +81,6 @@ async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:
     return list((await session.execute(statement)).scalars())
 
 
-async def compare_and_set(
-    session: AsyncSession,
-    pk: int,
-    expected_status: str,
-    changes: dict[str, Any],
-    held_by: str | None = None,
-) -> bool:
-    """Apply `changes` only if the build is still in `expected_status` (and, given
-    `held_by`, still claimed by that worker); whether it was."""
-    conditions = [Build.pk == pk, Build.status == expected_status]
-    if held_by is not None:
-        conditions.append(Build.claimed_by == held_by)
-    result = await session.execute(
-        update(Build)
-        .where(*conditions)
-        .values(**changes)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(result, "rowcount", 0))
-
-
 async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:
     """Facts that are not a status change (the resolved sha)."""
     await session.execute(

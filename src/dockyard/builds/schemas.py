@@ -7,11 +7,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, model_validator
 
-from dockyard.api.errors import field_error, union_tag
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.models import BuildTrigger
+from dockyard.builds.status import BuildStatus
 from dockyard.vcs.schemas import ProjectBranch
-from dockyard.worker.lifecycle import BuildStatus
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
+from dockyard.wire.paths import field_error, union_tag
 
 DEFAULT_CI_IGNORE_FLAGS: tuple[str, ...] = (
     "[skip ci]",

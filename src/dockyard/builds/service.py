@@ -18,14 +18,14 @@ from dockyard.builds.schemas import (
     BuildStatusOfTarget,
     LatestBuild,
 )
+from dockyard.builds.status import BuildStatus, is_terminal, move_build
 from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.registry import digest_reference
 from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, NotFound
 from dockyard.logs import repository as logs
+from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
-from dockyard.worker.names import generated_id
 
 ID_ATTEMPTS = 5
 

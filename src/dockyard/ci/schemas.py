@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 MAX_REPOSITORY_CHARS = 1000
 

@@ -11,11 +11,11 @@ import typer
 
 from dockyard.cli.output import err, out
 from dockyard.config import load_settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database
 from dockyard.engine.registry import write_htpasswd
 from dockyard.errors import DockyardError
 from dockyard.gc.service import Collected, collect
+from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import registry_login
 
 

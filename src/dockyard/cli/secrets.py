@@ -9,9 +9,9 @@ import typer
 from rich.console import Console
 
 from dockyard.config import Settings, load_settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import run_in_session
 from dockyard.errors import DockyardError
+from dockyard.migrations import prepare_storage
 from dockyard.secrets.crypto import (
     KEY_FILE,
     SecretBox,

@@ -13,11 +13,11 @@ from rich.console import Console
 from dockyard.app import create_app
 from dockyard.auth.service import issue_first_admin_token
 from dockyard.config import Settings, load_settings
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import Database, run_in_session
 from dockyard.engine.registry import HttpRegistry, LocalRegistry, collect_garbage
 from dockyard.errors import EngineUnavailable
 from dockyard.logging import configure_logging
+from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.loop import check_run_engine, containment_warnings, create_worker

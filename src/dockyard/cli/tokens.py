@@ -14,13 +14,13 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.wire import iso_utc
 from dockyard.auth import service
 from dockyard.auth.permissions import Permission
 from dockyard.config import load_settings
 from dockyard.db.base import utcnow
-from dockyard.db.migrate import prepare_storage
 from dockyard.db.session import run_in_session
+from dockyard.migrations import prepare_storage
+from dockyard.wire.models import iso_utc
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 err = Console(stderr=True)

@@ -157,3 +157,11 @@ async def run_in_session(url: str, work: Callable[[AsyncSession], Awaitable[T]])
             return await work(session)
     finally:
         await database.dispose()
+
+
+def sync_url(url: str) -> str:
+    """The same database through a synchronous driver, for Alembic."""
+    parsed = make_url(url)
+    if parsed.drivername == "sqlite+aiosqlite":
+        parsed = parsed.set(drivername="sqlite")
+    return parsed.render_as_string(hide_password=False)

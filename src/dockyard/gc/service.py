@@ -24,8 +24,9 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds_repository
+from dockyard.builds.images import OWNER_LABEL, built_image, source_caches
 from dockyard.builds.models import Build
-from dockyard.builds.tasks import OWNER_LABEL, built_image, source_caches
+from dockyard.builds.status import TERMINAL_BUILD_STATUSES
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
@@ -37,7 +38,6 @@ from dockyard.projects import repository as projects_repository
 from dockyard.projects.networks import orphan_networks
 from dockyard.runs import repository as runs_repository
 from dockyard.secrets.credentials import registry_login
-from dockyard.worker.lifecycle import TERMINAL_BUILD_STATUSES
 
 
 @dataclass

@@ -12,9 +12,6 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
-from dockyard.api.errors import union_tag
-from dockyard.api.fields import Description, Name
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.schemas import (
     FILE_PATH_PATTERN,
     BuildArguments,
@@ -35,6 +32,9 @@ from dockyard.builds.schemas import (
 from dockyard.jobs.cron import checked_schedule
 from dockyard.projects.schemas import Cluster
 from dockyard.vcs.schemas import ProjectBranch, VcsBranchSource, VcsData
+from dockyard.wire.fields import Description, Name
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
+from dockyard.wire.paths import union_tag
 
 Requirements = dict[str, tuple[str, ...]]
 

@@ -13,7 +13,6 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.auth.permissions import Permission
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.base import utcnow
@@ -38,6 +37,7 @@ from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
+from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
 # The fields whose values are secret: sealed at rest, shown only to secrets readers.
 SECRET_PATHS: tuple[tuple[str, ...], ...] = (
@@ -106,8 +106,12 @@ def summary(job: Job) -> JobSummary:
     )
 
 
+async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Job]:
+    return await repository.all_of_project(session, project_id)
+
+
 async def list_job_summaries(session: AsyncSession, project_id: str) -> list[JobSummary]:
-    return [summary(job) for job in await repository.all_of_project(session, project_id)]
+    return [summary(job) for job in await all_of_project(session, project_id)]
 
 
 async def count_jobs(session: AsyncSession, project_id: str) -> int:
@@ -293,7 +297,7 @@ async def update_build_source(
     return await _commit(session, _store(box, job, spec))
 
 
-async def delete_job(session: AsyncSession, project_id: str, job_id: str) -> None:
-    job = await get_job(session, project_id, job_id)
+async def remove_job(session: AsyncSession, job: Job) -> None:
+    """The job's row goes with the caller's commit (teardown/service.py removes what goes with
+    it)."""
     await repository.remove(session, job)
-    await session.commit()

@@ -9,9 +9,9 @@ from typing import Annotated, Literal
 from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dockyard.api.wire import Timestamp, WireModel
 from dockyard.db.base import utcnow
 from dockyard.errors import Invalid
+from dockyard.wire.models import Timestamp, WireModel
 
 DEFAULT_LINE_LIMIT = 1000
 MAX_LINE_LIMIT = 10_000

@@ -24,7 +24,6 @@ from dockyard.auth.permissions import Permission
 from dockyard.auth.service import authenticate
 from dockyard.builds import repository as builds
 from dockyard.builds import service as builds_service
-from dockyard.builds.auth import TARGET_PERMISSIONS
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError
 from dockyard.jobs import service as jobs
@@ -195,16 +194,3 @@ async def serve_tail(
         return
     except DockyardError as exc:
         await send_error(websocket, exc)
-
-
-async def serve_builds_tail(
-    websocket: WebSocket,
-    database: Database,
-    hub: LogHub,
-    project_id: str,
-    kind: str,
-    find: Callable[[AsyncSession], Awaitable[str]],
-) -> None:
-    """An API tail of the builds of a job or service (`kind`; `find` its id)."""
-    follow = builds_follower(database, project_id, kind, find)
-    await serve_tail(websocket, database, hub, TARGET_PERMISSIONS[kind].observe, project_id, follow)

@@ -1,5 +1,5 @@
 """Events into the outbox: called in the transaction of the status change that makes them
-(worker/lifecycle.py), so a crash can neither lose an event nor record one that did not
+(builds/status.py, runs/status.py), so a crash can neither lose an event nor record one that did not
 happen. Only integrations whose filters want the event get a delivery; a project without
 integrations costs one indexed query per status change."""
 

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from dockyard.api.wire import iso_utc
 from dockyard.notifications.events import Event, Resource
 from dockyard.ui.urls import build_url, run_url
+from dockyard.wire.models import iso_utc
 
 if TYPE_CHECKING:
     from dockyard.builds.models import Build

@@ -9,10 +9,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from dockyard.api.errors import field_error
-from dockyard.api.fields import Name
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.schemas import ResourceTag
+from dockyard.wire.fields import Name
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
+from dockyard.wire.paths import field_error
 
 EventName = Literal[
     "trigger:build:start",

@@ -17,7 +17,6 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.config import Settings
@@ -43,9 +42,10 @@ from dockyard.notifications.schemas import (
     NotificationSpec,
     NotificationStatus,
 )
+from dockyard.pacing import doubling
 from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.backoff import doubling
+from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
 MERGED_OBJECTS = frozenset({"events"})
 BACKOFF_BASE_SECONDS = 5.0

@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from dockyard.api.fields import Description, Name
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
+from dockyard.wire.fields import Description, Name
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 Color = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$")]
 

@@ -7,8 +7,6 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Tag
 
-from dockyard.api.errors import union_tag
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.schemas import (
     DockerSecretMounts,
     PlanId,
@@ -18,6 +16,8 @@ from dockyard.builds.schemas import (
 )
 from dockyard.jobs.schemas import DeploymentOptions, ExternalImage, InternalImage
 from dockyard.runs.models import RunTrigger
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
+from dockyard.wire.paths import union_tag
 
 
 class RunBilling(RequestModel):

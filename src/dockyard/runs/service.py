@@ -21,14 +21,14 @@ from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
 from dockyard.logs import repository as logs
+from dockyard.names import generated_id
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
 from dockyard.runs.recipe import RunImage, RunRecipe, RunSecrets, recipe_of
 from dockyard.runs.schemas import RunResponse
+from dockyard.runs.status import TERMINAL_RUN_STATUSES, RunStatus, move_run, run_is_terminal
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
-from dockyard.worker.lifecycle import TERMINAL_RUN_STATUSES, RunStatus, move_run, run_is_terminal
-from dockyard.worker.names import generated_id
 
 ID_ATTEMPTS = 5
 RUN_NAME_ALPHABET = string.ascii_lowercase + string.digits

@@ -9,8 +9,6 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
-from dockyard.api.fields import NAME_PATTERN, Description
-from dockyard.api.wire import RequestModel, Timestamp, WireModel
 from dockyard.builds.schemas import (
     BuildArguments,
     BuildConfiguration,
@@ -39,6 +37,8 @@ from dockyard.vcs.schemas import (
     VcsLinkId,
     VcsRepository,
 )
+from dockyard.wire.fields import NAME_PATTERN, Description
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 ServiceName = Annotated[str, Field(min_length=3, max_length=54, pattern=NAME_PATTERN)]
 BuildSource = Literal["git", "bundle"]

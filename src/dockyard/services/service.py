@@ -3,13 +3,13 @@ a valid create body; secret fields are sealed at rest, one value per field."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.bodies import changes_of, merged, validated, wire_body
 from dockyard.auth.permissions import Permission
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.repository import Page, PageRequest
@@ -27,6 +27,7 @@ from dockyard.services.schemas import (
     ServiceSummary,
 )
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsRepository
+from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
 # The fields whose values are secret: sealed at rest, shown only in replies to writes.
 SECRETS = SecretFields(
@@ -88,8 +89,12 @@ def summary(service: Service) -> ServiceSummary:
     )
 
 
+async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Service]:
+    return await repository.all_of_project(session, project_id)
+
+
 async def list_service_summaries(session: AsyncSession, project_id: str) -> list[ServiceSummary]:
-    return [summary(service) for service in await repository.all_of_project(session, project_id)]
+    return [summary(service) for service in await all_of_project(session, project_id)]
 
 
 async def count_services(session: AsyncSession, project_id: str) -> int:
@@ -235,7 +240,7 @@ def cache_allowed_once(found: Service) -> bool:
     return allowed
 
 
-async def delete_service(session: AsyncSession, project_id: str, service_id: str) -> None:
-    service = await get_service(session, project_id, service_id)
+async def remove_service(session: AsyncSession, service: Service) -> None:
+    """The service's row goes with the caller's commit (teardown/service.py removes what goes
+    with it)."""
     await repository.remove(session, service)
-    await session.commit()

@@ -27,7 +27,6 @@ from dockyard.api.deps import (
     SessionDep,
     WorkerWakeDep,
 )
-from dockyard.api.errors import error_path
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import service as builds
@@ -44,6 +43,7 @@ from dockyard.ui import csrf, live, views
 from dockyard.ui.charts import format_seconds
 from dockyard.ui.session import UiSession, forget, keep, new_session, session_of
 from dockyard.ui.urls import build_url, project_url, run_url
+from dockyard.wire.paths import error_path
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE / "static"

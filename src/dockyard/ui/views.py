@@ -10,10 +10,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.api.permissions import TARGET_PERMISSIONS, TargetPermissions
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
-from dockyard.builds.auth import TARGET_PERMISSIONS, TargetPermissions
 from dockyard.builds.models import Build
 from dockyard.builds.service import BuildTarget
 from dockyard.db.base import utcnow

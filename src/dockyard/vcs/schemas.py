@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
-from dockyard.api.wire import RequestModel, WireModel
 from dockyard.engine.git import url_path_problem
+from dockyard.wire.models import RequestModel, WireModel
 
 # The pages' projectUrl pattern, with the doubled escapes of the docs undone.
 PROJECT_URL_PATTERN = (

@@ -13,16 +13,10 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository
+from dockyard.builds.images import build_dir, built_image, image_tag
 from dockyard.builds.models import Build
 from dockyard.builds.service import BuildTarget
-from dockyard.builds.tasks import (
-    BuildEngines,
-    BuildRunner,
-    ImageLocks,
-    build_dir,
-    built_image,
-    image_tag,
-)
+from dockyard.builds.status import BuildStatus, move_build
 from dockyard.config import Settings
 from dockyard.db import leases
 from dockyard.db.session import Database
@@ -31,8 +25,8 @@ from dockyard.engine.base import RegistryClient
 from dockyard.errors import DockyardError
 from dockyard.runs import service as runs
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.build_pipeline import BuildEngines, BuildRunner, ImageLocks
 from dockyard.worker.dispatch import Lease, LeasedDispatcher
-from dockyard.worker.lifecycle import BuildStatus, move_build
 
 log = structlog.get_logger(__name__)
 

@@ -14,7 +14,6 @@ from typing import Protocol
 
 import structlog
 
-from dockyard.builds.tasks import BuildEngines
 from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
 from dockyard.db.notify import listen
 from dockyard.db.session import Database, is_sqlite, is_unavailable
@@ -29,6 +28,7 @@ from dockyard.logs.retention import LogJanitor
 from dockyard.notifications.delivery import NotificationSender
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.build_pipeline import BuildEngines
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.networks import NetworkJanitor
 from dockyard.worker.runs import RunDispatcher

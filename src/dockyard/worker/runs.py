@@ -43,16 +43,16 @@ from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
 from dockyard.notifications import outbox
+from dockyard.pacing import doubling
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunRecipe, RunSecrets
 from dockyard.runs.service import open_secrets
+from dockyard.runs.status import RunStatus, move_run
 from dockyard.secrets.credentials import refuse_own_registry, registry_login, registry_logins
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.backoff import doubling
 from dockyard.worker.dispatch import Lease, LeasedDispatcher
-from dockyard.worker.lifecycle import RunStatus, move_run
 from dockyard.worker.probes import ProbeFailed, Prober
 
 log = structlog.get_logger(__name__)

@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.api.permissions import ServicesCreate, ServicesDelete, ServicesRead, ServicesUpdate
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
 from dockyard.builds.service import BuildTarget
-from dockyard.ci import service as ci
 from dockyard.projects.schemas import app_id
 from dockyard.services import service
-from dockyard.services.auth import ServicesCreate, ServicesDelete, ServicesRead, ServicesUpdate
 from dockyard.services.models import Service
 from dockyard.services.schemas import (
     BuildServicePatch,
@@ -27,7 +25,9 @@ from dockyard.services.schemas import (
     ServiceListItem,
 )
 from dockyard.services.service import StoredService
+from dockyard.teardown import service as teardown
 from dockyard.vcs.schemas import BuildSourceUpdate
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects/{projectId}/services", tags=["services"])
 
@@ -144,11 +144,7 @@ async def delete_service(
 ) -> Envelope[dict[str, str]]:
     """Delete the build service with its builds, logs and CI events; the worker stops the
     builds still running."""
-    found = await service.get_service(session, projectId, serviceId)
-    await builds.forget_builds_of(session, _target(found))
-    await ci.forget_events_of(session, projectId, "service", found.id)
-    await service.delete_service(session, projectId, serviceId)
-    wake.set()
+    await teardown.delete_service(session, wake, projectId, serviceId)
     return Envelope(data={})
 
 

@@ -6,8 +6,8 @@ from alembic import context
 from sqlalchemy import create_engine, event, text
 
 from dockyard.db.base import UtcDateTime
-from dockyard.db.models import Base
 from dockyard.db.session import configure_sqlite_connection, is_sqlite
+from dockyard.migrations.tables import Base
 
 
 def render_item(type_: str, obj: Any, _context: Any) -> str | Literal[False]:

@@ -7,8 +7,8 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from dockyard.api.errors import error_path
 from dockyard.errors import Invalid
+from dockyard.wire.paths import error_path
 
 Model = TypeVar("Model", bound=BaseModel)
 

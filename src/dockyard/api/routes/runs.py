@@ -3,66 +3,19 @@ get, abort (DELETE)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from dockyard.api.bodies import wire_body
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.auth.permissions import Permission
-from dockyard.auth.service import Principal
+from dockyard.api.permissions import RunsAbort, RunsRead, RunsStart
 from dockyard.jobs import service as jobs
 from dockyard.runs import service
-from dockyard.runs.auth import RunsAbort, RunsRead, RunsStart
+from dockyard.runs.overrides import require_override_permission
 from dockyard.runs.schemas import RunList, RunResponse, StartedRun, StartJobRunRequest
-
-# What a token holding only "Run Job" may set on a run: its own variables and its plan. The
-# image, entrypoint, command, files and mounts decide what code runs next to the job's
-# secrets, so they need the permission that could change the job itself.
-RUN_ONLY_OVERRIDES = frozenset({"runtimeEnvironment", "billing"})
-# Variables that make a shell, the dynamic loader or a language runtime load or run code
-# named in their value (bash expands BASH_ENV and PS4 with command substitution): setting
-# one would change what the job executes, like overriding its command.
-CODE_LOADING_VARIABLES = frozenset(
-    {
-        "BASH_ENV",
-        "BASHOPTS",
-        "ENV",
-        "PS4",
-        "PROMPT_COMMAND",
-        "SHELLOPTS",
-        "LD_PRELOAD",
-        "LD_LIBRARY_PATH",
-        "LD_AUDIT",
-        "NODE_OPTIONS",
-        "NODE_PATH",
-        "PERL5OPT",
-        "PERL5LIB",
-        "PERLLIB",
-        "PYTHONPATH",
-        "PYTHONHOME",
-        "PYTHONSTARTUP",
-        "PYTHONWARNINGS",
-        "RUBYOPT",
-        "RUBYLIB",
-        "JAVA_TOOL_OPTIONS",
-        "JDK_JAVA_OPTIONS",
-        "_JAVA_OPTIONS",
-    }
-)
-
-
-def loads_code(name: str) -> bool:
-    return name.upper() in CODE_LOADING_VARIABLES
-
-
-def require_override_permission(principal: Principal, overrides: dict[str, Any]) -> None:
-    environment = overrides.get("runtimeEnvironment") or {}
-    if overrides.keys() - RUN_ONLY_OVERRIDES or any(map(loads_code, environment)):
-        principal.require(Permission.JOBS_UPDATE)
-
+from dockyard.wire.bodies import wire_body
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects/{projectId}/jobs/{jobId}/runs", tags=["runs"])
 

@@ -10,8 +10,7 @@ from fastapi import APIRouter, Path, Request
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.builds.auth import JobBuildsRead, ServiceBuildsRead
+from dockyard.api.permissions import JobBuildsRead, ProjectsRead, ProjectsUpdate, ServiceBuildsRead
 from dockyard.ci import service, signers
 from dockyard.ci.models import CiEvent
 from dockyard.ci.schemas import (
@@ -27,8 +26,8 @@ from dockyard.db.repository import Page
 from dockyard.engine.git import GitClient
 from dockyard.errors import Invalid
 from dockyard.jobs import service as jobs
-from dockyard.projects.auth import ProjectsRead, ProjectsUpdate
 from dockyard.services import service as services
+from dockyard.wire.models import Envelope, ListEnvelope
 
 MAX_BODY_BYTES = 5 * 1024 * 1024
 

@@ -10,14 +10,13 @@ from fastapi import APIRouter, Path
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.builds import service, starts
-from dockyard.builds.auth import (
+from dockyard.api.permissions import (
     JobBuildsDeploy,
     JobBuildsRead,
     ServiceBuildsDeploy,
     ServiceBuildsRead,
 )
+from dockyard.builds import service, starts
 from dockyard.builds.models import Build
 from dockyard.builds.schemas import (
     BuildList,
@@ -31,6 +30,7 @@ from dockyard.engine.fetches import RefusedTarget, check_fetchable
 from dockyard.errors import Invalid
 from dockyard.jobs import service as jobs
 from dockyard.services import service as services
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["builds"])
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dockyard.worker.lifecycle import (
+from dockyard.builds.status import (
     BUILD_PHASES,
     BUILD_TRANSITIONS,
     TERMINAL_BUILD_STATUSES,
@@ -15,7 +15,7 @@ from dockyard.worker.lifecycle import (
     check_build_transition,
     is_terminal,
 )
-from dockyard.worker.names import generated_id
+from dockyard.names import generated_id
 
 B = BuildStatus
 

@@ -5,22 +5,26 @@ same paths' live tails over a WebSocket (their protocol is dockyard.logs.stream'
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, WebSocket
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import DatabaseDep, LogHubDep, SessionDep, requires
-from dockyard.api.wire import Envelope
+from dockyard.api.permissions import TARGET_PERMISSIONS
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.builds import repository as builds
+from dockyard.db.session import Database
 from dockyard.jobs import service as jobs
 from dockyard.logs import repository, stream
 from dockyard.logs.models import LogLine
 from dockyard.logs.schemas import LogEntry, LogQueryDep
+from dockyard.logs.tail import LogHub
 from dockyard.runs import repository as runs
 from dockyard.services import service as services
+from dockyard.wire.models import Envelope
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["logs"])
 
@@ -99,6 +103,20 @@ async def tail_job_run_logs(
     await stream.serve_tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
 
 
+async def _tail_builds(
+    websocket: WebSocket,
+    database: Database,
+    hub: LogHub,
+    project_id: str,
+    kind: str,
+    find: Callable[[AsyncSession], Awaitable[str]],
+) -> None:
+    """A tail of the builds of a job or service (`kind`; `find` its id)."""
+    follow = stream.builds_follower(database, project_id, kind, find)
+    permission = TARGET_PERMISSIONS[kind].observe
+    await stream.serve_tail(websocket, database, hub, permission, project_id, follow)
+
+
 @router.websocket("/jobs/{jobId}/build-logs")
 async def tail_job_build_logs(
     websocket: WebSocket,
@@ -110,7 +128,7 @@ async def tail_job_build_logs(
     async def find(session: AsyncSession) -> str:
         return (await jobs.get_job(session, projectId, jobId)).id
 
-    await stream.serve_builds_tail(websocket, database, hub, projectId, "job", find)
+    await _tail_builds(websocket, database, hub, projectId, "job", find)
 
 
 @router.websocket("/services/{serviceId}/build-logs")
@@ -124,4 +142,4 @@ async def tail_service_build_logs(
     async def find(session: AsyncSession) -> str:
         return (await services.get_service(session, projectId, serviceId)).id
 
-    await stream.serve_builds_tail(websocket, database, hub, projectId, "service", find)
+    await _tail_builds(websocket, database, hub, projectId, "service", find)

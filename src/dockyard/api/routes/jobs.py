@@ -10,14 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
+from dockyard.api.permissions import JobsCreate, JobsDelete, JobsRead, JobsUpdate
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
 from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.builds.service import BuildTarget
-from dockyard.ci import service as ci
 from dockyard.jobs import service
-from dockyard.jobs.auth import JobsCreate, JobsDelete, JobsRead, JobsUpdate
 from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import (
     CronJobPatch,
@@ -33,8 +31,9 @@ from dockyard.jobs.schemas import (
 )
 from dockyard.jobs.service import Response, StoredJob
 from dockyard.projects.schemas import app_id
-from dockyard.runs import service as runs
+from dockyard.teardown import service as teardown
 from dockyard.vcs.schemas import BuildSourceUpdate
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects/{projectId}/jobs", tags=["jobs"])
 
@@ -222,12 +221,7 @@ async def delete_job(
 ) -> Envelope[dict[str, str]]:
     """Delete the job with its builds, runs, logs and CI events; the worker stops those
     still running."""
-    job = await service.get_job(session, projectId, jobId)
-    await builds.forget_builds_of(session, _target(job))
-    await runs.forget_runs_of(session, projectId, job.id)
-    await ci.forget_events_of(session, projectId, "job", job.id)
-    await service.delete_job(session, projectId, jobId)
-    wake.set()
+    await teardown.delete_job(session, wake, projectId, jobId)
     return Envelope(data={})
 
 

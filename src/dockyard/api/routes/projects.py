@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from dockyard.api.deps import SessionDep, SettingsDep
+from dockyard.api.deps import SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.projects import children, service
-from dockyard.projects.auth import ProjectsCreate, ProjectsDelete, ProjectsRead
+from dockyard.api.permissions import ProjectsCreate, ProjectsDelete, ProjectsRead
+from dockyard.jobs import service as jobs
+from dockyard.projects import service
 from dockyard.projects.models import Project
 from dockyard.projects.schemas import (
     Cluster,
@@ -21,6 +21,9 @@ from dockyard.projects.schemas import (
     ProjectSummary,
     app_id,
 )
+from dockyard.services import service as services
+from dockyard.teardown import service as teardown
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects", tags=["projects"])
 
@@ -55,19 +58,18 @@ async def get_project(
     _: ProjectsRead,
 ) -> Envelope[ProjectDetail]:
     project = await service.get_project(session, projectId)
-    held = await children.children_of(session, project.id)
     detail = ProjectDetail(
         **_response(project).model_dump(),
         cluster=Cluster(id=settings.team_id, name="local docker engine", namespace=project.id),
         jobs=[
             ProjectJob(**job.model_dump(), app_id=app_id(settings.team_id, project.id, job.id))
-            for job in held.jobs
+            for job in await jobs.list_job_summaries(session, project.id)
         ],
         services=[
             ProjectService(
                 **item.model_dump(), app_id=app_id(settings.team_id, project.id, item.id)
             )
-            for item in held.services
+            for item in await services.list_service_summaries(session, project.id)
         ],
         addons=[],
     )
@@ -78,8 +80,13 @@ async def get_project(
 async def delete_project(
     projectId: ProjectId,
     session: SessionDep,
+    wake: WorkerWakeDep,
     _: ProjectsDelete,
     delete_child_objects: Annotated[bool, Query()] = False,
 ) -> Envelope[dict[str, str]]:
-    await children.delete_project(session, projectId, delete_child_objects=delete_child_objects)
+    """Delete the project; with `delete_child_objects`, its jobs and services as their own
+    DELETEs would."""
+    await teardown.delete_project(
+        session, wake, projectId, delete_child_objects=delete_child_objects
+    )
     return Envelope(data={})

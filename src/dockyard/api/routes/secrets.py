@@ -15,7 +15,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, requires
-from dockyard.api.wire import Envelope, RequestModel
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.builds.schemas import (
@@ -29,6 +28,7 @@ from dockyard.jobs import service as jobs
 from dockyard.jobs.schemas import ManualJobPatch
 from dockyard.services import service as services
 from dockyard.services.schemas import BuildServicePatch
+from dockyard.wire.models import Envelope, RequestModel
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["secrets"])
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import re
 import shutil
 from collections import Counter
@@ -19,29 +18,26 @@ from typing import Any
 import structlog
 
 from dockyard.builds import repository
+from dockyard.builds.images import OWNER_LABEL, build_dir, built_image, source_cache
 from dockyard.builds.models import Build
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
 from dockyard.builds.service import open_secrets
+from dockyard.builds.status import BuildStatus, is_terminal, move_build
 from dockyard.config import Settings
 from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
 from dockyard.engine.git import pull_request_ref
 from dockyard.engine.paths import inside
-from dockyard.engine.registry import image_reference
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogWriter, file_texts
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.lifecycle import BuildStatus, is_terminal, move_build
 
 log = structlog.get_logger(__name__)
 
 MAX_MESSAGE = 4000
-# On every image dockyard builds: `<projectId>/<jobId or serviceId>`, its registry repository.
-# `dockyard gc` only ever collects images that carry it.
-OWNER_LABEL = "dev.dockyard.target"
 TEMPLATE = re.compile(r"\$\{([A-Za-z0-9_./-]+)\}")
 TEXT_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "latin1"})
 MISSING_ENGINES = {
@@ -62,31 +58,6 @@ class BuildEngines:
     git: GitClient
     builder: ImageBuilder
     pusher: ImagePusher
-
-
-def build_dir(settings: Settings, build_id: str) -> Path:
-    return settings.data_dir / "builds" / build_id
-
-
-def source_caches(settings: Settings) -> Path:
-    """Where the source caches are: `<project id>/<cache per remote>`."""
-    return settings.data_dir / "git-cache"
-
-
-def source_cache(settings: Settings, project_id: str, url: str) -> Path:
-    """The bare repository kept for one project's source. Never shared between projects: a
-    commit fetched with one project's access must not reach another's builds."""
-    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
-    return source_caches(settings) / project_id / digest
-
-
-def image_tag(build: Build) -> str:
-    """A build's image is tagged with its commit, or with its id for builds of a bundle."""
-    return build.sha or build.id
-
-
-def built_image(settings: Settings, build: Build) -> str:
-    return image_reference(settings.registry, build.project_id, build.target_id, image_tag(build))
 
 
 def secret_values(secrets: BuildSecrets) -> list[str]:

@@ -1,4 +1,5 @@
-"""Apply the Alembic migrations programmatically (at start and from tests)."""
+"""The database schema's history (Alembic: env.py, versions/) and applying it programmatically,
+at start and from tests. Above every domain: `tables.py` imports all their tables."""
 
 from __future__ import annotations
 
@@ -7,20 +8,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy.engine import make_url
 
 from dockyard.config import Settings
+from dockyard.db.session import sync_url
 from dockyard.secrets.crypto import SecretBox
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
-
-
-def sync_url(url: str) -> str:
-    """The same database through a synchronous driver, for Alembic."""
-    parsed = make_url(url)
-    if parsed.drivername == "sqlite+aiosqlite":
-        parsed = parsed.set(drivername="sqlite")
-    return parsed.render_as_string(hide_password=False)
+MIGRATIONS_DIR = Path(__file__).parent
 
 
 def alembic_config(url: str, box: SecretBox | None = None) -> Config:

@@ -9,14 +9,13 @@ from fastapi import APIRouter, Path
 
 from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep, WorkerWakeDep
 from dockyard.api.pagination import PageDep, pagination_of
-from dockyard.api.wire import Envelope, ListEnvelope
-from dockyard.notifications import service
-from dockyard.notifications.auth import (
+from dockyard.api.permissions import (
     NotificationsCreate,
     NotificationsDelete,
     NotificationsRead,
     NotificationsUpdate,
 )
+from dockyard.notifications import service
 from dockyard.notifications.schemas import (
     DeliveryList,
     DeliveryResponse,
@@ -26,6 +25,7 @@ from dockyard.notifications.schemas import (
     NotificationResponse,
     NotificationSpec,
 )
+from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/projects/{projectId}/notifications", tags=["notifications"])
 

@@ -1,0 +1,1 @@
+"""Deleting jobs, build services and projects with what goes with them."""
