@@ -13,27 +13,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import authenticate
-from dockyard.builds import repository as builds
-from dockyard.builds import service as builds_service
 from dockyard.db.session import Database
 from dockyard.errors import DockyardError
-from dockyard.jobs import service as jobs
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
-from dockyard.logs.repository import LogOwners
 from dockyard.logs.schemas import LogEntry, LogQuery, log_query_of
-from dockyard.logs.tail import Concluded, LogHub
-from dockyard.runs import repository as runs
-from dockyard.runs import service as runs_service
+from dockyard.logs.tail import Follow, Followed, LogHub
 
 INIT_SECONDS = 30
 POLICY_VIOLATION = 1008
@@ -65,25 +56,12 @@ async def send_error(websocket: WebSocket, exc: DockyardError, *, details: bool 
         await websocket.close(code=POLICY_VIOLATION)
 
 
-@dataclass(frozen=True)
-class Followed:
-    """What a tail follows: the owners' lines, ending when `concluded` says so."""
-
-    key: Hashable
-    owners: LogOwners
-    concluded: Concluded | None
-
-
-# What a tail route follows for a query (404 when its job or service is gone).
-Follow = Callable[[AsyncSession, LogQuery], Awaitable[Followed]]
-
-
 async def stream_lines(
     websocket: WebSocket, database: Database, hub: LogHub, query: LogQuery, followed: Followed
 ) -> None:
     """The last lineLimit lines, then every new one, until the followed build or run has
     concluded or the client leaves."""
-    async with hub.follow(followed.key, followed.owners, followed.concluded) as (cursor, queue):
+    async with hub.follow(followed) as (cursor, queue):
         async with database.sessions() as session:
             history = await repository.query(session, followed.owners, query, up_to_pk=cursor)
         if history:
@@ -104,57 +82,6 @@ async def stream_lines(
                     await websocket.send_json(_frame(kept))
         finally:
             leaving.cancel()
-
-
-# ---- what a tail follows -------------------------------------------------------------------
-
-
-def _concluded(
-    database: Database,
-    has_concluded: Callable[[AsyncSession, str], Awaitable[bool]],
-    item_id: str,
-) -> Concluded:
-    """Whether the followed build or run (`has_concluded` of its kind) has ended."""
-
-    async def concluded() -> bool:
-        async with database.sessions() as session:
-            return await has_concluded(session, item_id)
-
-    return concluded
-
-
-def job_runs_follower(database: Database, project_id: str, job_id: str) -> Follow:
-    """The lines of a job's runs (`runId`: of one run, ending when it concludes)."""
-
-    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
-        job = await jobs.get_job(session, project_id, job_id)
-        concluded = (
-            _concluded(database, runs_service.has_concluded, query.run_id) if query.run_id else None
-        )
-        owners = runs.log_owners(project_id, job.id, query.run_id)
-        return Followed(("run", project_id, job.id, query.run_id), owners, concluded)
-
-    return follow
-
-
-def builds_follower(
-    database: Database, project_id: str, kind: str, find: Callable[[AsyncSession], Awaitable[str]]
-) -> Follow:
-    """The lines of the builds of a job or service (`kind`; `find` its id, or raises NotFound);
-    `buildId`: of one build, ending when it concludes."""
-
-    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
-        target_id = await find(session)
-        concluded = (
-            _concluded(database, builds_service.has_concluded, query.build_id)
-            if query.build_id
-            else None
-        )
-        owners = builds.log_owners(project_id, kind, target_id, query.build_id)
-        key = ("build", project_id, kind, target_id, query.build_id)
-        return Followed(key, owners, concluded)
-
-    return follow
 
 
 # ---- the API's sockets ---------------------------------------------------------------------

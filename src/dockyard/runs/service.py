@@ -16,11 +16,14 @@ from dockyard.builds import repository as builds
 from dockyard.builds.models import Build
 from dockyard.builds.service import pinned_image
 from dockyard.db.repository import Page, PageRequest
+from dockyard.db.session import Database
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
 from dockyard.jobs.models import Job
 from dockyard.logs import repository as logs
+from dockyard.logs.schemas import LogQuery
+from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
@@ -248,6 +251,19 @@ async def has_concluded(session: AsyncSession, run_id: str) -> bool:
     """Whether the run has ended (a run that is gone has)."""
     run = await repository.get(session, run_id)
     return run is None or run_is_terminal(RunStatus(run.status))
+
+
+def log_follower(database: Database, project_id: str, job_id: str) -> Follow:
+    """What a live tail of a job's runs follows (`runId`: of one run, ending when it
+    concludes)."""
+
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        job = await jobs_service.get_job(session, project_id, job_id)
+        concluded = concluded_by(database, has_concluded, query.run_id) if query.run_id else None
+        owners = repository.log_owners(project_id, job.id, query.run_id)
+        return Followed(("run", project_id, job.id, query.run_id), owners, concluded)
+
+    return follow
 
 
 async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:

@@ -18,15 +18,8 @@ from dockyard.db.session import Database
 from dockyard.errors import DockyardError, Unauthorized
 from dockyard.jobs import service as jobs
 from dockyard.logs.schemas import MAX_LINE_LIMIT, LogQuery, log_query_of
-from dockyard.logs.stream import (
-    POLICY_VIOLATION,
-    Followed,
-    builds_follower,
-    job_runs_follower,
-    send_error,
-    stream_lines,
-)
-from dockyard.logs.tail import LogHub
+from dockyard.logs.stream import POLICY_VIOLATION, send_error, stream_lines
+from dockyard.logs.tail import Followed, LogHub
 from dockyard.runs import service as runs
 from dockyard.ui import csrf, views
 from dockyard.ui.session import session_of
@@ -80,7 +73,7 @@ async def tail_build(
         principal.require(views.observe_permission(kind), project_id)
         target = BuildTarget(project_id, kind, await find(session))
         await builds.get_build(session, target, build_id)
-        return await builds_follower(database, project_id, kind, find)(session, query)
+        return await builds.log_follower(database, project_id, kind, find)(session, query)
 
     await _tail(websocket, database, hub, {"buildId": build_id}, checked)
 
@@ -97,6 +90,6 @@ async def tail_run(
         principal.require(Permission.JOBS_OBSERVE, project_id)
         job = await jobs.get_job(session, project_id, job_id)
         await runs.get_run(session, project_id, job.id, run_id)
-        return await job_runs_follower(database, project_id, job_id)(session, query)
+        return await runs.log_follower(database, project_id, job_id)(session, query)
 
     await _tail(websocket, database, hub, {"runId": run_id}, checked)

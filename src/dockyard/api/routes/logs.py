@@ -16,6 +16,7 @@ from dockyard.api.permissions import TARGET_PERMISSIONS
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 from dockyard.builds import repository as builds
+from dockyard.builds import service as builds_service
 from dockyard.db.session import Database
 from dockyard.jobs import service as jobs
 from dockyard.logs import repository, stream
@@ -23,6 +24,7 @@ from dockyard.logs.models import LogLine
 from dockyard.logs.schemas import LogEntry, LogQueryDep
 from dockyard.logs.tail import LogHub
 from dockyard.runs import repository as runs
+from dockyard.runs import service as runs_service
 from dockyard.services import service as services
 from dockyard.wire.models import Envelope
 
@@ -99,7 +101,7 @@ async def tail_job_run_logs(
     database: DatabaseDep,
     hub: LogHubDep,
 ) -> None:
-    follow = stream.job_runs_follower(database, projectId, jobId)
+    follow = runs_service.log_follower(database, projectId, jobId)
     await stream.serve_tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
 
 
@@ -112,7 +114,7 @@ async def _tail_builds(
     find: Callable[[AsyncSession], Awaitable[str]],
 ) -> None:
     """A tail of the builds of a job or service (`kind`; `find` its id)."""
-    follow = stream.builds_follower(database, project_id, kind, find)
+    follow = builds_service.log_follower(database, project_id, kind, find)
     permission = TARGET_PERMISSIONS[kind].observe
     await stream.serve_tail(websocket, database, hub, permission, project_id, follow)
 
