@@ -12,6 +12,7 @@ lint: install
 	.venv/bin/ruff check src tests
 	.venv/bin/ruff format --check src tests
 	.venv/bin/mypy src
+	.venv/bin/lint-imports --no-cache
 
 install:
 	bash scripts/install.sh

@@ -19,9 +19,9 @@ import northflank.endpoints
 from fastapi.routing import APIWebSocketRoute
 from northflank.endpoint import ApiEndpoint
 
+from dockyard.api.routes.logs import router as logs_router
 from dockyard.app import create_app
 from dockyard.config import Settings
-from dockyard.logs.router import router as logs_router
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- routes:start -->", "<!-- routes:end -->"

@@ -11,4 +11,5 @@ export DOCKYARD_TEST_POSTGRES_URL
 
 .venv/bin/ruff check src tests
 .venv/bin/mypy src
+.venv/bin/lint-imports --no-cache
 exec .venv/bin/pytest -p no:cacheprovider "$@"

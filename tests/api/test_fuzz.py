@@ -37,8 +37,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from structlog.testing import capture_logs
 
-from dockyard.builds.schemas import DIRECTORY_PATTERN, FILE_PATH_PATTERN
 from dockyard.jobs.schemas import IMAGE_PATH_PATTERN
+from dockyard.targets.schemas import DIRECTORY_PATTERN, FILE_PATH_PATTERN
 from dockyard.vcs.schemas import PROJECT_URL_PATTERN, SELF_HOSTED_VCS_ID_PATTERN
 from dockyard.wire.fields import DESCRIPTION_PATTERN, NAME_PATTERN
 from tests.api.worlds import (

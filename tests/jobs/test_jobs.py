@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from dockyard.builds.schemas import DEFAULT_CI_IGNORE_FLAGS
 from dockyard.config import Settings
+from dockyard.targets.schemas import DEFAULT_CI_IGNORE_FLAGS
 from tests.conftest import assert_error
 from tests.helpers import assert_shape, ids_over_all_pages, minimal_job, page_examples
 

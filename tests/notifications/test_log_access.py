@@ -13,12 +13,12 @@ from sqlalchemy import select
 
 from dockyard.auth.permissions import Permission
 from dockyard.builds.models import Build
+from dockyard.builds.notices import build_moved
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 from dockyard.logs import repository as logs_repository
 from dockyard.notifications.models import NotificationDelivery, NotificationIntegration
-from dockyard.notifications.outbox import build_moved
 from dockyard.notifications.payloads import slack_body
 from tests.conftest import token_with
 from tests.helpers import VCS_JOB, minimal_job, minimal_service

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
-from dockyard.builds.schemas import DEFAULT_CI_IGNORE_FLAGS
 from dockyard.config import Settings
 from dockyard.db.session import sync_url
+from dockyard.targets.schemas import DEFAULT_CI_IGNORE_FLAGS
 from tests.conftest import assert_error
 from tests.helpers import (
     PATCH_EXAMPLE,

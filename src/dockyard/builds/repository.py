@@ -68,19 +68,6 @@ async def delete_of_target(
     )
 
 
-async def queued(session: AsyncSession, status: str, limit: int) -> list[Build]:
-    """The oldest `limit` builds in `status`, locked for this transaction where the database
-    can (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite has one writer anyway)."""
-    statement = (
-        select(Build)
-        .where(Build.status == status)
-        .order_by(Build.pk)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:
     """Facts that are not a status change (the resolved sha)."""
     await session.execute(

@@ -12,13 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.builds import repository
 from dockyard.builds.models import Build, BuildTrigger
 from dockyard.builds.recipe import BuildRecipe, BuildSecrets
-from dockyard.builds.schemas import (
-    BuildRegistry,
-    BuildResponse,
-    BuildStatusOfTarget,
-    LatestBuild,
-)
-from dockyard.builds.status import BuildStatus, is_terminal, move_build
+from dockyard.builds.schemas import BuildRegistry, BuildResponse
+from dockyard.builds.status import BuildStatus, abort, is_terminal
 from dockyard.db.repository import Page, PageRequest
 from dockyard.db.session import Database
 from dockyard.engine.registry import digest_reference
@@ -29,6 +24,7 @@ from dockyard.logs.schemas import LogQuery
 from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
+from dockyard.targets.schemas import BuildStatusOfTarget, LatestBuild
 
 ID_ATTEMPTS = 5
 
@@ -156,25 +152,9 @@ async def get_build(session: AsyncSession, target: BuildTarget, build_id: str) -
     return build
 
 
-async def _abort(session: AsyncSession, build: Build) -> None:
-    """Queued builds end here; running ones are flagged and ended by their worker."""
-    if build.status == BuildStatus.QUEUED and await move_build(
-        session, build, BuildStatus.ABORTED, message="Aborted before it started"
-    ):
-        return
-    await session.refresh(build)
-    if not is_terminal(BuildStatus(build.status)):
-        build.abort_requested = True
-
-
 async def abort_build(session: AsyncSession, target: BuildTarget, build_id: str) -> Build:
     build = await get_build(session, target, build_id)
-    if is_terminal(BuildStatus(build.status)):
-        raise Conflict(
-            f"Build {build_id!r} has already concluded ({build.status})",
-            {"status": build.status},
-        )
-    await _abort(session, build)
+    await abort(session, build)
     await session.commit()
     return build
 

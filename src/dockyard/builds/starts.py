@@ -1,5 +1,5 @@
 """Starting a build of a job or a build service from its current settings: what the API's
-build requests and git webhooks both do."""
+build requests, the dashboard and git webhooks all do."""
 
 from __future__ import annotations
 

@@ -5,38 +5,21 @@ anything was pushed goes back to QUEUED to start over."""
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.builds import notices
 from dockyard.builds.models import Build
 from dockyard.db import transitions
 from dockyard.db.transitions import (
     IllegalTransition,
+    Lifecycle,
     Move,
     OnlyListedTransitions,
     Rule,
     StampConclusion,
     TerminalIsFinal,
 )
-from dockyard.notifications import outbox
-
-
-class BuildStatus(StrEnum):
-    QUEUED = "QUEUED"
-    PENDING = "PENDING"
-    UNSCHEDULABLE = "UNSCHEDULABLE"
-    STARTING = "STARTING"
-    CLONING = "CLONING"
-    BUILDING = "BUILDING"
-    UPLOADING = "UPLOADING"
-    ABORTED = "ABORTED"
-    FAILURE = "FAILURE"
-    SUBMISSION_FAILURE = "SUBMISSION_FAILURE"
-    SUCCESS = "SUCCESS"
-    CRASHED = "CRASHED"
-    IN_PROGRESS = "IN_PROGRESS"
-
+from dockyard.targets.schemas import BuildStatus
 
 B = BuildStatus
 
@@ -61,7 +44,7 @@ class NotifyBuildMoved(Rule[BuildStatus, Build]):
     a crash can neither lose one nor send one for a move that did not happen."""
 
     async def after(self, session: AsyncSession, row: Build, move: Move[BuildStatus]) -> None:
-        await outbox.build_moved(session, row)
+        await notices.build_moved(session, row)
 
 
 BUILD_RULES: tuple[Rule[BuildStatus, Build], ...] = (
@@ -70,6 +53,7 @@ BUILD_RULES: tuple[Rule[BuildStatus, Build], ...] = (
     StampConclusion(TERMINAL_BUILD_STATUSES),
     NotifyBuildMoved(),
 )
+BUILDS = Lifecycle("build", BUILD_RULES, B.QUEUED, B.ABORTED, TERMINAL_BUILD_STATUSES)
 
 
 def is_terminal(status: BuildStatus) -> bool:
@@ -78,7 +62,7 @@ def is_terminal(status: BuildStatus) -> bool:
 
 def check_build_transition(current: BuildStatus, target: BuildStatus) -> None:
     """Raise IllegalTransition unless the rules allow current -> target."""
-    transitions.proposed(BUILD_RULES, current, target)
+    transitions.proposed(BUILDS, current, target)
 
 
 async def move_build(
@@ -90,9 +74,12 @@ async def move_build(
     **changes: object,
 ) -> bool:
     """Move `build` to `target` through BUILD_RULES (see `transitions.move`)."""
-    return await transitions.move(
-        session, BUILD_RULES, build, BuildStatus(build.status), target, held_by=held_by, **changes
-    )
+    return await transitions.move(session, BUILDS, build, target, held_by=held_by, **changes)
+
+
+async def abort(session: AsyncSession, build: Build) -> None:
+    """Abort `build` (see `transitions.abort`): ABORTED at once while queued."""
+    await transitions.abort(session, BUILDS, build)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from dockyard.config import Settings, load_settings
 from dockyard.db.session import run_in_session
 from dockyard.errors import DockyardError
 from dockyard.migrations import prepare_storage
+from dockyard.rotation.service import Resealed, key_ids_in_use, reseal_all
 from dockyard.secrets.crypto import (
     KEY_FILE,
     SecretBox,
@@ -21,7 +22,6 @@ from dockyard.secrets.crypto import (
     new_key_text,
     write_key_file,
 )
-from dockyard.secrets.rotation import Resealed, key_ids_in_use, reseal_all
 
 app = typer.Typer(help="Rotate the key of secrets at rest.", no_args_is_help=True)
 out = Console()

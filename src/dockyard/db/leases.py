@@ -12,6 +12,20 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+async def oldest_in(session: AsyncSession, model: Any, status: str, limit: int) -> list[Any]:
+    """The oldest `limit` rows in `status`, locked for this transaction where the database can
+    (PostgreSQL: FOR UPDATE SKIP LOCKED, so two workers never claim one row; SQLite has one
+    writer anyway)."""
+    statement = (
+        select(model)
+        .where(model.status == status)
+        .order_by(model.pk)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return list((await session.execute(statement)).scalars())
+
+
 async def renew(
     session: AsyncSession, model: Any, ids: Sequence[str], worker_id: str, now: datetime
 ) -> set[str]:

@@ -10,7 +10,7 @@ row another worker took over, moves nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -90,11 +90,27 @@ class StampConclusion(Rule[S, W]):
             move.values["concluded_at"] = move.values["updated_at"]
 
 
-def proposed(rules: Sequence[Rule[S, Any]], current: S, target: S, **changes: Any) -> Move[S]:
+@dataclass(frozen=True)
+class Lifecycle(Generic[S, W]):
+    """What `move` and `abort` know of a domain's statuses: its rules, in order, where its
+    rows start and where an abort ends a queued one, and which statuses are terminal."""
+
+    noun: str
+    rules: tuple[Rule[S, W], ...]
+    queued: S
+    aborted: S
+    terminal: frozenset[S]
+
+    def status_of(self, row: W) -> S:
+        found: Any = row
+        return type(self.queued)(found.status)
+
+
+def proposed(lifecycle: Lifecycle[S, Any], current: S, target: S, **changes: Any) -> Move[S]:
     """The move from `current` to `target` as the rules' checks leave it (they raise
     IllegalTransition to refuse it)."""
     move = Move(current, target, {"status": target.value, "updated_at": utcnow(), **changes})
-    for rule in rules:
+    for rule in lifecycle.rules:
         rule.check(move)
     return move
 
@@ -117,22 +133,40 @@ async def _compare_and_set(
 
 async def move(
     session: AsyncSession,
-    rules: Sequence[Rule[S, W]],
+    lifecycle: Lifecycle[S, W],
     row: W,
-    current: S,
     target: S,
     *,
     held_by: str | None = None,
     **changes: Any,
 ) -> bool:
-    """Move `row` from `current`, its status as read, to `target` through `rules`, in order, if
-    nobody moved it meanwhile (nor, given `held_by`, took it over from that worker). The caller
-    commits. Whether the move happened; `row` is updated in place when it did."""
-    change = proposed(rules, current, target, **changes)
+    """Move `row` to `target` through the lifecycle's rules, in order, if nobody moved it
+    meanwhile (nor, given `held_by`, took it over from that worker). The caller commits.
+    Whether the move happened; `row` is updated in place when it did."""
+    change = proposed(lifecycle, lifecycle.status_of(row), target, **changes)
     if not await _compare_and_set(session, row, change, held_by):
         return False
     for name, value in change.values.items():
         setattr(row, name, value)
-    for rule in rules:
+    for rule in lifecycle.rules:
         await rule.after(session, row, change)
     return True
+
+
+async def abort(session: AsyncSession, lifecycle: Lifecycle[S, W], row: W) -> None:
+    """Abort `row`: a queued one moves to the lifecycle's `aborted` status here; a running one
+    is flagged, and the worker driving it ends it. The caller commits. Conflict when it has
+    concluded already."""
+    found: Any = row
+    if lifecycle.status_of(row) in lifecycle.terminal:
+        raise Conflict(
+            f"{lifecycle.noun.capitalize()} {found.id!r} has already concluded ({found.status})",
+            {"status": found.status},
+        )
+    if lifecycle.status_of(row) == lifecycle.queued and await move(
+        session, lifecycle, row, lifecycle.aborted, message="Aborted before it started"
+    ):
+        return
+    await session.refresh(row)
+    if lifecycle.status_of(row) not in lifecycle.terminal:
+        found.abort_requested = True

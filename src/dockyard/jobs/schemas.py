@@ -12,7 +12,9 @@ from typing import Annotated, Any, ClassVar, Literal
 from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
-from dockyard.builds.schemas import (
+from dockyard.jobs.cron import checked_schedule
+from dockyard.projects.schemas import Cluster
+from dockyard.targets.schemas import (
     FILE_PATH_PATTERN,
     BuildArguments,
     BuildConfiguration,
@@ -24,15 +26,12 @@ from dockyard.builds.schemas import (
     Gpu,
     Infrastructure,
     PlanId,
-    ResourceTag,
     SecretFiles,
     Variables,
     one_of_keys,
 )
-from dockyard.jobs.cron import checked_schedule
-from dockyard.projects.schemas import Cluster
 from dockyard.vcs.schemas import ProjectBranch, VcsBranchSource, VcsData
-from dockyard.wire.fields import Description, Name
+from dockyard.wire.fields import Description, Name, ResourceTag
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 from dockyard.wire.paths import union_tag
 

@@ -14,7 +14,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.base import utcnow
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
@@ -36,6 +35,7 @@ from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
+from dockyard.targets.schemas import BuildStatusOfTarget
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 

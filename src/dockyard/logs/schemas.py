@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from dockyard.db.base import utcnow
@@ -99,13 +98,6 @@ def log_query_of(raw: dict[str, str]) -> LogQuery:
         raise Invalid(".".join(str(part) for part in error["loc"]), error["msg"]) from None
 
 
-async def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
-    """A REST log query: a range."""
-    if params.queryType == "tail":
-        raise Invalid("queryType", "tail is served over a WebSocket on the same path")
-    return to_query(params)
-
-
 def _utc(moment: datetime | None, name: str) -> datetime | None:
     """The time in UTC (one without a zone is read as UTC); Invalid when that leaves the
     calendar (9999-12-31T23:59:59-05:00)."""
@@ -122,6 +114,3 @@ def _before(end: datetime, seconds: int) -> datetime:
         return end - timedelta(seconds=seconds)
     except OverflowError:
         raise Invalid("duration", "reaches before the supported range of times") from None
-
-
-LogQueryDep = Annotated[LogQuery, Depends(range_query)]

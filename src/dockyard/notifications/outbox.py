@@ -1,39 +1,40 @@
-"""Events into the outbox: called in the transaction of the status change that makes them
-(builds/status.py, runs/status.py), so a crash can neither lose an event nor record one that did not
-happen. Only integrations whose filters want the event get a delivery; a project without
+"""Events into the outbox: recorded in the transaction of the status change that makes them
+(the rules of builds/status.py and runs/status.py, through builds/notices.py and
+runs/notices.py), so a crash can neither lose an event nor record one that did not happen.
+Only integrations whose filters want the event get a delivery; a project without
 integrations costs one indexed query per status change."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.builds import repository as builds_repository
 from dockyard.db.base import utcnow
 from dockyard.jobs import repository as jobs_repository
 from dockyard.logs import repository as logs_repository
 from dockyard.logs.repository import LogOwners
 from dockyard.logs.schemas import LogQuery
 from dockyard.notifications import repository
-from dockyard.notifications.events import (
-    STARTS,
-    Event,
-    Resource,
-    build_event,
-    run_event,
-    wants,
-)
+from dockyard.notifications.events import STARTS, Event, Resource, wants
 from dockyard.notifications.models import NotificationDelivery, NotificationIntegration
-from dockyard.notifications.payloads import LOG_LINES, build_payload, run_payload
-from dockyard.runs import repository as runs_repository
+from dockyard.notifications.payloads import LOG_LINES
 from dockyard.services import repository as services_repository
 
-if TYPE_CHECKING:
-    from dockyard.builds.models import Build
-    from dockyard.runs.models import JobRun
+
+@dataclass(frozen=True)
+class Subject:
+    """What an event is about: a build or run (`owners`: whose log lines) of a job or build
+    service (`kind`, `target_id`)."""
+
+    project_id: str
+    kind: str
+    target_id: str
+    owners: LogOwners
+
 
 NEWEST_LINES = LogQuery(
     start=None,
@@ -125,50 +126,23 @@ def _wants_lines(integrations: Sequence[NotificationIntegration], event: Event, 
     return event not in STARTS and any(sees_logs(i, kind) for i in integrations)
 
 
-async def build_moved(session: AsyncSession, build: Build) -> None:
-    """`build` has just moved to its current status."""
-    event = build_event(build.status, build.attempts)
-    if event is None:
-        return
+async def record(
+    session: AsyncSession,
+    about: Subject,
+    event: Event,
+    payload_of: Callable[[Resource, list[str]], Awaitable[dict[str, Any]]],
+) -> None:
+    """`event` happened to `about`: one delivery to each integration that wants it, the
+    payload made by `payload_of` from the job or service and the newest log lines (read only
+    for an integration that may see them)."""
     integrations, resource = await _listeners(
-        session, build.project_id, event, build.target_kind, build.target_id
+        session, about.project_id, event, about.kind, about.target_id
     )
     if not integrations:
         return
-    owners = builds_repository.log_owners(
-        build.project_id, build.target_kind, build.target_id, build.id
-    )
     lines = (
-        await _newest_lines(session, owners)
-        if _wants_lines(integrations, event, build.target_kind)
+        await _newest_lines(session, about.owners)
+        if _wants_lines(integrations, event, about.kind)
         else []
     )
-    payload = build_payload(event, build, resource, lines, utcnow())
-    enqueue(session, integrations, event, payload, build.target_kind)
-
-
-async def run_moved(session: AsyncSession, run: JobRun) -> None:
-    """`run` has just moved to its current status."""
-    event = run_event(run.status)
-    if event is not None:
-        await _run_event(session, run, event)
-
-
-async def run_health_check_failed(session: AsyncSession, run: JobRun, message: str) -> None:
-    """A startup or liveness probe gave up on the current attempt of `run`."""
-    await _run_event(session, run, Event.RUN_HEALTH_CHECK_FAILURE, message)
-
-
-async def _run_event(
-    session: AsyncSession, run: JobRun, event: Event, message: str | None = None
-) -> None:
-    integrations, resource = await _listeners(session, run.project_id, event, "job", run.job_id)
-    if not integrations:
-        return
-    owners = runs_repository.log_owners(run.project_id, run.job_id, run.id)
-    lines = await _newest_lines(session, owners) if _wants_lines(integrations, event, "job") else []
-    source = await builds_repository.source_of_image(session, run.project_id, run.spec["image"])
-    payload = run_payload(
-        event, run, resource, lines, utcnow(), image_source=source, message=message
-    )
-    enqueue(session, integrations, event, payload, "job")
+    enqueue(session, integrations, event, await payload_of(resource, lines), about.kind)

@@ -18,15 +18,10 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dockyard.notifications.events import Event, Resource
-from dockyard.ui.urls import build_url, run_url
 from dockyard.wire.models import iso_utc
-
-if TYPE_CHECKING:
-    from dockyard.builds.models import Build
-    from dockyard.runs.models import JobRun
 
 LOG_LINES = 20
 # Slack refuses a text object over 3000 characters.
@@ -45,74 +40,14 @@ VERBS = {
 }
 
 
-def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+def seconds_between(start: datetime | None, end: datetime | None) -> float | None:
     if start is None or end is None:
         return None
     return round((end - start).total_seconds(), 3)
 
 
-def _target_path(project_id: str, resource: Resource) -> str:
+def target_path(project_id: str, resource: Resource) -> str:
     return f"/projects/{project_id}/{resource.kind}s/{resource.id}"
-
-
-def build_payload(
-    event: Event, build: Build, resource: Resource, lines: Sequence[str], now: datetime
-) -> dict[str, Any]:
-    """The payload of a build event; its duration counts from the build's request."""
-    target = _target_path(build.project_id, resource)
-    return {
-        "event": event.value,
-        "occurredAt": iso_utc(now),
-        "projectId": build.project_id,
-        "resource": {"kind": resource.kind, "id": resource.id, "name": resource.name},
-        "buildId": build.id,
-        "status": build.status,
-        "trigger": build.trigger,
-        "sha": build.sha,
-        "branch": build.branch,
-        "message": build.message,
-        "durationSeconds": _seconds(build.created_at, build.concluded_at),
-        "logLines": list(lines),
-        "links": {
-            "api": f"/v1{target}/build/{build.id}",
-            "dashboard": build_url(build.project_id, resource.kind, resource.id, build.id),
-        },
-    }
-
-
-def run_payload(
-    event: Event,
-    run: JobRun,
-    resource: Resource,
-    lines: Sequence[str],
-    now: datetime,
-    *,
-    image_source: tuple[str | None, str | None],
-    message: str | None = None,
-) -> dict[str, Any]:
-    """The payload of a run event: `sha` and `branch` of the build whose image it runs (none
-    for an external image); its duration counts from its first start."""
-    target = _target_path(run.project_id, resource)
-    sha, branch = image_source
-    return {
-        "event": event.value,
-        "occurredAt": iso_utc(now),
-        "projectId": run.project_id,
-        "resource": {"kind": resource.kind, "id": resource.id, "name": resource.name},
-        "runId": run.id,
-        "runName": run.run_name,
-        "status": run.status,
-        "trigger": run.trigger,
-        "sha": sha,
-        "branch": branch,
-        "message": message or run.message,
-        "durationSeconds": _seconds(run.started_at, run.concluded_at),
-        "logLines": list(lines),
-        "links": {
-            "api": f"/v1{target}/runs/{run.id}",
-            "dashboard": run_url(run.project_id, resource.id, run.id),
-        },
-    }
 
 
 def test_event_payload(

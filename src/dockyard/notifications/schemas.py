@@ -9,8 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
-from dockyard.builds.schemas import ResourceTag
-from dockyard.wire.fields import Name
+from dockyard.wire.fields import Name, ResourceTag
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 from dockyard.wire.paths import field_error
 

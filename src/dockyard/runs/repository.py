@@ -84,18 +84,6 @@ async def unconcluded(session: AsyncSession) -> list[JobRun]:
     return list((await session.scalars(statement)).all())
 
 
-async def queued(session: AsyncSession, status: str, limit: int) -> list[JobRun]:
-    """The oldest `limit` runs in `status`, locked where the database can (SKIP LOCKED)."""
-    statement = (
-        select(JobRun)
-        .where(JobRun.status == status)
-        .order_by(JobRun.pk)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    return list((await session.execute(statement)).scalars())
-
-
 async def is_claimed_by(session: AsyncSession, pk: int, worker_id: str) -> bool:
     statement = select(JobRun.pk).where(JobRun.pk == pk, JobRun.claimed_by == worker_id)
     return (await session.execute(statement)).first() is not None

@@ -7,15 +7,9 @@ from typing import Annotated, Literal
 
 from pydantic import Field, Tag
 
-from dockyard.builds.schemas import (
-    DockerSecretMounts,
-    PlanId,
-    SecretFiles,
-    Variables,
-    one_of_keys,
-)
 from dockyard.jobs.schemas import DeploymentOptions, ExternalImage, InternalImage
 from dockyard.runs.models import RunTrigger
+from dockyard.targets.schemas import DockerSecretMounts, PlanId, SecretFiles, Variables, one_of_keys
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 from dockyard.wire.paths import union_tag
 

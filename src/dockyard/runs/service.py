@@ -29,7 +29,7 @@ from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
 from dockyard.runs.recipe import RunImage, RunRecipe, RunSecrets, recipe_of
 from dockyard.runs.schemas import RunResponse
-from dockyard.runs.status import TERMINAL_RUN_STATUSES, RunStatus, move_run, run_is_terminal
+from dockyard.runs.status import TERMINAL_RUN_STATUSES, RunStatus, abort, run_is_terminal
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
 
@@ -206,24 +206,9 @@ async def get_run(session: AsyncSession, project_id: str, job_id: str, run_id: s
     return run
 
 
-async def _abort(session: AsyncSession, run: JobRun) -> None:
-    """Queued runs end here; running ones are flagged and stopped by their worker."""
-    if run.status == RunStatus.QUEUED and await move_run(
-        session, run, RunStatus.FAILED, message="Aborted before it started"
-    ):
-        return
-    await session.refresh(run)
-    if not run_is_terminal(RunStatus(run.status)):
-        run.abort_requested = True
-
-
 async def abort_run(session: AsyncSession, project_id: str, job_id: str, run_id: str) -> JobRun:
     run = await get_run(session, project_id, job_id, run_id)
-    if run_is_terminal(RunStatus(run.status)):
-        raise Conflict(
-            f"Run {run_id!r} has already concluded ({run.status})", {"status": run.status}
-        )
-    await _abort(session, run)
+    await abort(session, run)
     await session.commit()
     return run
 
@@ -236,7 +221,7 @@ async def abort_all_but(session: AsyncSession, kept: JobRun) -> None:
     """Abort every unfinished run of `kept`'s job but `kept` (a cron job's Replace policy)."""
     for run in await unconcluded_runs_of(session, kept.project_id, kept.job_id):
         if run.pk != kept.pk:
-            await _abort(session, run)
+            await abort(session, run)
     await session.commit()
 
 

@@ -9,13 +9,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db import transitions
 from dockyard.db.transitions import (
+    Lifecycle,
     Move,
     OnlyListedTransitions,
     Rule,
     StampConclusion,
     TerminalIsFinal,
 )
-from dockyard.notifications import outbox
+from dockyard.runs import notices
 from dockyard.runs.models import JobRun
 
 
@@ -39,7 +40,7 @@ class NotifyRunMoved(Rule[RunStatus, JobRun]):
     """The notifications a run's move makes go to the outbox in the move's transaction."""
 
     async def after(self, session: AsyncSession, row: JobRun, move: Move[RunStatus]) -> None:
-        await outbox.run_moved(session, row)
+        await notices.run_moved(session, row)
 
 
 RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
@@ -48,6 +49,7 @@ RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
     StampConclusion(TERMINAL_RUN_STATUSES),
     NotifyRunMoved(),
 )
+RUNS = Lifecycle("run", RUN_RULES, R.QUEUED, R.FAILED, TERMINAL_RUN_STATUSES)
 
 
 def run_is_terminal(status: RunStatus) -> bool:
@@ -63,6 +65,9 @@ async def move_run(
     **changes: object,
 ) -> bool:
     """Move `run` to `target` through RUN_RULES (see `transitions.move`)."""
-    return await transitions.move(
-        session, RUN_RULES, run, RunStatus(run.status), target, held_by=held_by, **changes
-    )
+    return await transitions.move(session, RUNS, run, target, held_by=held_by, **changes)
+
+
+async def abort(session: AsyncSession, run: JobRun) -> None:
+    """Abort `run` (see `transitions.abort`): FAILED at once while queued."""
+    await transitions.abort(session, RUNS, run)

@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails
 
-from dockyard.builds.schemas import (
+from dockyard.projects.schemas import Cluster
+from dockyard.targets.schemas import (
     BuildArguments,
     BuildConfiguration,
     BuildEngine,
@@ -25,9 +26,7 @@ from dockyard.builds.schemas import (
     Gpu,
     Infrastructure,
     PlanId,
-    ResourceTag,
 )
-from dockyard.projects.schemas import Cluster
 from dockyard.vcs.schemas import (
     AccountLogin,
     ProjectType,
@@ -37,7 +36,7 @@ from dockyard.vcs.schemas import (
     VcsLinkId,
     VcsRepository,
 )
-from dockyard.wire.fields import NAME_PATTERN, Description
+from dockyard.wire.fields import NAME_PATTERN, Description, ResourceTag
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 ServiceName = Annotated[str, Field(min_length=3, max_length=54, pattern=NAME_PATTERN)]

@@ -11,7 +11,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
-from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, NotFound
 from dockyard.projects.schemas import app_id
@@ -26,6 +25,7 @@ from dockyard.services.schemas import (
     BuildServiceSpec,
     ServiceSummary,
 )
+from dockyard.targets.schemas import BuildStatusOfTarget
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsRepository
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 

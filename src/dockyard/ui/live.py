@@ -5,6 +5,7 @@ machinery (dockyard.logs.stream), until the build or run concludes."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -18,7 +19,7 @@ from dockyard.db.session import Database
 from dockyard.errors import DockyardError, Unauthorized
 from dockyard.jobs import service as jobs
 from dockyard.logs.schemas import MAX_LINE_LIMIT, LogQuery, log_query_of
-from dockyard.logs.stream import POLICY_VIOLATION, send_error, stream_lines
+from dockyard.logs.stream import POLICY_VIOLATION, refuse, stream_lines
 from dockyard.logs.tail import Followed, LogHub
 from dockyard.runs import service as runs
 from dockyard.ui import csrf, views
@@ -54,7 +55,8 @@ async def _tail(
     except WebSocketDisconnect:
         return
     except DockyardError as exc:
-        await send_error(websocket, exc, details=False)
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await refuse(websocket, exc, details=False)
 
 
 async def tail_build(

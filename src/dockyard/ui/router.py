@@ -42,7 +42,7 @@ from dockyard.services import service as services
 from dockyard.ui import csrf, live, views
 from dockyard.ui.charts import format_seconds
 from dockyard.ui.session import UiSession, forget, keep, new_session, session_of
-from dockyard.ui.urls import build_url, project_url, run_url
+from dockyard.wire.links import build_url, project_url, run_url
 from dockyard.wire.paths import error_path
 
 HERE = Path(__file__).resolve().parent

@@ -28,7 +28,7 @@ from dockyard.runs.models import JobRun
 from dockyard.services import service as services
 from dockyard.services.models import Service
 from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
-from dockyard.ui.urls import build_url, run_url, target_url
+from dockyard.wire.links import build_url, run_url, target_url
 
 LATEST = 50  # builds and runs listed and charted per job or service
 MAX_LISTED = 100  # projects, jobs and services per page

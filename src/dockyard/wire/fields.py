@@ -1,4 +1,4 @@
-"""Constrained field types the spec pages share (names, descriptions)."""
+"""Constrained field types the spec pages share (names, descriptions, tags)."""
 
 from __future__ import annotations
 
@@ -14,3 +14,6 @@ DESCRIPTION_PATTERN = r"^[a-zA-Z0-9.,?\s\\/'\"()\[\];`%^&*\-_:!]+$"
 
 Name = Annotated[str, Field(min_length=3, max_length=52, pattern=NAME_PATTERN)]
 Description = Annotated[str, Field(max_length=200, pattern=DESCRIPTION_PATTERN)]
+ResourceTag = Annotated[
+    str, Field(min_length=3, max_length=100, pattern=r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$")
+]

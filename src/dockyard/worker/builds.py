@@ -12,7 +12,6 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.builds import repository
 from dockyard.builds.images import build_dir, built_image, image_tag
 from dockyard.builds.models import Build
 from dockyard.builds.service import BuildTarget
@@ -96,7 +95,7 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
     async def claim(self, session: AsyncSession, count: int) -> list[Build]:
         return [
             build
-            for build in await repository.queued(session, BuildStatus.QUEUED.value, count)
+            for build in await leases.oldest_in(session, Build, BuildStatus.QUEUED.value, count)
             if await move_build(
                 session, build, BuildStatus.PENDING, **self.lease(), attempts=build.attempts + 1
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,9 +43,8 @@ from dockyard.engine.base import (
 from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
-from dockyard.notifications import outbox
 from dockyard.pacing import doubling
-from dockyard.runs import repository
+from dockyard.runs import notices, repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunRecipe, RunSecrets
@@ -63,6 +63,9 @@ BACKOFF_MAX_SECONDS = 360.0
 LABEL_RUN = "dockyard.run"
 ENGINE_RETURN_SECONDS = 300.0
 ENGINE_POLL_SECONDS = 0.5
+
+# How a runner waits out a back-off: asyncio.sleep; tests pass one that only records it.
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def container_name(run: JobRun, attempt: int) -> str:
@@ -99,6 +102,7 @@ class RunRunner:
         containers: JobContainers,
         run: JobRun,
         worker_id: str,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -106,6 +110,7 @@ class RunRunner:
         self.containers = containers
         self.run_row = run
         self.worker_id = worker_id
+        self.sleep = sleep
         self.recipe = RunRecipe.model_validate(run.spec)
         self.aborting = False
         self.current: ContainerState | None = None
@@ -309,7 +314,7 @@ class RunRunner:
         if row.retry_at is not None and row.container_name is None:
             left = (row.retry_at - utcnow()).total_seconds()
             longest = backoff_seconds(row.failed, self.settings.run_backoff_scale)
-            await asyncio.sleep(max(min(left, longest), 0))
+            await self.sleep(max(min(left, longest), 0))
 
     async def _begin_or_resume(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerState:
         row = self.run_row
@@ -474,7 +479,7 @@ class RunRunner:
             if self.logs is not None:
                 await self.logs.flush()
             async with self.database.sessions() as session:
-                await outbox.run_health_check_failed(session, self.run_row, message)
+                await notices.run_health_check_failed(session, self.run_row, message)
                 await session.commit()
 
         await retry_while_unavailable(f"run {self.run_row.id} health check failure", store)
@@ -580,10 +585,12 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
         containers: JobContainers,
         worker_id: str,
         wake: asyncio.Event,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         super().__init__(settings, database, worker_id, wake)
         self.box = box
         self.containers = containers
+        self.sleep = sleep
 
     @property
     def limit(self) -> int:
@@ -594,13 +601,19 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
 
     def runner_for(self, item: JobRun) -> RunRunner:
         return RunRunner(
-            self.settings, self.database, self.box, self.containers, item, self.worker_id
+            self.settings,
+            self.database,
+            self.box,
+            self.containers,
+            item,
+            self.worker_id,
+            self.sleep,
         )
 
     async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
         return [
             run
-            for run in await repository.queued(session, RunStatus.QUEUED.value, count)
+            for run in await leases.oldest_in(session, JobRun, RunStatus.QUEUED.value, count)
             if await move_run(session, run, RunStatus.RUNNING, **self.lease())
         ]
 

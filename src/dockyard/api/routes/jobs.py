@@ -13,7 +13,6 @@ from dockyard.api.pagination import PageDep, pagination_of
 from dockyard.api.permissions import JobsCreate, JobsDelete, JobsRead, JobsUpdate
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
-from dockyard.builds.schemas import BuildStatusOfTarget
 from dockyard.builds.service import BuildTarget
 from dockyard.jobs import service
 from dockyard.jobs.models import Job
@@ -31,6 +30,7 @@ from dockyard.jobs.schemas import (
 )
 from dockyard.jobs.service import Response, StoredJob
 from dockyard.projects.schemas import app_id
+from dockyard.targets.schemas import BuildStatusOfTarget
 from dockyard.teardown import service as teardown
 from dockyard.vcs.schemas import BuildSourceUpdate
 from dockyard.wire.models import Envelope, ListEnvelope

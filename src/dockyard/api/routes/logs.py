@@ -5,28 +5,41 @@ same paths' live tails over a WebSocket (their protocol is dockyard.logs.stream'
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, WebSocket
+from fastapi import APIRouter, Depends, Path, Query, WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import DatabaseDep, LogHubDep, SessionDep, requires
 from dockyard.api.permissions import TARGET_PERMISSIONS
 from dockyard.auth.permissions import Permission
-from dockyard.auth.service import Principal
+from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import repository as builds
 from dockyard.builds import service as builds_service
 from dockyard.db.session import Database
+from dockyard.errors import DockyardError, Invalid
 from dockyard.jobs import service as jobs
 from dockyard.logs import repository, stream
 from dockyard.logs.models import LogLine
-from dockyard.logs.schemas import LogEntry, LogQueryDep
-from dockyard.logs.tail import LogHub
+from dockyard.logs.schemas import LogEntry, LogQuery, LogQueryParams, log_query_of, to_query
+from dockyard.logs.tail import Follow, LogHub
 from dockyard.runs import repository as runs
 from dockyard.runs import service as runs_service
 from dockyard.services import service as services
 from dockyard.wire.models import Envelope
+
+
+async def range_query(params: Annotated[LogQueryParams, Query()]) -> LogQuery:
+    """A REST log query: a range."""
+    if params.queryType == "tail":
+        raise Invalid("queryType", "tail is served over a WebSocket on the same path")
+    return to_query(params)
+
+
+LogQueryDep = Annotated[LogQuery, Depends(range_query)]
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["logs"])
 
@@ -93,6 +106,34 @@ async def service_logs(
 # ---- live tails (WebSocket, queryType=tail) ------------------------------------------------
 
 
+async def _tail(
+    websocket: WebSocket,
+    database: Database,
+    hub: LogHub,
+    permission: Permission,
+    project_id: str,
+    follow: Follow,
+) -> None:
+    """A tail: the query string, the init frame's token (which must hold `permission` on the
+    project), then the lines `follow` names (dockyard.logs.stream)."""
+    await websocket.accept()
+    try:
+        query = log_query_of(dict(websocket.query_params))
+        init = await asyncio.wait_for(websocket.receive_json(), stream.INIT_SECONDS)
+        async with database.sessions() as session:
+            principal = await authenticate(session, stream.token_of(init))
+            principal.require(permission, project_id)
+            followed = await follow(session, query)
+        await websocket.send_json(stream.INIT_ACCEPTED)
+        await stream.stream_lines(websocket, database, hub, query, followed)
+        await websocket.close()
+    except (WebSocketDisconnect, TimeoutError):
+        return
+    except DockyardError as exc:
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await stream.refuse(websocket, exc)
+
+
 @router.websocket("/jobs/{jobId}/logs")
 async def tail_job_run_logs(
     websocket: WebSocket,
@@ -102,7 +143,7 @@ async def tail_job_run_logs(
     hub: LogHubDep,
 ) -> None:
     follow = runs_service.log_follower(database, projectId, jobId)
-    await stream.serve_tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
+    await _tail(websocket, database, hub, Permission.JOBS_OBSERVE, projectId, follow)
 
 
 async def _tail_builds(
@@ -116,7 +157,7 @@ async def _tail_builds(
     """A tail of the builds of a job or service (`kind`; `find` its id)."""
     follow = builds_service.log_follower(database, project_id, kind, find)
     permission = TARGET_PERMISSIONS[kind].observe
-    await stream.serve_tail(websocket, database, hub, permission, project_id, follow)
+    await _tail(websocket, database, hub, permission, project_id, follow)
 
 
 @router.websocket("/jobs/{jobId}/build-logs")

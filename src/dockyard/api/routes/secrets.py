@@ -17,17 +17,17 @@ from fastapi import APIRouter, Depends, Path, Query
 from dockyard.api.deps import SecretBoxDep, SessionDep, requires
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
-from dockyard.builds.schemas import (
+from dockyard.jobs import service as jobs
+from dockyard.jobs.schemas import ManualJobPatch
+from dockyard.services import service as services
+from dockyard.services.schemas import BuildServicePatch
+from dockyard.targets.schemas import (
     BuildArguments,
     BuildFiles,
     DockerSecretMounts,
     SecretFiles,
     Variables,
 )
-from dockyard.jobs import service as jobs
-from dockyard.jobs.schemas import ManualJobPatch
-from dockyard.services import service as services
-from dockyard.services.schemas import BuildServicePatch
 from dockyard.wire.models import Envelope, RequestModel
 
 router = APIRouter(prefix="/projects/{projectId}", tags=["secrets"])

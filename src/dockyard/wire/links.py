@@ -1,5 +1,5 @@
-"""The dashboard's page addresses. They are stable: notifications link to them
-(dockyard.notifications.payloads), so this module imports nothing of the dashboard."""
+"""The dashboard's page addresses. They are stable: notifications link to them, so they sit
+below every domain and import nothing of the dashboard."""
 
 from __future__ import annotations
 

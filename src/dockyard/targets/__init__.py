@@ -1,0 +1,1 @@
+"""Jobs and build services as build targets: what both declare and share."""
