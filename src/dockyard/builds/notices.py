@@ -50,10 +50,8 @@ async def build_moved(session: AsyncSession, build: Build) -> None:
     event = build_event(build.status, build.attempts)
     if event is None:
         return
-    owners = repository.ids_of_target(
-        build.project_id, build.target_kind, build.target_id, build.id
-    )
-    about = outbox.Subject(build.project_id, build.target_kind, build.target_id, "build", owners)
+    owners = repository.log_owners(build.project_id, build.target_kind, build.target_id, build.id)
+    about = outbox.Subject(build.project_id, build.target_kind, build.target_id, owners)
 
     async def payload_of(resource: Resource, lines: list[str]) -> dict[str, Any]:
         return build_payload(event, build, resource, lines, utcnow())

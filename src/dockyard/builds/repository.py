@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
 from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.logs.repository import LogOwners
 
 
 async def get(session: AsyncSession, build_id: str) -> Build | None:
@@ -103,14 +105,39 @@ async def latest_successful(
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-def ids_of_target(
+async def images_to_keep(session: AsyncSession, built_since: datetime) -> set[str]:
+    """The images of successful builds made since `built_since`, and of the newest successful
+    build of each target however old."""
+    successful = select(Build.image_uri).where(
+        Build.status == "SUCCESS", Build.image_uri.is_not(None)
+    )
+    recent = successful.where(Build.created_at >= built_since)
+    newest = successful.where(
+        Build.pk.in_(
+            select(func.max(Build.pk))
+            .where(Build.status == "SUCCESS")
+            .group_by(Build.project_id, Build.target_kind, Build.target_id)
+        )
+    )
+    return {uri for uri in (await session.scalars(recent.union(newest))).all() if uri}
+
+
+async def with_status_not_in(session: AsyncSession, statuses: Collection[str]) -> list[Build]:
+    """Every build whose status is none of `statuses`."""
+    statement = select(Build).where(Build.status.not_in(statuses))
+    return list((await session.scalars(statement)).all())
+
+
+def log_owners(
     project_id: str, kind: str, target_id: str, build_id: str | None = None
-) -> Select[str]:
-    """The ids of a target's builds (or of the one named), for queries over their lines."""
+) -> LogOwners:
+    """A target's builds (or the one named), for queries over their lines."""
     statement = select(Build.id).where(
         Build.project_id == project_id, Build.target_kind == kind, Build.target_id == target_id
     )
-    return statement if build_id is None else statement.where(Build.id == build_id)
+    return LogOwners(
+        "build", statement if build_id is None else statement.where(Build.id == build_id)
+    )
 
 
 async def source_of_image(
@@ -133,3 +160,13 @@ async def source_of_image(
     )
     row = (await session.execute(statement)).first()
     return (row.sha, row.branch) if row is not None else (None, None)
+
+
+async def everywhere(session: AsyncSession) -> Sequence[Build]:
+    """Every build of every project (re-sealing reads them all)."""
+    return (await session.scalars(select(Build))).all()
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every build's sealed inputs (the key ids they name are in use)."""
+    return [sealed for sealed in await session.scalars(select(Build.sealed_secrets)) if sealed]

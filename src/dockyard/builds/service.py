@@ -3,7 +3,7 @@ drives it; abort is immediate for queued builds and requested from the worker ot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -15,10 +15,13 @@ from dockyard.builds.recipe import BuildRecipe, BuildSecrets, build_recipe
 from dockyard.builds.schemas import BuildRegistry, BuildResponse
 from dockyard.builds.status import BuildStatus, abort, is_terminal
 from dockyard.db.repository import Page, PageRequest
+from dockyard.db.session import Database
 from dockyard.engine.registry import digest_reference
 from dockyard.engine.urls import redact_url
 from dockyard.errors import Conflict, NotFound
 from dockyard.logs import repository as logs
+from dockyard.logs.schemas import LogQuery
+from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import BuildStatusOfTarget, LatestBuild
@@ -159,8 +162,8 @@ async def forget_builds_of(session: AsyncSession, target: BuildTarget) -> None:
     """Remove a target's builds and their lines (its job or service is being deleted, and a
     new one of the same name starts afresh). A worker driving one of them stops it, as its
     row is gone. The caller commits."""
-    owners = repository.ids_of_target(target.project_id, target.kind, target.id)
-    await logs.delete_of_owners(session, "build", owners)
+    owners = repository.log_owners(target.project_id, target.kind, target.id)
+    await logs.delete_of_owners(session, owners)
     await repository.delete_of_target(session, target.project_id, target.kind, target.id)
 
 
@@ -190,3 +193,20 @@ async def has_concluded(session: AsyncSession, build_id: str) -> bool:
     """Whether the build has ended (a build that is gone has)."""
     build = await repository.get(session, build_id)
     return build is None or is_terminal(BuildStatus(build.status))
+
+
+def log_follower(
+    database: Database, project_id: str, kind: str, find: Callable[[AsyncSession], Awaitable[str]]
+) -> Follow:
+    """What a live tail of the builds of a job or service follows (`kind`; `find` its id, or
+    raises NotFound); `buildId`: of one build, ending when it concludes."""
+
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        target_id = await find(session)
+        concluded = (
+            concluded_by(database, has_concluded, query.build_id) if query.build_id else None
+        )
+        owners = repository.log_owners(project_id, kind, target_id, query.build_id)
+        return Followed(("build", project_id, kind, target_id, query.build_id), owners, concluded)
+
+    return follow

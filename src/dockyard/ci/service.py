@@ -12,18 +12,18 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import starts
 from dockyard.builds.models import BuildTrigger
 from dockyard.builds.service import BuildSource
+from dockyard.ci import repository
 from dockyard.ci.models import CiEvent, WebhookDelivery
 from dockyard.ci.rules import BuildRules, CommitFacts, Decision, GitEvent, decide
 from dockyard.ci.webhooks import Delivery, normalized_repository
 from dockyard.config import Settings
-from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.db.repository import Page, PageRequest
 from dockyard.engine.git import GitClient, pull_request_ref
 from dockyard.errors import DockyardError
 from dockyard.jobs import repository as jobs
@@ -143,17 +143,10 @@ async def _facts(
 
 
 async def _already_built(session: AsyncSession, target: Target, event: GitEvent) -> str | None:
-    statement = select(CiEvent.build_id).where(
-        CiEvent.project_id == target.project_id,
-        CiEvent.target_kind == target.kind,
-        CiEvent.target_id == target.id,
-        CiEvent.sha == event.sha,
-        CiEvent.pull_request_id.is_(None)
-        if event.pull_request_id is None
-        else CiEvent.pull_request_id == event.pull_request_id,
-        CiEvent.built.is_(True),
+    """The build an earlier event of the target started on the same commit, if one did."""
+    return await repository.built_at(
+        session, target.project_id, target.kind, target.id, event.sha, event.pull_request_id
     )
-    return (await session.execute(statement.limit(1))).scalar_one_or_none()
 
 
 async def _build(session: AsyncSession, box: SecretBox, target: Target, event: GitEvent) -> str:
@@ -251,22 +244,11 @@ async def _decide_and_build(
 async def events_of(
     session: AsyncSession, project_id: str, kind: str, target_id: str, page: PageRequest
 ) -> Page[CiEvent]:
-    statement = select(CiEvent).where(
-        CiEvent.project_id == project_id,
-        CiEvent.target_kind == kind,
-        CiEvent.target_id == target_id,
-    )
-    return await paginate(session, statement, CiEvent.pk, page, descending=True)
+    return await repository.events_page(session, project_id, kind, target_id, page)
 
 
 async def forget_events_of(
     session: AsyncSession, project_id: str, kind: str, target_id: str
 ) -> None:
     """The CI events of a job or service being deleted. The caller commits."""
-    await session.execute(
-        delete(CiEvent).where(
-            CiEvent.project_id == project_id,
-            CiEvent.target_kind == kind,
-            CiEvent.target_id == target_id,
-        )
-    )
+    await repository.delete_events_of(session, project_id, kind, target_id)

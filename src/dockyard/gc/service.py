@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.builds import repository as builds_repository
 from dockyard.builds.images import OWNER_LABEL, built_image, source_caches
 from dockyard.builds.models import Build
 from dockyard.builds.status import TERMINAL_BUILD_STATUSES
@@ -34,13 +34,11 @@ from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
 from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
-from dockyard.projects.models import Project
+from dockyard.projects import repository as projects_repository
 from dockyard.projects.networks import orphan_networks
-from dockyard.runs.models import JobRun
+from dockyard.runs import repository as runs_repository
 from dockyard.runs.recipe import run_recipe
 from dockyard.secrets.credentials import registry_login
-
-SUCCESS = "SUCCESS"
 
 
 @dataclass
@@ -62,30 +60,18 @@ async def kept_images(
 ) -> set[str]:
     """Every image reference of dockyard's registry that something may still use (the
     `unfinished` builds may yet push theirs)."""
-    successful = select(Build.image_uri).where(
-        Build.status == SUCCESS, Build.image_uri.is_not(None)
-    )
-    recent = successful.where(Build.created_at >= cutoff)
-    newest = successful.where(
-        Build.pk.in_(
-            select(func.max(Build.pk))
-            .where(Build.status == SUCCESS)
-            .group_by(Build.project_id, Build.target_kind, Build.target_id)
-        )
-    )
-    kept = {uri for uri in (await session.scalars(recent.union(newest))).all() if uri}
+    kept = await builds_repository.images_to_keep(session, cutoff)
     kept |= {built_image(settings, build) for build in unfinished}
-    running = select(JobRun).where(JobRun.concluded_at.is_(None))
-    kept |= {run_recipe(run).image for run in await session.scalars(running)}
+    kept |= {run_recipe(run).image for run in await runs_repository.unconcluded(session)}
     return kept
 
 
 async def collect(settings: Settings, database: Database, *, dry_run: bool = False) -> Collected:
     cutoff = utcnow() - timedelta(days=settings.image_retention_days)
     async with database.sessions() as session:
-        unfinished = await _unfinished_builds(session)
+        unfinished = await builds_repository.with_status_not_in(session, TERMINAL_BUILD_STATUSES)
         kept = await kept_images(session, settings, cutoff, unfinished)
-        projects = set((await session.scalars(select(Project.id))).all())
+        projects = await projects_repository.all_ids(session)
     registry = HttpRegistry(settings.registry, registry_login(settings))
     engine = DockerEngine(settings.docker_host)
     done = Collected(
@@ -133,11 +119,6 @@ async def _inventory(registry: HttpRegistry) -> dict[str, dict[str, str]]:
 
 async def _built_here(registry: HttpRegistry, repository: str, digest: str) -> bool:
     return (await registry.labels(repository, digest)).get(OWNER_LABEL) == repository
-
-
-async def _unfinished_builds(session: AsyncSession) -> list[Build]:
-    statement = select(Build).where(Build.status.not_in(TERMINAL_BUILD_STATUSES))
-    return list((await session.scalars(statement)).all())
 
 
 def stale_source_caches(root: Path, projects: set[str], cutoff: datetime) -> list[str]:

@@ -53,3 +53,9 @@ async def count(session: AsyncSession, project_id: str) -> int:
 
 async def remove(session: AsyncSession, job: Job) -> None:
     await session.execute(delete(Job).where(Job.pk == job.pk))
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every sealed value of every job (the key ids they name are in use)."""
+    mappings = await session.scalars(select(Job.sealed_secrets))
+    return [value for mapping in mappings for value in mapping.values()]

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.models import LogLine
 from dockyard.logs.schemas import LogQuery
+
+
+@dataclass(frozen=True)
+class LogOwners:
+    """Whose lines a query reads: the builds or the runs (`kind`) whose ids `ids` selects.
+    Made by the builds' or runs' repository and opaque to every other module; `ids` is asked
+    again inside each query, so a tail of a job's runs also reads the runs started since."""
+
+    kind: str
+    ids: Select[str]
+
+    def own(self) -> ColumnElement[bool]:
+        """The condition on a line of being theirs."""
+        return (LogLine.owner_kind == self.kind) & LogLine.owner_id.in_(self.ids.scalar_subquery())
 
 
 async def append(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
@@ -44,17 +59,10 @@ async def container_log_end(
 
 
 async def query(
-    session: AsyncSession,
-    owner_kind: str,
-    owners: Select[str],
-    wanted: LogQuery,
-    up_to_pk: int | None = None,
+    session: AsyncSession, owners: LogOwners, wanted: LogQuery, up_to_pk: int | None = None
 ) -> list[LogLine]:
-    """The lines of the owners (`owners` selects their ids) that `wanted` asks for, up to line
-    `up_to_pk` if given."""
-    statement = select(LogLine).where(
-        LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
-    )
+    """The lines of the owners that `wanted` asks for, up to line `up_to_pk` if given."""
+    statement = select(LogLine).where(owners.own())
     if up_to_pk is not None:
         statement = statement.where(LogLine.pk <= up_to_pk)
     if wanted.start is not None:
@@ -74,26 +82,15 @@ async def query(
     return list((await session.execute(limited)).scalars())
 
 
-async def last_pk(session: AsyncSession, owner_kind: str, owners: Select[str]) -> int:
-    statement = select(func.max(LogLine.pk)).where(
-        LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
-    )
+async def last_pk(session: AsyncSession, owners: LogOwners) -> int:
+    statement = select(func.max(LogLine.pk)).where(owners.own())
     return int((await session.execute(statement)).scalar_one_or_none() or 0)
 
 
-async def after(
-    session: AsyncSession, owner_kind: str, owners: Select[str], cursor: int, limit: int
-) -> list[LogLine]:
+async def after(session: AsyncSession, owners: LogOwners, cursor: int, limit: int) -> list[LogLine]:
     """The owners' lines written after line `cursor`, oldest first."""
     statement = (
-        select(LogLine)
-        .where(
-            LogLine.owner_kind == owner_kind,
-            LogLine.owner_id.in_(owners.scalar_subquery()),
-            LogLine.pk > cursor,
-        )
-        .order_by(LogLine.pk)
-        .limit(limit)
+        select(LogLine).where(owners.own(), LogLine.pk > cursor).order_by(LogLine.pk).limit(limit)
     )
     return list((await session.execute(statement)).scalars())
 
@@ -125,9 +122,5 @@ async def delete_beyond(session: AsyncSession, keep: int) -> int:
     return removed
 
 
-async def delete_of_owners(session: AsyncSession, owner_kind: str, owners: Select[str]) -> None:
-    await session.execute(
-        delete(LogLine).where(
-            LogLine.owner_kind == owner_kind, LogLine.owner_id.in_(owners.scalar_subquery())
-        )
-    )
+async def delete_of_owners(session: AsyncSession, owners: LogOwners) -> None:
+    await session.execute(delete(LogLine).where(owners.own()))

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.session import Database
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
+from dockyard.logs.repository import LogOwners
+from dockyard.logs.schemas import LogQuery
 
 log = structlog.get_logger(__name__)
 
@@ -29,10 +31,38 @@ BATCH_LINES = 1000
 Concluded = Callable[[], Awaitable[bool]]
 
 
+@dataclass(frozen=True)
+class Followed:
+    """What a tail follows: the owners' lines (one stream per `key`), ending when `concluded`
+    says so (never, without it)."""
+
+    key: Hashable
+    owners: LogOwners
+    concluded: Concluded | None
+
+
+# What a tail follows for a query, looked up in the session (NotFound when its job or service
+# is gone); the builds and the runs services make one each.
+Follow = Callable[[AsyncSession, LogQuery], Awaitable[Followed]]
+
+
+def concluded_by(
+    database: Database,
+    has_concluded: Callable[[AsyncSession, str], Awaitable[bool]],
+    item_id: str,
+) -> Concluded:
+    """Whether the followed build or run (`has_concluded` of its kind) has ended."""
+
+    async def concluded() -> bool:
+        async with database.sessions() as session:
+            return await has_concluded(session, item_id)
+
+    return concluded
+
+
 @dataclass
 class Stream:
-    owner_kind: str
-    owners: Select[str]
+    owners: LogOwners
     concluded: Concluded | None
     cursor: int
     subscribers: set[asyncio.Queue[list[LogLine] | None]] = field(default_factory=set)
@@ -49,19 +79,16 @@ class LogHub:
 
     @contextlib.asynccontextmanager
     async def follow(
-        self,
-        key: Hashable,
-        owner_kind: str,
-        owners: Select[str],
-        concluded: Concluded | None,
+        self, followed: Followed
     ) -> AsyncIterator[tuple[int, asyncio.Queue[list[LogLine] | None]]]:
         """Subscribe to a stream: the pk of the last line already delivered to it (the client
         reads earlier lines itself) and a queue of the next batches (None: it has ended)."""
+        key = followed.key
         stream = self.streams.get(key)
         if stream is None:
             async with self.database.sessions() as session:
-                cursor = await repository.last_pk(session, owner_kind, owners)
-            stream = Stream(owner_kind, owners, concluded, cursor)
+                cursor = await repository.last_pk(session, followed.owners)
+            stream = Stream(followed.owners, followed.concluded, cursor)
             self.streams[key] = stream
             stream.reader = asyncio.create_task(self._read(key, stream))
         queue: asyncio.Queue[list[LogLine] | None] = asyncio.Queue()
@@ -108,9 +135,7 @@ class LogHub:
     async def _deliver_new(self, stream: Stream) -> None:
         while True:
             async with self.database.sessions() as session:
-                lines = await repository.after(
-                    session, stream.owner_kind, stream.owners, stream.cursor, BATCH_LINES
-                )
+                lines = await repository.after(session, stream.owners, stream.cursor, BATCH_LINES)
             if not lines:
                 return
             stream.cursor = lines[-1].pk

@@ -11,12 +11,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
 from dockyard.jobs import repository as jobs_repository
 from dockyard.logs import repository as logs_repository
+from dockyard.logs.repository import LogOwners
 from dockyard.logs.schemas import LogQuery
 from dockyard.notifications import repository
 from dockyard.notifications.events import STARTS, Event, Resource, wants
@@ -27,14 +27,13 @@ from dockyard.services import repository as services_repository
 
 @dataclass(frozen=True)
 class Subject:
-    """What an event is about: a build or run (`owner_kind`, whose log lines `owners` selects)
-    of a job or build service (`kind`, `target_id`)."""
+    """What an event is about: a build or run (`owners`: whose log lines) of a job or build
+    service (`kind`, `target_id`)."""
 
     project_id: str
     kind: str
     target_id: str
-    owner_kind: str
-    owners: Select[str]
+    owners: LogOwners
 
 
 NEWEST_LINES = LogQuery(
@@ -82,9 +81,9 @@ async def _listeners(
     return [i for i in integrations if wants(i.spec, event, resource)], resource
 
 
-async def _newest_lines(session: AsyncSession, owner_kind: str, owners: Select[str]) -> list[str]:
+async def _newest_lines(session: AsyncSession, owners: LogOwners) -> list[str]:
     """The last LOG_LINES stored lines, oldest first (redacted when they were written)."""
-    lines = await logs_repository.query(session, owner_kind, owners, NEWEST_LINES)
+    lines = await logs_repository.query(session, owners, NEWEST_LINES)
     return [line.line for line in reversed(lines)]
 
 
@@ -149,7 +148,7 @@ async def record(
     if not integrations:
         return
     lines = (
-        await _newest_lines(session, about.owner_kind, about.owners)
+        await _newest_lines(session, about.owners)
         if _wants_lines(integrations, event, about.kind)
         else []
     )

@@ -67,6 +67,20 @@ async def remove(session: AsyncSession, integration: NotificationIntegration) ->
     await session.delete(integration)
 
 
+async def everywhere(session: AsyncSession) -> Sequence[NotificationIntegration]:
+    """Every integration of every project (re-sealing reads them all)."""
+    return (await session.scalars(select(NotificationIntegration))).all()
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every integration's signing secret and webhook URL, sealed (the key ids they name are
+    in use)."""
+    statement = select(
+        NotificationIntegration.sealed_secret, NotificationIntegration.sealed_webhook
+    )
+    return [sealed for row in (await session.execute(statement)).all() for sealed in row if sealed]
+
+
 async def count_failure(session: AsyncSession, pk: int, error: str, now: datetime) -> None:
     """One more attempt failed in a row (counted in SQL: workers may count at once)."""
     await session.execute(

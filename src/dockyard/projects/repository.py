@@ -29,3 +29,7 @@ async def existing_ids(session: AsyncSession, project_ids: set[str]) -> set[str]
     """Those of `project_ids` that name a project."""
     found = await session.scalars(select(Project.id).where(Project.id.in_(project_ids)))
     return set(found)
+
+
+async def all_ids(session: AsyncSession) -> set[str]:
+    return set((await session.scalars(select(Project.id))).all())

@@ -71,8 +71,8 @@ async def run_health_check_failed(session: AsyncSession, run: JobRun, message: s
 async def _record(
     session: AsyncSession, run: JobRun, event: Event, message: str | None = None
 ) -> None:
-    owners = repository.ids_of_job(run.project_id, run.job_id, run.id)
-    about = outbox.Subject(run.project_id, "job", run.job_id, "run", owners)
+    owners = repository.log_owners(run.project_id, run.job_id, run.id)
+    about = outbox.Subject(run.project_id, "job", run.job_id, owners)
 
     async def payload_of(resource: Resource, lines: list[str]) -> dict[str, Any]:
         image = run_recipe(run).image

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
+from dockyard.logs.repository import LogOwners
 from dockyard.runs.models import JobRun
 
 
@@ -76,6 +78,12 @@ async def last_scheduled_at(
     return latest
 
 
+async def unconcluded(session: AsyncSession) -> list[JobRun]:
+    """Every run not concluded yet."""
+    statement = select(JobRun).where(JobRun.concluded_at.is_(None))
+    return list((await session.scalars(statement)).all())
+
+
 async def is_claimed_by(session: AsyncSession, pk: int, worker_id: str) -> bool:
     statement = select(JobRun.pk).where(JobRun.pk == pk, JobRun.claimed_by == worker_id)
     return (await session.execute(statement)).first() is not None
@@ -95,7 +103,17 @@ async def compare_and_set(
     return bool(getattr(result, "rowcount", 0))
 
 
-def ids_of_job(project_id: str, job_id: str, run_id: str | None = None) -> Select[str]:
-    """The ids of a job's runs (or of the one named), for queries over their lines."""
+def log_owners(project_id: str, job_id: str, run_id: str | None = None) -> LogOwners:
+    """A job's runs (or the one named), for queries over their lines."""
     statement = select(JobRun.id).where(JobRun.project_id == project_id, JobRun.job_id == job_id)
-    return statement if run_id is None else statement.where(JobRun.id == run_id)
+    return LogOwners("run", statement if run_id is None else statement.where(JobRun.id == run_id))
+
+
+async def everywhere(session: AsyncSession) -> Sequence[JobRun]:
+    """Every run of every job (re-sealing reads them all)."""
+    return (await session.scalars(select(JobRun))).all()
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every run's sealed inputs (the key ids they name are in use)."""
+    return [sealed for sealed in await session.scalars(select(JobRun.sealed_secrets)) if sealed]

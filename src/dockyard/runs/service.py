@@ -15,6 +15,7 @@ from dockyard.builds import repository as builds
 from dockyard.builds.models import Build
 from dockyard.builds.service import pinned_image
 from dockyard.db.repository import Page, PageRequest
+from dockyard.db.session import Database
 from dockyard.errors import Conflict, NotFound
 from dockyard.jobs import repository as jobs
 from dockyard.jobs import service as jobs_service
@@ -27,6 +28,8 @@ from dockyard.jobs.schemas import (
     VcsDeployment,
 )
 from dockyard.logs import repository as logs
+from dockyard.logs.schemas import LogQuery
+from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun, RunTrigger
@@ -247,10 +250,23 @@ async def has_concluded(session: AsyncSession, run_id: str) -> bool:
     return run is None or run_is_terminal(RunStatus(run.status))
 
 
+def log_follower(database: Database, project_id: str, job_id: str) -> Follow:
+    """What a live tail of a job's runs follows (`runId`: of one run, ending when it
+    concludes)."""
+
+    async def follow(session: AsyncSession, query: LogQuery) -> Followed:
+        job = await jobs_service.get_job(session, project_id, job_id)
+        concluded = concluded_by(database, has_concluded, query.run_id) if query.run_id else None
+        owners = repository.log_owners(project_id, job.id, query.run_id)
+        return Followed(("run", project_id, job.id, query.run_id), owners, concluded)
+
+    return follow
+
+
 async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
     """Remove a job's runs and their lines (the job is being deleted). A worker driving one of
     them stops its container, as its row is gone. The caller commits."""
-    await logs.delete_of_owners(session, "run", repository.ids_of_job(project_id, job_id))
+    await logs.delete_of_owners(session, repository.log_owners(project_id, job_id))
     await repository.delete_of_job(session, project_id, job_id)
 
 

@@ -48,3 +48,9 @@ async def count(session: AsyncSession, project_id: str) -> int:
 
 async def remove(session: AsyncSession, service: Service) -> None:
     await session.execute(delete(Service).where(Service.pk == service.pk))
+
+
+async def sealed_values(session: AsyncSession) -> list[str]:
+    """Every sealed value of every service (the key ids they name are in use)."""
+    mappings = await session.scalars(select(Service.sealed_secrets))
+    return [value for mapping in mappings for value in mapping.values()]

@@ -1,7 +1,7 @@
 """Live logs of the dashboard's build and run pages: a WebSocket per page, authenticated by
 the session cookie and refused from other sites (its Origin), streaming the same frames as
 the API's tail ({"type": "log-lines", "data": [{containerId, log, ts}]}) through the same
-machinery (dockyard.api.routes.logs), until the build or run concludes."""
+machinery (dockyard.logs.stream), until the build or run concludes."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from fastapi import WebSocket, WebSocketDisconnect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.api.routes.logs import Followed, builds_follower, job_runs_follower, stream_lines
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import service as builds
@@ -20,12 +19,11 @@ from dockyard.db.session import Database
 from dockyard.errors import DockyardError, Unauthorized
 from dockyard.jobs import service as jobs
 from dockyard.logs.schemas import MAX_LINE_LIMIT, LogQuery, log_query_of
-from dockyard.logs.tail import LogHub
+from dockyard.logs.stream import POLICY_VIOLATION, refuse, stream_lines
+from dockyard.logs.tail import Followed, LogHub
 from dockyard.runs import service as runs
 from dockyard.ui import csrf, views
 from dockyard.ui.session import session_of
-
-POLICY_VIOLATION = 1008
 
 # What a page's tail follows, for the visitor (Forbidden, NotFound when they may not see it).
 Checked = Callable[[AsyncSession, Principal, LogQuery], Awaitable[Followed]]
@@ -58,10 +56,7 @@ async def _tail(
         return
     except DockyardError as exc:
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.send_json(
-                {"type": "error", "data": {"status": exc.status, "message": exc.message}}
-            )
-            await websocket.close(code=POLICY_VIOLATION)
+            await refuse(websocket, exc, details=False)
 
 
 async def tail_build(
@@ -80,7 +75,7 @@ async def tail_build(
         principal.require(views.observe_permission(kind), project_id)
         target = BuildTarget(project_id, kind, await find(session))
         await builds.get_build(session, target, build_id)
-        return await builds_follower(database, project_id, kind, find)(session, query)
+        return await builds.log_follower(database, project_id, kind, find)(session, query)
 
     await _tail(websocket, database, hub, {"buildId": build_id}, checked)
 
@@ -97,6 +92,6 @@ async def tail_run(
         principal.require(Permission.JOBS_OBSERVE, project_id)
         job = await jobs.get_job(session, project_id, job_id)
         await runs.get_run(session, project_id, job.id, run_id)
-        return await job_runs_follower(database, project_id, job_id)(session, query)
+        return await runs.log_follower(database, project_id, job_id)(session, query)
 
     await _tail(websocket, database, hub, {"runId": run_id}, checked)
