@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
@@ -44,11 +44,6 @@ async def everywhere(session: AsyncSession) -> Sequence[Job]:
 async def of_type(session: AsyncSession, job_type: str) -> Sequence[Job]:
     statement = select(Job).where(Job.job_type == job_type).order_by(Job.pk)
     return (await session.execute(statement)).scalars().all()
-
-
-async def count(session: AsyncSession, project_id: str) -> int:
-    statement = select(func.count()).select_from(Job).where(Job.project_id == project_id)
-    return int((await session.execute(statement)).scalar_one())
 
 
 async def remove(session: AsyncSession, job: Job) -> None:

@@ -146,10 +146,6 @@ async def list_job_summaries(session: AsyncSession, project_id: str) -> list[Job
     return [summary(job) for job in await all_of_project(session, project_id)]
 
 
-async def count_jobs(session: AsyncSession, project_id: str) -> int:
-    return await repository.count(session, project_id)
-
-
 def vcs_data(spec: ManualJobSpec) -> VcsData | None:
     """`vcsData` of a job deploying from git: its source and Dockerfile location."""
     if not isinstance(spec.deployment, VcsDeployment):

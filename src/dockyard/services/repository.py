@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
@@ -39,11 +39,6 @@ async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Ser
 async def everywhere(session: AsyncSession) -> Sequence[Service]:
     """Every service of every project (webhooks match them by repository)."""
     return (await session.execute(select(Service).order_by(Service.pk))).scalars().all()
-
-
-async def count(session: AsyncSession, project_id: str) -> int:
-    statement = select(func.count()).select_from(Service).where(Service.project_id == project_id)
-    return int((await session.execute(statement)).scalar_one())
 
 
 async def remove(session: AsyncSession, service: Service) -> None:

@@ -109,10 +109,6 @@ async def list_service_summaries(session: AsyncSession, project_id: str) -> list
     return [summary(service) for service in await all_of_project(session, project_id)]
 
 
-async def count_services(session: AsyncSession, project_id: str) -> int:
-    return await repository.count(session, project_id)
-
-
 def vcs_data(spec: BuildServiceSpec) -> VcsData | None:
     """`vcsData` as reads report it: the repository and, for a Dockerfile build, where the
     Dockerfile is."""

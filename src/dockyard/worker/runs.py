@@ -86,11 +86,6 @@ class RunTakenOver(Exception):
     """The run's row changed without this worker (lease lost, concluded, deleted)."""
 
 
-class AttemptEnded(Exception):
-    """The current attempt ended for a reason other than its own exit (a probe, the deadline,
-    an abort): the container has been stopped."""
-
-
 class RunRunner:
     """Drives one run from RUNNING to SUCCESS or FAILED, resuming where the row says it is."""
 
