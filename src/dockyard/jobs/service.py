@@ -1,27 +1,23 @@
-"""Job rules: ids are slugs of names, unique per project; the stored spec is always a valid
-create body of the job's type (manual or cron); secret fields are sealed at rest, one value
-per field."""
+"""Job rules: the stored spec is always a valid create body of the job's type (manual or
+cron); a cron job's schedule and suspension; a job's git source. What jobs share with build
+services (ids, secrets, create, put, patch) is in targets/service.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.permissions import Permission
 from dockyard.db.base import utcnow
-from dockyard.db.repository import Page, PageRequest
-from dockyard.errors import Conflict, NotFound
+from dockyard.errors import Conflict
 from dockyard.jobs import repository
 from dockyard.jobs.models import Job
 from dockyard.jobs.repository import spec_of as spec_of
 from dockyard.jobs.schemas import (
     DEPLOYMENT_SOURCES,
-    SPECS,
     ConcurrencyPolicy,
     CronJobPatch,
     CronJobResponse,
@@ -39,12 +35,11 @@ from dockyard.jobs.schemas import (
     ManualJobSpec,
     VcsDeployment,
 )
-from dockyard.projects.schemas import app_id
-from dockyard.projects.service import get_project, new_uid, slugify
 from dockyard.secrets.credentials import refuse_own_registry
 from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.targets.schemas import BuildStatusOfTarget, dockerfile_location
+from dockyard.targets.service import Catalog, Stored
 from dockyard.vcs.schemas import BuildSourceUpdate, VcsBranchSource, VcsData
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
@@ -59,7 +54,6 @@ SECRET_PATHS: tuple[tuple[str, ...], ...] = (
 )
 # Objects a PATCH merges into (field by field); every other field it names is replaced whole.
 MERGED_OBJECTS = frozenset({"billing", "infrastructure", "buildConfiguration"})
-CLUSTER_NAME = "local docker engine"
 # A cron job's concurrencyPolicy as the official read type names it (`settings.cron`).
 POLICY_NAMES: dict[ConcurrencyPolicy, Literal["Allow", "Forbid", "Replace"]] = {
     "allow": "Allow",
@@ -67,44 +61,48 @@ POLICY_NAMES: dict[ConcurrencyPolicy, Literal["Allow", "Forbid", "Replace"]] = {
     "replace": "Replace",
 }
 Response = TypeVar("Response", ManualJobResponse, CronJobResponse)
-
-
-@dataclass(frozen=True)
-class StoredJob:
-    """A job just written, with its whole spec and wire body (secrets included)."""
-
-    job: Job
-    spec: JobSpec
-    body: dict[str, Any]
-
+StoredJob = Stored[Job, JobSpec]
 
 SECRETS = SecretFields(kind="job", paths=SECRET_PATHS, read_permission=Permission.JOB_SECRETS_READ)
 
 
-def opened_body(box: SecretBox, job: Job) -> dict[str, Any]:
-    """The job's whole wire body, secrets included."""
-    return SECRETS.open(box, job.uid, job.spec, job.sealed_secrets)
+def _schedule_since(job: Job, spec: JobSpec) -> datetime | None:
+    """When the job's schedule starts to count: unchanged while the schedule stays the same
+    (so a resumed job catches up on what it missed, as a Kubernetes CronJob does), now for a
+    new or changed one."""
+    if not isinstance(spec, CronJobSpec):
+        return None
+    stored = spec_of(job) if job.job_type == "cron" else None
+    if isinstance(stored, CronJobSpec) and stored.schedule == spec.schedule:
+        return job.schedule_since
+    return utcnow()
 
 
-def opened_spec(box: SecretBox, job: Job) -> JobSpec:
-    """The job's whole spec, secrets included (`spec_of` has the stored part without them)."""
-    return SPECS[job.job_type].model_validate(opened_body(box, job))
+def _prepare(job: Job, spec: JobSpec) -> None:
+    job.schedule_since = _schedule_since(job, spec)
+    job.job_type = spec.kind
+
+
+JOBS: Catalog[Job, JobSpec] = Catalog(
+    table=repository.TABLE,
+    noun="job",
+    id_field="jobId",
+    secrets=SECRETS,
+    new_row=lambda project_id, job_id, uid: Job(project_id=project_id, id=job_id, uid=uid),
+    name_of=lambda spec: spec.name,
+    prepare=_prepare,
+)
+get_job = JOBS.get
+list_jobs = JOBS.page
+all_of_project = JOBS.all_of_project
+opened_body = JOBS.opened_body
+opened_spec = JOBS.opened_spec
+create_job = JOBS.create
+put_job = JOBS.put
+remove_job = JOBS.remove
 
 
 # ---- reads ---------------------------------------------------------------------------------
-
-
-async def get_job(session: AsyncSession, project_id: str, job_id: str) -> Job:
-    job = await repository.get(session, project_id, job_id)
-    if job is None:
-        await get_project(session, project_id)  # a missing project is the 404 to report
-        raise NotFound(f"Job {job_id!r} not found", {"jobId": job_id})
-    return job
-
-
-async def list_jobs(session: AsyncSession, project_id: str, request: PageRequest) -> Page[Job]:
-    await get_project(session, project_id)
-    return await repository.page(session, project_id, request)
 
 
 async def cron_jobs(session: AsyncSession) -> Sequence[Job]:
@@ -136,10 +134,6 @@ def summary(job: Job) -> JobSummary:
         tags=spec.tags or [],
         suspended=isinstance(spec, CronJobSpec) and spec.suspended,
     )
-
-
-async def all_of_project(session: AsyncSession, project_id: str) -> Sequence[Job]:
-    return await repository.all_of_project(session, project_id)
 
 
 async def list_job_summaries(session: AsyncSession, project_id: str) -> list[JobSummary]:
@@ -190,35 +184,13 @@ def job_response(
     stored spec, or the whole one with secrets)."""
     spec = spec_of(job)
     return shape.model_validate(
-        {
-            **body,
-            "id": job.id,
-            "appId": app_id(team_id, job.project_id, job.id),
-            "projectId": job.project_id,
-            "uid": job.uid,
-            "settings": job_settings(spec),
-            "vcsData": vcs_data(spec),
-            "status": status,
-            "cluster": {"id": team_id, "name": CLUSTER_NAME, "namespace": job.project_id},
-            "createdAt": job.created_at,
-            "updatedAt": job.updated_at,
-        }
+        body
+        | JOBS.reply_fields(job, team_id, status)
+        | {"settings": job_settings(spec), "vcsData": vcs_data(spec)}
     )
 
 
 # ---- writes --------------------------------------------------------------------------------
-
-
-def _schedule_since(job: Job, spec: JobSpec) -> datetime | None:
-    """When the job's schedule starts to count: unchanged while the schedule stays the same
-    (so a resumed job catches up on what it missed, as a Kubernetes CronJob does), now for a
-    new or changed one."""
-    if not isinstance(spec, CronJobSpec):
-        return None
-    stored = spec_of(job) if job.job_type == "cron" else None
-    if isinstance(stored, CronJobSpec) and stored.schedule == spec.schedule:
-        return job.schedule_since
-    return utcnow()
 
 
 def refuse_own_registry_image(registry: str, deployment: DeploymentOptions | None) -> None:
@@ -226,51 +198,6 @@ def refuse_own_registry_image(registry: str, deployment: DeploymentOptions | Non
     external image in dockyard's own registry at `registry` (any project's builds are there)."""
     if isinstance(deployment, ExternalDeployment):
         refuse_own_registry(deployment.external.image_path, registry)
-
-
-def _store(box: SecretBox, job: Job, spec: JobSpec) -> StoredJob:
-    body = wire_body(spec)
-    job.schedule_since = _schedule_since(job, spec)
-    job.job_type = spec.kind
-    job.name = spec.name
-    job.spec, job.sealed_secrets = SECRETS.seal(box, job.uid, body)
-    return StoredJob(job=job, spec=spec, body=body)
-
-
-async def _commit(session: AsyncSession, stored: StoredJob) -> StoredJob:
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(
-            f"A job with id {stored.job.id!r} already exists", {"name": [stored.spec.name]}
-        ) from exc
-    return stored
-
-
-async def create_job(
-    session: AsyncSession, box: SecretBox, project_id: str, spec: ManualJobSpec
-) -> StoredJob:
-    await get_project(session, project_id)
-    job_id = slugify(spec.name)
-    if await repository.get(session, project_id, job_id) is not None:
-        raise Conflict(f"A job with id {job_id!r} already exists", {"name": [spec.name]})
-    job = Job(project_id=project_id, id=job_id, uid=new_uid())
-    stored = _store(box, job, spec)
-    session.add(job)
-    return await _commit(session, stored)
-
-
-async def put_job(
-    session: AsyncSession, box: SecretBox, project_id: str, spec: ManualJobSpec
-) -> StoredJob:
-    """Create the job named by `spec`, or replace the spec of the job with that id (its type
-    becomes the spec's)."""
-    await get_project(session, project_id)
-    job = await repository.get(session, project_id, slugify(spec.name))
-    if job is None:
-        return await create_job(session, box, project_id, spec)
-    return await _commit(session, _store(box, job, spec))
 
 
 def _require_type(job: Job, job_type: JobType) -> None:
@@ -294,10 +221,7 @@ async def patch_job(
     job = await get_job(session, project_id, job_id)
     if job_type is not None:
         _require_type(job, job_type)
-    spec = validated(
-        SPECS[job.job_type], merged(opened_body(box, job), changes_of(patch), MERGED_OBJECTS)
-    )
-    return await _commit(session, _store(box, job, spec))
+    return await JOBS.patch(session, box, job, changes_of(patch), MERGED_OBJECTS)
 
 
 async def suspend_job(
@@ -330,10 +254,4 @@ async def update_build_source(
     vcs = validated(VcsBranchSource, merged(current, changes_of(source)))
     options = {name: value for name, value in deployment if name not in DEPLOYMENT_SOURCES}
     moved = spec.model_copy(update={"deployment": VcsDeployment(**options, vcs=vcs)})
-    return await _commit(session, _store(box, job, validated(type(spec), wire_body(moved))))
-
-
-async def remove_job(session: AsyncSession, job: Job) -> None:
-    """The job's row goes with the caller's commit (teardown/service.py removes what goes with
-    it)."""
-    await repository.remove(session, job)
+    return await JOBS.replace(session, box, job, validated(type(spec), wire_body(moved)))

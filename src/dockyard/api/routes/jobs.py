@@ -53,10 +53,6 @@ async def _shown(
     return service.job_response(job, body, team_id, status, shape)
 
 
-def _visible(principal: Principal, stored: StoredJob) -> dict[str, Any]:
-    return service.SECRETS.shown(principal, stored.body, stored.job.spec)
-
-
 async def _answer(
     session: AsyncSession,
     principal: Principal,
@@ -64,17 +60,17 @@ async def _answer(
     team_id: str,
     shape: type[Response],
 ) -> Envelope[Response]:
-    body = _visible(principal, stored)
-    return Envelope(data=await _shown(session, stored.job, body, team_id, shape))
+    body = service.JOBS.shown(principal, stored)
+    return Envelope(data=await _shown(session, stored.row, body, team_id, shape))
 
 
 def _created(
     principal: Principal, stored: StoredJob, team_id: str, shape: type[Response]
 ) -> Envelope[Response]:
     # A job created this instant has no builds: no need to look for its latest.
-    body = _visible(principal, stored)
+    body = service.JOBS.shown(principal, stored)
     return Envelope(
-        data=service.job_response(stored.job, body, team_id, BuildStatusOfTarget(), shape)
+        data=service.job_response(stored.row, body, team_id, BuildStatusOfTarget(), shape)
     )
 
 

@@ -51,8 +51,7 @@ async def _answer_write(
     session: AsyncSession, principal: Principal, stored: StoredService, team_id: str
 ) -> Envelope[BuildServiceResponse]:
     """The reply to a write: secret values only to a token that may read them."""
-    shown = service.SECRETS.shown(principal, stored.body, stored.service.spec)
-    return await _answer(session, stored.service, shown, team_id)
+    return await _answer(session, stored.row, service.SERVICES.shown(principal, stored), team_id)
 
 
 @router.post("/build")
