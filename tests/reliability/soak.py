@@ -18,7 +18,7 @@ on the real Docker engine, BuildKit, registry and git:
   started are 1..succeeded+failed, and each run ends as its job makes it end (the quick and
   the slow job succeed at the first attempt, the failing one fails backoffLimit+1 times);
 - nothing is left over: no container of the soak's project remains (a counted attempt's
-  container is removed by design, see `dockyard.worker.runs`), and no
+  container is removed by design, see `dockyard.worker.run_pipeline`), and no
   `<data dir>/builds/<id>` of a concluded build.
 
 `run_soak` returns a `SoakReport`; `print(report.summary())` shows the counts on one screen.
