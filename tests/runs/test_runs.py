@@ -56,7 +56,11 @@ def test_failures_are_retried_up_to_the_backoff_limit(live: LiveDockyard) -> Non
 
 def test_active_deadline_stops_the_run(live: LiveDockyard) -> None:
     job = busybox_job(
-        live, "too slow", "echo started; sleep 60", activeDeadlineSeconds=2, backoffLimit=3
+        live,
+        "too slow",
+        "echo started; trap 'exit 143' TERM; sleep 60 & wait",
+        activeDeadlineSeconds=2,
+        backoffLimit=3,
     )
     run_id = start(live, job)
 

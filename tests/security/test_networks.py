@@ -218,7 +218,7 @@ def test_a_project_network_comes_with_the_first_run_and_goes_with_the_project(
 ) -> None:
     with in_project(live, "Doomed") as doomed:
         assert project_networks(live, docker_api, doomed.project) == []
-        job = busybox_job(doomed, "still running", "sleep 300")
+        job = busybox_job(doomed, "still running", "trap 'exit 143' TERM; sleep 300 & wait")
         run_id = start(doomed, job)
         doomed.wait_for(f"/jobs/{job}/runs/{run_id}", lambda run: run["active"] == 1)
 
