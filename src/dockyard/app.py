@@ -24,6 +24,7 @@ from dockyard.api.routes.projects import router as projects_router
 from dockyard.api.routes.runs import router as runs_router
 from dockyard.api.routes.secrets import router as secrets_router
 from dockyard.api.routes.services import router as services_router
+from dockyard.api.routes.vcslinks import router as vcslinks_router
 from dockyard.api.routing import include_v1
 from dockyard.auth.service import TokenCache
 from dockyard.config import Settings
@@ -106,6 +107,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
     include_v1(app, notifications_router)
+    include_v1(app, vcslinks_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(ui_router)
     return app

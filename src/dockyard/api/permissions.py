@@ -39,6 +39,11 @@ NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIO
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
 
+VcsRead = Annotated[Principal, Depends(requires(Permission.VCS_READ))]
+VcsCreate = Annotated[Principal, Depends(requires(Permission.VCS_CREATE))]
+VcsUpdate = Annotated[Principal, Depends(requires(Permission.VCS_UPDATE))]
+VcsDelete = Annotated[Principal, Depends(requires(Permission.VCS_DELETE))]
+
 
 @dataclass(frozen=True)
 class TargetPermissions:

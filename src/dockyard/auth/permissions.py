@@ -31,6 +31,11 @@ class Permission(StrEnum):
     NOTIFICATIONS_READ = "Project > Notifications > General > Read"
     NOTIFICATIONS_UPDATE = "Project > Notifications > General > Update"
     NOTIFICATIONS_DELETE = "Project > Notifications > General > Delete"
+    # Team level: VCS links. Read is the pages' string; the others name dockyard's routes.
+    VCS_READ = "Account > Git > General > Read"
+    VCS_CREATE = "Account > Git > General > Create"
+    VCS_UPDATE = "Account > Git > General > Update"
+    VCS_DELETE = "Account > Git > General > Delete"
 
 
 def parse_permissions(values: list[str]) -> frozenset[Permission]:

@@ -35,6 +35,9 @@ Options = DockerfileOptions | BuildpackOptions
 class BuildRecipe(BaseModel):
     project_url: str | None = None
     project_type: str | None = None
+    # The VCS link the source names (vcslinks/ chooses the one that fetches it).
+    vcs_link_id: str | None = None
+    account_login: str | None = None
     dockerfile_path: str = "/Dockerfile"
     work_dir: str = "/"
     target: str | None = None
@@ -104,6 +107,8 @@ def recipe_of(
     recipe = BuildRecipe(
         project_url=vcs.project_url if vcs else None,
         project_type=vcs.project_type if vcs else None,
+        vcs_link_id=vcs.vcs_link_id if vcs else None,
+        account_login=vcs.account_login if vcs else None,
         dockerfile_path=docker.docker_file_path
         or (dockerfile and dockerfile.docker_file_path)
         or "/Dockerfile",

@@ -34,6 +34,8 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
 from dockyard.services import service as services_service
 from dockyard.services.models import Service
+from dockyard.vcs.schemas import VcsRepository
+from dockyard.vcslinks.service import Fetcher, fetcher_for
 
 _cache_locks: dict[Path, asyncio.Lock] = {}
 
@@ -46,19 +48,29 @@ class Target:
     project_url: str  # the repository it builds from ("" for none)
     rules: BuildRules
     row: Any
+    vcs: VcsRepository | None = None
+
+    @property
+    def reader(self) -> tuple[str, str | None, str | None]:
+        """The repository and the VCS link (by id, or login) its source names to read it."""
+        if self.vcs is None:
+            return (self.project_url, None, None)
+        return (self.project_url, self.vcs.vcs_link_id, self.vcs.account_login)
 
     @classmethod
     def of_job(cls, job: Job) -> Target:
         spec = jobs_service.spec_of(job)
         vcs = spec.deployment.vcs if isinstance(spec.deployment, VcsDeployment) else None
         url = vcs.project_url if vcs else ""
-        return cls("job", job.project_id, job.id, url, BuildRules.of_job(spec), job)
+        return cls("job", job.project_id, job.id, url, BuildRules.of_job(spec), job, vcs)
 
     @classmethod
     def of_service(cls, found: Service) -> Target:
         spec = services_service.spec_of(found)
-        url = spec.vcs_data.project_url if spec.vcs_data else ""
-        return cls("service", found.project_id, found.id, url, BuildRules.of_service(spec), found)
+        vcs = spec.vcs_data
+        url = vcs.project_url if vcs else ""
+        rules = BuildRules.of_service(spec)
+        return cls("service", found.project_id, found.id, url, rules, found, vcs)
 
 
 @dataclass
@@ -106,37 +118,64 @@ def _head_ref(provider: str, event: GitEvent) -> str:
     return f"refs/heads/{event.branch}"
 
 
+async def _reader_head(
+    session: AsyncSession,
+    box: SecretBox,
+    git: GitClient,
+    settings: Settings,
+    target: Target,
+    provider: str,
+    event: GitEvent,
+) -> Head:
+    """The event's head as the target's repository has it, read through the VCS link its
+    source names (vcslinks/ chooses), as its builds fetch it."""
+    url, vcs_link_id, account_login = target.reader
+    try:
+        fetcher = await fetcher_for(
+            session, box, git, url, vcs_link_id=vcs_link_id, account_login=account_login
+        )
+    except DockyardError as exc:
+        return Head(event, Decision(False, f"cannot read the repository: {exc.message}"))
+    return await _head(git, settings, fetcher, provider, event)
+
+
 async def _head(
-    git: GitClient, settings: Settings, url: str, provider: str, event: GitEvent
+    git: GitClient, settings: Settings, fetcher: Fetcher, provider: str, event: GitEvent
 ) -> Head:
     try:
         ref = _head_ref(provider, event)
-        sha = await git.resolve(url, ref)
+        sha = await git.resolve(fetcher.url, ref, credentials=fetcher.credentials)
     except DockyardError as exc:
         return Head(event, Decision(False, f"cannot resolve the ref: {exc.message}"))
     if sha == event.sha:
-        return Head(event, await _facts(git, settings, url, event))
+        return Head(event, await _facts(git, settings, fetcher, event))
     held = replace(event, sha=sha)
     holder = "the pull request" if event.is_pull_request else "the branch"
     claim = f"the payload named {event.sha}; {holder} holds {sha}"
-    return Head(held, await _facts(git, settings, url, held), claim)
+    return Head(held, await _facts(git, settings, fetcher, held), claim)
 
 
 async def _facts(
-    git: GitClient, settings: Settings, url: str, event: GitEvent
+    git: GitClient, settings: Settings, fetcher: Fetcher, event: GitEvent
 ) -> CommitFacts | Decision:
     """The pushed commits as the repository has them; a Decision not to build if it cannot be
-    read."""
-    cache = settings.data_dir / "git-cache" / hashlib.sha256(url.encode()).hexdigest()[:24]
+    read. The cache is the repository's as one link (or none) reads it."""
+    url, credentials = fetcher.url, fetcher.credentials
+    reader = f"{url}\0{fetcher.link.uid}" if fetcher.link else url
+    cache = settings.data_dir / "git-cache" / hashlib.sha256(reader.encode()).hexdigest()[:24]
     lock = _cache_locks.setdefault(cache, asyncio.Lock())
     async with lock:
         try:
-            files, message = await git.changes(url, event.sha, event.before, cache)
+            files, message = await git.changes(
+                url, event.sha, event.before, cache, credentials=credentials
+            )
         except DockyardError as first:
             if event.before is None:
                 return Decision(False, f"cannot read the pushed commit: {first.message}")
             try:  # the previous head may be gone (a force push): the head commit alone
-                files, message = await git.changes(url, event.sha, None, cache)
+                files, message = await git.changes(
+                    url, event.sha, None, cache, credentials=credentials
+                )
             except DockyardError as exc:
                 return Decision(False, f"cannot read the pushed commit: {exc.message}")
     return CommitFacts(files, message)
@@ -190,12 +229,14 @@ async def handle(
     event = delivery.event
     if event is None:
         return outcome
-    heads: dict[str, Head] = {}
+    heads: dict[tuple[str, str | None, str | None], Head] = {}
     for target in await _targets(session, delivery):
-        url = target.project_url
-        if url not in heads:
-            heads[url] = await _head(git, settings, url, delivery.provider, event)
-        if await _decide_and_build(session, box, record.pk, target, heads[url]):
+        reader = target.reader
+        if reader not in heads:
+            heads[reader] = await _reader_head(
+                session, box, git, settings, target, delivery.provider, event
+            )
+        if await _decide_and_build(session, box, record.pk, target, heads[reader]):
             outcome.built += 1
         else:
             outcome.skipped += 1

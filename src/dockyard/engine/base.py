@@ -31,10 +31,30 @@ class RegistryClient(Protocol):
         """The manifest digest `repository:tag` names in the registry, or None."""
 
 
+@dataclass(frozen=True)
+class GitCredentials:
+    """What git answers a server's HTTP authentication with (a VCS link's login and token).
+    Git reads them from a credential helper, never from its arguments, a URL or a file."""
+
+    username: str
+    token: str = field(repr=False)
+
+
 class GitClient(Protocol):
-    async def resolve(self, url: str, ref: str) -> str:
+    def mapped(self, url: str) -> str:
+        """`url` as the server's insteadOf rules rewrite it (no check, no lookup)."""
+
+    async def resolve(
+        self, url: str, ref: str, *, credentials: GitCredentials | None = None
+    ) -> str:
         """The commit sha `ref` points at in the remote `url`; `ref` is a branch name or a full
-        ref (`refs/pull/7/head`). GitError when the ref does not exist."""
+        ref (`refs/pull/7/head`). GitError when the ref does not exist, GitAuthFailed when the
+        server refuses (or asks for) credentials."""
+
+    async def branches(
+        self, url: str, *, credentials: GitCredentials | None = None
+    ) -> dict[str, str]:
+        """Every branch of the remote `url` (name: sha), as `git ls-remote --heads` lists it."""
 
     async def checkout(
         self,
@@ -47,6 +67,7 @@ class GitClient(Protocol):
         ref: str | None = None,
         on_line: LineSink | None = None,
         cache: Path | None = None,
+        credentials: GitCredentials | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`; shallow unless
         `full_clone`; `.git` removed unless `keep_git_dir`; `ref` (a PR ref) is fetched first

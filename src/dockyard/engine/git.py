@@ -39,7 +39,7 @@ from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from dockyard.engine import process
-from dockyard.engine.base import LineSink
+from dockyard.engine.base import GitCredentials, LineSink
 from dockyard.engine.fetches import (
     DEFAULT_PORTS,
     RefusedTarget,
@@ -74,6 +74,25 @@ MISSING_OBJECT_MARKERS = (
 )
 # How git words a write that found no space (in English: its errors are read with LC_ALL=C).
 NO_SPACE_MARKERS = ("no space left on device", "out of diskspace", "disk quota exceeded")
+# How git words a server's refusal of the credentials it had, or its asking for ones it had not.
+AUTH_MARKERS = (
+    "authentication failed",
+    "could not read username",
+    "could not read password",
+    "terminal prompts disabled",
+    "http basic: access denied",
+    "the requested url returned error: 401",
+    "the requested url returned error: 403",
+)
+# The credential helper git runs (through sh): it answers `get` with the login and token of
+# the environment of that one git process, and ignores `store` and `erase`. The values never
+# reach an argument list, a URL or a config file.
+CREDENTIAL_HELPER = (
+    '!f() { test "$1" = get || exit 0; '
+    'printf \'username=%s\\npassword=%s\\n\' "$DOCKYARD_GIT_USERNAME" "$DOCKYARD_GIT_TOKEN"; }; f'
+)
+# Variables naming a program that could ask a person for a password.
+ASKPASS_VARIABLES = frozenset({"SSH_ASKPASS", "SSH_ASKPASS_REQUIRE", "DISPLAY"})
 PULL_REQUEST_REFS = {
     "github": "refs/pull/{number}/head",
     # Gitea, Forgejo and GitHub Enterprise: a self-hosted GitLab is configured as "gitlab".
@@ -96,6 +115,10 @@ def pull_request_ref(provider: str, number: int) -> str:
 
 class MissingObject(GitError):
     """The remote has no such commit or ref."""
+
+
+class GitAuthFailed(GitError):
+    """The server asked for credentials that git had not, or refused the ones it had."""
 
 
 @dataclass(frozen=True)
@@ -130,21 +153,53 @@ class GitClient:
         self._cache_locks: dict[Path, asyncio.Lock] = {}
         self.timeout = timeout
 
-    async def resolve(self, url: str, ref: str) -> str:
+    def mapped(self, url: str) -> str:
+        """`url` rewritten by the longest matching insteadOf prefix (no check, no lookup)."""
+        prefixes = [prefix for prefix in self.insteadof if url.startswith(prefix)]
+        if not prefixes:
+            return url
+        prefix = max(prefixes, key=len)
+        return self.insteadof[prefix] + url[len(prefix) :]
+
+    async def resolve(
+        self, url: str, ref: str, *, credentials: GitCredentials | None = None
+    ) -> str:
         """The sha `ref` (a branch name or a full ref such as `refs/pull/7/head`) points at."""
         _check_url(url)
         full_ref = await self._full_ref(ref)
-        remote = await asyncio.to_thread(self.remote, url)
-        listing = await self._run(
-            ["ls-remote", "--", remote.location, full_ref],
-            remote=remote,
-            failure=f"Cannot list the refs of {url}",
-        )
-        for line in listing.stdout:
-            sha, _, name = line.partition("\t")
+        for sha, name in await self._ls_remote(url, [full_ref], credentials):
             if name == full_ref:
                 return sha
         raise GitError(f"{_describe_ref(ref)} does not exist in {url}")
+
+    async def branches(
+        self, url: str, *, credentials: GitCredentials | None = None
+    ) -> dict[str, str]:
+        """Every branch of `url` (name: sha), as `git ls-remote --heads` lists them."""
+        _check_url(url)
+        listing = await self._ls_remote(url, ["--heads"], credentials)
+        return {
+            name.removeprefix("refs/heads/"): sha
+            for sha, name in listing
+            if name.startswith("refs/heads/")
+        }
+
+    async def _ls_remote(
+        self, url: str, what: list[str], credentials: GitCredentials | None
+    ) -> list[tuple[str, str]]:
+        remote = await asyncio.to_thread(self.remote, url)
+        options = [item for item in what if item.startswith("--")]
+        refs = [item for item in what if not item.startswith("--")]
+        listing = await self._run(
+            ["ls-remote", *options, "--", remote.location, *refs],
+            remote=remote,
+            credentials=credentials,
+            check=False,
+        )
+        if not listing.ok:
+            _raise_for(url, f"Cannot list the refs of {url}", listing.tail)
+        pairs = (line.partition("\t") for line in listing.stdout)
+        return [(sha, name) for sha, _, name in pairs]
 
     async def checkout(
         self,
@@ -157,6 +212,7 @@ class GitClient:
         ref: str | None = None,
         on_line: LineSink | None = None,
         cache: Path | None = None,
+        credentials: GitCredentials | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`. Shallow (the commit
         alone) unless `full_clone` (its whole history). `ref`, a PR ref, is fetched first: a
@@ -173,9 +229,11 @@ class GitClient:
         sha = _check_sha(sha)
         full_ref = await self._full_ref(ref) if ref is not None else None
         try:
-            await self._checkout(url, sha, full_ref, dest, full_clone, keep_git_dir, on_line, cache)
+            await self._checkout(
+                url, sha, full_ref, dest, full_clone, keep_git_dir, on_line, cache, credentials
+            )
         except (GitError, OSError) as exc:
-            if isinstance(exc, MissingObject) or not _no_space_left(dest, exc):
+            if isinstance(exc, MissingObject | GitAuthFailed) or not _no_space_left(dest, exc):
                 raise
             await asyncio.to_thread(shutil.rmtree, dest, True)
             said = f" (git: {exc.message})" if isinstance(exc, GitError) else ""
@@ -191,17 +249,21 @@ class GitClient:
         keep_git_dir: bool,
         on_line: LineSink | None,
         cache: Path | None,
+        credentials: GitCredentials | None,
     ) -> None:
         _prepare_empty_dir(dest)
         if cache is not None and not (full_clone or keep_git_dir):
-            if await self._checkout_from_cache(url, sha, full_ref, dest, cache, on_line):
+            fetched = await self._checkout_from_cache(
+                url, sha, full_ref, dest, cache, on_line, credentials
+            )
+            if fetched:
                 return
             await asyncio.to_thread(shutil.rmtree, dest, True)  # what the cache wrote of it
             _prepare_empty_dir(dest)
         # No template dir: its sample hooks are never used and copying them is slow.
         await self._run(["init", "--quiet", "--template="], cwd=dest, failure="git init failed")
         depth = [] if full_clone else ["--depth=1"]
-        await self._fetch_commit(url, sha, full_ref, depth, dest, on_line)
+        await self._fetch_commit(url, sha, full_ref, depth, dest, on_line, credentials)
         await self._run(
             ["checkout", "--detach", sha],
             cwd=dest,
@@ -219,13 +281,14 @@ class GitClient:
         depth: list[str],
         repo: Path,
         on_line: LineSink | None,
+        credentials: GitCredentials | None,
     ) -> None:
         if full_ref is None:
-            await self._fetch(url, sha, depth, repo, on_line)
+            await self._fetch(url, sha, depth, repo, on_line, credentials)
             return
-        await self._fetch(url, full_ref, depth, repo, on_line)
+        await self._fetch(url, full_ref, depth, repo, on_line, credentials)
         if not await self._has_commit(repo, sha):
-            await self._fetch(url, sha, depth, repo, on_line)
+            await self._fetch(url, sha, depth, repo, on_line, credentials)
 
     async def _checkout_from_cache(
         self,
@@ -235,6 +298,7 @@ class GitClient:
         dest: Path,
         cache: Path,
         on_line: LineSink | None,
+        credentials: GitCredentials | None,
     ) -> bool:
         """`sha`'s tree into `dest` through the bare repository `cache`; False when the cache
         failed (the caller then fetches afresh, which reports a real problem itself)."""
@@ -248,7 +312,9 @@ class GitClient:
                 if await self._has_commit(cache, sha):
                     _emit(on_line, f"Commit {sha} is in the source cache already")
                 else:
-                    await self._fetch_commit(url, sha, full_ref, ["--depth=1"], cache, on_line)
+                    await self._fetch_commit(
+                        url, sha, full_ref, ["--depth=1"], cache, on_line, credentials
+                    )
             # A private index: the cache's own is shared by every build of this source.
             into_dest = [f"--git-dir={cache}", f"--work-tree={dest}"]
             await self._run(
@@ -256,7 +322,7 @@ class GitClient:
                 env={"GIT_INDEX_FILE": str(index)},
                 failure=f"Cannot check out {sha}",
             )
-        except MissingObject:
+        except (MissingObject, GitAuthFailed):
             raise
         except GitError as exc:
             if _no_space_left(cache, exc):
@@ -271,7 +337,13 @@ class GitClient:
         return True
 
     async def changes(
-        self, url: str, sha: str, base: str | None, cache: Path
+        self,
+        url: str,
+        sha: str,
+        base: str | None,
+        cache: Path,
+        *,
+        credentials: GitCredentials | None = None,
     ) -> tuple[list[str], str]:
         """The files changed from commit `base` to `sha` (without a base: by `sha` itself)
         and the message of `sha`, read from the remote through the bare repository `cache`,
@@ -285,7 +357,7 @@ class GitClient:
             await self._run(["init", "--quiet", "--bare", "--template="], cwd=cache)
         for commit in wanted:
             if not await self._has_commit(cache, commit):
-                await self._fetch(url, commit, [], cache, None)
+                await self._fetch(url, commit, [], cache, None, credentials)
         diff = (
             ["diff", "--name-only", "-z", f"{base}...{sha}"]
             if base is not None
@@ -298,12 +370,19 @@ class GitClient:
         return _nul_separated(files.stdout), "\n".join(message.stdout)
 
     async def _fetch(
-        self, url: str, what: str, depth: list[str], dest: Path, on_line: LineSink | None
+        self,
+        url: str,
+        what: str,
+        depth: list[str],
+        dest: Path,
+        on_line: LineSink | None,
+        credentials: GitCredentials | None,
     ) -> None:
         remote = await asyncio.to_thread(self.remote, url)
         fetched = await self._run(
             ["fetch", "--no-tags", *depth, "--", remote.location, what],
             remote=remote,
+            credentials=credentials,
             cwd=dest,
             on_line=on_line,
             check=False,
@@ -313,7 +392,7 @@ class GitClient:
         if _mentions_missing_object(fetched.tail):
             thing = f"Commit {what}" if SHA.fullmatch(what) else _describe_ref(what)
             raise MissingObject(f"{thing} does not exist in {url}")
-        raise GitError(f"Cannot fetch {what} from {url}: {_error_summary(fetched.tail)}")
+        _raise_for(url, f"Cannot fetch {what} from {url}", fetched.tail)
 
     async def _has_commit(self, repo: Path, sha: str) -> bool:
         found = await self._run(["cat-file", "-e", f"{sha}^{{commit}}"], cwd=repo, check=False)
@@ -333,6 +412,7 @@ class GitClient:
         args: Sequence[str],
         *,
         remote: Remote | None = None,
+        credentials: GitCredentials | None = None,
         cwd: Path | None = None,
         on_line: LineSink | None = None,
         check: bool = True,
@@ -345,7 +425,7 @@ class GitClient:
         try:
             completed = await process.run(
                 [GIT, *args],
-                env=self._env(remote) | ceiling | dict(env or {}),
+                env=self._env(remote, credentials) | ceiling | dict(env or {}),
                 cwd=cwd,
                 on_line=on_line,
                 timeout=self.timeout,
@@ -401,11 +481,15 @@ class GitClient:
         except RefusedTarget as exc:
             raise GitError(f"The repository URL {url} is refused: {exc.message}") from None
 
-    def _env(self, remote: Remote | None) -> dict[str, str]:
+    def _env(
+        self, remote: Remote | None, credentials: GitCredentials | None = None
+    ) -> dict[str, str]:
         env = {
             name: value
             for name, value in os.environ.items()
-            if not name.startswith("GIT_") and name.lower() not in PROXY_VARIABLES
+            if not name.startswith(("GIT_", "DOCKYARD_GIT_"))
+            and name.lower() not in PROXY_VARIABLES
+            and name not in ASKPASS_VARIABLES
         }
         env.update(
             GIT_CONFIG_NOSYSTEM="1",
@@ -415,6 +499,14 @@ class GitClient:
             LC_ALL="C",  # errors are matched in English
         )
         config = _config(remote)
+        if credentials is not None:
+            # The empty value first clears every helper configured before (none is: no
+            # system or global config), then ours is the only one.
+            config += [("credential.helper", ""), ("credential.helper", CREDENTIAL_HELPER)]
+            env["DOCKYARD_GIT_USERNAME"] = credentials.username
+            env["DOCKYARD_GIT_TOKEN"] = credentials.token
+        else:
+            config += [("credential.helper", "")]
         env["GIT_CONFIG_COUNT"] = str(len(config))
         for index, (key, value) in enumerate(config):
             env[f"GIT_CONFIG_KEY_{index}"] = key
@@ -545,6 +637,15 @@ def _unfinished_objects(repo: Path) -> set[Path]:
 def _mentions_missing_object(lines: Iterable[str]) -> bool:
     text = "\n".join(lines)
     return any(marker in text for marker in MISSING_OBJECT_MARKERS)
+
+
+def _raise_for(url: str, failure: str, tail: Iterable[str]) -> None:
+    """Raise the error a failed network command of git means: GitAuthFailed when the server
+    asked for credentials or refused them, else a GitError saying `failure`."""
+    summary = _error_summary(tail)
+    if any(marker in summary.lower() for marker in AUTH_MARKERS):
+        raise GitAuthFailed(f"{url} refused access: {summary}")
+    raise GitError(f"{failure}: {summary}")
 
 
 def _error_summary(lines: Iterable[str]) -> str:

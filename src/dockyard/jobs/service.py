@@ -78,6 +78,11 @@ def _schedule_since(job: Job, spec: JobSpec) -> datetime | None:
     return utcnow()
 
 
+def _vcs_of(spec: JobSpec) -> VcsBranchSource | None:
+    deployment = spec.deployment
+    return deployment.vcs if isinstance(deployment, VcsDeployment) else None
+
+
 def _prepare(job: Job, spec: JobSpec) -> None:
     job.schedule_since = _schedule_since(job, spec)
     job.job_type = spec.kind
@@ -91,6 +96,7 @@ JOBS: Catalog[Job, JobSpec] = Catalog(
     new_row=lambda project_id, job_id, uid: Job(project_id=project_id, id=job_id, uid=uid),
     name_of=lambda spec: spec.name,
     prepare=_prepare,
+    vcs_of=lambda spec: _vcs_of(spec),
 )
 get_job = JOBS.get
 list_jobs = JOBS.page

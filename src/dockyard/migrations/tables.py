@@ -14,6 +14,7 @@ from dockyard.notifications.models import (
 from dockyard.projects.models import Project
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
+from dockyard.vcslinks.models import VcsLink
 
 __all__ = [
     "ApiToken",
@@ -29,5 +30,6 @@ __all__ = [
     "Project",
     "ProjectWebhookSecret",
     "Service",
+    "VcsLink",
     "WebhookDelivery",
 ]

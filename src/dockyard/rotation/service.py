@@ -1,7 +1,8 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
 job and build service fields, build inputs (bundle URLs included), run inputs, notification
-secrets and webhook URLs, and projects' webhook secrets. Each value keeps its context. The
-rows are read and written by each domain's repository; this module only re-seals."""
+secrets and webhook URLs, projects' webhook secrets and VCS links' tokens. Each value keeps
+its context. The rows are read and written by each domain's repository; this module only
+re-seals."""
 
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.services import repository as services_repository
 from dockyard.services.service import SECRETS as SERVICE_SECRETS
+from dockyard.vcslinks import repository as vcslinks_repository
+from dockyard.vcslinks.service import secret_context as vcs_link_context
 
 # Each domain's every sealed value, for the key ids in use.
 _SEALED_VALUES = (
@@ -35,6 +38,7 @@ _SEALED_VALUES = (
     runs_repository.sealed_values,
     notifications_repository.sealed_values,
     ci_repository.sealed_values,
+    vcslinks_repository.sealed_values,
 )
 
 
@@ -101,6 +105,8 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
     _reseal_columns(
         box, webhook_secrets, {"sealed_secret": lambda w: webhook_secret_context(w.id)}, done
     )
+    links = await vcslinks_repository.everywhere(session)
+    _reseal_columns(box, links, {"sealed_secret": lambda link: vcs_link_context(link.uid)}, done)
     await session.commit()
     return done
 

@@ -54,6 +54,7 @@ SERVICES: Catalog[Service, BuildServiceSpec] = Catalog(
         project_id=project_id, id=service_id, uid=uid, service_type="build"
     ),
     name_of=lambda spec: spec.name,
+    vcs_of=lambda spec: spec.vcs_data,
 )
 get_service = SERVICES.get
 list_services = SERVICES.page

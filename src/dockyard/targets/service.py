@@ -20,6 +20,7 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.secrets.fields import SecretFields
 from dockyard.targets.repository import Row, Spec, TargetTable
 from dockyard.targets.schemas import BuildStatusOfTarget
+from dockyard.vcs.schemas import VcsRepository
 from dockyard.wire.bodies import merged, validated, wire_body
 
 CLUSTER_NAME = "local docker engine"
@@ -48,6 +49,7 @@ class Catalog(Generic[Row, Spec]):
     new_row: Callable[[str, str, str], Row]
     name_of: Callable[[Spec], str]
     prepare: Callable[[Row, Spec], None] = lambda row, spec: None
+    vcs_of: Callable[[Spec], VcsRepository | None] = lambda spec: None
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -66,6 +68,15 @@ class Catalog(Generic[Row, Spec]):
 
     async def all_of_project(self, session: AsyncSession, project_id: str) -> Sequence[Row]:
         return await self.table.all_of_project(session, project_id)
+
+    async def naming_vcs_link(self, session: AsyncSession, vcs_link_id: str) -> list[str]:
+        """`project/id` of every target whose git source names VCS link `vcs_link_id`."""
+        rows = await self.table.everywhere(session)
+        return [
+            f"{row.project_id}/{row.id}"
+            for row in rows
+            if (vcs := self.vcs_of(self.table.spec_of(row))) and vcs.vcs_link_id == vcs_link_id
+        ]
 
     def opened_body(self, box: SecretBox, row: Row) -> dict[str, Any]:
         """The row's whole wire body, secrets included."""

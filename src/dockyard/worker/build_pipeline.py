@@ -27,7 +27,7 @@ from dockyard.config import Settings
 from dockyard.db.session import Database, restored_on_failure, retry_while_unavailable
 from dockyard.engine.base import GitClient, ImageBuilder, ImagePusher, RegistryCredentials
 from dockyard.engine.bundles import fetch_bundle
-from dockyard.engine.git import pull_request_ref
+from dockyard.engine.git import GitAuthFailed, pull_request_ref
 from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.masking import masker
@@ -35,6 +35,7 @@ from dockyard.logs.service import LogWriter, file_texts
 from dockyard.secrets.credentials import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import SecretFile
+from dockyard.vcslinks.service import Fetcher, fetcher_for
 
 log = structlog.get_logger(__name__)
 
@@ -315,7 +316,6 @@ class BuildRunner:
     async def _fetch_source(
         self, recipe: BuildRecipe, secrets: BuildSecrets, source: Path, logs: LogWriter
     ) -> None:
-        build = self.build
         if secrets.bundle_url:
             await fetch_bundle(
                 secrets.bundle_url,
@@ -327,6 +327,36 @@ class BuildRunner:
             )
             return
         assert recipe.project_url is not None
+        fetcher = await self._fetcher(recipe, secrets, logs)
+        try:
+            await self._fetch_commit(recipe, fetcher, source, logs)
+        except GitAuthFailed as exc:
+            raise fetcher.refused(exc) from None
+
+    async def _fetcher(
+        self, recipe: BuildRecipe, secrets: BuildSecrets, logs: LogWriter
+    ) -> Fetcher:
+        """Who fetches the source (vcslinks/ chooses); its token joins the masked secrets."""
+        assert recipe.project_url is not None
+        async with self.database.sessions() as session:
+            fetcher = await fetcher_for(
+                session,
+                self.box,
+                self.engines.git,
+                recipe.project_url,
+                vcs_link_id=recipe.vcs_link_id,
+                account_login=recipe.account_login,
+            )
+        if fetcher.credentials is not None:
+            logs.redact = self.redact = masker([*secret_values(secrets), fetcher.credentials.token])
+        logs.write(fetcher.describe())
+        return fetcher
+
+    async def _fetch_commit(
+        self, recipe: BuildRecipe, fetcher: Fetcher, source: Path, logs: LogWriter
+    ) -> None:
+        build = self.build
+        assert recipe.project_url is not None
         ref = (
             pull_request_ref(recipe.project_type or "github", build.pull_request_id)
             if build.pull_request_id is not None
@@ -335,7 +365,9 @@ class BuildRunner:
         if build.sha is None:
             wanted = ref or build.branch
             assert wanted is not None
-            sha = await self.engines.git.resolve(recipe.project_url, wanted)
+            sha = await self.engines.git.resolve(
+                recipe.project_url, wanted, credentials=fetcher.credentials
+            )
             logs.write(f"Latest commit of {wanted} is {sha}")
             await self.record(sha=sha)
         assert self.build.sha is not None
@@ -348,6 +380,7 @@ class BuildRunner:
             ref=ref,
             on_line=logs.write,
             cache=source_cache(self.settings, build.project_id, recipe.project_url),
+            credentials=fetcher.credentials,
         )
 
     def _check_storage(self, recipe: BuildRecipe, source: Path) -> None:

@@ -1,0 +1,86 @@
+"""VCS links under /v1/integrations/vcs: the official clients' list of linked accounts and the
+branches of a repository, and dockyard's own routes to create a token link, rotate its token
+and delete it. Tokens are never in a reply."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from dockyard.api.deps import SecretBoxDep, SessionDep, SettingsDep
+from dockyard.api.pagination import PageDep, pagination_of
+from dockyard.api.permissions import VcsCreate, VcsDelete, VcsRead, VcsUpdate
+from dockyard.engine.git import GitClient
+from dockyard.vcslinks import service
+from dockyard.vcslinks.schemas import (
+    BranchList,
+    VcsLinkCreate,
+    VcsLinkPatch,
+    VcsLinkResponse,
+    VcsList,
+    VcsService,
+)
+from dockyard.wire.models import Envelope, ListEnvelope
+
+router = APIRouter(prefix="/integrations/vcs", tags=["vcs"])
+
+LinkId = Annotated[str, Path(max_length=64, description="ID or vcsLinkId of the VCS link")]
+RepositoryPart = Annotated[
+    str, Path(max_length=100, pattern=r"^[A-Za-z0-9_.-]+$", description="owner or name")
+]
+
+
+@router.get("")
+async def list_vcs(session: SessionDep, _: VcsRead) -> Envelope[VcsList]:
+    """The linked accounts, oldest first."""
+    links = await service.list_links(session)
+    return Envelope(data=VcsList(vcs_account_links=[service.account_link(k) for k in links]))
+
+
+@router.get("/repos/{vcsService}/{repositoryOwner}/{repositoryName}/branches")
+async def list_branches(
+    vcsService: VcsService,
+    repositoryOwner: RepositoryPart,
+    repositoryName: RepositoryPart,
+    session: SessionDep,
+    box: SecretBoxDep,
+    settings: SettingsDep,
+    page: PageDep,
+    _: VcsRead,
+    vcs_link_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> ListEnvelope[BranchList]:
+    """The repository's branches by name, as `git ls-remote --heads` lists them through the
+    link `vcs_link_id` (else the first link of `vcsService` that can)."""
+    git = GitClient(settings.git_insteadof, allow=settings.fetch_allow)
+    result = await service.branches(
+        session, box, git, vcsService, repositoryOwner, repositoryName, vcs_link_id, page
+    )
+    return ListEnvelope(
+        data=BranchList(branches=list(result.items)), pagination=pagination_of(result)
+    )
+
+
+@router.post("/links")
+async def create_vcs_link(
+    body: VcsLinkCreate, session: SessionDep, box: SecretBoxDep, _: VcsCreate
+) -> Envelope[VcsLinkResponse]:
+    """A token link (dockyard's extension); 409 when one with that name's id exists."""
+    return Envelope(data=service.response(await service.create_link(session, box, body)))
+
+
+@router.patch("/links/{linkId}")
+async def rotate_vcs_link(
+    linkId: LinkId, body: VcsLinkPatch, session: SessionDep, box: SecretBoxDep, _: VcsUpdate
+) -> Envelope[VcsLinkResponse]:
+    """Replace the link's token (and its login, when given)."""
+    return Envelope(data=service.response(await service.rotate_token(session, box, linkId, body)))
+
+
+@router.delete("/links/{linkId}")
+async def delete_vcs_link(
+    linkId: LinkId, session: SessionDep, _: VcsDelete
+) -> Envelope[dict[str, str]]:
+    """Delete the link; 409 while a job or build service names it by vcsLinkId."""
+    await service.delete_link(session, linkId)
+    return Envelope(data={})
