@@ -134,6 +134,12 @@ NOTIFICATION = {
     "webhook": "https://hooks.example.test/dockyard",
     "events": {"trigger:build:failure": True},
 }
+VCS_LINK = {
+    "name": "Acme GitHub",
+    "vcsService": "github",
+    "login": "acme-bot",
+    "token": "ghp_exampletoken",
+}
 PUSH = {
     "ref": "refs/heads/main",
     "after": SHA,
@@ -1644,6 +1650,92 @@ TABLE = [
         params={"per_page": 0},
     ),
     row("delete-unknown-webhook-secret", "DELETE", f"{A}/webhook-secrets/nope", 404),
+    # ---- VCS links --------------------------------------------------------------------------
+    row("no-token-vcs", "GET", "/v1/integrations/vcs", 401, token=None),
+    row("no-permission-vcs", "GET", "/v1/integrations/vcs", 403, token="none"),
+    row(
+        "branches-unknown-service",
+        "GET",
+        "/v1/integrations/vcs/repos/subversion/acme/app/branches",
+        400,
+        "path.vcsService",
+    ),
+    row(
+        "branches-unknown-link",
+        "GET",
+        "/v1/integrations/vcs/repos/github/acme/app/branches",
+        404,
+        params={"vcs_link_id": "nope"},
+    ),
+    row(
+        "branches-no-link-of-the-service",
+        "GET",
+        "/v1/integrations/vcs/repos/bitbucket/acme/app/branches",
+        404,
+    ),
+    row(
+        "branches-per-page",
+        "GET",
+        "/v1/integrations/vcs/repos/github/acme/app/branches",
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row(
+        "self-hosted-link-without-url",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        body=VCS_LINK | {"vcsService": "self-hosted"},
+    ),
+    row(
+        "vcs-link-url-with-password",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "vcsUrl",
+        body=VCS_LINK | {"vcsUrl": "https://bob:pw@git.example.test"},
+    ),
+    row(
+        "vcs-link-token-with-newline",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "token",
+        body=VCS_LINK | {"token": "abc\npassword=other"},
+    ),
+    row(
+        "vcs-link-login-with-colon",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "login",
+        body=VCS_LINK | {"login": "bob:pw"},
+    ),
+    row(
+        "no-permission-create-vcs-link",
+        "POST",
+        "/v1/integrations/vcs/links",
+        403,
+        body=VCS_LINK,
+        token="none",
+    ),
+    row(
+        "rotate-unknown-vcs-link",
+        "PATCH",
+        "/v1/integrations/vcs/links/nope",
+        404,
+        body={"token": "new-token-value"},
+    ),
+    row(
+        "rotate-vcs-link-without-token",
+        "PATCH",
+        "/v1/integrations/vcs/links/nope",
+        400,
+        "token",
+        body={},
+    ),
+    row("delete-unknown-vcs-link", "DELETE", "/v1/integrations/vcs/links/nope", 404),
 ]
 
 

@@ -21,6 +21,8 @@ from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
 from dockyard.config import Settings
 from tests.conftest import token_with
+from tests.githttp import GitHttpServer
+from tests.gitrepos import make_sample_repo
 from tests.helpers import (
     IMAGE_JOB,
     REPOSITORY,
@@ -37,6 +39,7 @@ P = Permission
 SECRET = f"matrix-secret-{uuid.uuid4().hex}"
 HOOK_SECRET = f"matrix-hook-{uuid.uuid4().hex}"
 WEBHOOK_SECRET = f"matrix-webhook-{uuid.uuid4().hex}"
+VCS_TOKEN = f"matrix-vcs-{uuid.uuid4().hex}"
 FILE = {"/etc/app/key": {"data": base64.b64encode(SECRET.encode()).decode()}}
 MOUNT = {"npmrc": {"data": base64.b64encode(SECRET.encode()).decode()}}
 JOB_SECRETS = {
@@ -52,6 +55,7 @@ SOURCE = page_examples("update-job-build-source.md")[0]
 CRON = {"schedule": "*/5 * * * *"}
 J = "/projects/{p}/jobs"
 S = "/projects/{p}/services"
+L = "/integrations/vcs/links"
 
 # (method, path under /v1, body, the permission). {p} is the project; {jobBuild},
 # {serviceBuild} and {run} the queued builds of vcs-job and svc and the queued run of
@@ -148,6 +152,21 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ),
     ("GET", "/projects/{p}/webhook-secrets", None, P.PROJECTS_READ),
     ("DELETE", "/projects/{p}/webhook-secrets/{webhookSecret}", None, P.PROJECTS_UPDATE),
+    ("GET", "/integrations/vcs", None, P.VCS_READ),
+    (
+        "GET",
+        "/integrations/vcs/repos/self-hosted/acme/app/branches?vcs_link_id={vcsLink}",
+        None,
+        P.VCS_READ,
+    ),
+    (
+        "POST",
+        L,
+        {"name": "Another Link", "vcsService": "github", "login": "bot", "token": VCS_TOKEN},
+        P.VCS_CREATE,
+    ),
+    ("PATCH", f"{L}/{{vcsLink}}", {"token": VCS_TOKEN}, P.VCS_UPDATE),
+    ("DELETE", f"{L}/{{vcsLink}}", None, P.VCS_DELETE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
@@ -162,12 +181,16 @@ def template(path: str) -> str:
         "serviceBuild": "buildId",
         "run": "runId",
         "webhookSecret": "webhookSecretId",
+        "vcsLink": "linkId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
     path = re.sub(r"(?<=/services/)svc(?=/|$)", "{serviceId}", path)
     path = re.sub(r"(?<=/services/build/)svc", "{serviceId}", path)
     path = re.sub(r"(?<=/notifications/)hook", "{notificationId}", path)
+    path = path.replace(
+        "/repos/self-hosted/acme/app/", "/repos/{vcsService}/{repositoryOwner}/{repositoryName}/"
+    )
     return f"/v1{path}"
 
 
@@ -204,6 +227,15 @@ def tokens(installation: tuple[Settings, TestClient]) -> dict[Permission, str]:
     return {permission: token_with(installation[0], permission) for permission in Permission}
 
 
+@pytest.fixture(scope="module")
+def git_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHttpServer]:
+    """A private git server the VCS links reach (the branches route asks it)."""
+    root = tmp_path_factory.mktemp("matrix-git")
+    make_sample_repo(root)
+    with GitHttpServer(root, {"matrix": VCS_TOKEN}) as server:
+        yield server
+
+
 @pytest.fixture
 def settings(installation: tuple[Settings, TestClient]) -> Settings:
     return installation[0]
@@ -223,7 +255,7 @@ def project(client: TestClient) -> str:
 
 
 @pytest.fixture
-def ids(client: TestClient, project: str) -> dict[str, str]:
+def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str, str]:
     """The secret-holding objects the routes act on; the ids to fill into the paths."""
 
     def post(path: str, body: dict[str, Any]) -> str:
@@ -235,7 +267,17 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
     post("/notifications", HOOK)
     webhook_secret = {"repository": REPOSITORY["projectUrl"], "secret": WEBHOOK_SECRET}
+    link = {
+        "name": f"Matrix {project}",
+        "vcsService": "self-hosted",
+        "vcsUrl": git_server.url,
+        "login": "matrix",
+        "token": VCS_TOKEN,
+    }
+    created = client.post("/v1/integrations/vcs/links", json=link)
+    assert created.status_code == 200, created.text
     return {
+        "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,
         "jobBuild": post("/jobs/vcs-job/build", {}),
         "serviceBuild": post("/services/svc/build", {"branch": "main"}),
@@ -246,7 +288,7 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
 
 def leaked(reply: Any) -> list[str]:
     text = reply.text
-    return [value for value in (SECRET, HOOK_SECRET, WEBHOOK_SECRET) if value in text]
+    return [value for value in (SECRET, HOOK_SECRET, WEBHOOK_SECRET, VCS_TOKEN) if value in text]
 
 
 @pytest.mark.parametrize(
@@ -270,6 +312,7 @@ def test_each_single_permission_token_on_the_route(
         reply = app_client.request(method, url, json=body, headers=headers)
         expected = {200} if other is permission else {403}
         assert reply.status_code in expected, (other.value, reply.text)
+        assert VCS_TOKEN not in reply.text  # shown to no one
         if other not in SECRETS_READERS:
             assert leaked(reply) == [], (other.value, json.dumps(reply.json())[:2000])
 
