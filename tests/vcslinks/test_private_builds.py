@@ -6,8 +6,11 @@ token reaches a build log, the git server's requests, the server's output or its
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import subprocess
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +30,7 @@ TOKEN = "tok-private-5b1e0c9d7a3f"
 WRONG_TOKEN = "tok-wrong-88c2e4a61b0d"
 PRIVATE_URL = "https://git.private.test/acme/app"
 UNLINKED_URL = "https://git.unlinked.test/acme/app"
+WEBHOOK_SECRET = "private-webhook-secret"
 
 
 @dataclass
@@ -94,7 +98,10 @@ def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
             "https://git.private.test/": f"{server.url}/",
             "https://git.unlinked.test/": f"{unlinked.url}/",
         }
-        env = {"DOCKYARD_GIT_INSTEADOF": json.dumps(insteadof)}
+        env = {
+            "DOCKYARD_GIT_INSTEADOF": json.dumps(insteadof),
+            "DOCKYARD_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        }
         with live_with_project(root, sample, "Private", **env) as live:
             links = {}
             for name, login, token in (("good", "alice", TOKEN), ("wrong", "mallory", WRONG_TOKEN)):
@@ -171,7 +178,7 @@ def test_the_sdk_lists_the_links_and_the_branches(private: Private) -> None:
         vcs_link_id=private.links["good"]["vcsLinkId"],
     )
     heads = {branch["name"]: branch["commit"]["sha"] for branch in listed["branches"]}
-    assert heads == {"main": live.sample.main, "feature": live.sample.feature}
+    assert heads["main"] == live.sample.main and heads["feature"] == live.sample.feature
 
 
 def test_deleting_a_link_in_use_answers_409(private: Private) -> None:
@@ -181,3 +188,24 @@ def test_deleting_a_link_in_use_answers_409(private: Private) -> None:
     refused = private.live.http.delete(f"/v1/integrations/vcs/links/{good['id']}")
     assert refused.status_code == 409, refused.text
     assert "holds-the-link" in refused.json()["error"]["message"]
+
+
+def test_a_webhook_reads_the_private_repository_through_the_link(private: Private) -> None:
+    live = private.live
+    job = private.job("hooked", projectBranch="hook")
+    sha = live.sample.repo.commit({"hook.txt": "pushed\n"}, "pushed", branch="hook")
+    body = json.dumps(
+        {"deliveryId": str(uuid.uuid4()), "repository": PRIVATE_URL, "branch": "hook", "sha": sha}
+    ).encode()
+    signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    delivered = live.http.post(
+        "/v1/webhooks/generic",
+        content=body,
+        headers={"X-Dockyard-Signature-256": signature, "Content-Type": "application/json"},
+    )
+    assert delivered.status_code == 200, delivered.text
+
+    event = live.get(f"/jobs/{job}/ci-events")["events"][0]
+    assert event["built"] is True, event
+    build = live.wait_for(f"/jobs/{job}/build/{event['buildId']}")
+    assert build["status"] == "SUCCESS" and build["sha"] == sha, build
