@@ -24,6 +24,8 @@ from dockyard.vcslinks.schemas import (
 from dockyard.wire.models import Envelope, ListEnvelope
 
 router = APIRouter(prefix="/integrations/vcs", tags=["vcs"])
+# A request waits for git's listing at most this long (a build's fetch has the build timeout).
+LISTING_TIMEOUT = 30.0
 
 LinkId = Annotated[str, Path(max_length=64, description="ID or vcsLinkId of the VCS link")]
 RepositoryPart = Annotated[
@@ -52,7 +54,7 @@ async def list_branches(
 ) -> ListEnvelope[BranchList]:
     """The repository's branches by name, as `git ls-remote --heads` lists them through the
     link `vcs_link_id` (else the first link of `vcsService` that can)."""
-    git = GitClient(settings.git_insteadof, allow=settings.fetch_allow)
+    git = GitClient(settings.git_insteadof, allow=settings.fetch_allow, timeout=LISTING_TIMEOUT)
     result = await service.branches(
         session, box, git, vcsService, repositoryOwner, repositoryName, vcs_link_id, page
     )
