@@ -24,6 +24,8 @@ from dockyard.db.session import run_in_session
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import opened_webhook
 from dockyard.secrets.crypto import KEY_FILE, SecretBox, decode_key, key_id
+from dockyard.vcslinks.models import VcsLink
+from dockyard.vcslinks.service import credentials_of
 from tests.conftest import issue_token
 from tests.helpers import minimal_job, minimal_service
 
@@ -31,6 +33,7 @@ runner = CliRunner()
 WEBHOOK_SECRET = "vault-webhook-secret-value"
 BUNDLE_URL = "http://127.0.0.1:9/source.tar.gz?signature=presigned"
 HOOK_URL = "http://127.0.0.1:9/hook"
+VCS_TOKEN = "vault-vcs-token-value"
 
 
 @pytest.fixture
@@ -59,6 +62,7 @@ def sealed_key_ids(settings: Settings) -> set[str]:
             "SELECT sealed_secret, sealed_webhook FROM notification_integrations"
         ):
             values += row
+        values += [v for (v,) in db.execute("SELECT sealed_secret FROM vcs_links")]
     return {value.split(".")[1] for value in values}
 
 
@@ -93,6 +97,8 @@ def make_secrets(settings: Settings) -> None:
             "/v1/projects/vault/services/bundled/build", json={"bundleUrl": BUNDLE_URL}
         )
         assert build.status_code == 200, build.text
+        link = {"name": "Vault Git", "vcsService": "github", "login": "bot", "token": VCS_TOKEN}
+        assert client.post("/v1/integrations/vcs/links", json=link).status_code == 200
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -113,14 +119,17 @@ def job_secret(settings: Settings) -> str:
         return value
 
 
-def opened_urls(settings: Settings) -> tuple[str | None, str]:
-    """The build's bundle URL and the integration's webhook URL, opened from the database."""
+def opened_urls(settings: Settings) -> tuple[str | None, str, str]:
+    """The build's bundle URL, the integration's webhook URL and the VCS link's token, opened
+    from the database."""
 
-    async def opened(session: AsyncSession) -> tuple[str | None, str]:
+    async def opened(session: AsyncSession) -> tuple[str | None, str, str]:
         box = SecretBox.from_settings(settings)
         build = (await session.execute(select(Build))).scalar_one()
         integration = (await session.execute(select(NotificationIntegration))).scalar_one()
-        return open_secrets(box, build).bundle_url, opened_webhook(box, integration)
+        link = (await session.execute(select(VcsLink))).scalar_one()
+        token = credentials_of(box, link).token
+        return open_secrets(box, build).bundle_url, opened_webhook(box, integration), token
 
     return asyncio.run(run_in_session(settings.resolved_database_url, opened))
 
@@ -133,12 +142,12 @@ def test_rotate_then_retire(settings: Settings) -> None:
     rotated = runner.invoke(app, ["secrets", "rotate-key"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "re-sealed 5 rows" in rotated.output
+    assert "re-sealed 6 rows" in rotated.output
     new, kept_old = key_ids_of_file(settings)
     assert kept_old == old and sealed_key_ids(settings) == {new}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
-    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL)
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN)
 
     retired = runner.invoke(app, ["secrets", "rotate-key", "--retire"])
     assert retired.exit_code == 0, retired.output
@@ -146,7 +155,7 @@ def test_rotate_then_retire(settings: Settings) -> None:
     assert sealed_key_ids(settings) == {newest}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
-    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL)
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN)
 
 
 def test_a_configured_key_is_rotated_by_configuration(
