@@ -163,6 +163,17 @@ def test_a_repository_no_link_hosts_fails_naming_it(private: Private) -> None:
     assert "terminal prompts disabled" in build["message"]
 
 
+def test_a_link_never_sends_its_token_to_another_server(private: Private) -> None:
+    good = private.links["good"]
+    build = private.build(private.job("elsewhere", url=UNLINKED_URL, vcsLinkId=good["vcsLinkId"]))
+
+    assert build["status"] == "FAILURE", build
+    assert (
+        f"VCS link 'good' is for {private.server.url}, which does not host {UNLINKED_URL}"
+        in (build["message"])
+    )
+
+
 def test_the_sdk_lists_the_links_and_the_branches(private: Private) -> None:
     live = private.live
     token = live.http.headers["Authorization"].removeprefix("Bearer ")

@@ -11,9 +11,16 @@ from dockyard.vcslinks.models import VcsLink
 
 
 async def get(session: AsyncSession, link_id: str) -> VcsLink | None:
-    """The link whose id (slug) or uid (`vcsLinkId`) is `link_id`."""
+    """The link whose uid (`vcsLinkId`) is `link_id`, else the one whose id (slug) is."""
     statement = select(VcsLink).where(or_(VcsLink.id == link_id, VcsLink.uid == link_id))
-    return (await session.execute(statement)).scalars().first()
+    found = (await session.execute(statement)).scalars().all()
+    return next((link for link in found if link.uid == link_id), found[0] if found else None)
+
+
+async def by_uid(session: AsyncSession, uid: str) -> VcsLink | None:
+    """The link a job or service names by `vcsLinkId`."""
+    statement = select(VcsLink).where(VcsLink.uid == uid)
+    return (await session.execute(statement)).scalar_one_or_none()
 
 
 async def everywhere(session: AsyncSession) -> Sequence[VcsLink]:

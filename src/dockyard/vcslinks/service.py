@@ -187,7 +187,7 @@ async def fetcher_for(
 ) -> Fetcher:
     """Who fetches repository `url` (the module's docstring says how it is chosen)."""
     if vcs_link_id is not None:
-        link = await repository.get(session, vcs_link_id)
+        link = await repository.by_uid(session, vcs_link_id)
         if link is None:
             raise GitError(f"VCS link {vcs_link_id!r} (vcsLinkId of {url}) does not exist")
         if not hosts(link, git, url):
