@@ -150,6 +150,9 @@ def test_vcs_link_id_and_account_login_choose_the_link(private: Private) -> None
     by_login = private.job("by login", accountLogin="mallory")
     refused = private.build(by_login)
     assert refused["status"] == "FAILURE" and "VCS link 'wrong'" in refused["message"]
+    # A login no link has chooses nothing: the link that reads the repository fetches it.
+    unknown_login = private.build(private.job("unknown login", accountLogin="nobody"))
+    assert unknown_login["status"] == "SUCCESS", unknown_login
 
 
 def test_a_repository_no_link_hosts_fails_naming_it(private: Private) -> None:

@@ -6,7 +6,8 @@ helper (engine/git.py).
 Which link fetches a repository: the one the source names by `vcsLinkId`, else the one whose
 login is its `accountLogin`, else the one link whose `vcsUrl` hosts the repository (as the
 source names it or as the server's insteadOf rewrites it) and can read it (asked with
-`git ls-remote`); none: git goes without credentials, and a repository that needs them fails
+`git ls-remote`); an `accountLogin` that no hosting link has passes to that last rule. None:
+git goes without credentials, and a repository that needs them fails
 with a message that names it. A link only ever sends its token to its own server: a source
 naming a link of another server is refused."""
 
@@ -194,10 +195,9 @@ async def fetcher_for(
             raise GitError(f"VCS link {link.id!r} is for {link.vcs_url}, which does not host {url}")
         return Fetcher(url, link, credentials_of(box, link))
     hosting = [link for link in await repository.everywhere(session) if hosts(link, git, url)]
-    if account_login is not None:
-        hosting = [link for link in hosting if link.login == account_login]
-        if not hosting:
-            raise GitError(f"No VCS link with login {account_login!r} hosts {url}")
+    # An accountLogin no hosting link has chooses nothing (as before links: the server's own
+    # configuration, DOCKYARD_GIT_INSTEADOF, may reach the repository).
+    hosting = [link for link in hosting if link.login == account_login] or hosting
     if not hosting:
         return Fetcher(url)
     if len(hosting) == 1:
