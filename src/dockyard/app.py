@@ -13,6 +13,7 @@ from dockyard import __version__
 from dockyard.api import health
 from dockyard.api.errors import ERROR_RESPONSES, install_error_handlers
 from dockyard.api.limits import BodyLimit
+from dockyard.api.routes.auth import router as auth_router
 from dockyard.api.routes.builds import router as builds_router
 from dockyard.api.routes.ci import events as ci_events_router
 from dockyard.api.routes.ci import webhook_secrets as webhook_secrets_router
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_mb * 1024 * 1024)
     app.include_router(health.router)
+    include_v1(app, auth_router)
     include_v1(app, projects_router)
     include_v1(app, jobs_router)
     include_v1(app, builds_router)

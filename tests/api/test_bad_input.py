@@ -156,6 +156,10 @@ TABLE = [
         token=None,
         headers={"Authorization": "Basic YWRtaW46YWRtaW4="},
     ),
+    # GET /v1/login answers any valid token, whatever it holds, and only those
+    row("no-token-login", "GET", "/v1/login", 401, token=None),
+    row("unknown-token-login", "GET", "/v1/login", 401, token="unknown"),
+    row("expired-token-login", "GET", "/v1/login", 401, token="expired"),
     row("no-permission-list-projects", "GET", "/v1/projects", 403, token="none"),
     row("no-permission-create-job", "POST", f"{A}/jobs/manual", 403, body=job(), token="none"),
     row("no-permission-put-cron-job", "PUT", f"{A}/jobs/cron", 403, body=cron_job(), token="none"),

@@ -1,9 +1,10 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
 build service, notification and webhook secret hold secret values: a token answers 403 unless
-it holds the route's permission, and no reply to any token (2xx ones included) carries a
-secret value unless the token holds the secrets read permission; each route under a project
-is also refused to tokens of another project and to an unknown token (`assert_needs_permission`).
-The table must name every route the app serves, so a new route without an entry fails."""
+it holds the route's permission (`GET /v1/login` answers any valid token), and no reply to any
+token (2xx ones included) carries a secret value unless the token holds the secrets read
+permission; each route under a project is also refused to tokens of another project and to an
+unknown token (`assert_needs_permission`). The table must name every route the app serves, so
+a new route without an entry fails."""
 
 from __future__ import annotations
 
@@ -53,11 +54,12 @@ CRON = {"schedule": "*/5 * * * *"}
 J = "/projects/{p}/jobs"
 S = "/projects/{p}/services"
 
-# (method, path under /v1, body, the permission). {p} is the project; {jobBuild},
-# {serviceBuild} and {run} the queued builds of vcs-job and svc and the queued run of
-# image-job, {webhookSecret} the project's webhook secret (of VCS_JOB's repository).
+# (method, path under /v1, body, the permission; None: any valid token). {p} is the
+# project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
+# queued run of image-job, {webhookSecret} the project's webhook secret (of VCS_JOB's repository).
 # Deletes come last in each test: every route gets a fresh project.
-ROUTES: list[tuple[str, str, Any, Permission]] = [
+ROUTES: list[tuple[str, str, Any, Permission | None]] = [
+    ("GET", "/login", None, None),
     ("POST", "/projects", {"name": "Another"}, P.PROJECTS_CREATE),
     ("GET", "/projects", None, P.PROJECTS_READ),
     ("GET", "/projects/{p}", None, P.PROJECTS_READ),
@@ -261,14 +263,14 @@ def test_each_single_permission_token_on_the_route(
     method: str,
     path: str,
     body: Any,
-    permission: Permission,
+    permission: Permission | None,
 ) -> None:
     url = "/v1" + path.format(**ids)
     others = [other for other in Permission if other is not permission]
-    for other in [*others, permission]:  # the allowed one last: it may delete
+    for other in [*others, *([permission] if permission else [])]:  # the allowed one last
         headers = {"Authorization": f"Bearer {tokens[other]}"}
         reply = app_client.request(method, url, json=body, headers=headers)
-        expected = {200} if other is permission else {403}
+        expected = {200} if permission in (None, other) else {403}
         assert reply.status_code in expected, (other.value, reply.text)
         if other not in SECRETS_READERS:
             assert leaked(reply) == [], (other.value, json.dumps(reply.json())[:2000])

@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from dockyard.api.deps import requires
+from dockyard.api.deps import get_principal, requires
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
+
+AnyToken = Annotated[Principal, Depends(get_principal)]  # any valid token, no permission asked
 
 ProjectsCreate = Annotated[Principal, Depends(requires(Permission.PROJECTS_CREATE))]
 ProjectsRead = Annotated[Principal, Depends(requires(Permission.PROJECTS_READ))]
