@@ -2,8 +2,8 @@
 tests/conformance/js/package.json), its binary run by node with only `northflank login`'s
 `--host` pointing it at dockyard: login (`GET /v1/login`), a project, a build service
 (create, patch, build a branch), a manual job (create, re-point its build source, build a sha,
-run), and the logs of the builds and the run, each command non-interactive (`--input` or
-`--file` JSON, ids as flags, `-o json`).
+run), and the logs of the builds and the run (ranges, and a tail over a WebSocket), each
+command non-interactive (`--input` or `--file` JSON, ids as flags, `-o json`).
 
 The CLI gets a HOME of its own whose config records an update check made just now, so it asks
 registry.npmjs.org nothing; node preloads js/loopback-only.cjs, which refuses (and records)
@@ -203,17 +203,18 @@ def test_northflank_cli_seed_flow(cli: Cli, live: LiveDockyard, token: str) -> N
     assert service_built["sha"] == live.sample.feature
     assert log_texts(service_build_lines), "no service build log lines"
 
-    # ---- run the job; the CLI reads the run, its logs (JSON and its own format), the job
-    # build's logs, and a job that is not there
+    # ---- run the job; the CLI reads the run, its logs (JSON, its own format, a tail), the
+    # job build's logs, and a job that is not there
     started = cli.json("start", "job", "run", *j, "--input", "{}")
     assert started["runName"].startswith("cli-job-")
     wait_for(live.http, f"{jobs_path}/runs/{started['id']}", concluded)
     r = ["--runId", started["id"]]
-    run_json, logs_json, build_logs_json, formatted, missing = cli.each(
+    run_json, logs_json, build_logs_json, formatted, tailed, missing = cli.each(
         ["get", "job", "run", *j, *r, "-o", "json"],
         ["get", "job", "logs", *j, *r, "-o", "json"],
         ["get", "job", "build-logs", *j, "--buildId", job_build["id"], *r, "-o", "json"],
         ["get", "job", "logs", *j, *r],  # the CLI's own format
+        ["get", "job", "logs", *j, *r, "--tail"],  # a WebSocket, closed: the run has ended
         ["get", "job", *p, "--jobId", "no-such-job", "-o", "json"],
     )
     run = printed_json(run_json)
@@ -221,6 +222,8 @@ def test_northflank_cli_seed_flow(cli: Cli, live: LiveDockyard, token: str) -> N
     assert "hello v1" in log_texts(printed_json(logs_json))
     assert any("Dockerfile" in line for line in log_texts(printed_json(build_logs_json)))
     assert formatted.returncode == 0 and " -- hello v1\n" in formatted.stdout, formatted
+    assert tailed.returncode == 0 and " -- hello v1\n" in tailed.stdout, tailed
+    assert tailed.stdout.endswith("Log session ended\n") and not tailed.stderr, tailed
     # an API error reaches the CLI's user: its message, status and exit code
     assert missing.returncode == 1, missing
     assert "API request failed" in missing.stderr, missing
