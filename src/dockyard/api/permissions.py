@@ -39,6 +39,11 @@ NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIO
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
 
+RegistriesCreate = Annotated[Principal, Depends(requires(Permission.REGISTRIES_CREATE))]
+RegistriesRead = Annotated[Principal, Depends(requires(Permission.REGISTRIES_READ))]
+RegistriesUpdate = Annotated[Principal, Depends(requires(Permission.REGISTRIES_UPDATE))]
+RegistriesDelete = Annotated[Principal, Depends(requires(Permission.REGISTRIES_DELETE))]
+
 
 @dataclass(frozen=True)
 class TargetPermissions:
