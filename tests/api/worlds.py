@@ -1,7 +1,8 @@
 """A small, fixed world for tests that send many requests to one app: two projects, each with
 a job, a bare job, a build service, a queued build of each and a queued run; registry
-credentials (`seeded-registry`) that alpha's bare job names; tokens of several kinds; a fingerprint of every table, to show that a request wrote nothing; and the operations
-the app publishes."""
+credentials (`seeded-registry`) that the bare jobs name; tokens of several kinds; a
+fingerprint of every table, to show that a request wrote nothing; and the operations the app
+publishes."""
 
 from __future__ import annotations
 

@@ -1,9 +1,10 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
-build service, notification, webhook secret and registry credentials hold secret values: a token answers 403 unless
-it holds the route's permission, and no reply to any token (2xx ones included) carries a
-secret value unless the token holds the secrets read permission; each route under a project
-is also refused to tokens of another project and to an unknown token (`assert_needs_permission`).
-The table must name every route the app serves, so a new route without an entry fails."""
+build service, notification, webhook secret and registry credentials hold secret values: a
+token answers 403 unless it holds the route's permission, and no reply to any token (2xx ones
+included) carries a secret value unless the token holds the secrets read permission; each
+route under a project is also refused to tokens of another project and to an unknown token
+(`assert_needs_permission`). The table must name every route the app serves, so a new route
+without an entry fails."""
 
 from __future__ import annotations
 
