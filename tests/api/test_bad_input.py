@@ -1624,6 +1624,16 @@ TABLE = [
         body=REGISTRY,
         token="none",
     ),
+    row("project-token-registries", "GET", REGISTRIES, 403, "permission", token="alpha"),
+    row(
+        "project-token-add-registry",
+        "POST",
+        REGISTRIES,
+        403,
+        "permission",
+        body=REGISTRY,
+        token="alpha",
+    ),
     row(
         "registry-provider-unsupported",
         "POST",

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from dockyard.api.deps import requires
+from dockyard.api.deps import requires, requires_account
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 
@@ -39,10 +39,11 @@ NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIO
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
 
-RegistriesCreate = Annotated[Principal, Depends(requires(Permission.REGISTRIES_CREATE))]
-RegistriesRead = Annotated[Principal, Depends(requires(Permission.REGISTRIES_READ))]
-RegistriesUpdate = Annotated[Principal, Depends(requires(Permission.REGISTRIES_UPDATE))]
-RegistriesDelete = Annotated[Principal, Depends(requires(Permission.REGISTRIES_DELETE))]
+# Registry credentials are the account's: tokens limited to projects are refused.
+RegistriesCreate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_CREATE))]
+RegistriesRead = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_READ))]
+RegistriesUpdate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_UPDATE))]
+RegistriesDelete = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_DELETE))]
 
 
 @dataclass(frozen=True)
