@@ -107,6 +107,42 @@ def test_bad_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, valu
 
 
 @pytest.mark.parametrize(
+    ("name", "meant"),
+    [
+        ("DOCKYARD_MAX_CONCURENT_RUNS", "DOCKYARD_MAX_CONCURRENT_RUNS"),
+        ("DOCKYARD_DATABASE_ULR", "DOCKYARD_DATABASE_URL"),
+        ("DOCKYARD_SECRETKEY", "DOCKYARD_SECRET_KEY"),
+    ],
+)
+def test_a_misspelled_variable_is_refused_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, meant: str
+) -> None:
+    monkeypatch.setenv(name, "3")
+    with pytest.raises(InvalidSettings, match=f"{name} is not a setting: did you mean {meant}"):
+        load_settings()
+
+
+def test_variables_of_the_cli_and_the_tests_are_no_typos(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("DOCKYARD_URL", "DOCKYARD_TOKEN", "DOCKYARD_PROJECT", "DOCKYARD_TEST_X"):
+        monkeypatch.setenv(name, "1")
+    assert load_settings().max_concurrent_runs >= 1
+
+
+def test_a_config_file_key_that_is_no_setting_is_refused(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "dockyard.toml"
+    config.write_text('max_concurent_runs = 7\nfavourite_colour = "blue"\n')
+    monkeypatch.setenv("DOCKYARD_CONFIG", str(config))
+    with pytest.raises(InvalidSettings) as refused:
+        load_settings()
+    assert "max_concurent_runs is not a setting: did you mean max_concurrent_runs?" in str(
+        refused.value
+    )
+    assert f"favourite_colour is not a setting ({config})" in str(refused.value)
+
+
+@pytest.mark.parametrize(
     ("changes", "warned"),
     [
         ({"container_network": ContainerNetwork.HOST}, "DOCKYARD_CONTAINER_NETWORK=host"),

@@ -6,7 +6,10 @@ Precedence: explicit arguments, then the environment, then the file named by
 
 from __future__ import annotations
 
+import difflib
 import os
+import tomllib
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -301,8 +304,70 @@ class InvalidSettings(DockyardError):
     code = "invalid-settings"
 
 
+ENV_PREFIX = "DOCKYARD_"
+# DOCKYARD_* variables that are not settings of a server: the CLI's, the scripts' and the
+# tests' own.
+NOT_SETTINGS = frozenset(
+    {"CONFIG", "URL", "TOKEN", "PROJECT", "CONTEXT", "CLI_CONFIG", "PG_DB", "PG_ROLE"}
+    | {"PG_PASSWORD", "FUZZ_EXAMPLES", "REQUIRE_BROWSER", "SOAK_SEED"}
+)
+# How alike a name must be to a setting's to be taken for its misspelling.
+TYPO_CUTOFF = 0.85
+
+
+def setting_names() -> list[str]:
+    """Every setting's name (lower case, without the prefix: `max_concurrent_runs`)."""
+    return list(Settings.model_fields)
+
+
+def misspelled(given: Iterable[str], known: list[str]) -> list[str]:
+    """Each name of `given` that is not in `known` but close to one, with what it meant."""
+    problems = []
+    for name in given:
+        if name in known:
+            continue
+        meant = difflib.get_close_matches(name, known, n=1, cutoff=TYPO_CUTOFF)
+        if meant:
+            problems.append(f"{name} is not a setting: did you mean {meant[0]}?")
+    return problems
+
+
+def _environment_typos(environ: Mapping[str, str]) -> list[str]:
+    known = [f"{ENV_PREFIX}{name.upper()}" for name in setting_names()]
+    given = [
+        name
+        for name in environ
+        if name.startswith(ENV_PREFIX) and name.removeprefix(ENV_PREFIX) not in NOT_SETTINGS
+    ]
+    return misspelled(given, known)
+
+
+def _file_typos(environ: Mapping[str, str]) -> list[str]:
+    """Keys of the DOCKYARD_CONFIG file that are no setting (every key of it is meant as one)."""
+    config_file = environ.get("DOCKYARD_CONFIG")
+    if not config_file or not Path(config_file).is_file():
+        return []
+    try:
+        with Path(config_file).open("rb") as handle:
+            keys = list(tomllib.load(handle))
+    except tomllib.TOMLDecodeError:
+        return []  # pydantic-settings reports the file itself
+    known = setting_names()
+    unknown = [key for key in keys if key not in known]
+    return [
+        typo
+        for key in unknown
+        for typo in misspelled([key], known) or [f"{key} is not a setting ({config_file})"]
+    ]
+
+
 def load_settings(**overrides: Any) -> Settings:
-    """Settings from every source; a bad value raises InvalidSettings naming the setting."""
+    """Settings from every source; a bad value, or a DOCKYARD_* variable or config file key
+    that is a misspelled setting, raises InvalidSettings naming it (a typo would otherwise
+    fall back to the default silently: SQLite, a fresh secret key)."""
+    typos = _environment_typos(os.environ) + _file_typos(os.environ)
+    if typos:
+        raise InvalidSettings(f"invalid settings: {'; '.join(typos)}")
     try:
         return Settings(**overrides)
     except ValidationError as exc:
