@@ -49,7 +49,7 @@ def test_add_list_get_update_delete(client: TestClient, settings: Settings) -> N
     assert added.status_code == 200, added.text
     data = added.json()["data"]
     assert data["id"] == "private-registry" and data["provider"] == "custom"
-    assert data["registryUrl"] == "registry.example.test:5000"
+    assert data["registryUrl"] == "https://registry.example.test:5000/"  # as given
     assert data["credentials"] == {"scope": {"pull": True, "push": False}}
     assert data["restrictions"] == {"restricted": False, "projects": []}
     assert data["registryCredentialRefresh"] == {
@@ -64,7 +64,10 @@ def test_add_list_get_update_delete(client: TestClient, settings: Settings) -> N
         | {"provider": "dockerhub"},
     )
     assert hub.json()["data"]["registryUrl"] == "https://index.docker.io/v1/"
-
+    pathed = client.post(R, json=credentials("Pathed", registryUrl="http://ghcr.io/acme/"))
+    assert pathed.status_code == 200, pathed.text
+    assert logins(settings, "any", ["pathed"])[0].registry == "ghcr.io"
+    assert client.delete(f"{R}/pathed").status_code == 200
     listed = client.get(R, params={"per_page": 1})
     assert [item["id"] for item in listed.json()["data"]["credentials"]] == ["private-registry"]
     assert listed.json()["pagination"]["hasNextPage"] is True

@@ -22,6 +22,7 @@ PROVIDER_REGISTRIES = {
     "github": "ghcr.io",
     "gitlab": "registry.gitlab.com",
 }
+DOCKER_HUB_HOSTS = frozenset({"docker.io", "index.docker.io", "registry-1.docker.io"})
 RegistryUrl = Annotated[
     str,
     Field(
@@ -95,11 +96,11 @@ class RegistrySpec(RequestModel):
         return self
 
     def registry(self) -> str:
-        """The registry the login is for, as a docker client configuration keys it."""
+        """The registry the login is for, as a docker client configuration keys it: its host
+        (and port); Docker Hub's by the key the docker client writes for it."""
         url = self.registry_url or PROVIDER_REGISTRIES[self.provider]
-        if url == PROVIDER_REGISTRIES["dockerhub"]:
-            return url
-        return url.removeprefix("https://").removeprefix("http://").rstrip("/")
+        host = url.removeprefix("https://").removeprefix("http://").partition("/")[0]
+        return PROVIDER_REGISTRIES["dockerhub"] if host in DOCKER_HUB_HOSTS else host
 
 
 class RegistryCreate(RegistrySpec):

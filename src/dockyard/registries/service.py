@@ -70,7 +70,7 @@ def response(row: RegistryCredential) -> RegistryResponse:
         id=row.id,
         name=spec.name,
         provider=spec.provider,
-        registry_url=spec.registry(),
+        registry_url=spec.registry_url or spec.registry(),
         credentials=ShownLogin(scope=ShownScope(pull=scope.pull, push=scope.push)),
         restrictions=ShownRestrictions(
             restricted=spec.restrictions.restricted, projects=spec.restrictions.projects
