@@ -15,6 +15,7 @@ from northflank.errors import ApiCallError
 
 from tests.builds.conftest import LiveDockyard
 from tests.builds.test_job_builds import vcs_job
+from tests.conformance.sdk_types import checked, checked_all
 from tests.engine.test_private_registry import (  # noqa: F401  (module fixtures)
     PASSWORD,
     USER,
@@ -128,18 +129,19 @@ def test_the_official_sdk_drives_the_credentials(live: LiveDockyard) -> None:
         "provider": "github",
         "credentials": {"username": "octo", "password": "sdk-secret-pass"},
     }
-    added = sdk.add.registry_credentials(data=data).data  # type: ignore[typeddict-item]
-    assert added["id"] == "sdk-registry" and added["registryUrl"] == "ghcr.io"
-    listed = sdk.list.registry_credentials().data["credentials"]
+    added = checked(sdk.add.registry_credentials, data=data)
+    assert added["id"] == "sdk-registry" and added.get("registryUrl") == "ghcr.io"
+    listed = checked_all(sdk.list.registry_credentials)["credentials"]
     assert "sdk-registry" in [item["id"] for item in listed]
-    got = sdk.get.registry_credentials(credential_id="sdk-registry").data
-    assert got["credentials"] == {"scope": {"pull": True, "push": False}}
-    sdk.update.registry_credentials(
+    got = checked(sdk.get.registry_credentials, credential_id="sdk-registry")
+    assert got.get("credentials") == {"scope": {"pull": True, "push": False}}
+    checked(
+        sdk.update.registry_credentials,
         credential_id="sdk-registry",
         data={"restrictions": {"restricted": True, "projects": [live.project]}},
     )
-    got = sdk.get.registry_credentials(credential_id="sdk-registry").data
-    assert got["restrictions"] == {"restricted": True, "projects": [live.project]}
+    got = checked(sdk.get.registry_credentials, credential_id="sdk-registry")
+    assert got.get("restrictions") == {"restricted": True, "projects": [live.project]}
     assert "sdk-secret-pass" not in repr([added, listed, got])
     sdk.delete.registry_credentials(credential_id="sdk-registry")
     with pytest.raises(ApiCallError) as missing:
