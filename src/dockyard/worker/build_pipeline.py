@@ -280,6 +280,10 @@ class BuildRunner:
         logs: LogWriter,
     ) -> None:
         async with self.entering(BuildStatus.BUILDING):
+            logins = await self._registry_logins(recipe)
+            if logins:  # their passwords are redacted too, should any output show one
+                passwords = [login.password for login in logins]
+                self.redact = logs.redact = masker([*secret_values(secrets), *passwords])
             await self.engines.builder.build(
                 source,
                 tag=reference,
@@ -293,7 +297,7 @@ class BuildRunner:
                 },
                 use_cache=recipe.use_cache,
                 labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
-                registry_logins=await self._registry_logins(recipe),
+                registry_logins=logins,
                 on_line=logs.write,
             )
         async with self.entering(BuildStatus.UPLOADING):

@@ -359,9 +359,10 @@ class RunRunner:
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
-        image = await self.containers.ensure_image(
-            recipe.image, await self._credentials(), on_line=logs.write
-        )
+        login = await self._credentials()
+        if login is not None and recipe.external:  # redacted too, should a pull show it
+            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
+        image = await self.containers.ensure_image(recipe.image, login, on_line=logs.write)
         assert self.run_row.container_name is not None
         if recipe.storage_mb and not await self.containers.supports_storage_limit():
             logs.write(
