@@ -22,6 +22,7 @@ from dockyard.api.routes.jobs import router as jobs_router
 from dockyard.api.routes.logs import router as logs_router
 from dockyard.api.routes.notifications import router as notifications_router
 from dockyard.api.routes.projects import router as projects_router
+from dockyard.api.routes.registries import router as registries_router
 from dockyard.api.routes.runs import router as runs_router
 from dockyard.api.routes.secrets import router as secrets_router
 from dockyard.api.routes.services import router as services_router
@@ -108,6 +109,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
     include_v1(app, notifications_router)
+    include_v1(app, registries_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(ui_router)
     return app

@@ -44,6 +44,13 @@ B = "/v1/projects/beta"
 JOB = f"{A}/jobs/alpha-job"
 SERVICE = f"{A}/services/alpha-service"
 NO_BODY = object()
+REGISTRIES = "/v1/integrations/registries"
+REGISTRY = {
+    "name": "Fresh Registry",
+    "provider": "custom",
+    "registryUrl": "registry.example.test",
+    "credentials": {"username": "u", "password": "p"},
+}
 MB = 1024 * 1024
 JSON_TYPE = "application/json"
 
@@ -1611,6 +1618,119 @@ TABLE = [
     row("delete-unknown-notification", "DELETE", f"{A}/notifications/nope", 404),
     row("unknown-notification-deliveries", "GET", f"{A}/notifications/nope/deliveries", 404),
     row("test-unknown-notification", "POST", f"{A}/notifications/nope/test", 404),
+    # ---- registry credentials ---------------------------------------------------------------
+    row("no-token-registries", "GET", REGISTRIES, 401, token=None),
+    row(
+        "no-permission-add-registry",
+        "POST",
+        REGISTRIES,
+        403,
+        body=REGISTRY,
+        token="none",
+    ),
+    row("project-token-registries", "GET", REGISTRIES, 403, "permission", token="alpha"),
+    row(
+        "project-token-add-registry",
+        "POST",
+        REGISTRIES,
+        403,
+        "permission",
+        body=REGISTRY,
+        token="alpha",
+    ),
+    row(
+        "registry-provider-unsupported",
+        "POST",
+        REGISTRIES,
+        400,
+        "provider",
+        body=REGISTRY | {"provider": "ecr"},
+    ),
+    row(
+        "registry-provider-unknown",
+        "POST",
+        REGISTRIES,
+        400,
+        "provider",
+        body=REGISTRY | {"provider": "quay"},
+    ),
+    row(
+        "registry-no-password",
+        "POST",
+        REGISTRIES,
+        400,
+        "credentials.password",
+        body=REGISTRY | {"credentials": {"username": "u"}},
+    ),
+    row(
+        "registry-custom-no-url",
+        "POST",
+        REGISTRIES,
+        400,
+        "registryUrl",
+        body={k: v for k, v in REGISTRY.items() if k != "registryUrl"},
+    ),
+    row(
+        "registry-bad-url",
+        "POST",
+        REGISTRIES,
+        400,
+        "registryUrl",
+        body=REGISTRY | {"registryUrl": "a b/c"},
+    ),
+    row(
+        "registry-restricted-no-projects",
+        "POST",
+        REGISTRIES,
+        400,
+        "restrictions",
+        body=REGISTRY | {"restrictions": {"restricted": True}},
+    ),
+    row(
+        "registry-restricted-unknown-project",
+        "POST",
+        REGISTRIES,
+        400,
+        "restrictions.projects[0]",
+        body=REGISTRY | {"restrictions": {"restricted": True, "projects": ["nope"]}},
+    ),
+    row(
+        "registry-scope-not-bool",
+        "POST",
+        REGISTRIES,
+        400,
+        "credentials.scope.pull",
+        body=REGISTRY | {"credentials": {"username": "u", "password": "p", "scope": {"pull": 1}}},
+    ),
+    row(
+        "registry-duplicate-name",
+        "POST",
+        REGISTRIES,
+        409,
+        "name",
+        body=REGISTRY | {"name": "Seeded Registry"},
+    ),
+    row("registries-per-page", "GET", REGISTRIES, 400, "query.per_page", params={"per_page": 0}),
+    row("unknown-registry", "GET", f"{REGISTRIES}/nope", 404),
+    row("update-unknown-registry", "PATCH", f"{REGISTRIES}/nope", 404, body={}),
+    row(
+        "update-registry-name",
+        "PATCH",
+        f"{REGISTRIES}/seeded-registry",
+        400,
+        "name",
+        body={"name": "Other"},
+    ),
+    row(
+        "update-registry-empty-password",
+        "PATCH",
+        f"{REGISTRIES}/seeded-registry",
+        400,
+        "credentials.password",
+        body={"credentials": {"password": ""}},
+    ),
+    row("delete-unknown-registry", "DELETE", f"{REGISTRIES}/nope", 404),
+    row("delete-registry-in-use", "DELETE", f"{REGISTRIES}/seeded-registry", 409, "usedBy"),
     # ---- project webhook secrets ------------------------------------------------------------
     row("no-token-webhook-secrets", "GET", f"{A}/webhook-secrets", 401, token=None),
     row("other-project-webhook-secrets", "GET", f"{B}/webhook-secrets", 403, token="alpha"),

@@ -1,10 +1,10 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
-build service, notification and webhook secret hold secret values: a token answers 403 unless
-it holds the route's permission (`GET /v1/login` answers any valid token), and no reply to any
-token (2xx ones included) carries a secret value unless the token holds the secrets read
-permission; each route under a project is also refused to tokens of another project and to an
-unknown token (`assert_needs_permission`). The table must name every route the app serves, so
-a new route without an entry fails."""
+build service, notification, webhook secret and registry credentials hold secret values: a
+token answers 403 unless it holds the route's permission (`GET /v1/login` answers any valid
+token), and no reply to any token (2xx ones included) carries a secret value unless the token
+holds the secrets read permission; each route under a project is also refused to tokens of
+another project and to an unknown token (`assert_needs_permission`). The table must name every
+route the app serves, so a new route without an entry fails."""
 
 from __future__ import annotations
 
@@ -53,6 +53,13 @@ SOURCE = page_examples("update-job-build-source.md")[0]
 CRON = {"schedule": "*/5 * * * *"}
 J = "/projects/{p}/jobs"
 S = "/projects/{p}/services"
+R = "/integrations/registries"
+REGISTRY = {
+    "name": "Matrix Registry",
+    "provider": "custom",
+    "registryUrl": "registry.example.test",
+    "credentials": {"username": "u", "password": SECRET},
+}
 
 # (method, path under /v1, body, the permission; None: any valid token). {p} is the
 # project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
@@ -150,6 +157,11 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ),
     ("GET", "/projects/{p}/webhook-secrets", None, P.PROJECTS_READ),
     ("DELETE", "/projects/{p}/webhook-secrets/{webhookSecret}", None, P.PROJECTS_UPDATE),
+    ("POST", R, REGISTRY, P.REGISTRIES_CREATE),
+    ("GET", R, None, P.REGISTRIES_READ),
+    ("GET", f"{R}/{{registry}}", None, P.REGISTRIES_READ),
+    ("PATCH", f"{R}/{{registry}}", {"credentials": {"password": SECRET}}, P.REGISTRIES_UPDATE),
+    ("DELETE", f"{R}/{{registry}}", None, P.REGISTRIES_DELETE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
@@ -164,6 +176,7 @@ def template(path: str) -> str:
         "serviceBuild": "buildId",
         "run": "runId",
         "webhookSecret": "webhookSecretId",
+        "registry": "credentialId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
@@ -237,7 +250,12 @@ def ids(client: TestClient, project: str) -> dict[str, str]:
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
     post("/notifications", HOOK)
     webhook_secret = {"repository": REPOSITORY["projectUrl"], "secret": WEBHOOK_SECRET}
+    registry = client.post(
+        "/v1/integrations/registries", json=REGISTRY | {"name": f"Registry {project}"}
+    )
+    assert registry.status_code == 200, registry.text
     return {
+        "registry": registry.json()["data"]["id"],
         "p": project,
         "jobBuild": post("/jobs/vcs-job/build", {}),
         "serviceBuild": post("/services/svc/build", {"branch": "main"}),

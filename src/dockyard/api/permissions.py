@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from dockyard.api.deps import get_principal, requires
+from dockyard.api.deps import get_principal, requires, requires_account
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
 
@@ -40,6 +40,12 @@ NotificationsCreate = Annotated[Principal, Depends(requires(Permission.NOTIFICAT
 NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_READ))]
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
+
+# Registry credentials are the account's: tokens limited to projects are refused.
+RegistriesCreate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_CREATE))]
+RegistriesRead = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_READ))]
+RegistriesUpdate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_UPDATE))]
+RegistriesDelete = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_DELETE))]
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from dockyard.notifications.models import (
     NotificationIntegration,
 )
 from dockyard.projects.models import Project
+from dockyard.registries.models import RegistryCredential
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
 
@@ -28,6 +29,7 @@ __all__ = [
     "NotificationIntegration",
     "Project",
     "ProjectWebhookSecret",
+    "RegistryCredential",
     "Service",
     "WebhookDelivery",
 ]
