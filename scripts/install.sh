@@ -50,7 +50,7 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   touch "$stamp"
 fi
 
-# The JS client pinned by tests/conformance/js/package-lock.json; `npm ci` replaces
+# The JS client and the CLI pinned by tests/conformance/js/package-lock.json; `npm ci` replaces
 # node_modules, so the stamp inside it goes whenever the modules are reinstalled.
 js=tests/conformance/js
 stamp=$js/node_modules/.dockyard-installed

@@ -28,6 +28,8 @@ START, END = "<!-- routes:start -->", "<!-- routes:end -->"
 TEAM_ALIAS = "/v1/teams/{teamId}"
 # The SDK's log helpers are written by hand (northflank._protocols), not generated endpoints.
 SERVICE_LOGS = ("GET", "/v1/projects/{}/services/{}/logs")
+# Routes no SDK call reaches but the official CLI (npm @northflank/cli) does.
+CLI_CALLS = {("GET", "/v1/login"): "`northflank login` (CLI)"}
 
 
 def _shape(path: str) -> str:
@@ -76,7 +78,8 @@ def rows() -> list[tuple[str, str, str]]:
     found = []
     for method, path in served():
         call = _log_helper(method, _shape(path)) or calls.get((method, _shape(path)))
-        found.append((method, path, f"`{call}`" if call else "(no SDK call)"))
+        shown = f"`{call}`" if call else CLI_CALLS.get((method, path), "(no SDK call)")
+        found.append((method, path, shown))
     return sorted(found, key=lambda row: (row[1], row[0]))
 
 

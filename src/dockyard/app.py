@@ -13,6 +13,7 @@ from dockyard import __version__
 from dockyard.api import health
 from dockyard.api.errors import ERROR_RESPONSES, install_error_handlers
 from dockyard.api.limits import BodyLimit
+from dockyard.api.routes.auth import router as auth_router
 from dockyard.api.routes.builds import router as builds_router
 from dockyard.api.routes.ci import events as ci_events_router
 from dockyard.api.routes.ci import webhook_secrets as webhook_secrets_router
@@ -21,6 +22,7 @@ from dockyard.api.routes.jobs import router as jobs_router
 from dockyard.api.routes.logs import router as logs_router
 from dockyard.api.routes.notifications import router as notifications_router
 from dockyard.api.routes.projects import router as projects_router
+from dockyard.api.routes.registries import router as registries_router
 from dockyard.api.routes.runs import router as runs_router
 from dockyard.api.routes.secrets import router as secrets_router
 from dockyard.api.routes.services import router as services_router
@@ -96,6 +98,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_mb * 1024 * 1024)
     app.include_router(health.router)
+    include_v1(app, auth_router)
     include_v1(app, projects_router)
     include_v1(app, jobs_router)
     include_v1(app, builds_router)
@@ -107,6 +110,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
     include_v1(app, notifications_router)
+    include_v1(app, registries_router)
     include_v1(app, vcslinks_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(ui_router)

@@ -204,7 +204,8 @@ class Settings(BaseSettings):
     )
     registry_credentials: dict[str, RegistryLogin] = Field(
         default_factory=dict,
-        description="credentials id -> registry login, for external images of job runs",
+        description="credentials id -> registry login: the operator's seed of registry "
+        "credentials, for ids the API (/v1/integrations/registries) lacks",
     )
     token_cache_seconds: float = Field(
         default=2.0,

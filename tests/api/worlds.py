@@ -1,7 +1,8 @@
 """A small, fixed world for tests that send many requests to one app: two projects, each with
-a job, a bare job, a build service, a queued build of each and a queued run; tokens of several
-kinds; a fingerprint of every table, to show that a request wrote nothing; and the operations
-the app publishes."""
+a job, a bare job, a build service, a queued build of each and a queued run; registry
+credentials (`seeded-registry`) that the bare jobs name; tokens of several kinds; a
+fingerprint of every table, to show that a request wrote nothing; and the operations the app
+publishes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from tests.helpers import REPOSITORY, minimal_job, minimal_service
 SHA = "262ed9817b3cad5142fbceabe0c9e371e390d616"
 WEBHOOK_SECRET = "webhook-secret"
 PROJECTS = ("alpha", "beta")
+SEEDED_REGISTRY = {
+    "name": "Seeded Registry",
+    "provider": "custom",
+    "registryUrl": "registry.example.test",
+    "credentials": {"username": "seed", "password": "seeded-password"},
+}
 
 
 def world_settings(data_dir: Path, database_url: str | None) -> Settings:
@@ -75,7 +82,13 @@ def _seed_project(client: TestClient, name: str) -> dict[str, str]:
         client.post(
             f"{base}/jobs/manual", json=minimal_job(f"{name} job", deployment={"vcs": vcs})
         ),
-        client.post(f"{base}/jobs/manual", json=minimal_job(f"{name} bare job")),
+        client.post(
+            f"{base}/jobs/manual",
+            json=minimal_job(
+                f"{name} bare job",
+                buildConfiguration={"dockerCredentials": ["seeded-registry"]},
+            ),
+        ),
         client.post(f"{base}/services/build", json=minimal_service(f"{name} service")),
     ]
     job_build = client.post(f"{base}/jobs/{name}-job/build", json={"sha": SHA})
@@ -111,6 +124,8 @@ def open_world(settings: Settings) -> Iterator[World]:
         with TestClient(create_app(settings)) as client:
             client.headers["Authorization"] = f"Bearer {tokens['admin']}"
             world = World(client, database, tokens)
+            seeded = client.post("/v1/integrations/registries", json=SEEDED_REGISTRY)
+            assert seeded.status_code == 200, seeded.text
             for name in PROJECTS:
                 world.ids |= _seed_project(client, name)
             del client.headers["Authorization"]  # each request names its own token

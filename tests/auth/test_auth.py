@@ -82,6 +82,31 @@ def test_unknown_project_inside_scope_is_404(app_client: TestClient, settings: S
     assert_error(app_client.get("/v1/projects/missing", headers=token), 404, "projectId")
 
 
+def test_login_describes_the_calling_token(app_client: TestClient, settings: Settings) -> None:
+    """GET /v1/login (where the official CLI's `northflank login` checks its token) answers
+    any valid token, even one holding no permission, with what the token is."""
+    scoped = token_with(settings, P.JOBS_READ, P.PROJECTS_READ, projects=["beta", "alpha"])
+    answer = app_client.get("/v1/login", headers=bearer(scoped))
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "data": {
+            "name": "test",
+            "admin": False,
+            "permissions": sorted([P.JOBS_READ.value, P.PROJECTS_READ.value]),
+            "projects": ["alpha", "beta"],
+        }
+    }
+    bare = app_client.get("/v1/login", headers=bearer(token_with(settings))).json()["data"]
+    assert bare["permissions"] == [] and bare["projects"] is None
+    admin = issue_token(settings, name="root", is_admin=True)
+    info = app_client.get("/v1/login", headers=bearer(admin)).json()["data"]
+    assert info["name"] == "root" and info["admin"] is True and info["projects"] is None
+    assert info["permissions"] == sorted(permission.value for permission in P)
+    assert app_client.get(f"/v1/teams/{settings.team_id}/login", headers=bearer(admin)).is_success
+    assert_error(app_client.get("/v1/login"), 401)
+    assert_error(app_client.get("/v1/login", headers=bearer("dky_unknown")), 401)
+
+
 def test_principal_rules() -> None:
     scoped = Principal("t", False, frozenset({P.JOBS_READ}), frozenset({"p1"}))
     scoped.require(P.JOBS_READ, "p1")

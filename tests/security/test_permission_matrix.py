@@ -1,9 +1,10 @@
 """Every route of the API against every single-permission token, on a project whose jobs,
-build service, notification and webhook secret hold secret values: a token answers 403 unless
-it holds the route's permission, and no reply to any token (2xx ones included) carries a
-secret value unless the token holds the secrets read permission; each route under a project
-is also refused to tokens of another project and to an unknown token (`assert_needs_permission`).
-The table must name every route the app serves, so a new route without an entry fails."""
+build service, notification, webhook secret and registry credentials hold secret values: a
+token answers 403 unless it holds the route's permission (`GET /v1/login` answers any valid
+token), and no reply to any token (2xx ones included) carries a secret value unless the token
+holds the secrets read permission; each route under a project is also refused to tokens of
+another project and to an unknown token (`assert_needs_permission`). The table must name every
+route the app serves, so a new route without an entry fails."""
 
 from __future__ import annotations
 
@@ -55,13 +56,21 @@ SOURCE = page_examples("update-job-build-source.md")[0]
 CRON = {"schedule": "*/5 * * * *"}
 J = "/projects/{p}/jobs"
 S = "/projects/{p}/services"
+R = "/integrations/registries"
+REGISTRY = {
+    "name": "Matrix Registry",
+    "provider": "custom",
+    "registryUrl": "registry.example.test",
+    "credentials": {"username": "u", "password": SECRET},
+}
 L = "/integrations/vcs/links"
 
-# (method, path under /v1, body, the permission). {p} is the project; {jobBuild},
-# {serviceBuild} and {run} the queued builds of vcs-job and svc and the queued run of
-# image-job, {webhookSecret} the project's webhook secret (of VCS_JOB's repository).
+# (method, path under /v1, body, the permission; None: any valid token). {p} is the
+# project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
+# queued run of image-job, {webhookSecret} the project's webhook secret (of VCS_JOB's repository).
 # Deletes come last in each test: every route gets a fresh project.
-ROUTES: list[tuple[str, str, Any, Permission]] = [
+ROUTES: list[tuple[str, str, Any, Permission | None]] = [
+    ("GET", "/login", None, None),
     ("POST", "/projects", {"name": "Another"}, P.PROJECTS_CREATE),
     ("GET", "/projects", None, P.PROJECTS_READ),
     ("GET", "/projects/{p}", None, P.PROJECTS_READ),
@@ -152,6 +161,11 @@ ROUTES: list[tuple[str, str, Any, Permission]] = [
     ),
     ("GET", "/projects/{p}/webhook-secrets", None, P.PROJECTS_READ),
     ("DELETE", "/projects/{p}/webhook-secrets/{webhookSecret}", None, P.PROJECTS_UPDATE),
+    ("POST", R, REGISTRY, P.REGISTRIES_CREATE),
+    ("GET", R, None, P.REGISTRIES_READ),
+    ("GET", f"{R}/{{registry}}", None, P.REGISTRIES_READ),
+    ("PATCH", f"{R}/{{registry}}", {"credentials": {"password": SECRET}}, P.REGISTRIES_UPDATE),
+    ("DELETE", f"{R}/{{registry}}", None, P.REGISTRIES_DELETE),
     ("GET", "/integrations/vcs", None, P.VCS_READ),
     (
         "GET",
@@ -181,6 +195,7 @@ def template(path: str) -> str:
         "serviceBuild": "buildId",
         "run": "runId",
         "webhookSecret": "webhookSecretId",
+        "registry": "credentialId",
         "vcsLink": "linkId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
@@ -267,6 +282,10 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
     post("/notifications", HOOK)
     webhook_secret = {"repository": REPOSITORY["projectUrl"], "secret": WEBHOOK_SECRET}
+    registry = client.post(
+        "/v1/integrations/registries", json=REGISTRY | {"name": f"Registry {project}"}
+    )
+    assert registry.status_code == 200, registry.text
     link = {
         "name": f"Matrix {project}",
         "vcsService": "self-hosted",
@@ -277,6 +296,7 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     created = client.post("/v1/integrations/vcs/links", json=link)
     assert created.status_code == 200, created.text
     return {
+        "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,
         "jobBuild": post("/jobs/vcs-job/build", {}),
@@ -303,14 +323,14 @@ def test_each_single_permission_token_on_the_route(
     method: str,
     path: str,
     body: Any,
-    permission: Permission,
+    permission: Permission | None,
 ) -> None:
     url = "/v1" + path.format(**ids)
     others = [other for other in Permission if other is not permission]
-    for other in [*others, permission]:  # the allowed one last: it may delete
+    for other in [*others, *([permission] if permission else [])]:  # the allowed one last
         headers = {"Authorization": f"Bearer {tokens[other]}"}
         reply = app_client.request(method, url, json=body, headers=headers)
-        expected = {200} if other is permission else {403}
+        expected = {200} if permission in (None, other) else {403}
         assert reply.status_code in expected, (other.value, reply.text)
         assert VCS_TOKEN not in reply.text  # shown to no one
         if other not in SECRETS_READERS:

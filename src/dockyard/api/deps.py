@@ -19,6 +19,7 @@ from dockyard.auth.service import Principal
 from dockyard.config import Settings
 from dockyard.db.notify import WorkSignal
 from dockyard.db.session import Database
+from dockyard.errors import Forbidden
 from dockyard.logs.tail import LogHub
 from dockyard.secrets.crypto import SecretBox
 
@@ -91,4 +92,23 @@ def requires(permission: Permission) -> Callable[..., Coroutine[Any, Any, Princi
         return principal
 
     check.__name__ = f"requires_{permission.name.lower()}"
+    return check
+
+
+def requires_account(permission: Permission) -> Callable[..., Coroutine[Any, Any, Principal]]:
+    """A dependency that admits tokens holding `permission` for the whole account: what such a
+    route manages (registry credentials) is the account's, beyond any one project, so a token
+    limited to projects is refused."""
+
+    async def check(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+        principal.require(permission)
+        if principal.project_ids is not None:
+            raise Forbidden(
+                "This token is limited to projects; "
+                f"{permission.value!r} needs a token for the whole account",
+                {"permission": permission.value},
+            )
+        return principal
+
+    check.__name__ = f"requires_account_{permission.name.lower()}"
     return check

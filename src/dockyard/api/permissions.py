@@ -6,9 +6,11 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from dockyard.api.deps import requires
+from dockyard.api.deps import get_principal, requires, requires_account
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
+
+AnyToken = Annotated[Principal, Depends(get_principal)]  # any valid token, no permission asked
 
 ProjectsCreate = Annotated[Principal, Depends(requires(Permission.PROJECTS_CREATE))]
 ProjectsRead = Annotated[Principal, Depends(requires(Permission.PROJECTS_READ))]
@@ -39,10 +41,17 @@ NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIO
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
 
-VcsRead = Annotated[Principal, Depends(requires(Permission.VCS_READ))]
-VcsCreate = Annotated[Principal, Depends(requires(Permission.VCS_CREATE))]
-VcsUpdate = Annotated[Principal, Depends(requires(Permission.VCS_UPDATE))]
-VcsDelete = Annotated[Principal, Depends(requires(Permission.VCS_DELETE))]
+# Registry credentials are the account's: tokens limited to projects are refused.
+RegistriesCreate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_CREATE))]
+RegistriesRead = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_READ))]
+RegistriesUpdate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_UPDATE))]
+RegistriesDelete = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_DELETE))]
+
+# VCS links are the account's too.
+VcsRead = Annotated[Principal, Depends(requires_account(Permission.VCS_READ))]
+VcsCreate = Annotated[Principal, Depends(requires_account(Permission.VCS_CREATE))]
+VcsUpdate = Annotated[Principal, Depends(requires_account(Permission.VCS_UPDATE))]
+VcsDelete = Annotated[Principal, Depends(requires_account(Permission.VCS_DELETE))]
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,10 @@ class Permission(StrEnum):
     NOTIFICATIONS_READ = "Project > Notifications > General > Read"
     NOTIFICATIONS_UPDATE = "Project > Notifications > General > Update"
     NOTIFICATIONS_DELETE = "Project > Notifications > General > Delete"
+    REGISTRIES_CREATE = "Account > Cloud > Registries > Create"
+    REGISTRIES_READ = "Account > Cloud > Registries > Read"
+    REGISTRIES_UPDATE = "Account > Cloud > Registries > Update"
+    REGISTRIES_DELETE = "Account > Cloud > Registries > Delete"
     # Team level: VCS links. Read is the pages' string; the others name dockyard's routes.
     VCS_READ = "Account > Git > General > Read"
     VCS_CREATE = "Account > Git > General > Create"

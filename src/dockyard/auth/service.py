@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.auth import repository
 from dockyard.auth.models import ApiToken
 from dockyard.auth.permissions import Permission, parse_permissions
+from dockyard.auth.schemas import TokenInfo
 from dockyard.db.base import utcnow
 from dockyard.errors import Forbidden, NotFound, Unauthorized
 
@@ -137,6 +138,17 @@ async def authenticate(
     if cache is not None:
         cache.put(secret_hash, principal, token.expires_at)
     return principal
+
+
+def token_info(principal: Principal) -> TokenInfo:
+    """What the caller's token is (`GET /v1/login`, which the official CLI's login checks)."""
+    held = frozenset(Permission) if principal.is_admin else principal.permissions
+    return TokenInfo(
+        name=principal.token_name,
+        admin=principal.is_admin,
+        permissions=sorted(permission.value for permission in held),
+        projects=sorted(principal.project_ids) if principal.project_ids is not None else None,
+    )
 
 
 async def list_tokens(session: AsyncSession) -> list[ApiToken]:

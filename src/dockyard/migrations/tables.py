@@ -12,6 +12,7 @@ from dockyard.notifications.models import (
     NotificationIntegration,
 )
 from dockyard.projects.models import Project
+from dockyard.registries.models import RegistryCredential
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
 from dockyard.vcslinks.models import VcsLink
@@ -29,6 +30,7 @@ __all__ = [
     "NotificationIntegration",
     "Project",
     "ProjectWebhookSecret",
+    "RegistryCredential",
     "Service",
     "VcsLink",
     "WebhookDelivery",

@@ -1,8 +1,8 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
 job and build service fields, build inputs (bundle URLs included), run inputs, notification
-secrets and webhook URLs, projects' webhook secrets and VCS links' tokens. Each value keeps
-its context. The rows are read and written by each domain's repository; this module only
-re-seals."""
+secrets and webhook URLs, projects' webhook secrets, registry credentials' passwords and VCS
+links' tokens. Each value keeps its context. The rows are read and written by each domain's
+repository; this module only re-seals."""
 
 from __future__ import annotations
 
@@ -21,6 +21,8 @@ from dockyard.jobs.service import SECRETS as JOB_SECRETS
 from dockyard.notifications import repository as notifications_repository
 from dockyard.notifications.service import secret_context as notification_context
 from dockyard.notifications.service import webhook_context
+from dockyard.registries import repository as registries_repository
+from dockyard.registries.service import password_context as registry_context
 from dockyard.runs import repository as runs_repository
 from dockyard.runs.service import secrets_context as run_context
 from dockyard.secrets.crypto import SecretBox
@@ -38,6 +40,7 @@ _SEALED_VALUES = (
     runs_repository.sealed_values,
     notifications_repository.sealed_values,
     ci_repository.sealed_values,
+    registries_repository.sealed_values,
     vcslinks_repository.sealed_values,
 )
 
@@ -105,6 +108,8 @@ async def reseal_all(session: AsyncSession, box: SecretBox) -> Resealed:
     _reseal_columns(
         box, webhook_secrets, {"sealed_secret": lambda w: webhook_secret_context(w.id)}, done
     )
+    logins = await registries_repository.everywhere(session)
+    _reseal_columns(box, logins, {"sealed_password": lambda r: registry_context(r.uid)}, done)
     links = await vcslinks_repository.everywhere(session)
     _reseal_columns(box, links, {"sealed_secret": lambda link: vcs_link_context(link.uid)}, done)
     await session.commit()

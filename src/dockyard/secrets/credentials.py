@@ -1,6 +1,7 @@
-"""Registry logins: dockyard's own, for the registry at DOCKYARD_REGISTRY, and the ones named by
-id in jobs and build services (`buildConfiguration.dockerCredentials`,
-`deployment.external.credentials`), configured in DOCKYARD_REGISTRY_CREDENTIALS."""
+"""Registry logins: dockyard's own, for the registry at DOCKYARD_REGISTRY, and the operator's
+seed of the ones named by id in jobs and build services (`buildConfiguration.dockerCredentials`,
+`deployment.external.credentials`), configured in DOCKYARD_REGISTRY_CREDENTIALS; the API's
+registry credentials come first (registries/service.py `registry_logins`)."""
 
 from __future__ import annotations
 
@@ -84,13 +85,15 @@ class CredentialsNotConfigured(DockyardError):
 
 
 def registry_logins(settings: Settings, ids: Sequence[str]) -> list[RegistryCredentials]:
+    """The seeded logins `ids` name (DOCKYARD_REGISTRY_CREDENTIALS)."""
     logins = []
     for credentials_id in ids:
         login = settings.registry_credentials.get(credentials_id)
         if login is None:
             raise CredentialsNotConfigured(
                 f"Registry credentials {credentials_id!r} are not configured on this dockyard "
-                "(DOCKYARD_REGISTRY_CREDENTIALS)",
+                "(add them with POST /v1/integrations/registries, or "
+                "DOCKYARD_REGISTRY_CREDENTIALS)",
                 {"credentials": credentials_id},
             )
         logins.append(RegistryCredentials(login.registry, login.username, login.password))

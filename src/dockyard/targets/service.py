@@ -86,6 +86,23 @@ class Catalog(Generic[Row, Spec]):
         """The row's whole spec, secrets included (`table.spec_of` has the stored part)."""
         return self.table.spec_type(row).model_validate(self.opened_body(box, row))
 
+    async def naming_credentials(
+        self, session: AsyncSession, box: SecretBox, credentials_id: str
+    ) -> list[str]:
+        """`<project>/<id>` of every target whose `buildConfiguration.dockerCredentials` or
+        `deployment.external.credentials` names these registry credentials."""
+        found = []
+        for row in await self.table.everywhere(session):
+            body = self.opened_body(box, row)
+            build = body.get("buildConfiguration") or {}
+            external = (body.get("deployment") or {}).get("external") or {}
+            if (
+                credentials_id in (build.get("dockerCredentials") or [])
+                or external.get("credentials") == credentials_id
+            ):
+                found.append(f"{row.project_id}/{row.id}")
+        return found
+
     def shown(self, principal: Principal, stored: Stored[Row, Spec]) -> dict[str, Any]:
         """The body a reply to a write shows `principal`: secret values only to a token that
         may read them."""

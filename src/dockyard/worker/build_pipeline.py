@@ -32,7 +32,7 @@ from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogWriter, file_texts
-from dockyard.secrets.credentials import registry_logins
+from dockyard.registries.service import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import SecretFile
 from dockyard.vcslinks.service import Fetcher, fetcher_for
@@ -281,6 +281,10 @@ class BuildRunner:
         logs: LogWriter,
     ) -> None:
         async with self.entering(BuildStatus.BUILDING):
+            logins = await self._registry_logins(recipe)
+            if logins:  # their passwords are redacted too, should any output show one
+                passwords = [login.password for login in logins]
+                self.redact = logs.redact = masker([*secret_values(secrets), *passwords])
             await self.engines.builder.build(
                 source,
                 tag=reference,
@@ -294,7 +298,7 @@ class BuildRunner:
                 },
                 use_cache=recipe.use_cache,
                 labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
-                registry_logins=self._registry_logins(recipe),
+                registry_logins=logins,
                 on_line=logs.write,
             )
         async with self.entering(BuildStatus.UPLOADING):
@@ -308,10 +312,19 @@ class BuildRunner:
         logs.write(f"Pushed {reference}, digest: {digest}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, image_digest=digest, message=None)
 
-    def _registry_logins(self, recipe: BuildRecipe) -> list[RegistryCredentials]:
+    async def _registry_logins(self, recipe: BuildRecipe) -> list[RegistryCredentials]:
         """The logins the recipe names, never dockyard's own: its registry holds every
         project's images, and its login would let a Dockerfile `FROM` any of them."""
-        return registry_logins(self.settings, recipe.docker_credentials)
+        if not recipe.docker_credentials:
+            return []
+        async with self.database.sessions() as session:
+            return await registry_logins(
+                session,
+                self.box,
+                self.settings,
+                self.build.project_id,
+                recipe.docker_credentials,
+            )
 
     async def _fetch_source(
         self, recipe: BuildRecipe, secrets: BuildSecrets, source: Path, logs: LogWriter

@@ -43,13 +43,14 @@ from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
 from dockyard.pacing import doubling
+from dockyard.registries.service import registry_logins
 from dockyard.runs import notices, repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunSecrets, run_recipe
 from dockyard.runs.service import open_secrets
 from dockyard.runs.status import RunStatus, move_run
-from dockyard.secrets.credentials import refuse_own_registry, registry_login, registry_logins
+from dockyard.secrets.credentials import refuse_own_registry, registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.probes import ProbeFailed, Prober
 
@@ -358,9 +359,10 @@ class RunRunner:
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
-        image = await self.containers.ensure_image(
-            recipe.image, self._credentials(), on_line=logs.write
-        )
+        login = await self._credentials()
+        if login is not None and recipe.external:  # redacted too, should a pull show it
+            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
+        image = await self.containers.ensure_image(recipe.image, login, on_line=logs.write)
         assert self.run_row.container_name is not None
         if recipe.storage_mb and not await self.containers.supports_storage_limit():
             logs.write(
@@ -397,7 +399,7 @@ class RunRunner:
             )
         return network.value
 
-    def _credentials(self) -> RegistryCredentials | None:
+    async def _credentials(self) -> RegistryCredentials | None:
         """dockyard's login for a build's image; for an external one the login its job names,
         if any. An external image in dockyard's own registry (the API refuses it, but the
         registry setting may have changed since) is refused: it could be any project's."""
@@ -410,7 +412,11 @@ class RunRunner:
             raise RunFailed(exc.message) from exc
         if recipe.credentials is None:
             return None
-        return registry_logins(self.settings, [recipe.credentials])[0]
+        async with self.database.sessions() as session:
+            logins = await registry_logins(
+                session, self.box, self.settings, self.run_row.project_id, [recipe.credentials]
+            )
+        return logins[0]
 
     async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
         """Until the attempt's container exits (or a probe ends it); its final state."""

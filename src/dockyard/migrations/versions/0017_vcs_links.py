@@ -2,7 +2,7 @@
 repositories
 
 Revision ID: 0017_vcs_links
-Revises: 0015_log_lines_from_container
+Revises: 0016_registry_credentials
 Create Date: 2026-12-04 19:00:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0017_vcs_links"
-down_revision = "0015_log_lines_from_container"
+down_revision = "0016_registry_credentials"
 branch_labels = None
 depends_on = None
 
