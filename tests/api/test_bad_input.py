@@ -1777,6 +1777,7 @@ TABLE = [
     # ---- VCS links --------------------------------------------------------------------------
     row("no-token-vcs", "GET", "/v1/integrations/vcs", 401, token=None),
     row("no-permission-vcs", "GET", "/v1/integrations/vcs", 403, token="none"),
+    row("project-token-vcs", "GET", "/v1/integrations/vcs", 403, token="alpha"),
     row(
         "branches-unknown-service",
         "GET",
