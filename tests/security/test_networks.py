@@ -195,7 +195,7 @@ def test_a_job_cannot_connect_to_another_projects_job(
 ) -> None:
     port = free_port()
     with in_project(live, "Victim") as victim, in_project(live, "Attacker") as attacker:
-        server = busybox_job(victim, "serves", f"exec httpd -f -p {port}")
+        server = busybox_job(victim, "serves", f"trap 'exit 143' TERM; httpd -f -p {port} & wait")
         server_run = start(victim, server)
         victim.wait_for(f"/jobs/{server}/runs/{server_run}", lambda run: run["active"] == 1)
         target = {"victim": (container_address(docker_api, server_run), port)}

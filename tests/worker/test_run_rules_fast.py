@@ -16,12 +16,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.memory import KILLED, Behaviour, MemoryContainers, in_turn
+from dockyard.runs import repository
+from dockyard.runs.models import JobRun
 from dockyard.runs.recipe import DEFAULT_GRACE_SECONDS
+from dockyard.runs.status import RunStatus, move_run
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.runs import RunDispatcher
 from tests.conftest import issue_token
@@ -310,3 +314,47 @@ def test_readiness_is_reported_and_never_ends_the_attempt(api: Api) -> None:
     assert counts(outcome) == ("SUCCESS", 1, 0, 0)
     reported = [line for line in outcome.lines if "ready" in line.lower()]
     assert reported == ["Not ready: CMD check", "Ready: CMD check"]
+
+
+def test_a_runner_whose_row_was_deleted_never_writes_to_the_run_that_took_its_pk(
+    api: Api,
+) -> None:
+    """SQLite hands a deleted row's pk to the next row inserted: a runner still driving a run
+    of a deleted job must not conclude (or update) the newer run that now has that pk."""
+
+    def queued_run() -> tuple[str, str]:
+        body = minimal_job(f"job {next(JOB_NUMBERS)}", **IMAGE_JOB)
+        job_id = created_id(api.client, api.project, "/jobs/manual", body)
+        return job_id, created_id(api.client, api.project, f"/jobs/{job_id}/runs", {})
+
+    async def claimed(database: Database, run_id: str) -> JobRun:
+        async with database.sessions() as session:
+            run = (await session.execute(select(JobRun).where(JobRun.id == run_id))).scalar_one()
+            assert await move_run(session, run, RunStatus.RUNNING, claimed_by="worker")
+            await session.commit()
+            return run
+
+    async def check() -> None:
+        database = Database(api.settings.resolved_database_url)
+        try:
+            old_job, old_run = queued_run()
+            stale = await claimed(database, old_run)
+            deleted = api.client.delete(f"/v1/projects/{api.project}/jobs/{old_job}")
+            assert deleted.status_code == 200, deleted.text
+            newer = await claimed(database, queued_run()[1])
+            assert newer.pk == stale.pk, "the case needs the pk reused"
+            async with database.sessions() as session:
+                expected = {"status": RunStatus.RUNNING.value, "claimed_by": "worker"}
+                assert not await repository.compare_and_set(session, stale, expected, {"active": 1})
+                assert not await repository.is_claimed_by(session, stale, "worker")
+                assert not await move_run(session, stale, RunStatus.FAILED, held_by="worker")
+                await session.commit()
+            async with database.sessions() as session:
+                found = (
+                    await session.execute(select(JobRun).where(JobRun.pk == newer.pk))
+                ).scalar_one()
+                assert (found.id, found.status, found.active) == (newer.id, "RUNNING", 0)
+        finally:
+            await database.dispose()
+
+    asyncio.run(check())

@@ -68,11 +68,11 @@ async def delete_of_target(
     )
 
 
-async def set_fields(session: AsyncSession, pk: int, changes: dict[str, Any]) -> None:
+async def set_fields(session: AsyncSession, build: Build, changes: dict[str, Any]) -> None:
     """Facts that are not a status change (the resolved sha)."""
     await session.execute(
         update(Build)
-        .where(Build.pk == pk)
+        .where(Build.pk == build.pk, Build.id == build.id)
         .values(**changes)
         .execution_options(synchronize_session=False)
     )

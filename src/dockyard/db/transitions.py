@@ -119,7 +119,9 @@ async def _compare_and_set(
     session: AsyncSession, row: Any, move: Move[S], held_by: str | None
 ) -> bool:
     model: Any = type(row)
-    conditions = [model.pk == row.pk, model.status == move.current.value]
+    # The id too: SQLite hands a deleted row's pk to the next row inserted, so a runner whose
+    # row was deleted (its project was) must not match the new row that took its pk.
+    conditions = [model.pk == row.pk, model.id == row.id, model.status == move.current.value]
     if held_by is not None:
         conditions.append(model.claimed_by == held_by)
     result = await session.execute(

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
@@ -84,19 +84,25 @@ async def unconcluded(session: AsyncSession) -> list[JobRun]:
     return list((await session.scalars(statement)).all())
 
 
-async def is_claimed_by(session: AsyncSession, pk: int, worker_id: str) -> bool:
-    statement = select(JobRun.pk).where(JobRun.pk == pk, JobRun.claimed_by == worker_id)
+def _this_run(run: JobRun) -> ColumnElement[bool]:
+    """The row of `run` itself: SQLite hands a deleted row's pk to the next row inserted, so
+    the pk alone may name a newer run."""
+    return and_(JobRun.pk == run.pk, JobRun.id == run.id)
+
+
+async def is_claimed_by(session: AsyncSession, run: JobRun, worker_id: str) -> bool:
+    statement = select(JobRun.pk).where(_this_run(run), JobRun.claimed_by == worker_id)
     return (await session.execute(statement)).first() is not None
 
 
 async def compare_and_set(
-    session: AsyncSession, pk: int, expected: dict[str, Any], changes: dict[str, Any]
+    session: AsyncSession, run: JobRun, expected: dict[str, Any], changes: dict[str, Any]
 ) -> bool:
     """Apply `changes` only if the run's columns still hold `expected`; whether they did."""
     conditions = [getattr(JobRun, name) == value for name, value in expected.items()]
     result = await session.execute(
         update(JobRun)
-        .where(JobRun.pk == pk, *conditions)
+        .where(_this_run(run), *conditions)
         .values(**changes)
         .execution_options(synchronize_session=False)
     )

@@ -209,7 +209,7 @@ class BuildRunner:
 
         async def store() -> None:
             async with self.database.sessions() as session:
-                await repository.set_fields(session, self.build.pk, changes)
+                await repository.set_fields(session, self.build, changes)
                 await session.commit()
 
         await retry_while_unavailable(f"build {self.build.id} {', '.join(changes)}", store)

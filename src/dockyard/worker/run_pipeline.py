@@ -129,9 +129,7 @@ class RunRunner:
 
         async def store() -> bool:
             async with self.database.sessions() as session:
-                changed = await repository.compare_and_set(
-                    session, self.run_row.pk, expected, changes
-                )
+                changed = await repository.compare_and_set(session, self.run_row, expected, changes)
                 await session.commit()
             return changed
 
@@ -164,7 +162,7 @@ class RunRunner:
             log.info("run taken over elsewhere", run=self.run_row.id)
 
     async def _holds(self, session: AsyncSession) -> bool:
-        return await repository.is_claimed_by(session, self.run_row.pk, self.worker_id)
+        return await repository.is_claimed_by(session, self.run_row, self.worker_id)
 
     def let_go(self) -> None:
         if self.logs is not None:

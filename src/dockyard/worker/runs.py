@@ -71,7 +71,7 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
         for runner in runners:
             await repository.compare_and_set(
                 session,
-                runner.run_row.pk,
+                runner.run_row,
                 {"status": RunStatus.RUNNING.value, "claimed_by": self.worker_id},
                 {"claimed_by": None, "heartbeat_at": None},
             )
@@ -95,7 +95,7 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
                 "claimed_by": run.claimed_by,
                 "heartbeat_at": run.heartbeat_at,
             }
-            if await repository.compare_and_set(session, run.pk, expected, self.lease()):
+            if await repository.compare_and_set(session, run, expected, self.lease()):
                 run.claimed_by = self.worker_id
                 taken.append(run)
                 free -= 1
