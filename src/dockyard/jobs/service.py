@@ -83,6 +83,16 @@ def _vcs_of(spec: JobSpec) -> VcsBranchSource | None:
     return deployment.vcs if isinstance(deployment, VcsDeployment) else None
 
 
+def _credentials_of(spec: JobSpec) -> list[str]:
+    """The registry credentials ids the job names: for its builds' pulls and its image's."""
+    configuration = spec.build_configuration
+    ids = list(configuration.docker_credentials or []) if configuration else []
+    deployment = spec.deployment
+    if isinstance(deployment, ExternalDeployment) and deployment.external.credentials:
+        ids.append(deployment.external.credentials)
+    return ids
+
+
 def _prepare(job: Job, spec: JobSpec) -> None:
     job.schedule_since = _schedule_since(job, spec)
     job.job_type = spec.kind
@@ -97,6 +107,7 @@ JOBS: Catalog[Job, JobSpec] = Catalog(
     name_of=lambda spec: spec.name,
     prepare=_prepare,
     vcs_of=lambda spec: _vcs_of(spec),
+    credentials_of=_credentials_of,
 )
 get_job = JOBS.get
 list_jobs = JOBS.page

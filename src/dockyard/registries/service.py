@@ -145,11 +145,8 @@ async def update_credentials(
 
 async def users_of(session: AsyncSession, box: SecretBox, credentials_id: str) -> list[str]:
     """The jobs and build services (`job <project>/<id>`) that name the credentials."""
-    users = []
-    for noun, catalog in (("job", JOBS), ("service", SERVICES)):
-        for target in await catalog.naming_credentials(session, box, credentials_id):
-            users.append(f"{noun} {target}")
-    return users
+    jobs = await JOBS.naming_credentials(session, box, credentials_id)
+    return jobs + await SERVICES.naming_credentials(session, box, credentials_id)
 
 
 async def delete_credentials(session: AsyncSession, box: SecretBox, credentials_id: str) -> None:

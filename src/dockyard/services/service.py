@@ -55,6 +55,9 @@ SERVICES: Catalog[Service, BuildServiceSpec] = Catalog(
     ),
     name_of=lambda spec: spec.name,
     vcs_of=lambda spec: spec.vcs_data,
+    credentials_of=lambda spec: list(
+        spec.build_configuration.docker_credentials or [] if spec.build_configuration else []
+    ),
 )
 get_service = SERVICES.get
 list_services = SERVICES.page

@@ -40,7 +40,8 @@ class Catalog(Generic[Row, Spec]):
     """The rules of one kind of target (`noun`: job, service) over its table. `new_row` makes
     an unsaved row from (project id, id, uid); `name_of` reads a spec's name; `prepare` sets
     the row's own columns from a spec about to be stored (a job's type, its schedule's
-    start)."""
+    start); `vcs_of` and `credentials_of` read the git source and the registry credentials
+    ids a spec names."""
 
     table: TargetTable[Row, Spec]
     noun: str
@@ -50,6 +51,7 @@ class Catalog(Generic[Row, Spec]):
     name_of: Callable[[Spec], str]
     prepare: Callable[[Row, Spec], None] = lambda row, spec: None
     vcs_of: Callable[[Spec], VcsRepository | None] = lambda spec: None
+    credentials_of: Callable[[Spec], list[str]] = lambda spec: []
 
     # ---- reads ---------------------------------------------------------------------------
 
@@ -69,14 +71,25 @@ class Catalog(Generic[Row, Spec]):
     async def all_of_project(self, session: AsyncSession, project_id: str) -> Sequence[Row]:
         return await self.table.all_of_project(session, project_id)
 
-    async def naming_vcs_link(self, session: AsyncSession, vcs_link_id: str) -> list[str]:
-        """`project/id` of every target whose git source names VCS link `vcs_link_id`."""
-        rows = await self.table.everywhere(session)
+    async def _naming(
+        self, session: AsyncSession, spec_of: Callable[[Row], Spec], wants: Callable[[Spec], bool]
+    ) -> list[str]:
+        """`<noun> <project>/<id>` of every target whose spec (as `spec_of` reads it) `wants`."""
         return [
-            f"{row.project_id}/{row.id}"
-            for row in rows
-            if (vcs := self.vcs_of(self.table.spec_of(row))) and vcs.vcs_link_id == vcs_link_id
+            f"{self.noun} {row.project_id}/{row.id}"
+            for row in await self.table.everywhere(session)
+            if wants(spec_of(row))
         ]
+
+    async def naming_vcs_link(self, session: AsyncSession, vcs_link_id: str) -> list[str]:
+        """Every target (`<noun> <project>/<id>`) whose git source names VCS link
+        `vcs_link_id`."""
+
+        def names_link(spec: Spec) -> bool:
+            vcs = self.vcs_of(spec)
+            return vcs is not None and vcs.vcs_link_id == vcs_link_id
+
+        return await self._naming(session, self.table.spec_of, names_link)
 
     def opened_body(self, box: SecretBox, row: Row) -> dict[str, Any]:
         """The row's whole wire body, secrets included."""
@@ -89,19 +102,13 @@ class Catalog(Generic[Row, Spec]):
     async def naming_credentials(
         self, session: AsyncSession, box: SecretBox, credentials_id: str
     ) -> list[str]:
-        """`<project>/<id>` of every target whose `buildConfiguration.dockerCredentials` or
-        `deployment.external.credentials` names these registry credentials."""
-        found = []
-        for row in await self.table.everywhere(session):
-            body = self.opened_body(box, row)
-            build = body.get("buildConfiguration") or {}
-            external = (body.get("deployment") or {}).get("external") or {}
-            if (
-                credentials_id in (build.get("dockerCredentials") or [])
-                or external.get("credentials") == credentials_id
-            ):
-                found.append(f"{row.project_id}/{row.id}")
-        return found
+        """Every target (`<noun> <project>/<id>`) that names these registry credentials (the
+        ids are secret fields: read from the opened spec)."""
+        return await self._naming(
+            session,
+            lambda row: self.opened_spec(box, row),
+            lambda spec: credentials_id in self.credentials_of(spec),
+        )
 
     def shown(self, principal: Principal, stored: Stored[Row, Spec]) -> dict[str, Any]:
         """The body a reply to a write shows `principal`: secret values only to a token that

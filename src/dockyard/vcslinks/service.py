@@ -95,8 +95,7 @@ async def rotate_token(
 async def users_of(session: AsyncSession, link: VcsLink) -> list[str]:
     """`job project/id` and `service project/id` of every target naming the link."""
     jobs = await JOBS.naming_vcs_link(session, link.uid)
-    services = await SERVICES.naming_vcs_link(session, link.uid)
-    return [f"job {name}" for name in jobs] + [f"service {name}" for name in services]
+    return jobs + await SERVICES.naming_vcs_link(session, link.uid)
 
 
 async def delete_link(session: AsyncSession, link_id: str) -> None:
