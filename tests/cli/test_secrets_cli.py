@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from typer.testing import CliRunner
@@ -21,6 +22,7 @@ from dockyard.ci.models import webhook_secret_context
 from dockyard.cli.main import app
 from dockyard.config import Settings
 from dockyard.db.session import run_in_session
+from dockyard.engine.base import GitCredentials, SshKey
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import opened_webhook
 from dockyard.secrets.crypto import KEY_FILE, SecretBox, decode_key, key_id
@@ -99,6 +101,14 @@ def make_secrets(settings: Settings) -> None:
         assert build.status_code == 200, build.text
         link = {"name": "Vault Git", "vcsService": "github", "login": "bot", "token": VCS_TOKEN}
         assert client.post("/v1/integrations/vcs/links", json=link).status_code == 200
+        ssh = {
+            "name": "Vault Ssh",
+            "kind": "ssh",
+            "vcsService": "self-hosted",
+            "vcsUrl": "ssh://git.example.test",
+            "login": "git",
+        }
+        assert client.post("/v1/integrations/vcs/links", json=ssh).status_code == 200
 
 
 def webhook_secret(settings: Settings) -> str:
@@ -119,17 +129,27 @@ def job_secret(settings: Settings) -> str:
         return value
 
 
-def opened_urls(settings: Settings) -> tuple[str | None, str, str]:
-    """The build's bundle URL, the integration's webhook URL and the VCS link's token, opened
-    from the database."""
+def opened_urls(settings: Settings) -> tuple[str | None, str, str, str]:
+    """The build's bundle URL, the integration's webhook URL, the token link's token and the
+    public key of the ssh link's private key, opened from the database."""
 
-    async def opened(session: AsyncSession) -> tuple[str | None, str, str]:
+    async def opened(session: AsyncSession) -> tuple[str | None, str, str, str]:
         box = SecretBox.from_settings(settings)
         build = (await session.execute(select(Build))).scalar_one()
         integration = (await session.execute(select(NotificationIntegration))).scalar_one()
-        link = (await session.execute(select(VcsLink))).scalar_one()
-        token = credentials_of(box, link).token
-        return open_secrets(box, build).bundle_url, opened_webhook(box, integration), token
+        token_link, ssh_link = (
+            await session.execute(select(VcsLink).order_by(VcsLink.pk))
+        ).scalars()
+        token, key = credentials_of(box, token_link), credentials_of(box, ssh_link)
+        assert isinstance(token, GitCredentials) and isinstance(key, SshKey)
+        private = serialization.load_ssh_private_key(key.private_key, password=None)
+        public = private.public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+        )
+        assert ssh_link.public_key is not None
+        assert ssh_link.public_key.startswith(public.decode() + " ")
+        secrets = open_secrets(box, build).bundle_url, opened_webhook(box, integration)
+        return (*secrets, token.token, ssh_link.public_key)
 
     return asyncio.run(run_in_session(settings.resolved_database_url, opened))
 
@@ -138,16 +158,17 @@ def test_rotate_then_retire(settings: Settings) -> None:
     make_secrets(settings)
     [old] = key_ids_of_file(settings)
     assert sealed_key_ids(settings) == {old}
+    public_key = opened_urls(settings)[3]
 
     rotated = runner.invoke(app, ["secrets", "rotate-key"])
 
     assert rotated.exit_code == 0, rotated.output
-    assert "re-sealed 6 rows" in rotated.output
+    assert "re-sealed 7 rows" in rotated.output
     new, kept_old = key_ids_of_file(settings)
     assert kept_old == old and sealed_key_ids(settings) == {new}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
-    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN)
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN, public_key)
 
     retired = runner.invoke(app, ["secrets", "rotate-key", "--retire"])
     assert retired.exit_code == 0, retired.output
@@ -155,7 +176,7 @@ def test_rotate_then_retire(settings: Settings) -> None:
     assert sealed_key_ids(settings) == {newest}
     assert job_secret(settings) == "very-secret-value"
     assert webhook_secret(settings) == WEBHOOK_SECRET
-    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN)
+    assert opened_urls(settings) == (BUNDLE_URL, HOOK_URL, VCS_TOKEN, public_key)
 
 
 def test_a_configured_key_is_rotated_by_configuration(

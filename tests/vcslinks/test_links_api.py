@@ -1,11 +1,14 @@
 """VCS links through the API: created, listed in the official clients' shape, rotated and
 deleted (409 while a job or service names them); the token in no reply and not in the clear
-at rest."""
+at rest. ssh links: their public key shown, their private key never, their key rotated and
+their server's host key pinned."""
 
 from __future__ import annotations
 
 from typing import Any, get_type_hints
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 from northflank._types import ListVcsResponseVcsAccountLink
 
@@ -88,3 +91,72 @@ def test_deleting_a_link_a_job_or_service_names_is_a_conflict(
     client.delete(f"/v1/projects/{project}/services/also").raise_for_status()
     assert client.delete(f"{LINKS}/{made['vcsLinkId']}").status_code == 200
     assert client.get("/v1/integrations/vcs").json()["data"]["vcsAccountLinks"] == []
+
+
+def public_key_line() -> str:
+    key = Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+
+
+def ssh_link(name: str = "Deploy Key", **fields: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "kind": "ssh",
+        "vcsService": "self-hosted",
+        "vcsUrl": "ssh://Git.Test:2222/",
+        "login": "git",
+    } | fields
+
+
+def assert_no_private_key(text: str | bytes) -> None:
+    data = text.encode() if isinstance(text, str) else text
+    # The PEM armour and the start of every OpenSSH private key's body (`openssh-key-v1`).
+    assert b"PRIVATE KEY" not in data and b"b3BlbnNzaC1rZXktdjE" not in data
+
+
+def test_an_ssh_link_shows_its_public_key_and_never_its_private_key(
+    client: TestClient, settings: Settings
+) -> None:
+    reply = client.post(LINKS, json=ssh_link())
+    assert reply.status_code == 200, reply.text
+    assert_no_private_key(reply.text)
+    made = reply.json()["data"]
+    assert made["kind"] == "ssh" and made["vcsUrl"] == "ssh://git.test:2222"
+    assert made["publicKey"].startswith("ssh-ed25519 ")
+    assert made["publicKey"].endswith(" dockyard:deploy-key")
+    assert made.get("hostKey") is None
+
+    rotated = client.post(f"{LINKS}/{made['id']}/rotate-key")
+    assert rotated.status_code == 200, rotated.text
+    assert_no_private_key(rotated.text)
+    assert rotated.json()["data"]["publicKey"] != made["publicKey"]
+    listed = client.get("/v1/integrations/vcs")
+    assert_no_private_key(listed.text)
+    assert_no_private_key(stored_bytes(settings, "vcs_links"))
+
+
+def test_an_ssh_links_host_key_is_pinned_as_given_and_can_be_pinned_anew(
+    client: TestClient,
+) -> None:
+    host_key = public_key_line()
+    known_hosts_line = f"[git.test]:2222 {host_key} root@git"
+    made = create(client, ssh_link(vcsUrl="git.test:acme", hostKey=known_hosts_line))
+    assert made["hostKey"] == host_key and made["vcsUrl"] == "git.test:acme"
+
+    other = public_key_line()
+    pinned = client.put(f"{LINKS}/{made['id']}/host-key", json={"hostKey": other})
+    assert pinned.status_code == 200, pinned.text
+    assert pinned.json()["data"]["hostKey"] == other
+    cleared = client.put(f"{LINKS}/{made['id']}/host-key", json={"hostKey": None})
+    assert cleared.status_code == 200 and "hostKey" not in cleared.json()["data"]
+
+
+def test_each_kind_keeps_to_its_own_secret(client: TestClient) -> None:
+    token_link = create(client, link())
+    ssh = create(client, ssh_link())
+    assert_error(client.post(f"{LINKS}/{token_link['id']}/rotate-key"), 400)
+    assert_error(client.put(f"{LINKS}/{token_link['id']}/host-key", json={"hostKey": None}), 400)
+    assert_error(client.patch(f"{LINKS}/{ssh['id']}", json={"token": "tok-abcdef"}), 400)
+    assert_error(client.post(LINKS, json=ssh_link("With Token", token="tok-abcdef")), 400)
+    assert_error(client.post(LINKS, json=link("Ssh Url", vcsUrl="ssh://git.test")), 400)
+    assert_error(client.post(LINKS, json=ssh_link("Https Url", vcsUrl="https://git.test")), 400)

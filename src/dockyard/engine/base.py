@@ -39,22 +39,49 @@ class GitCredentials:
     username: str
     token: str = field(repr=False)
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values a log must never show."""
+        return (self.token,)
+
+
+@dataclass(frozen=True)
+class SshKey:
+    """What git authenticates to an ssh server with (a VCS link's deploy key): `username`
+    is the ssh user (used when the URL names none), `private_key` the OpenSSH private key,
+    `host_key` the server's pinned public host key (`type base64`), or None when the first
+    connection is to record it (trust on first use). The key reaches ssh as a file of mode
+    0600 in a private temporary dir, removed after each git command, never as an argument."""
+
+    username: str
+    private_key: bytes = field(repr=False)
+    host_key: str | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The values a log must never show: each line of the private key's body."""
+        lines = self.private_key.decode().splitlines()
+        return tuple(line for line in lines if line and not line.startswith("-----"))
+
+
+# How git authenticates to a VCS link's server: a token over HTTPS or a deploy key over ssh.
+Credentials = GitCredentials | SshKey
+
 
 class GitClient(Protocol):
     def mapped(self, url: str) -> str:
         """`url` as the server's insteadOf rules rewrite it (no check, no lookup)."""
 
-    async def resolve(
-        self, url: str, ref: str, *, credentials: GitCredentials | None = None
-    ) -> str:
+    async def resolve(self, url: str, ref: str, *, credentials: Credentials | None = None) -> str:
         """The commit sha `ref` points at in the remote `url`; `ref` is a branch name or a full
         ref (`refs/pull/7/head`). GitError when the ref does not exist, GitAuthFailed when the
         server refuses (or asks for) credentials."""
 
-    async def branches(
-        self, url: str, *, credentials: GitCredentials | None = None
-    ) -> dict[str, str]:
+    async def branches(self, url: str, *, credentials: Credentials | None = None) -> dict[str, str]:
         """Every branch of the remote `url` (name: sha), as `git ls-remote --heads` lists it."""
+
+    async def host_key(self, url: str) -> str:
+        """The public host key (`type base64`) of the ssh server of repository `url`."""
 
     async def checkout(
         self,
@@ -67,7 +94,7 @@ class GitClient(Protocol):
         ref: str | None = None,
         on_line: LineSink | None = None,
         cache: Path | None = None,
-        credentials: GitCredentials | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`; shallow unless
         `full_clone`; `.git` removed unless `keep_git_dir`; `ref` (a PR ref) is fetched first

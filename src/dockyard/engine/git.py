@@ -20,6 +20,13 @@ misparsed when a value holds `=`:
   `http.curloptResolve=<host>:<port>:<address>` without redirects or proxies, ssh with
   `-o HostName=<address> -o HostKeyAlias=<host>`, git:// to the address itself.
 
+A VCS link's credentials reach git without entering an argument list, a URL or a config file:
+a token through the credential helper below (from that git process's environment), an ssh
+deploy key as a file of mode 0600 in a private temporary dir that is removed when the git
+command ends (or fails, or is cancelled), named by `GIT_SSH_COMMAND` (`-i <file>`) with the
+link's pinned host key as the only known host (`StrictHostKeyChecking=yes`, no config file,
+no agent): a server whose host key changed is refused.
+
 User input never becomes an option: URLs and refs that start with `-` are refused, refs must
 pass `git check-ref-format`, shas are 40 hex digits, and `--` ends the options where git takes
 it.
@@ -33,13 +40,15 @@ import os
 import re
 import shlex
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 from dockyard.engine import process
-from dockyard.engine.base import GitCredentials, LineSink
+from dockyard.engine.base import Credentials, GitCredentials, LineSink, SshKey
 from dockyard.engine.fetches import (
     DEFAULT_PORTS,
     RefusedTarget,
@@ -53,6 +62,9 @@ from dockyard.engine.paths import nearly_full, resolved_within
 from dockyard.errors import NO_SPACE_ERRNOS, DiskFull, EngineUnavailable, GitError
 
 GIT = "git"
+SSH_KEYSCAN = "ssh-keyscan"
+# The host key types recorded on first use, the preferred first.
+HOST_KEY_TYPES = ("ssh-ed25519", "ecdsa-sha2-nistp256", "ssh-rsa")
 DEFAULT_TIMEOUT_SECONDS = 600.0
 SHA = re.compile(r"[0-9a-fA-F]{40}")
 REMOTE_PROTOCOLS = ("https", "http", "ssh", "git")
@@ -83,7 +95,10 @@ AUTH_MARKERS = (
     "http basic: access denied",
     "the requested url returned error: 401",
     "the requested url returned error: 403",
+    "permission denied (publickey",
 )
+# How ssh words a server whose host key is not the pinned one.
+HOST_KEY_MARKERS = ("host key verification failed",)
 # The credential helper git runs (through sh): it answers `get` with the login and token of
 # the environment of that one git process, and ignores `store` and `erase`. The values never
 # reach an argument list, a URL or a config file.
@@ -121,6 +136,21 @@ class GitAuthFailed(GitError):
     """The server asked for credentials that git had not, or refused the ones it had."""
 
 
+class HostKeyRefused(GitAuthFailed):
+    """The ssh server showed a host key other than the one pinned: git did not talk to it."""
+
+
+@dataclass(frozen=True)
+class SshTarget:
+    """The ssh server of a remote: `host` as the URL names it, the checked `address` ssh
+    connects to, its port and the user the URL names (None: the credentials' username)."""
+
+    host: str
+    address: str
+    port: int
+    user: str | None
+
+
 @dataclass(frozen=True)
 class Remote:
     """A repository URL made ready for git: `location` is what git is given (the URL, or the
@@ -130,7 +160,57 @@ class Remote:
     location: str
     local: bool = False
     config: tuple[tuple[str, str], ...] = ()
-    ssh_command: str = SSH_COMMAND
+    ssh: SshTarget | None = None
+
+    def ssh_command(self, key: SshFiles | None = None) -> str:
+        """`GIT_SSH_COMMAND`: ssh to the checked address (its host key still looked up under
+        the name); with `key`, that key alone against that host key alone."""
+        if self.ssh is None:
+            return SSH_COMMAND
+        argv = ["ssh", "-o", "BatchMode=yes"]
+        argv += ["-o", f"HostName={self.ssh.address}", "-o", f"HostKeyAlias={self.ssh.host}"]
+        if key is not None:
+            argv[1:1] = ["-F", "none"]  # no config file: nothing but what is said here
+            for option in (
+                "IdentitiesOnly=yes",
+                "IdentityAgent=none",
+                f"UserKnownHostsFile={key.known_hosts}",
+                f"GlobalKnownHostsFile={os.devnull}",
+                "StrictHostKeyChecking=yes",
+                "UpdateHostKeys=no",
+            ):
+                argv += ["-o", option]
+            argv += ["-i", str(key.identity)]
+            if self.ssh.user is None:
+                argv += ["-l", key.username]
+        return shlex.join(argv)
+
+
+@dataclass(frozen=True)
+class SshFiles:
+    """A deploy key's files for one git command (see `_ssh_files`)."""
+
+    identity: Path
+    known_hosts: Path
+    username: str
+
+
+@contextmanager
+def _ssh_files(key: SshKey) -> Iterator[SshFiles]:
+    """The private key (mode 0600) and a known_hosts file holding only the pinned host key,
+    in a private temporary dir (mode 0700) removed on the way out, whatever the way."""
+    folder = Path(tempfile.mkdtemp(prefix="dockyard-ssh-"))
+    try:
+        identity = folder / "identity"
+        descriptor = os.open(identity, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(key.private_key)
+        known_hosts = folder / "known_hosts"
+        # The file is this command's alone, so the pinned key stands for any name.
+        known_hosts.write_text(f"* {key.host_key}\n" if key.host_key else "")
+        yield SshFiles(identity, known_hosts, key.username)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _emit(on_line: LineSink | None, line: str) -> None:
@@ -161,9 +241,7 @@ class GitClient:
         prefix = max(prefixes, key=len)
         return self.insteadof[prefix] + url[len(prefix) :]
 
-    async def resolve(
-        self, url: str, ref: str, *, credentials: GitCredentials | None = None
-    ) -> str:
+    async def resolve(self, url: str, ref: str, *, credentials: Credentials | None = None) -> str:
         """The sha `ref` (a branch name or a full ref such as `refs/pull/7/head`) points at."""
         _check_url(url)
         full_ref = await self._full_ref(ref)
@@ -172,9 +250,7 @@ class GitClient:
                 return sha
         raise GitError(f"{_describe_ref(ref)} does not exist in {url}")
 
-    async def branches(
-        self, url: str, *, credentials: GitCredentials | None = None
-    ) -> dict[str, str]:
+    async def branches(self, url: str, *, credentials: Credentials | None = None) -> dict[str, str]:
         """Every branch of `url` (name: sha), as `git ls-remote --heads` lists them."""
         _check_url(url)
         listing = await self._ls_remote(url, ["--heads"], credentials)
@@ -184,8 +260,38 @@ class GitClient:
             if name.startswith("refs/heads/")
         }
 
+    async def host_key(self, url: str) -> str:
+        """The public host key (`type base64`) the ssh server of `url` shows at its checked
+        address, as `ssh-keyscan` reads it: what a VCS link pins on first use."""
+        _check_url(url)
+        remote = await asyncio.to_thread(self.remote, url)
+        if remote.ssh is None:
+            raise GitError(f"{url} is not an ssh repository URL")
+        server = remote.ssh
+        argv = [SSH_KEYSCAN, "-T", "10", "-p", str(server.port), "-t", "ed25519,ecdsa,rsa"]
+        try:
+            scanned = await process.run(
+                [*argv, "--", server.address],
+                env={"PATH": os.environ.get("PATH", os.defpath), "LC_ALL": "C"},
+                timeout=self.timeout,
+            )
+        except TimeoutError:
+            raise GitError(f"ssh-keyscan of {server.host} did not finish") from None
+        except FileNotFoundError as exc:
+            raise EngineUnavailable(f"ssh-keyscan is not installed ({exc})") from exc
+        keys = {
+            fields[1]: f"{fields[1]} {fields[2]}"
+            for line in scanned.stdout
+            if len(fields := line.split()) >= 3 and not line.startswith("#")
+        }
+        for key_type in HOST_KEY_TYPES:
+            if key_type in keys:
+                return keys[key_type]
+        said = _error_summary(scanned.tail)
+        raise GitError(f"Cannot read the ssh host key of {server.host}:{server.port} ({said})")
+
     async def _ls_remote(
-        self, url: str, what: list[str], credentials: GitCredentials | None
+        self, url: str, what: list[str], credentials: Credentials | None
     ) -> list[tuple[str, str]]:
         remote = await asyncio.to_thread(self.remote, url)
         options = [item for item in what if item.startswith("--")]
@@ -212,7 +318,7 @@ class GitClient:
         ref: str | None = None,
         on_line: LineSink | None = None,
         cache: Path | None = None,
-        credentials: GitCredentials | None = None,
+        credentials: Credentials | None = None,
     ) -> None:
         """The tree of commit `sha` into the empty (or absent) dir `dest`. Shallow (the commit
         alone) unless `full_clone` (its whole history). `ref`, a PR ref, is fetched first: a
@@ -249,7 +355,7 @@ class GitClient:
         keep_git_dir: bool,
         on_line: LineSink | None,
         cache: Path | None,
-        credentials: GitCredentials | None,
+        credentials: Credentials | None,
     ) -> None:
         _prepare_empty_dir(dest)
         if cache is not None and not (full_clone or keep_git_dir):
@@ -281,7 +387,7 @@ class GitClient:
         depth: list[str],
         repo: Path,
         on_line: LineSink | None,
-        credentials: GitCredentials | None,
+        credentials: Credentials | None,
     ) -> None:
         if full_ref is None:
             await self._fetch(url, sha, depth, repo, on_line, credentials)
@@ -298,7 +404,7 @@ class GitClient:
         dest: Path,
         cache: Path,
         on_line: LineSink | None,
-        credentials: GitCredentials | None,
+        credentials: Credentials | None,
     ) -> bool:
         """`sha`'s tree into `dest` through the bare repository `cache`; False when the cache
         failed (the caller then fetches afresh, which reports a real problem itself)."""
@@ -343,7 +449,7 @@ class GitClient:
         base: str | None,
         cache: Path,
         *,
-        credentials: GitCredentials | None = None,
+        credentials: Credentials | None = None,
     ) -> tuple[list[str], str]:
         """The files changed from commit `base` to `sha` (without a base: by `sha` itself)
         and the message of `sha`, read from the remote through the bare repository `cache`,
@@ -376,7 +482,7 @@ class GitClient:
         depth: list[str],
         dest: Path,
         on_line: LineSink | None,
-        credentials: GitCredentials | None,
+        credentials: Credentials | None,
     ) -> None:
         remote = await asyncio.to_thread(self.remote, url)
         fetched = await self._run(
@@ -412,7 +518,7 @@ class GitClient:
         args: Sequence[str],
         *,
         remote: Remote | None = None,
-        credentials: GitCredentials | None = None,
+        credentials: Credentials | None = None,
         cwd: Path | None = None,
         on_line: LineSink | None = None,
         check: bool = True,
@@ -422,14 +528,16 @@ class GitClient:
         # In `cwd` git looks for its repository there only, never in a parent dir: a broken
         # repo (a half-written cache) must fail, not be mistaken for an enclosing one.
         ceiling = {"GIT_CEILING_DIRECTORIES": str(cwd.resolve().parent)} if cwd else {}
+        deploy_key = credentials if isinstance(credentials, SshKey) else None
         try:
-            completed = await process.run(
-                [GIT, *args],
-                env=self._env(remote, credentials) | ceiling | dict(env or {}),
-                cwd=cwd,
-                on_line=on_line,
-                timeout=self.timeout,
-            )
+            with _ssh_files(deploy_key) if deploy_key else _no_files() as key:
+                completed = await process.run(
+                    [GIT, *args],
+                    env=self._env(remote, credentials, key) | ceiling | dict(env or {}),
+                    cwd=cwd,
+                    on_line=on_line,
+                    timeout=self.timeout,
+                )
         except TimeoutError:
             of = f" of {remote.url}" if remote else ""
             raise GitError(f"git {args[0]}{of} did not finish within {self.timeout:g} s") from None
@@ -471,8 +579,10 @@ class GitClient:
             target = self._checked(url, parts.hostname, port or DEFAULT_PORTS[scheme])
             return _pinned(url, location, parts, scheme, target)
         if scp_like := SCP_LIKE.fullmatch(location):
-            target = self._checked(url, scp_like[1], DEFAULT_PORTS["ssh"])
-            return Remote(url, location, ssh_command=_ssh_command(target))
+            port = DEFAULT_PORTS["ssh"]
+            target = self._checked(url, scp_like[1], port)
+            user = location.partition("@")[0] if "@" in location.split(":", 1)[0] else None
+            return Remote(url, location, ssh=_ssh_target(target, port, user))
         return Remote(url, location)
 
     def _checked(self, url: str, host: str, port: int) -> Target:
@@ -482,7 +592,10 @@ class GitClient:
             raise GitError(f"The repository URL {url} is refused: {exc.message}") from None
 
     def _env(
-        self, remote: Remote | None, credentials: GitCredentials | None = None
+        self,
+        remote: Remote | None,
+        credentials: Credentials | None = None,
+        key: SshFiles | None = None,
     ) -> dict[str, str]:
         env = {
             name: value
@@ -495,11 +608,11 @@ class GitClient:
             GIT_CONFIG_NOSYSTEM="1",
             GIT_CONFIG_GLOBAL=os.devnull,
             GIT_TERMINAL_PROMPT="0",
-            GIT_SSH_COMMAND=remote.ssh_command if remote else SSH_COMMAND,
+            GIT_SSH_COMMAND=remote.ssh_command(key) if remote else SSH_COMMAND,
             LC_ALL="C",  # errors are matched in English
         )
         config = _config(remote)
-        if credentials is not None:
+        if isinstance(credentials, GitCredentials):
             # The empty value first clears every helper configured before (none is: no
             # system or global config), then ours is the only one.
             config += [("credential.helper", ""), ("credential.helper", CREDENTIAL_HELPER)]
@@ -508,8 +621,8 @@ class GitClient:
         else:
             config += [("credential.helper", "")]
         env["GIT_CONFIG_COUNT"] = str(len(config))
-        for index, (key, value) in enumerate(config):
-            env[f"GIT_CONFIG_KEY_{index}"] = key
+        for index, (name, value) in enumerate(config):
+            env[f"GIT_CONFIG_KEY_{index}"] = name
             env[f"GIT_CONFIG_VALUE_{index}"] = value
         return env
 
@@ -548,7 +661,8 @@ def _local(url: str, root_text: str, location: str) -> Remote:
 
 def _pinned(url: str, location: str, parts: SplitResult, scheme: str, target: Target) -> Remote:
     if scheme == "ssh":
-        return Remote(url, location, ssh_command=_ssh_command(target))
+        port = parts.port or DEFAULT_PORTS["ssh"]
+        return Remote(url, location, ssh=_ssh_target(target, port, parts.username))
     if scheme == "git":  # git's own protocol: connect to the checked address itself
         netloc = _host_text(target.address) + (f":{parts.port}" if parts.port else "")
         userinfo = parts.netloc.rpartition("@")[0]
@@ -564,19 +678,13 @@ def _host_text(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
     return f"[{address}]" if address.version == 6 else str(address)
 
 
-def _ssh_command(target: Target) -> str:
-    """ssh to the checked address; its host key is still looked up under the name."""
-    return shlex.join(
-        [
-            "ssh",
-            "-o",
-            "BatchMode=yes",
-            "-o",
-            f"HostName={target.address}",
-            "-o",
-            f"HostKeyAlias={target.host}",
-        ]
-    )
+def _ssh_target(target: Target, port: int, user: str | None) -> SshTarget:
+    return SshTarget(target.host, str(target.address), port, unquote(user) if user else None)
+
+
+@contextmanager
+def _no_files() -> Iterator[None]:
+    yield None
 
 
 def url_path_problem(url: str) -> str | None:
@@ -640,12 +748,22 @@ def _mentions_missing_object(lines: Iterable[str]) -> bool:
 
 
 def _raise_for(url: str, failure: str, tail: Iterable[str]) -> None:
-    """Raise the error a failed network command of git means: GitAuthFailed when the server
-    asked for credentials or refused them, else a GitError saying `failure`."""
-    summary = _error_summary(tail)
-    if any(marker in summary.lower() for marker in AUTH_MARKERS):
+    """Raise the error a failed network command of git means: HostKeyRefused when ssh found
+    another host key than the pinned one, GitAuthFailed when the server asked for credentials
+    or refused them, else a GitError saying `failure`. (ssh's own lines, which git passes on,
+    are not `fatal:` lines: they are looked for in the whole tail.)"""
+    lines = list(tail)
+    said = [line.strip() for line in lines if _marked(line, (*HOST_KEY_MARKERS, *AUTH_MARKERS))]
+    summary = " ".join(dict.fromkeys([*said, _error_summary(lines)]))
+    if any(_marked(line, HOST_KEY_MARKERS) for line in lines):
+        raise HostKeyRefused(f"{url}: the ssh server's host key is not the pinned one ({summary})")
+    if said:
         raise GitAuthFailed(f"{url} refused access: {summary}")
     raise GitError(f"{failure}: {summary}")
+
+
+def _marked(line: str, markers: Iterable[str]) -> bool:
+    return any(marker in line.lower() for marker in markers)
 
 
 def _error_summary(lines: Iterable[str]) -> str:

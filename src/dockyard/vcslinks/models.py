@@ -14,7 +14,9 @@ class VcsLink(Base):
     """A team-level link to an account on a git server. `id` is the slug of its name (the
     dockyard routes' id), `uid` the 24 hex digits jobs and services name it by (`vcsLinkId`).
     `kind` says how git authenticates: `token` (HTTPS basic auth with `login` and the token
-    sealed in `sealed_secret`); later kinds (an SSH deploy key) seal their own secret there."""
+    sealed in `sealed_secret`) or `ssh` (a deploy key: the OpenSSH private key sealed in
+    `sealed_secret`, its `public_key` shown, `login` the ssh user, `host_key` the server's
+    pinned public host key, recorded on first use when not given)."""
 
     __tablename__ = "vcs_links"
 
@@ -28,5 +30,7 @@ class VcsLink(Base):
     vcs_url: Mapped[str] = mapped_column(String(500))
     login: Mapped[str] = mapped_column(String(100))
     sealed_secret: Mapped[str] = mapped_column(Text)
+    public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    host_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)

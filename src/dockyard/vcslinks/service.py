@@ -3,6 +3,12 @@ project. Its id is the slug of its name (unique), its `vcsLinkId` 24 hex digits;
 sealed at rest and never shown, logged or handed to git other than through git's credential
 helper (engine/git.py).
 
+An ssh link's deploy key is an ed25519 key pair dockyard makes (and makes anew on rotation):
+the private key is sealed as a token is and handed to ssh only as a temporary file
+(engine/git.py), the public key shown for the user to add as a deploy key. The server's host
+key is pinned: the one given, else the one the first fetch finds (trust on first use), and a
+server showing another is refused.
+
 Which link fetches a repository: the one the source names by `vcsLinkId`, else the one whose
 login is its `accountLogin`, else the one link whose `vcsUrl` hosts the repository (as the
 source names it or as the server's insteadOf rewrites it) and can read it (asked with
@@ -16,12 +22,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, decode_cursor, encode_cursor
-from dockyard.engine.base import GitClient, GitCredentials
-from dockyard.errors import Conflict, DockyardError, GitError, NotFound
+from dockyard.engine.base import Credentials, GitClient, GitCredentials, SshKey
+from dockyard.engine.git import HostKeyRefused
+from dockyard.errors import Conflict, DockyardError, GitError, Invalid, NotFound
 from dockyard.jobs.service import JOBS
 from dockyard.projects.service import new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
@@ -32,14 +41,31 @@ from dockyard.vcslinks.schemas import (
     Branch,
     BranchCommit,
     VcsAccountLink,
+    VcsHostKey,
     VcsLinkCreate,
     VcsLinkPatch,
     VcsLinkResponse,
+    ssh_parts,
 )
 
 
 def secret_context(uid: str) -> str:
     return f"vcs-link:{uid}:secret"
+
+
+def new_key_pair(link_id: str) -> tuple[bytes, str]:
+    """An ed25519 key pair: the OpenSSH private key and the public key line, its comment
+    naming the link (`dockyard:<id>`), as a deploy key's title shows it."""
+    key = Ed25519PrivateKey.generate()
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.OpenSSH,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH
+    )
+    return private, f"{public.decode()} dockyard:{link_id}"
 
 
 # ---- the links ------------------------------------------------------------------------------
@@ -59,9 +85,14 @@ async def list_links(session: AsyncSession) -> Sequence[VcsLink]:
 
 async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate) -> VcsLink:
     """A new link; 409 when one of that name's id exists."""
-    uid = new_uid()
+    uid, link_id = new_uid(), slugify(body.name)
+    public_key = None
+    if body.token is not None:
+        secret = body.token.encode()
+    else:
+        secret, public_key = new_key_pair(link_id)
     link = VcsLink(
-        id=slugify(body.name),
+        id=link_id,
         uid=uid,
         name=body.name,
         kind=body.kind,
@@ -69,7 +100,9 @@ async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate
         vcs_type=body.vcs_type,
         vcs_url=body.base_url,
         login=body.login,
-        sealed_secret=box.seal(body.token.encode(), context=secret_context(uid)),
+        sealed_secret=box.seal(secret, context=secret_context(uid)),
+        public_key=public_key,
+        host_key=body.host_key,
     )
     session.add(link)
     try:
@@ -83,12 +116,40 @@ async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate
 async def rotate_token(
     session: AsyncSession, box: SecretBox, link_id: str, body: VcsLinkPatch
 ) -> VcsLink:
-    """The link with its new token (and login, when given)."""
+    """The link with its new token (and login, when given); 400 for an ssh link."""
     link = await get_link(session, link_id)
+    if link.kind != "token":
+        raise Invalid("token", "an ssh link has no token: rotate its key with .../rotate-key")
     link.sealed_secret = box.seal(body.token.encode(), context=secret_context(link.uid))
     if body.login is not None:
         link.login = body.login
     await session.commit()
+    return link
+
+
+async def rotate_key(session: AsyncSession, box: SecretBox, link_id: str) -> VcsLink:
+    """The ssh link with a new key pair (the old key no longer fetches once the server drops
+    it); 400 for a token link."""
+    link = await _ssh_link(session, link_id)
+    private, link.public_key = new_key_pair(link.id)
+    link.sealed_secret = box.seal(private, context=secret_context(link.uid))
+    await session.commit()
+    return link
+
+
+async def pin_host_key(session: AsyncSession, link_id: str, body: VcsHostKey) -> VcsLink:
+    """The ssh link with the server's host key pinned anew (None: the next fetch records
+    the server's); 400 for a token link."""
+    link = await _ssh_link(session, link_id)
+    link.host_key = body.host_key
+    await session.commit()
+    return link
+
+
+async def _ssh_link(session: AsyncSession, link_id: str) -> VcsLink:
+    link = await get_link(session, link_id)
+    if link.kind != "ssh":
+        raise Invalid("kind", f"VCS link {link.id!r} is a token link, not an ssh one")
     return link
 
 
@@ -122,6 +183,8 @@ def response(link: VcsLink) -> VcsLinkResponse:
             "vcs_type": link.vcs_type,
             "vcs_url": link.vcs_url,
             "login": link.login,
+            "public_key": link.public_key,
+            "host_key": link.host_key,
             "created_at": link.created_at,
             "updated_at": link.updated_at,
         }
@@ -135,9 +198,23 @@ def account_link(link: VcsLink) -> VcsAccountLink:
     )
 
 
-def credentials_of(box: SecretBox, link: VcsLink) -> GitCredentials:
-    token = box.open(link.sealed_secret, context=secret_context(link.uid)).decode()
-    return GitCredentials(link.login, token)
+def credentials_of(box: SecretBox, link: VcsLink) -> Credentials:
+    secret = box.open(link.sealed_secret, context=secret_context(link.uid))
+    if link.kind == "ssh":
+        return SshKey(link.login, secret, link.host_key)
+    return GitCredentials(link.login, secret.decode())
+
+
+async def _credentials(
+    session: AsyncSession, box: SecretBox, git: GitClient, link: VcsLink, url: str
+) -> tuple[Credentials, str | None]:
+    """The link's credentials to fetch `url` with, and the host key pinned now: an ssh link
+    without one records the one the server shows (trust on first use), committed."""
+    pinned = None
+    if link.kind == "ssh" and link.host_key is None:
+        pinned = link.host_key = await git.host_key(url)
+        await session.commit()
+    return credentials_of(box, link), pinned
 
 
 # ---- which link fetches a repository --------------------------------------------------------
@@ -149,31 +226,77 @@ class Fetcher:
 
     url: str
     link: VcsLink | None = None
-    credentials: GitCredentials | None = None
+    credentials: Credentials | None = None
+    # The ssh server's host key, when this fetch is the link's first and recorded it.
+    pinned_now: str | None = None
 
     def describe(self) -> str:
         if self.link is None:
             return f"Fetching {self.url} without a VCS link"
-        return f"Fetching {self.url} with VCS link {self.link.id!r} (login {self.link.login})"
+        said = f"Fetching {self.url} with VCS link {self.link.id!r} (login {self.link.login})"
+        if self.pinned_now is not None:
+            said += f"; first use of the link: pinned the server's host key {self.pinned_now}"
+        return said
 
     def refused(self, exc: DockyardError) -> GitError:
         """The error to report when the server refused git (GitAuthFailed `exc`)."""
+        if isinstance(exc, HostKeyRefused) and self.link is not None:
+            return GitError(
+                f"Repository {self.url}: the ssh host key of {_host_of(self.url)} is not the one "
+                f"VCS link {self.link.id!r} pinned, so it was not trusted. If the server's key "
+                f"was changed on purpose, pin the new one with PUT "
+                f"/v1/integrations/vcs/links/{self.link.id}/host-key ({exc.message})"
+            )
         if self.link is None:
             return GitError(
                 f"Repository {self.url} needs credentials and no VCS link hosts it: add a link "
                 f"with POST /v1/integrations/vcs/links ({exc.message})"
             )
+        what = "its public key as a deploy key of" if self.link.kind == "ssh" else "its token and"
         return GitError(
             f"Repository {self.url} refused VCS link {self.link.id!r} (login "
-            f"{self.link.login}): check the link's token and its access to the repository "
-            f"({exc.message})"
+            f"{self.link.login}): check {what} its access to the repository ({exc.message})"
         )
 
 
+def _host_of(url: str) -> str:
+    parts = ssh_parts(url)
+    if parts is None:
+        return url
+    _, host, port, _ = parts
+    return host if port == 22 else f"{host}:{port}"
+
+
 def hosts(link: VcsLink, git: GitClient, url: str) -> bool:
-    """Whether the link's server holds repository `url` (as written or as insteadOf maps it)."""
+    """Whether the link's server holds repository `url` (as written or as insteadOf maps it).
+    An ssh link's server is its host and port (ssh://host:port/path and host:path alike)."""
+    candidates = (url, git.mapped(url))
+    if link.kind == "ssh":
+        return any(_ssh_hosts(link.vcs_url, candidate) for candidate in candidates)
     base = link.vcs_url.lower() + "/"
-    return any(candidate.lower().startswith(base) for candidate in (url, git.mapped(url)))
+    return any(candidate.lower().startswith(base) for candidate in candidates)
+
+
+def _ssh_hosts(base: str, url: str) -> bool:
+    server, repository = ssh_parts(base), ssh_parts(url)
+    if server is None or repository is None or server[1:3] != repository[1:3]:
+        return False
+    prefix, path = server[3], repository[3]
+    return not prefix or path == prefix or path.startswith(prefix + "/")
+
+
+def repository_url(link: VcsLink, owner: str, name: str) -> str:
+    """The URL of repository `owner/name` on the link's server."""
+    if link.vcs_url.endswith(":"):  # an scp-like base names no path
+        return f"{link.vcs_url}{owner}/{name}"
+    return f"{link.vcs_url}/{owner}/{name}"
+
+
+async def _fetcher(
+    session: AsyncSession, box: SecretBox, git: GitClient, url: str, link: VcsLink
+) -> Fetcher:
+    credentials, pinned = await _credentials(session, box, git, link, url)
+    return Fetcher(url, link, credentials, pinned)
 
 
 async def fetcher_for(
@@ -192,7 +315,7 @@ async def fetcher_for(
             raise GitError(f"VCS link {vcs_link_id!r} (vcsLinkId of {url}) does not exist")
         if not hosts(link, git, url):
             raise GitError(f"VCS link {link.id!r} is for {link.vcs_url}, which does not host {url}")
-        return Fetcher(url, link, credentials_of(box, link))
+        return await _fetcher(session, box, git, url, link)
     hosting = [link for link in await repository.everywhere(session) if hosts(link, git, url)]
     # An accountLogin no hosting link has chooses nothing (as before links: the server's own
     # configuration, DOCKYARD_GIT_INSTEADOF, may reach the repository).
@@ -200,10 +323,10 @@ async def fetcher_for(
     if not hosting:
         return Fetcher(url)
     if len(hosting) == 1:
-        return Fetcher(url, hosting[0], credentials_of(box, hosting[0]))
+        return await _fetcher(session, box, git, url, hosting[0])
     for link in hosting:
-        fetcher = Fetcher(url, link, credentials_of(box, link))
         try:
+            fetcher = await _fetcher(session, box, git, url, link)
             await git.branches(url, credentials=fetcher.credentials)
         except DockyardError:
             continue
@@ -235,9 +358,10 @@ async def branches(
         raise NotFound(f"No {vcs_service} VCS link", {"vcsService": vcs_service})
     failure: DockyardError | None = None
     for link in links:
-        url = f"{link.vcs_url}/{owner}/{name}"
+        url = repository_url(link, owner, name)
         try:
-            heads = await git.branches(url, credentials=credentials_of(box, link))
+            credentials, _ = await _credentials(session, box, git, link, url)
+            heads = await git.branches(url, credentials=credentials)
         except DockyardError as exc:
             failure = exc
             continue

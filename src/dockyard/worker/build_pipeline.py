@@ -349,7 +349,7 @@ class BuildRunner:
     async def _fetcher(
         self, recipe: BuildRecipe, secrets: BuildSecrets, logs: LogWriter
     ) -> Fetcher:
-        """Who fetches the source (vcslinks/ chooses); its token joins the masked secrets."""
+        """Who fetches the source (vcslinks/ chooses); its token or key joins the masked secrets."""
         assert recipe.project_url is not None
         async with self.database.sessions() as session:
             fetcher = await fetcher_for(
@@ -361,7 +361,8 @@ class BuildRunner:
                 account_login=recipe.account_login,
             )
         if fetcher.credentials is not None:
-            logs.redact = self.redact = masker([*secret_values(secrets), fetcher.credentials.token])
+            masked = [*secret_values(secrets), *fetcher.credentials.secrets]
+            logs.redact = self.redact = masker(masked)
         logs.write(fetcher.describe())
         return fetcher
 

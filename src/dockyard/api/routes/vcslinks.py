@@ -1,6 +1,7 @@
 """VCS links under /v1/integrations/vcs: the official clients' list of linked accounts and the
-branches of a repository, and dockyard's own routes to create a token link, rotate its token
-and delete it. Tokens are never in a reply."""
+branches of a repository, and dockyard's own routes to create a token or ssh link, rotate its
+token or deploy key, pin an ssh server's host key and delete it. Tokens and private keys are
+never in a reply; an ssh link's public key is."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dockyard.engine.git import GitClient
 from dockyard.vcslinks import service
 from dockyard.vcslinks.schemas import (
     BranchList,
+    VcsHostKey,
     VcsLinkCreate,
     VcsLinkPatch,
     VcsLinkResponse,
@@ -67,7 +69,8 @@ async def list_branches(
 async def create_vcs_link(
     body: VcsLinkCreate, session: SessionDep, box: SecretBoxDep, _: VcsCreate
 ) -> Envelope[VcsLinkResponse]:
-    """A token link (dockyard's extension); 409 when one with that name's id exists."""
+    """A token or ssh link (dockyard's extension); 409 when one with that name's id exists.
+    An ssh link's reply shows the public key of the deploy key dockyard made for it."""
     return Envelope(data=service.response(await service.create_link(session, box, body)))
 
 
@@ -75,8 +78,24 @@ async def create_vcs_link(
 async def rotate_vcs_link(
     linkId: LinkId, body: VcsLinkPatch, session: SessionDep, box: SecretBoxDep, _: VcsUpdate
 ) -> Envelope[VcsLinkResponse]:
-    """Replace the link's token (and its login, when given)."""
+    """Replace the token link's token (and its login, when given)."""
     return Envelope(data=service.response(await service.rotate_token(session, box, linkId, body)))
+
+
+@router.post("/links/{linkId}/rotate-key")
+async def rotate_vcs_link_key(
+    linkId: LinkId, session: SessionDep, box: SecretBoxDep, _: VcsUpdate
+) -> Envelope[VcsLinkResponse]:
+    """A new deploy key for the ssh link; the reply shows its public key."""
+    return Envelope(data=service.response(await service.rotate_key(session, box, linkId)))
+
+
+@router.put("/links/{linkId}/host-key")
+async def pin_vcs_link_host_key(
+    linkId: LinkId, body: VcsHostKey, session: SessionDep, _: VcsUpdate
+) -> Envelope[VcsLinkResponse]:
+    """Pin the ssh server's host key anew (null: the next fetch records the server's)."""
+    return Envelope(data=service.response(await service.pin_host_key(session, linkId, body)))
 
 
 @router.delete("/links/{linkId}")
