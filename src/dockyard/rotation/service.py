@@ -1,8 +1,8 @@
 """Re-sealing every secret value at rest under the box's sealing key, after a key rotation:
 job and build service fields, build inputs (bundle URLs included), run inputs, notification
 secrets and webhook URLs, projects' webhook secrets, registry credentials' passwords and VCS
-links' tokens and deploy keys. Each value keeps its context. The rows are read and written by each domain's
-repository; this module only re-seals."""
+links' tokens and deploy keys. Each value keeps its context. The rows are read and written by
+each domain's repository; this module only re-seals."""
 
 from __future__ import annotations
 
