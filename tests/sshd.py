@@ -42,15 +42,6 @@ class SshServer:
         self._make_host_key()
 
     @property
-    def base_url(self) -> str:
-        """The server as a VCS link names it."""
-        return f"ssh://127.0.0.1:{self.port}"
-
-    def url(self, repository: str) -> str:
-        """The ssh:// URL of the bare repository `repository` (relative to `root`)."""
-        return f"ssh://{self.user}@127.0.0.1:{self.port}{self.root / repository}"
-
-    @property
     def host_key(self) -> str:
         """The public host key, `type base64`."""
         return " ".join((self.state / "host_key.pub").read_text().split()[:2])

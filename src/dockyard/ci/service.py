@@ -144,7 +144,7 @@ async def _head(
 ) -> Head:
     try:
         ref = _head_ref(provider, event)
-        sha = await git.resolve(fetcher.url, ref, credentials=fetcher.credentials)
+        sha = await git.resolve(fetcher.source, ref, credentials=fetcher.credentials)
     except DockyardError as exc:
         return Head(event, Decision(False, f"cannot resolve the ref: {exc.message}"))
     if sha == event.sha:
@@ -160,7 +160,7 @@ async def _facts(
 ) -> CommitFacts | Decision:
     """The pushed commits as the repository has them; a Decision not to build if it cannot be
     read. The cache is the repository's as one link (or none) reads it."""
-    url, credentials = fetcher.url, fetcher.credentials
+    url, credentials = fetcher.source, fetcher.credentials
     reader = f"{url}\0{fetcher.link.uid}" if fetcher.link else url
     cache = settings.data_dir / "git-cache" / hashlib.sha256(reader.encode()).hexdigest()[:24]
     lock = _cache_locks.setdefault(cache, asyncio.Lock())

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -222,18 +223,29 @@ async def _credentials(
 
 @dataclass(frozen=True)
 class Fetcher:
-    """Who fetches a repository: a link and its credentials, or no one (git goes without)."""
+    """Who fetches a repository: a link and its credentials, or no one (git goes without).
+    `url` is the repository as its source names it, `source` what git is given: the same,
+    or (`via`) the ssh URL on an ssh link's server of an https one (https://host/acme/app through a
+    link of ssh://host:2222/srv is ssh://host:2222/srv/acme/app)."""
 
     url: str
     link: VcsLink | None = None
     credentials: Credentials | None = None
     # The ssh server's host key, when this fetch is the link's first and recorded it.
     pinned_now: str | None = None
+    # The URL git is given when it is not `url`.
+    via: str | None = None
+
+    @property
+    def source(self) -> str:
+        return self.via or self.url
 
     def describe(self) -> str:
         if self.link is None:
             return f"Fetching {self.url} without a VCS link"
         said = f"Fetching {self.url} with VCS link {self.link.id!r} (login {self.link.login})"
+        if self.source != self.url:
+            said += f" as {self.source}"
         if self.pinned_now is not None:
             said += f"; first use of the link: pinned the server's host key {self.pinned_now}"
         return said
@@ -242,9 +254,9 @@ class Fetcher:
         """The error to report when the server refused git (GitAuthFailed `exc`)."""
         if isinstance(exc, HostKeyRefused) and self.link is not None:
             return GitError(
-                f"Repository {self.url}: the ssh host key of {_host_of(self.url)} is not the one "
-                f"VCS link {self.link.id!r} pinned, so it was not trusted. If the server's key "
-                f"was changed on purpose, pin the new one with PUT "
+                f"Repository {self.url}: the ssh host key of {_host_of(self.link)} is not the "
+                f"one VCS link {self.link.id!r} pinned, so it was not trusted. If the server's "
+                f"key was changed on purpose, pin the new one with PUT "
                 f"/v1/integrations/vcs/links/{self.link.id}/host-key ({exc.message})"
             )
         if self.link is None:
@@ -259,22 +271,42 @@ class Fetcher:
         )
 
 
-def _host_of(url: str) -> str:
-    parts = ssh_parts(url)
+def _host_of(link: VcsLink) -> str:
+    """An ssh link's server, `host` or `host:port`."""
+    parts = ssh_parts(link.vcs_url)
     if parts is None:
-        return url
+        return link.vcs_url
     _, host, port, _ = parts
     return host if port == 22 else f"{host}:{port}"
 
 
 def hosts(link: VcsLink, git: GitClient, url: str) -> bool:
-    """Whether the link's server holds repository `url` (as written or as insteadOf maps it).
-    An ssh link's server is its host and port (ssh://host:port/path and host:path alike)."""
+    """Whether the link's server holds repository `url` (as written or as insteadOf maps it)."""
+    return fetch_url(link, git, url) is not None
+
+
+def fetch_url(link: VcsLink, git: GitClient, url: str) -> str | None:
+    """The URL git fetches repository `url` by through the link, None when the link's server
+    does not hold it. A token link's is `url` under its https base; an ssh link's is `url`
+    when it is an ssh URL on the link's host and port (`ssh://user@host:port/path` and
+    `user@host:path` alike) under its path, else an https URL of the link's host made the
+    ssh one on the link's server, its path under the link's."""
     candidates = (url, git.mapped(url))
-    if link.kind == "ssh":
-        return any(_ssh_hosts(link.vcs_url, candidate) for candidate in candidates)
-    base = link.vcs_url.lower() + "/"
-    return any(candidate.lower().startswith(base) for candidate in candidates)
+    if link.kind != "ssh":
+        base = link.vcs_url.lower() + "/"
+        return url if any(item.lower().startswith(base) for item in candidates) else None
+    if any(_ssh_hosts(link.vcs_url, candidate) for candidate in candidates):
+        return url
+    server = ssh_parts(link.vcs_url)
+    try:
+        parts = urlsplit(url if "://" in url else f"https://{url}")
+    except ValueError:
+        return None
+    if server is None or parts.scheme.lower() not in ("http", "https"):
+        return None
+    if (parts.hostname or "").lower() != server[1] or parts.username or parts.query:
+        return None
+    return _on_server(link, parts.path.strip("/"))
 
 
 def _ssh_hosts(base: str, url: str) -> bool:
@@ -285,18 +317,23 @@ def _ssh_hosts(base: str, url: str) -> bool:
     return not prefix or path == prefix or path.startswith(prefix + "/")
 
 
+def _on_server(link: VcsLink, path: str) -> str:
+    if link.vcs_url.endswith(":"):  # an scp-like base names no path
+        return f"{link.vcs_url}{path}"
+    return f"{link.vcs_url}/{path}"
+
+
 def repository_url(link: VcsLink, owner: str, name: str) -> str:
     """The URL of repository `owner/name` on the link's server."""
-    if link.vcs_url.endswith(":"):  # an scp-like base names no path
-        return f"{link.vcs_url}{owner}/{name}"
-    return f"{link.vcs_url}/{owner}/{name}"
+    return _on_server(link, f"{owner}/{name}")
 
 
 async def _fetcher(
     session: AsyncSession, box: SecretBox, git: GitClient, url: str, link: VcsLink
 ) -> Fetcher:
-    credentials, pinned = await _credentials(session, box, git, link, url)
-    return Fetcher(url, link, credentials, pinned)
+    source = fetch_url(link, git, url) or url
+    credentials, pinned = await _credentials(session, box, git, link, source)
+    return Fetcher(url, link, credentials, pinned, source if source != url else None)
 
 
 async def fetcher_for(
@@ -327,7 +364,7 @@ async def fetcher_for(
     for link in hosting:
         try:
             fetcher = await _fetcher(session, box, git, url, link)
-            await git.branches(url, credentials=fetcher.credentials)
+            await git.branches(fetcher.source, credentials=fetcher.credentials)
         except DockyardError:
             continue
         return fetcher

@@ -380,13 +380,13 @@ class BuildRunner:
             wanted = ref or build.branch
             assert wanted is not None
             sha = await self.engines.git.resolve(
-                recipe.project_url, wanted, credentials=fetcher.credentials
+                fetcher.source, wanted, credentials=fetcher.credentials
             )
             logs.write(f"Latest commit of {wanted} is {sha}")
             await self.record(sha=sha)
         assert self.build.sha is not None
         await self.engines.git.checkout(
-            recipe.project_url,
+            fetcher.source,
             self.build.sha,
             source,
             full_clone=recipe.full_git_clone,
