@@ -5,12 +5,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-PACKAGES=(docker.io docker-registry git busybox-static ca-certificates iptables runsc)
+# openssh-client: ssh and ssh-keyscan, which fetch through ssh VCS links (deploy keys).
+PACKAGES=(docker.io docker-registry git busybox-static ca-certificates iptables runsc openssh-client)
 # chromium: Debian's headless browser, which the dashboard's browser tests (tests/ui) drive
 # through Playwright (Playwright's own browser downloads are not used). faketime, gcc and
 # libc6-dev: the clock-step faults (tests/faults/clock.py) preload libfaketime, with a small
-# fix of theirs compiled at test time.
-[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core faketime gcc libc6-dev)
+# fix of theirs compiled at test time. openssh-server: the ssh git server of the ssh VCS link
+# tests (tests/sshd.py runs its sshd on 127.0.0.1; no system service is needed).
+[ "${1:-}" = "test" ] && PACKAGES+=(postgresql tmux chromium fonts-dejavu-core faketime gcc libc6-dev openssh-server)
 # @northflank/js-client needs node >= 18: Debian 12's nodejs is 18.20. A node already on PATH
 # (e.g. from NodeSource, which bundles npm) is kept.
 if [ "${1:-}" = "test" ]; then

@@ -147,6 +147,13 @@ VCS_LINK = {
     "login": "acme-bot",
     "token": "ghp_exampletoken",
 }
+SSH_LINK = {
+    "name": "Acme Deploy Key",
+    "kind": "ssh",
+    "vcsService": "self-hosted",
+    "vcsUrl": "ssh://git.example.test:2222",
+    "login": "git",
+}
 PUSH = {
     "ref": "refs/heads/main",
     "after": SHA,
@@ -1861,6 +1868,84 @@ TABLE = [
         body={},
     ),
     row("delete-unknown-vcs-link", "DELETE", "/v1/integrations/vcs/links/nope", 404),
+    row(
+        "ssh-link-with-a-token",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        body=SSH_LINK | {"token": "ghp_exampletoken"},
+    ),
+    row(
+        "ssh-link-with-an-https-url",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        body=SSH_LINK | {"vcsUrl": "https://git.example.test"},
+    ),
+    row(
+        "ssh-link-url-with-a-user",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "vcsUrl",
+        body=SSH_LINK | {"vcsUrl": "ssh://git@git.example.test"},
+    ),
+    row(
+        "ssh-link-host-key-not-a-key",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "hostKey",
+        body=SSH_LINK | {"hostKey": "ssh-ed25519 bm90IGEga2V5IGF0IGFsbA=="},
+    ),
+    row(
+        "ssh-link-host-key-with-newline",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        "hostKey",
+        body=SSH_LINK | {"hostKey": "ssh-ed25519 AAAA\n* ssh-ed25519 AAAB"},
+    ),
+    row(
+        "token-link-with-a-host-key",
+        "POST",
+        "/v1/integrations/vcs/links",
+        400,
+        body=VCS_LINK | {"hostKey": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKr5"},
+    ),
+    row(
+        "rotate-key-of-unknown-vcs-link", "POST", "/v1/integrations/vcs/links/nope/rotate-key", 404
+    ),
+    row(
+        "no-permission-rotate-key",
+        "POST",
+        "/v1/integrations/vcs/links/nope/rotate-key",
+        403,
+        token="none",
+    ),
+    row(
+        "host-key-of-unknown-vcs-link",
+        "PUT",
+        "/v1/integrations/vcs/links/nope/host-key",
+        404,
+        body={"hostKey": None},
+    ),
+    row(
+        "host-key-missing",
+        "PUT",
+        "/v1/integrations/vcs/links/nope/host-key",
+        400,
+        "hostKey",
+        body={},
+    ),
+    row(
+        "host-key-not-a-key",
+        "PUT",
+        "/v1/integrations/vcs/links/nope/host-key",
+        400,
+        "hostKey",
+        body={"hostKey": "not a host key line"},
+    ),
 ]
 
 

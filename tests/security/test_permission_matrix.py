@@ -180,6 +180,8 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
         P.VCS_CREATE,
     ),
     ("PATCH", f"{L}/{{vcsLink}}", {"token": VCS_TOKEN}, P.VCS_UPDATE),
+    ("POST", f"{L}/{{sshLink}}/rotate-key", None, P.VCS_UPDATE),
+    ("PUT", f"{L}/{{sshLink}}/host-key", {"hostKey": None}, P.VCS_UPDATE),
     ("DELETE", f"{L}/{{vcsLink}}", None, P.VCS_DELETE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
@@ -197,6 +199,7 @@ def template(path: str) -> str:
         "webhookSecret": "webhookSecretId",
         "registry": "credentialId",
         "vcsLink": "linkId",
+        "sshLink": "linkId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
@@ -295,7 +298,11 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     }
     created = client.post("/v1/integrations/vcs/links", json=link)
     assert created.status_code == 200, created.text
+    ssh = {"name": f"Matrix Ssh {project}", "kind": "ssh", "vcsService": "github", "login": "git"}
+    ssh_link = client.post("/v1/integrations/vcs/links", json=ssh)
+    assert ssh_link.status_code == 200, ssh_link.text
     return {
+        "sshLink": ssh_link.json()["data"]["vcsLinkId"],
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,
