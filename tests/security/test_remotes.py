@@ -260,7 +260,7 @@ def test_git_pins_the_address_it_checked() -> None:
 
     for url in ("ssh://git@git.rebind.test/acme/app", "git@git.rebind.test:acme/app"):
         ssh = Rebinding(PUBLIC, "127.0.0.1")
-        command = GitClient(resolver=ssh).remote(url).ssh_command
+        command = GitClient(resolver=ssh).remote(url).ssh_command()
         assert command.split() == [
             "ssh",
             "-o",

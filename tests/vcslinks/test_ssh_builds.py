@@ -11,6 +11,7 @@ command."""
 from __future__ import annotations
 
 import json
+import stat
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from dockyard.engine.git import GitClient
+from dockyard.engine.base import SshKey
+from dockyard.engine.git import GitClient, _ssh_files
 from dockyard.vcslinks.models import VcsLink
 from dockyard.vcslinks.service import fetch_url, hosts
 from tests.builds.conftest import LiveDockyard, live_with_project
@@ -185,3 +187,33 @@ def test_an_ssh_link_hosts_both_ssh_url_forms_and_https_urls_of_its_host() -> No
     assert not hosts(scoped, git, "ssh://git@git.test:2222/acmeother/app")
     assert not hosts(scoped, git, "git@git.test:acme/app")
     assert fetch_url(scoped, git, "https://git.test/x/app") == "ssh://git.test:2222/acme/x/app"
+
+
+def test_the_branches_are_listed_through_an_ssh_link(ssh: Ssh) -> None:
+    link = ssh.link("lister")
+    ssh.server.authorize(link["publicKey"])
+
+    listed = ssh.live.http.get(
+        "/v1/integrations/vcs/repos/self-hosted/acme/app/branches",
+        params={"vcs_link_id": link["vcsLinkId"]},
+    )
+
+    assert listed.status_code == 200, listed.text
+    heads = {
+        branch["name"]: branch["commit"]["sha"] for branch in listed.json()["data"]["branches"]
+    }
+    assert heads["main"] == ssh.live.sample.main
+
+
+def test_the_key_file_is_private_and_gone_after_use_whatever_the_way() -> None:
+    key = SshKey("git", b"-----BEGIN OPENSSH PRIVATE KEY-----\nbody\n", "ssh-ed25519 AAAA")
+    with _ssh_files(key) as files:
+        folder = files.identity.parent
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert stat.S_IMODE(files.identity.stat().st_mode) == 0o600
+        assert files.known_hosts.read_text() == "* ssh-ed25519 AAAA\n"
+    assert not folder.exists()
+    with pytest.raises(RuntimeError), _ssh_files(key) as files:
+        folder = files.identity.parent
+        raise RuntimeError("git failed")
+    assert not folder.exists()
