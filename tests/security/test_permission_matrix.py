@@ -183,6 +183,10 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("POST", f"{L}/{{sshLink}}/rotate-key", None, P.VCS_UPDATE),
     ("PUT", f"{L}/{{sshLink}}/host-key", {"hostKey": None}, P.VCS_UPDATE),
     ("DELETE", f"{L}/{{vcsLink}}", None, P.VCS_DELETE),
+    ("GET", "/tokens", None, P.TOKENS_READ),
+    ("POST", "/tokens", {"name": "Made", "permissions": [P.TOKENS_CREATE.value]}, P.TOKENS_CREATE),
+    ("GET", "/tokens/{token}", None, P.TOKENS_READ),
+    ("DELETE", "/tokens/{token}", None, P.TOKENS_UPDATE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
@@ -200,6 +204,7 @@ def template(path: str) -> str:
         "registry": "credentialId",
         "vcsLink": "linkId",
         "sshLink": "linkId",
+        "token": "tokenId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
@@ -301,8 +306,11 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     ssh = {"name": f"Matrix Ssh {project}", "kind": "ssh", "vcsService": "github", "login": "git"}
     ssh_link = client.post("/v1/integrations/vcs/links", json=ssh)
     assert ssh_link.status_code == 200, ssh_link.text
+    token = client.post("/v1/tokens", json={"name": project, "permissions": [P.JOBS_READ.value]})
+    assert token.status_code == 200, token.text
     return {
         "sshLink": ssh_link.json()["data"]["vcsLinkId"],
+        "token": token.json()["data"]["id"],
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,

@@ -2,7 +2,7 @@
 private key is sealed in `sealed_secret`, as a token is)
 
 Revision ID: 0018_vcs_ssh_links
-Revises: 0017_vcs_links
+Revises: 0021_token_ids
 Create Date: 2026-12-04 21:30:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0018_vcs_ssh_links"
-down_revision = "0017_vcs_links"
+down_revision = "0021_token_ids"
 branch_labels = None
 depends_on = None
 
