@@ -33,6 +33,26 @@ UNLINKED_URL = "https://git.unlinked.test/acme/app"
 WEBHOOK_SECRET = "private-webhook-secret"
 
 
+def private_job(live: LiveDockyard, name: str, url: str, **vcs: str) -> str:
+    """A manual job building repository `url` (its `deployment.vcs` with `vcs` added)."""
+    source = {"projectUrl": url, "projectType": "self-hosted", "projectBranch": "main"}
+    body = {
+        "name": name,
+        "billing": {"deploymentPlan": "nf-compute-20"},
+        "backoffLimit": 0,
+        "deployment": {"vcs": source | vcs},
+        "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+    }
+    job_id: str = live.post("/jobs/manual", body)["id"]
+    return job_id
+
+
+def built(live: LiveDockyard, job: str) -> dict[str, Any]:
+    """The job's build, started and waited for."""
+    started = live.post(f"/jobs/{job}/build", {})
+    return live.wait_for(f"/jobs/{job}/build/{started['id']}")
+
+
 @dataclass
 class Private:
     live: LiveDockyard
@@ -40,22 +60,10 @@ class Private:
     links: dict[str, dict[str, Any]]
 
     def job(self, name: str, url: str = PRIVATE_URL, **vcs: str) -> str:
-        source = {"projectUrl": url, "projectType": "self-hosted", "projectBranch": "main"}
-        body = {
-            "name": name,
-            "billing": {"deploymentPlan": "nf-compute-20"},
-            "backoffLimit": 0,
-            "deployment": {"vcs": source | vcs},
-            "buildSettings": {
-                "dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}
-            },
-        }
-        job_id: str = self.live.post("/jobs/manual", body)["id"]
-        return job_id
+        return private_job(self.live, name, url, **vcs)
 
     def build(self, job: str) -> dict[str, Any]:
-        started = self.live.post(f"/jobs/{job}/build", {})
-        return self.live.wait_for(f"/jobs/{job}/build/{started['id']}")
+        return built(self.live, job)
 
     def leaks(self, secret: str, build_id: str) -> list[str]:
         """Where `secret` shows: build log, git server, dockyard's output, its data dir."""

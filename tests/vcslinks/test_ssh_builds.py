@@ -28,7 +28,7 @@ from tests.builds.conftest import LiveDockyard, live_with_project
 from tests.builds.test_job_builds import image_file
 from tests.gitrepos import make_sample_repo
 from tests.sshd import SshServer
-from tests.vcslinks.test_private_builds import image_holds
+from tests.vcslinks.test_private_builds import built, image_holds, private_job
 
 URL = "https://git.ssh.test/acme/app"
 # The PEM armour and the start of every OpenSSH private key's body (`openssh-key-v1`).
@@ -58,27 +58,10 @@ class Ssh:
         return made
 
     def job(self, name: str, link: dict[str, Any]) -> str:
-        source = {
-            "projectUrl": URL,
-            "projectType": "self-hosted",
-            "projectBranch": "main",
-            "vcsLinkId": link["vcsLinkId"],
-        }
-        body = {
-            "name": name,
-            "billing": {"deploymentPlan": "nf-compute-20"},
-            "backoffLimit": 0,
-            "deployment": {"vcs": source},
-            "buildSettings": {
-                "dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}
-            },
-        }
-        job_id: str = self.live.post("/jobs/manual", body)["id"]
-        return job_id
+        return private_job(self.live, name, URL, vcsLinkId=link["vcsLinkId"])
 
     def build(self, job: str) -> dict[str, Any]:
-        started = self.live.post(f"/jobs/{job}/build", {})
-        return self.live.wait_for(f"/jobs/{job}/build/{started['id']}")
+        return built(self.live, job)
 
     def key_leaks(self, build_id: str) -> list[str]:
         """Where private key material shows: the build log, sshd's and dockyard's output, the
