@@ -97,7 +97,7 @@ AUTH_MARKERS = (
     "the requested url returned error: 403",
     "permission denied (publickey",
 )
-# How ssh words a server whose host key is not the pinned one.
+# How ssh words a server whose host key it does not know (not the one a VCS link pinned).
 HOST_KEY_MARKERS = ("host key verification failed",)
 # The credential helper git runs (through sh): it answers `get` with the login and token of
 # the environment of that one git process, and ignores `store` and `erase`. The values never
@@ -137,7 +137,8 @@ class GitAuthFailed(GitError):
 
 
 class HostKeyRefused(GitAuthFailed):
-    """The ssh server showed a host key other than the one pinned: git did not talk to it."""
+    """The ssh server showed a host key that is not a known one (a VCS link's: not the one it
+    pinned): git did not talk to it."""
 
 
 @dataclass(frozen=True)
@@ -749,14 +750,14 @@ def _mentions_missing_object(lines: Iterable[str]) -> bool:
 
 def _raise_for(url: str, failure: str, tail: Iterable[str]) -> None:
     """Raise the error a failed network command of git means: HostKeyRefused when ssh found
-    another host key than the pinned one, GitAuthFailed when the server asked for credentials
-    or refused them, else a GitError saying `failure`. (ssh's own lines, which git passes on,
-    are not `fatal:` lines: they are looked for in the whole tail.)"""
+    a host key it does not know (not the one pinned), GitAuthFailed when the server asked for
+    credentials or refused them, else a GitError saying `failure`. (ssh's own lines, which git
+    passes on, are not `fatal:` lines: they are looked for in the whole tail.)"""
     lines = list(tail)
     said = [line.strip() for line in lines if _marked(line, (*HOST_KEY_MARKERS, *AUTH_MARKERS))]
     summary = " ".join(dict.fromkeys([*said, _error_summary(lines)]))
     if any(_marked(line, HOST_KEY_MARKERS) for line in lines):
-        raise HostKeyRefused(f"{url}: the ssh server's host key is not the pinned one ({summary})")
+        raise HostKeyRefused(f"{url}: ssh did not trust the server's host key ({summary})")
     if said:
         raise GitAuthFailed(f"{url} refused access: {summary}")
     raise GitError(f"{failure}: {summary}")
