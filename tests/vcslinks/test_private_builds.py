@@ -212,12 +212,12 @@ def test_deleting_a_link_in_use_answers_409(private: Private) -> None:
     assert "holds-the-link" in refused.json()["error"]["message"]
 
 
-def test_a_webhook_reads_the_private_repository_through_the_link(private: Private) -> None:
-    live = private.live
-    job = private.job("hooked", projectBranch="hook")
-    sha = live.sample.repo.commit({"hook.txt": "pushed\n"}, "pushed", branch="hook")
+def pushed_and_built(live: LiveDockyard, job: str, url: str, branch: str) -> dict[str, Any]:
+    """A commit pushed to `branch` of the sample repository, delivered by a signed generic
+    webhook naming `url`: the job's build of it, which the webhook started (waited for)."""
+    sha = live.sample.repo.commit({"hook.txt": "pushed\n"}, "pushed", branch=branch)
     body = json.dumps(
-        {"deliveryId": str(uuid.uuid4()), "repository": PRIVATE_URL, "branch": "hook", "sha": sha}
+        {"deliveryId": str(uuid.uuid4()), "repository": url, "branch": branch, "sha": sha}
     ).encode()
     signature = "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), body, hashlib.sha256).hexdigest()
     delivered = live.http.post(
@@ -230,4 +230,11 @@ def test_a_webhook_reads_the_private_repository_through_the_link(private: Privat
     event = live.get(f"/jobs/{job}/ci-events")["events"][0]
     assert event["built"] is True, event
     build = live.wait_for(f"/jobs/{job}/build/{event['buildId']}")
-    assert build["status"] == "SUCCESS" and build["sha"] == sha, build
+    assert build["sha"] == sha, build
+    return build
+
+
+def test_a_webhook_reads_the_private_repository_through_the_link(private: Private) -> None:
+    job = private.job("hooked", projectBranch="hook")
+    build = pushed_and_built(private.live, job, PRIVATE_URL, "hook")
+    assert build["status"] == "SUCCESS", build

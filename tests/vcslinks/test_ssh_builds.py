@@ -28,7 +28,13 @@ from tests.builds.conftest import LiveDockyard, live_with_project
 from tests.builds.test_job_builds import image_file
 from tests.gitrepos import make_sample_repo
 from tests.sshd import SshServer
-from tests.vcslinks.test_private_builds import built, image_holds, private_job
+from tests.vcslinks.test_private_builds import (
+    WEBHOOK_SECRET,
+    built,
+    image_holds,
+    private_job,
+    pushed_and_built,
+)
 
 URL = "https://git.ssh.test/acme/app"
 # The PEM armour and the start of every OpenSSH private key's body (`openssh-key-v1`).
@@ -57,8 +63,8 @@ class Ssh:
         made: dict[str, Any] = reply.json()["data"]
         return made
 
-    def job(self, name: str, link: dict[str, Any]) -> str:
-        return private_job(self.live, name, URL, vcsLinkId=link["vcsLinkId"])
+    def job(self, name: str, link: dict[str, Any], **vcs: str) -> str:
+        return private_job(self.live, name, URL, vcsLinkId=link["vcsLinkId"], **vcs)
 
     def build(self, job: str) -> dict[str, Any]:
         return built(self.live, job)
@@ -93,7 +99,10 @@ def ssh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ssh]:
         f"ssh://git.ssh.test:{each.port}/": f"ssh://127.0.0.1:{each.port}/"
         for each in (server, other)
     }
-    env = {"DOCKYARD_GIT_INSTEADOF": json.dumps(insteadof)}
+    env = {
+        "DOCKYARD_GIT_INSTEADOF": json.dumps(insteadof),
+        "DOCKYARD_WEBHOOK_SECRET": WEBHOOK_SECRET,
+    }
     with server, live_with_project(root, sample, "Over Ssh", **env) as live:
         yield Ssh(live, server, other)
 
@@ -170,6 +179,17 @@ def test_an_ssh_link_hosts_both_ssh_url_forms_and_https_urls_of_its_host() -> No
     assert not hosts(scoped, git, "ssh://git@git.test:2222/acmeother/app")
     assert not hosts(scoped, git, "git@git.test:acme/app")
     assert fetch_url(scoped, git, "https://git.test/x/app") == "ssh://git.test:2222/acme/x/app"
+
+
+def test_a_webhook_reads_the_repository_through_the_ssh_link(ssh: Ssh) -> None:
+    link = ssh.link("hooked", hostKey=ssh.server.host_key)
+    ssh.server.authorize(link["publicKey"])
+    job = ssh.job("hooked", link, projectBranch="ssh-hook")
+
+    build = pushed_and_built(ssh.live, job, URL, "ssh-hook")
+
+    assert build["status"] == "SUCCESS", build
+    assert ssh.key_leaks(build["id"]) == []
 
 
 def test_the_branches_are_listed_through_an_ssh_link(ssh: Ssh) -> None:
