@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from dockyard import __version__
 from dockyard.app import create_app
 from dockyard.config import Settings
 from dockyard.wire.paths import field_path
@@ -76,7 +77,7 @@ def test_unknown_team_is_404(client: TestClient) -> None:
 
 
 def test_health_and_openapi(app_client: TestClient) -> None:
-    assert app_client.get("/health").json() == {"data": {"status": "ok"}}
+    assert app_client.get("/health").json() == {"data": {"status": "ok", "version": __version__}}
     schema = app_client.get("/openapi.json").json()
     assert "/v1/projects" in schema["paths"]
     assert "/v1/teams/{teamId}/projects/{projectId}" in schema["paths"]

@@ -15,6 +15,7 @@ from dockyard.app import create_app
 from dockyard.auth.permissions import Permission
 from dockyard.cli.main import app
 from dockyard.config import Settings
+from dockyard.migrations import prepare_storage
 from tests.conftest import assert_error
 
 runner = CliRunner()
@@ -23,7 +24,9 @@ runner = CliRunner()
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path / "data"))
-    return Settings(registry="127.0.0.1:1")
+    settings = Settings(registry="127.0.0.1:1")
+    prepare_storage(settings)  # as `dockyard up` or `dockyard migrate` does
+    return settings
 
 
 def create(*args: str) -> str:

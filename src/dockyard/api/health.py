@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from dockyard import __version__
 from dockyard.api.errors import error_response
 from dockyard.wire.models import Envelope
 
@@ -19,7 +20,8 @@ READY_TIMEOUT_SECONDS = 5.0
 
 @router.get("/health")
 async def health() -> Envelope[dict[str, str]]:
-    return Envelope(data={"status": "ok"})
+    """Liveness, and the version of dockyard that answers."""
+    return Envelope(data={"status": "ok", "version": __version__})
 
 
 async def _check(probe: Awaitable[None]) -> str:

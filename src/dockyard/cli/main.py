@@ -11,6 +11,7 @@ import typer
 from typer.core import TyperGroup
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
+from dockyard import __version__
 from dockyard.cli import (
     activity,
     integrations,
@@ -60,6 +61,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"dockyard {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def root(
     ctx: typer.Context,
@@ -69,6 +76,10 @@ def root(
             "--context", envvar="DOCKYARD_CONTEXT", help="the saved context to use (see login)"
         ),
     ] = None,
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_print_version, is_eager=True, help="print the version"),
+    ] = False,
 ) -> None:
     """Self-hosted builds and jobs behind the Northflank API."""
     remote = Remote(context)
@@ -81,6 +92,7 @@ app.command("api", rich_help_panel="Serve")(serve.api)
 app.command("worker", rich_help_panel="Serve")(serve.worker)
 app.add_typer(tokens.app, name="token", rich_help_panel="Administer")
 app.add_typer(secrets.app, name="secrets", rich_help_panel="Administer")
+app.command("migrate", rich_help_panel="Administer")(maintenance.migrate)
 app.command("gc", rich_help_panel="Administer")(maintenance.gc)
 app.command("registry-htpasswd", rich_help_panel="Administer")(maintenance.registry_htpasswd)
 app.command("login", rich_help_panel="Use a server")(login.login)

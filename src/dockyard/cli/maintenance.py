@@ -1,5 +1,6 @@
-"""`dockyard gc`: bound the disk, on the server's host (its database, engine and registry);
-`dockyard registry-htpasswd`: the auth file of an operator's registry."""
+"""`dockyard migrate`: the database to this dockyard's schema; `dockyard gc`: bound the disk,
+on the server's host (its database, engine and registry); `dockyard registry-htpasswd`: the
+auth file of an operator's registry."""
 
 from __future__ import annotations
 
@@ -9,14 +10,24 @@ from typing import Annotated
 
 import typer
 
+from dockyard import __version__
 from dockyard.cli.output import err, out
 from dockyard.config import load_settings
 from dockyard.db.session import Database
 from dockyard.engine.registry import write_htpasswd
 from dockyard.errors import DockyardError
 from dockyard.gc.service import Collected, collect
-from dockyard.migrations import prepare_storage
+from dockyard.migrations import open_storage, prepare_storage, schema_revisions
 from dockyard.secrets.credentials import registry_login
+
+
+def migrate() -> None:
+    """Migrate the database to this dockyard's schema (`up`, `api` and `worker` do it at start;
+    other commands only check it). A database newer than this dockyard is refused."""
+    settings = load_settings()
+    prepare_storage(settings)
+    current, _ = schema_revisions(settings.resolved_database_url)
+    out.print(f"database schema {', '.join(sorted(current))} (dockyard {__version__})")
 
 
 def gc(
@@ -26,7 +37,7 @@ def gc(
     DOCKYARD_IMAGE_RETENTION_DAYS, stale build directories, unused source caches, build
     cache and the networks of deleted projects."""
     settings = load_settings()
-    prepare_storage(settings)
+    open_storage(settings)
 
     async def run() -> Collected:
         database = Database(settings.resolved_database_url)

@@ -16,7 +16,7 @@ from dockyard.config import Settings, load_settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
 from dockyard.errors import DockyardError
-from dockyard.migrations import prepare_storage
+from dockyard.migrations import open_storage
 from dockyard.rotation.service import Resealed, key_ids_in_use, reseal_all
 from dockyard.secrets.crypto import (
     KEY_FILE,
@@ -84,8 +84,8 @@ def rotate_key(
 ) -> None:
     """Make a new key the sealing key (old ones stay to open), re-seal every secret with it."""
     settings = load_settings()
-    prepare_storage(settings)
     path = _key_file(settings)
+    open_storage(settings)
     ring = rotated(read_key_ring(path))
     write_key_file(path, ring)
     _reseal(settings, SecretBox(ring.keys))
@@ -104,8 +104,8 @@ def retire_keys() -> None:
     """Drop the old keys no sealed value uses; refused until DOCKYARD_KEY_SETTLE_SECONDS after
     the last rotation, while a running process may still be writing a value sealed with one."""
     settings = load_settings()
-    prepare_storage(settings)
     path = _key_file(settings)
+    open_storage(settings)
     settled = _settled_at(settings, read_key_ring(path))
     if settled is not None and utcnow() < settled:
         raise DockyardError(
@@ -120,7 +120,7 @@ def retire_keys() -> None:
 def reseal() -> None:
     """Re-seal every secret with the first configured key (after changing DOCKYARD_SECRET_KEY)."""
     settings = load_settings()
-    prepare_storage(settings)
+    open_storage(settings)
     box = SecretBox.from_settings(settings)
     _report(
         asyncio.run(run_in_session(settings.resolved_database_url, lambda s: reseal_all(s, box)))

@@ -19,7 +19,7 @@ from dockyard.auth.permissions import Permission
 from dockyard.config import load_settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
-from dockyard.migrations import prepare_storage
+from dockyard.migrations import open_storage
 from dockyard.wire.models import iso_utc
 
 app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
@@ -32,7 +32,7 @@ UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 def _with_session(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     settings = load_settings()
-    prepare_storage(settings)
+    open_storage(settings)
 
     return asyncio.run(run_in_session(settings.resolved_database_url, work))
 
