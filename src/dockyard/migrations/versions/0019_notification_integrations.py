@@ -28,7 +28,7 @@ integrations = sa.table(
     sa.column("spec", sa.JSON()),
     sa.column("all_projects", sa.Boolean()),
 )
-restrictions = sa.table(
+restricted_to = sa.table(
     "notification_integration_projects",
     sa.column("integration_pk", sa.Integer()),
     sa.column("project_id", sa.String()),
@@ -87,7 +87,9 @@ def upgrade() -> None:
     for row in _rows(sa.select(integrations).order_by(integrations.c.pk)):
         # Its project's integration: restricted to the project, hearing all of its resources
         # as before when it named none.
-        spec = dict(row["spec"]) | {"restricted": True}
+        spec = dict(row["spec"])
+        restrictions = dict(spec.get("restrictions") or {}) | {"projects": [row["project_id"]]}
+        spec |= {"restricted": True, "restrictions": restrictions}
         bind.execute(
             integrations.update()
             .where(integrations.c.pk == row["pk"])
@@ -98,7 +100,7 @@ def upgrade() -> None:
             )
         )
         bind.execute(
-            restrictions.insert().values(integration_pk=row["pk"], project_id=row["project_id"])
+            restricted_to.insert().values(integration_pk=row["pk"], project_id=row["project_id"])
         )
     with op.batch_alter_table("notification_integrations") as batch:
         batch.drop_constraint("uq_notification_integrations_project_id_id", type_="unique")
@@ -122,6 +124,19 @@ def _drop_integration(pk: int) -> None:
     bind.execute(integrations.delete().where(integrations.c.pk == pk))
 
 
+def _project_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    """A spec as a project's integration had it: no projects; restricted only if it names
+    jobs, services or tags."""
+    restrictions = dict(spec.get("restrictions") or {})
+    restrictions.pop("projects", None)
+    tags = restrictions.get("tags") or {}
+    named = restrictions.get("jobs") or restrictions.get("services") or tags.get("items")
+    return spec | {
+        "restrictions": restrictions,
+        "restricted": bool(spec.get("restricted") and named),
+    }
+
+
 def downgrade() -> None:
     """Each integration goes back to its first project; one that heard every project, or
     whose projects are all gone, is dropped with its deliveries."""
@@ -130,16 +145,18 @@ def downgrade() -> None:
         batch.add_column(sa.Column("project_id", sa.String(length=64), nullable=True))
     bind = op.get_bind()
     owners: dict[int, str] = {}
-    for row in _rows(sa.select(restrictions).order_by(restrictions.c.project_id)):
+    for row in _rows(sa.select(restricted_to).order_by(restricted_to.c.project_id)):
         owners.setdefault(row["integration_pk"], row["project_id"])
-    for row in _rows(sa.select(integrations.c.pk)):
+    for row in _rows(sa.select(integrations.c.pk, integrations.c.spec)):
         owner = owners.get(row["pk"])
         if owner is None:
             _drop_integration(row["pk"])
-        else:
-            bind.execute(
-                integrations.update().where(integrations.c.pk == row["pk"]).values(project_id=owner)
-            )
+            continue
+        bind.execute(
+            integrations.update()
+            .where(integrations.c.pk == row["pk"])
+            .values(project_id=owner, spec=_project_spec(dict(row["spec"])))
+        )
     with op.batch_alter_table("notification_integrations") as batch:
         batch.alter_column("project_id", existing_type=sa.String(length=64), nullable=False)
         batch.create_foreign_key(
