@@ -70,6 +70,8 @@ def test_the_team_routes_create_list_get_update_and_delete(
     assert sorted(moved.json()["data"]["projects"]) == sorted([project, other])
     lifted = client.post(f"{N}/only-here", json={"restricted": False}).json()["data"]
     assert lifted["restricted"] is False and lifted["projects"] == []
+    again = client.post(f"{N}/only-here", json={"projects": [other]}).json()["data"]
+    assert again["restricted"] is True and again["projects"] == [other]
     assert client.delete(f"{N}/only-here").status_code == 200
     assert_error(client.get(f"{N}/only-here"), 404, "notificationId")
 

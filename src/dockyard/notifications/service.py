@@ -1,5 +1,8 @@
-"""Notification integration rules: ids are slugs of names, unique per project; the stored spec
-is always a valid create body but for its webhook URL, which is sealed at rest (it is a
+"""Notification integration rules: integrations are the team's, ids are slugs of names, unique
+in the team; an integration hears every project, or those it is restricted to
+(`restrictions.projects` in its spec, mirrored in rows the outbox queries), which must exist
+when named; deleting a project deletes the integrations restricted to it alone. The stored
+spec is always a valid create body but for its webhook URL, which is sealed at rest (it is a
 credential) and kept redacted in the spec: a reply shows the URL only to the write that gave
 it, reads the redacted form. The RAW_WEBHOOK secret is sealed at rest and shown only in the
 reply to the creation; webhook URLs obey the server-side fetch rules (DOCKYARD_FETCH_ALLOW).
@@ -225,15 +228,18 @@ async def _projects_after(
     return [] if body.restricted is False else current
 
 
-def _whole(body: dict[str, Any], projects: list[str], project_id: str | None) -> NotificationSpec:
+def _whole(
+    body: dict[str, Any], projects: list[str], project_id: str | None, given: NotificationPatch
+) -> NotificationSpec:
     """The integration's whole spec from a merged body: its projects in
-    `restrictions.projects` (none at the top level), restricted when it names some."""
+    `restrictions.projects` (none at the top level), restricted when it has some and the
+    request (`given`) did not say otherwise (under a project, always)."""
     whole = {key: value for key, value in body.items() if key != "projects"}
     restrictions = dict(whole.pop("restrictions", None) or {})
     restrictions.pop("projects", None)
     if projects:
         restrictions["projects"] = projects
-        if project_id is not None or whole.get("restricted") is None:
+        if project_id is not None or given.restricted is None:
             whole["restricted"] = True
     if restrictions:
         whole["restrictions"] = restrictions
@@ -290,7 +296,7 @@ async def create_integration(
     if await repository.get(session, integration_id) is not None:
         raise _clash(integration_id, body.name)
     projects = await _projects_after(session, body, [], project_id)
-    spec = _whole(changes_of(body), projects, project_id)
+    spec = _whole(changes_of(body), projects, project_id, body)
     await _check_webhook(spec.webhook, settings)
     if spec.type == "RAW_WEBHOOK" and spec.secret is None:
         spec = spec.model_copy(update={"secret": secrets.token_urlsafe(32)})
@@ -322,7 +328,7 @@ async def update_integration(
         del changes["webhook"]
     projects = await _projects_after(session, patch, projects_of(integration), project_id)
     current = integration.spec | {"webhook": opened_webhook(box, integration)}
-    spec = _whole(merged(current, changes, MERGED_OBJECTS), projects, project_id)
+    spec = _whole(merged(current, changes, MERGED_OBJECTS), projects, project_id, patch)
     if "webhook" in changes:
         await _check_webhook(spec.webhook, settings)
     await _store(session, box, principal, integration, spec)
