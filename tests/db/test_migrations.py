@@ -105,7 +105,7 @@ def test_project_integrations_become_integrations_restricted_to_their_project(
     """0019: each project's integration is kept, restricted to its project, under its id (the
     second `alerts` suffixed with its project), with its deliveries."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
-    command.upgrade(alembic_config(url, BOX), "0017_vcs_links")
+    command.upgrade(alembic_config(url, BOX), "0021_token_ids")
     engine = create_engine(sync_url(url))
     now = {"now": "2026-12-01 00:00:00"}
     try:

@@ -4,7 +4,7 @@ restricted to that project, under its id (suffixed with the project's id where a
 project's integration had the same id first)
 
 Revision ID: 0019_notification_integrations
-Revises: 0017_vcs_links
+Revises: 0021_token_ids
 Create Date: 2026-12-04 21:30:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0019_notification_integrations"
-down_revision = "0017_vcs_links"
+down_revision = "0021_token_ids"
 branch_labels = None
 depends_on = None
 
