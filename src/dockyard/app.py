@@ -20,6 +20,7 @@ from dockyard.api.routes.ci import webhook_secrets as webhook_secrets_router
 from dockyard.api.routes.ci import webhooks as webhooks_router
 from dockyard.api.routes.jobs import router as jobs_router
 from dockyard.api.routes.logs import router as logs_router
+from dockyard.api.routes.notifications import project_router as project_notifications_router
 from dockyard.api.routes.notifications import router as notifications_router
 from dockyard.api.routes.projects import router as projects_router
 from dockyard.api.routes.registries import router as registries_router
@@ -109,6 +110,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, secrets_router)
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)
+    include_v1(app, project_notifications_router)
     include_v1(app, notifications_router)
     include_v1(app, registries_router)
     include_v1(app, vcslinks_router)

@@ -45,6 +45,7 @@ JOB = f"{A}/jobs/alpha-job"
 SERVICE = f"{A}/services/alpha-service"
 NO_BODY = object()
 REGISTRIES = "/v1/integrations/registries"
+NOTIFICATIONS = "/v1/integrations/notifications"
 REGISTRY = {
     "name": "Fresh Registry",
     "provider": "custom",
@@ -1631,6 +1632,75 @@ TABLE = [
     row("delete-unknown-notification", "DELETE", f"{A}/notifications/nope", 404),
     row("unknown-notification-deliveries", "GET", f"{A}/notifications/nope/deliveries", 404),
     row("test-unknown-notification", "POST", f"{A}/notifications/nope/test", 404),
+    # ---- the team's notification integrations ----------------------------------------------
+    row("no-token-team-notifications", "GET", NOTIFICATIONS, 401, token=None),
+    row(
+        "no-permission-create-team-notification",
+        "POST",
+        NOTIFICATIONS,
+        403,
+        body=NOTIFICATION,
+        token="none",
+    ),
+    row("project-token-team-notifications", "GET", NOTIFICATIONS, 403, "permission", token="alpha"),
+    row(
+        "team-notification-unknown-project",
+        "POST",
+        NOTIFICATIONS,
+        400,
+        "projects[0]",
+        body=NOTIFICATION | {"projects": ["no-such-project"]},
+    ),
+    row(
+        "team-notification-unknown-restricted-project",
+        "POST",
+        NOTIFICATIONS,
+        400,
+        "restrictions.projects[0]",
+        body=NOTIFICATION | {"restrictions": {"projects": ["no-such-project"]}},
+    ),
+    row(
+        "team-notification-unrestricted-with-projects",
+        "POST",
+        NOTIFICATIONS,
+        400,
+        "restricted",
+        body=NOTIFICATION | {"restricted": False, "projects": ["alpha"]},
+    ),
+    row(
+        "team-notification-teams-type",
+        "POST",
+        NOTIFICATIONS,
+        400,
+        "type",
+        body=NOTIFICATION | {"type": "TEAMS"},
+    ),
+    row(
+        "project-notification-names-projects",
+        "POST",
+        f"{A}/notifications",
+        400,
+        "projects",
+        body=NOTIFICATION | {"projects": ["alpha"]},
+    ),
+    row(
+        "team-notifications-per-page",
+        "GET",
+        NOTIFICATIONS,
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row("unknown-team-notification", "GET", f"{NOTIFICATIONS}/nope", 404),
+    row("update-unknown-team-notification", "POST", f"{NOTIFICATIONS}/nope", 404, body={}),
+    row("delete-unknown-team-notification", "DELETE", f"{NOTIFICATIONS}/nope", 404),
+    row(
+        "unknown-team-notification-deliveries",
+        "GET",
+        f"{NOTIFICATIONS}/nope/deliveries",
+        404,
+    ),
+    row("test-unknown-team-notification", "POST", f"{NOTIFICATIONS}/nope/test", 404),
     # ---- API tokens -------------------------------------------------------------------------
     row("no-token-list-tokens", "GET", "/v1/tokens", 401, token=None),
     row("no-permission-list-tokens", "GET", "/v1/tokens", 403, "permission", token="none"),

@@ -1,7 +1,8 @@
 """The core flow through the official `@northflank/js-client` from npm, run by node: a project,
 a build service built from a branch, a manual job built from a sha and run, lists, range and
 tailed logs, an aborted build and run, a cron job's calls, and deletes
-(tests/conformance/js/flow.mjs)."""
+(tests/conformance/js/flow.mjs); and the team's notification integrations
+(tests/conformance/js/notifications.mjs)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,20 @@ def node() -> str:
     return found
 
 
+def run_script(node: str, script: str, env: dict[str, str], timeout: float) -> str:
+    """`script` of tests/conformance/js run by node; its output (it must exit 0)."""
+    done = subprocess.run(
+        [node, str(JS_DIR / script)],
+        cwd=JS_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert done.returncode == 0, f"{done.stderr}\n{done.stdout}"
+    return done.stdout
+
+
 def run_flow(node: str, live: LiveDockyard, token: str) -> list[dict[str, Any]]:
     env = {
         **os.environ,
@@ -44,17 +59,11 @@ def run_flow(node: str, live: LiveDockyard, token: str) -> list[dict[str, Any]]:
         "FLOW_BRANCH": "feature",
         "FLOW_TIMEOUT": str(FLOW_TIMEOUT),
     }
-    done = subprocess.run(
-        [node, str(JS_DIR / "flow.mjs")],
-        cwd=JS_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=SCRIPT_TIMEOUT,
-    )
-    server = live.process.output()[-4000:]
-    assert done.returncode == 0, f"{done.stderr}\n{done.stdout}\n{server}"
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    try:
+        output = run_script(node, "flow.mjs", env, SCRIPT_TIMEOUT)
+    except AssertionError as failed:
+        raise AssertionError(f"{failed}\n{live.process.output()[-4000:]}") from None
+    return [json.loads(line) for line in output.splitlines() if line.startswith("{")]
 
 
 @pytest.mark.timeout(SCRIPT_TIMEOUT + 60)
@@ -100,3 +109,16 @@ def test_js_client_core_flow(node: str, live: LiveDockyard, token: str) -> None:
         "suspended": True,
     }
     assert summary["deletes"] == {"job": 404, "service": 404, "project": 404}
+
+
+def test_js_client_manages_notification_integrations(
+    node: str, live: LiveDockyard, token: str
+) -> None:
+    env = {**os.environ, "DOCKYARD_URL": live.process.url, "NORTHFLANK_API_TOKEN": token}
+    result = json.loads(run_script(node, "notifications.mjs", env, 60).splitlines()[-1])
+    project = result["project"]
+    assert result["created"] == {"id": "js-alerts", "restricted": True, "projects": [project]}
+    assert result["listed"] == ["js-alerts"]
+    assert result["got"] == {"name": "JS Alerts", "hasSecret": False}
+    assert result["updated"] == {"name": "JS Alerts Renamed", "restricted": False, "projects": []}
+    assert result["goneStatus"] == 404

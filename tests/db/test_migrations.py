@@ -3,6 +3,7 @@ the models (no change left un-migrated)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -96,3 +97,64 @@ def test_postgres_migrates_from_empty(empty_postgres_database: str) -> None:
 
 def test_migration_files_are_packaged() -> None:
     assert any(MIGRATIONS_DIR.joinpath("versions").glob("0001_*.py"))
+
+
+def test_project_integrations_become_integrations_restricted_to_their_project(
+    tmp_path: Path,
+) -> None:
+    """0019: each project's integration is kept, restricted to its project, under its id (the
+    second `alerts` suffixed with its project), with its deliveries."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    command.upgrade(alembic_config(url, BOX), "0021_token_ids")
+    engine = create_engine(sync_url(url))
+    now = {"now": "2026-12-01 00:00:00"}
+    try:
+        with engine.begin() as connection:
+            for project in ("p", "q"):
+                connection.execute(
+                    text(
+                        "INSERT INTO projects (id, uid, name, created_at, updated_at) "
+                        f"VALUES ('{project}', 'uid-{project}', '{project}', :now, :now)"
+                    ),
+                    now,
+                )
+                connection.execute(
+                    text(
+                        "INSERT INTO notification_integrations (project_id, id, uid, spec, "
+                        "sealed_webhook, job_logs, service_logs, failed_attempts, created_at, "
+                        f"updated_at) VALUES ('{project}', 'alerts', 'i-{project}', "
+                        """'{"name": "Alerts", "restricted": false}', 'sealed', false, false, """
+                        "0, :now, :now)"
+                    ),
+                    now,
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO notification_deliveries (id, integration_pk, event, payload, "
+                    "status, attempts, next_attempt_at, created_at) VALUES ('d', 2, 'e', '{}', "
+                    "'pending', 0, :now, :now)"
+                ),
+                now,
+            )
+        upgrade_to_head(url, BOX)
+        with engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT pk, id, spec, all_projects FROM notification_integrations")
+            ).all()
+            assert [(pk, id_, all_) for pk, id_, _, all_ in rows] == [
+                (1, "alerts", False),
+                (2, "alerts-q", False),
+            ]
+            specs = [json.loads(spec) for _, _, spec, _ in rows]
+            assert [(s["restricted"], s["restrictions"]) for s in specs] == [
+                (True, {"projects": ["p"]}),
+                (True, {"projects": ["q"]}),
+            ]
+            projects = connection.execute(
+                text("SELECT integration_pk, project_id FROM notification_integration_projects")
+            ).all()
+            assert sorted(projects) == [(1, "p"), (2, "q")]
+            kept = connection.execute(text("SELECT integration_pk FROM notification_deliveries"))
+            assert list(kept.scalars()) == [2]
+    finally:
+        engine.dispose()

@@ -54,8 +54,13 @@ def test_create_shows_the_secret_once_and_reads_never_do(client: TestClient, pro
         "items": ["prod"],
         "matchCondition": "and",
     }
-    assert created["projects"] == [project] and created["projectId"] == project
-    assert created["status"] == {"failing": False, "numberOfFailedRequests": 0, "lastError": None}
+    assert created["projects"] == [project] and "projectId" not in created
+    assert created["status"] == {
+        "disabled": False,
+        "failing": False,
+        "numberOfFailedRequests": 0,
+        "lastError": None,
+    }
 
     got = client.get(f"{base(project)}/build-alerts").json()["data"]
     assert "secret" not in got and got["name"] == "Build Alerts"

@@ -69,7 +69,9 @@ def test_the_event_filter() -> None:
             False,
             False,
         ),
-        ({"tags": {"enabled": False, "items": ["prod"]}}, False, False),
+        # names no resource: restricted to its projects alone (chosen in SQL), it hears all
+        ({"tags": {"enabled": False, "items": ["prod"]}}, True, True),
+        ({"projects": ["default-project"]}, True, True),
         ({"jobs": ["other"], "tags": {"enabled": True, "items": ["eu"]}}, True, False),
     ],
 )

@@ -79,7 +79,12 @@ def test_500_twice_then_200_is_one_delivery_of_three_attempts(
     assert payload["deliveryId"] == queued["id"] and payload["event"] == "trigger:test"
     assert requests[0].headers["X-Dockyard-Delivery"] == queued["id"]
     status = client.get(f"/v1/projects/{project}/notifications/retried").json()["data"]["status"]
-    assert status == {"failing": False, "numberOfFailedRequests": 0, "lastError": None}
+    assert status == {
+        "disabled": False,
+        "failing": False,
+        "numberOfFailedRequests": 0,
+        "lastError": None,
+    }
 
 
 def test_a_target_that_keeps_failing_is_marked_and_given_up_on(

@@ -64,6 +64,7 @@ REGISTRY = {
     "credentials": {"username": "u", "password": SECRET},
 }
 L = "/integrations/vcs/links"
+N = "/integrations/notifications"
 
 # (method, path under /v1, body, the permission; None: any valid token). {p} is the
 # project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
@@ -144,15 +145,27 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     (
         "POST",
         "/projects/{p}/notifications",
-        webhook("Other", "http://127.0.0.1:9/hook", "trigger:build:failure"),
+        webhook("Other {p}", "http://127.0.0.1:9/hook", "trigger:build:failure"),
         P.NOTIFICATIONS_CREATE,
     ),
     ("GET", "/projects/{p}/notifications", None, P.NOTIFICATIONS_READ),
-    ("GET", "/projects/{p}/notifications/hook", None, P.NOTIFICATIONS_READ),
-    ("POST", "/projects/{p}/notifications/hook", {"name": "Renamed"}, P.NOTIFICATIONS_UPDATE),
-    ("DELETE", "/projects/{p}/notifications/hook", None, P.NOTIFICATIONS_DELETE),
-    ("GET", "/projects/{p}/notifications/hook/deliveries", None, P.NOTIFICATIONS_READ),
-    ("POST", "/projects/{p}/notifications/hook/test", None, P.NOTIFICATIONS_UPDATE),
+    ("GET", "/projects/{p}/notifications/{hook}", None, P.NOTIFICATIONS_READ),
+    ("POST", "/projects/{p}/notifications/{hook}", {"name": "Renamed"}, P.NOTIFICATIONS_UPDATE),
+    ("DELETE", "/projects/{p}/notifications/{hook}", None, P.NOTIFICATIONS_DELETE),
+    ("GET", "/projects/{p}/notifications/{hook}/deliveries", None, P.NOTIFICATIONS_READ),
+    ("POST", "/projects/{p}/notifications/{hook}/test", None, P.NOTIFICATIONS_UPDATE),
+    (
+        "POST",
+        N,
+        webhook("Team Other", "http://127.0.0.1:9/hook", "trigger:build:failure"),
+        P.TEAM_NOTIFICATIONS_CREATE,
+    ),
+    ("GET", N, None, P.TEAM_NOTIFICATIONS_READ),
+    ("GET", f"{N}/{{hook}}", None, P.TEAM_NOTIFICATIONS_READ),
+    ("POST", f"{N}/{{hook}}", {"name": "Renamed"}, P.TEAM_NOTIFICATIONS_UPDATE),
+    ("DELETE", f"{N}/{{hook}}", None, P.TEAM_NOTIFICATIONS_DELETE),
+    ("GET", f"{N}/{{hook}}/deliveries", None, P.TEAM_NOTIFICATIONS_READ),
+    ("POST", f"{N}/{{hook}}/test", None, P.TEAM_NOTIFICATIONS_UPDATE),
     (
         "POST",
         "/projects/{p}/webhook-secrets",
@@ -204,13 +217,13 @@ def template(path: str) -> str:
         "registry": "credentialId",
         "vcsLink": "linkId",
         "sshLink": "linkId",
+        "hook": "notificationId",
         "token": "tokenId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
     path = re.sub(r"(?<=/services/)svc(?=/|$)", "{serviceId}", path)
     path = re.sub(r"(?<=/services/build/)svc", "{serviceId}", path)
-    path = re.sub(r"(?<=/notifications/)hook", "{notificationId}", path)
     path = path.replace(
         "/repos/self-hosted/acme/app/", "/repos/{vcsService}/{repositoryOwner}/{repositoryName}/"
     )
@@ -288,7 +301,7 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     post("/jobs/manual", minimal_job("Image Job", **IMAGE_JOB, **JOB_SECRETS))
     post("/jobs/cron", minimal_job("Cron Job", **IMAGE_JOB, **CRON, **JOB_SECRETS))
     post("/services/build", minimal_service("Svc", **SERVICE_SECRETS))
-    post("/notifications", HOOK)
+    hook = post("/notifications", HOOK | {"name": f"Hook {project}"})  # ids are the team's
     webhook_secret = {"repository": REPOSITORY["projectUrl"], "secret": WEBHOOK_SECRET}
     registry = client.post(
         "/v1/integrations/registries", json=REGISTRY | {"name": f"Registry {project}"}
@@ -314,11 +327,20 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,
+        "hook": hook,
         "jobBuild": post("/jobs/vcs-job/build", {}),
         "serviceBuild": post("/services/svc/build", {"branch": "main"}),
         "run": post("/jobs/image-job/runs", {}),
         "webhookSecret": post("/webhook-secrets", webhook_secret),
     }
+
+
+def filled(body: Any, ids: dict[str, str]) -> Any:
+    """The body with the ids in its `name` (a notification's name, whose id is the team's,
+    differs in each project)."""
+    if isinstance(body, dict) and "{" in str(body.get("name", "")):
+        return body | {"name": body["name"].format(**ids)}
+    return body
 
 
 def leaked(reply: Any) -> list[str]:
@@ -344,7 +366,7 @@ def test_each_single_permission_token_on_the_route(
     others = [other for other in Permission if other is not permission]
     for other in [*others, *([permission] if permission else [])]:  # the allowed one last
         headers = {"Authorization": f"Bearer {tokens[other]}"}
-        reply = app_client.request(method, url, json=body, headers=headers)
+        reply = app_client.request(method, url, json=filled(body, ids), headers=headers)
         expected = {200} if permission in (None, other) else {403}
         assert reply.status_code in expected, (other.value, reply.text)
         assert VCS_TOKEN not in reply.text  # shown to no one
@@ -371,5 +393,5 @@ def test_each_project_route_needs_its_permission_and_project(
 ) -> None:
     under_project = path.format(**ids).removeprefix(f"/projects/{ids['p']}")
     assert_needs_permission(
-        app_client, settings, ids["p"], (method, under_project, body), permission
+        app_client, settings, ids["p"], (method, under_project, filled(body, ids)), permission
     )

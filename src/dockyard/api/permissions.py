@@ -41,6 +41,20 @@ NotificationsRead = Annotated[Principal, Depends(requires(Permission.NOTIFICATIO
 NotificationsUpdate = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_UPDATE))]
 NotificationsDelete = Annotated[Principal, Depends(requires(Permission.NOTIFICATIONS_DELETE))]
 
+# The team's notification integrations: tokens limited to projects are refused.
+TeamNotificationsCreate = Annotated[
+    Principal, Depends(requires_account(Permission.TEAM_NOTIFICATIONS_CREATE))
+]
+TeamNotificationsRead = Annotated[
+    Principal, Depends(requires_account(Permission.TEAM_NOTIFICATIONS_READ))
+]
+TeamNotificationsUpdate = Annotated[
+    Principal, Depends(requires_account(Permission.TEAM_NOTIFICATIONS_UPDATE))
+]
+TeamNotificationsDelete = Annotated[
+    Principal, Depends(requires_account(Permission.TEAM_NOTIFICATIONS_DELETE))
+]
+
 # Registry credentials are the account's: tokens limited to projects are refused.
 RegistriesCreate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_CREATE))]
 RegistriesRead = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_READ))]

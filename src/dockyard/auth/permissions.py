@@ -31,6 +31,11 @@ class Permission(StrEnum):
     NOTIFICATIONS_READ = "Project > Notifications > General > Read"
     NOTIFICATIONS_UPDATE = "Project > Notifications > General > Update"
     NOTIFICATIONS_DELETE = "Project > Notifications > General > Delete"
+    # Team level: notification integrations (/v1/integrations/notifications).
+    TEAM_NOTIFICATIONS_CREATE = "Account > Observability > Notifications > Create"
+    TEAM_NOTIFICATIONS_READ = "Account > Observability > Notifications > Read"
+    TEAM_NOTIFICATIONS_UPDATE = "Account > Observability > Notifications > Update"
+    TEAM_NOTIFICATIONS_DELETE = "Account > Observability > Notifications > Delete"
     REGISTRIES_CREATE = "Account > Cloud > Registries > Create"
     REGISTRIES_READ = "Account > Cloud > Registries > Read"
     REGISTRIES_UPDATE = "Account > Cloud > Registries > Update"

@@ -10,6 +10,7 @@ from dockyard.notifications.models import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationIntegration,
+    NotificationIntegrationProject,
 )
 from dockyard.projects.models import Project
 from dockyard.registries.models import RegistryCredential
@@ -28,6 +29,7 @@ __all__ = [
     "NotificationAttempt",
     "NotificationDelivery",
     "NotificationIntegration",
+    "NotificationIntegrationProject",
     "Project",
     "ProjectWebhookSecret",
     "RegistryCredential",

@@ -75,9 +75,11 @@ def _tags_match(rule: dict[str, Any], tags: Sequence[str]) -> bool:
 
 
 def wants(spec: dict[str, Any], event: Event, resource: Resource) -> bool:
-    """Whether an integration (its stored wire body) is sent `event` about `resource`: the
-    event is enabled, and unless `restricted`, any resource; else one its `restrictions`
-    name (by id in `jobs` / `services`, or by tags, all or any of them by `matchCondition`)."""
+    """Whether an integration (its stored wire body) that hears the resource's project is sent
+    `event` about `resource`: the event is enabled, and unless `restricted` to some, any
+    resource; else one its `restrictions` name (by id in `jobs` / `services`, or by tags, all
+    or any of them by `matchCondition`). The projects it is restricted to are chosen in SQL
+    (`repository.hearing`)."""
     if event is Event.TEST:
         return True
     if not spec.get("events", {}).get(event.value):
@@ -85,5 +87,12 @@ def wants(spec: dict[str, Any], event: Event, resource: Resource) -> bool:
     if not spec.get("restricted"):
         return True
     restrictions = spec.get("restrictions") or {}
+    tags = restrictions.get("tags") or {}
+    if not (
+        restrictions.get("jobs")
+        or restrictions.get("services")
+        or (tags.get("enabled") and tags.get("items"))
+    ):
+        return True  # restricted to projects alone
     named = restrictions.get(f"{resource.kind}s") or []
-    return resource.id in named or _tags_match(restrictions.get("tags") or {}, resource.tags)
+    return resource.id in named or _tags_match(tags, resource.tags)

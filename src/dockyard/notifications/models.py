@@ -15,8 +15,8 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
-    UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -24,8 +24,11 @@ from dockyard.db.base import Base, UtcDateTime, utcnow, when_created
 
 
 class NotificationIntegration(Base):
-    """A project's notification target. `spec` is its wire body without its credentials: the
-    signing secret is sealed in `sealed_secret` (RAW_WEBHOOK only), the webhook URL (a Slack
+    """A notification target of the team. Unless `all_projects`, it hears only the projects
+    its `NotificationIntegrationProject` rows name (an integration restricted to projects;
+    the per-project routes show those restricted to their project; `restrictions.projects`
+    of its spec lists them too). `spec` is its wire body without its credentials: the signing
+    secret is sealed in `sealed_secret` (RAW_WEBHOOK only), the webhook URL (a Slack
     hook's URL is its credential) in `sealed_webhook`, and `spec.webhook` holds it redacted.
     `failed_attempts` counts delivery attempts failed in a row (a success resets it); past
     DOCKYARD_NOTIFICATION_FAILING_AFTER the integration shows as failing, with `last_error`.
@@ -34,15 +37,10 @@ class NotificationIntegration(Base):
     those logs (View Observability)."""
 
     __tablename__ = "notification_integrations"
-    __table_args__ = (
-        UniqueConstraint("project_id", "id", name="uq_notification_integrations_project_id_id"),
-    )
 
     pk: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    project_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("projects.id", ondelete="CASCADE")
-    )
-    id: Mapped[str] = mapped_column(String(64))
+    id: Mapped[str] = mapped_column(String(64), unique=True)
+    all_projects: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     uid: Mapped[str] = mapped_column(String(32), unique=True)
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     sealed_secret: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -55,6 +53,23 @@ class NotificationIntegration(Base):
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)
+
+
+class NotificationIntegrationProject(Base):
+    """A project a restricted integration hears (it goes with the project and with the
+    integration)."""
+
+    __tablename__ = "notification_integration_projects"
+    __table_args__ = (Index("ix_notification_integration_projects_project", "project_id"),)
+
+    integration_pk: Mapped[int] = mapped_column(
+        Integer,
+        ForeignKey("notification_integrations.pk", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    project_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class NotificationDelivery(Base):

@@ -1,8 +1,9 @@
 """Events into the outbox: recorded in the transaction of the status change that makes them
 (the rules of builds/status.py and runs/status.py, through builds/notices.py and
 runs/notices.py), so a crash can neither lose an event nor record one that did not happen.
-Only integrations whose filters want the event get a delivery; a project without
-integrations costs one indexed query per status change."""
+Only integrations that hear the project (all projects, or restricted to it) and whose filters
+want the event get a delivery; a project without integrations costs one indexed query per
+status change."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ async def _listeners(
     only when some integration has the event enabled)."""
     integrations = [
         integration
-        for integration in await repository.of_project(session, project_id)
+        for integration in await repository.hearing(session, project_id)
         if repository.spec_of(integration).enables(event.value)
     ]
     if not integrations:

@@ -53,15 +53,20 @@ def target_path(project_id: str, resource: Resource) -> str:
 
 
 def test_event_payload(
-    project_id: str, integration_id: str, name: str, now: datetime
+    project_id: str | None, integration_id: str, name: str, now: datetime
 ) -> dict[str, Any]:
     """The payload POST .../test sends: no build or run; the API link names the integration
-    (the dashboard has no page of it)."""
-    path = f"/projects/{project_id}/notifications/{integration_id}"
+    (the dashboard has no page of it) by the route the test was asked on, under a project or
+    the team's (then `projectId` is empty)."""
+    path = (
+        f"/projects/{project_id}/notifications/{integration_id}"
+        if project_id is not None
+        else f"/integrations/notifications/{integration_id}"
+    )
     return {
         "event": Event.TEST.value,
         "occurredAt": iso_utc(now),
-        "projectId": project_id,
+        "projectId": project_id or "",
         "resource": {"kind": "notification", "id": integration_id, "name": name},
         "status": None,
         "message": "A test notification from dockyard",

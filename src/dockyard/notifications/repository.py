@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import ColumnElement, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
@@ -15,6 +15,7 @@ from dockyard.notifications.models import (
     NotificationAttempt,
     NotificationDelivery,
     NotificationIntegration,
+    NotificationIntegrationProject,
 )
 from dockyard.notifications.schemas import NotificationSpec
 
@@ -34,31 +35,84 @@ PENDING = "pending"
 # ---- integrations --------------------------------------------------------------------------
 
 
-async def get(
-    session: AsyncSession, project_id: str, integration_id: str
-) -> NotificationIntegration | None:
-    statement = select(NotificationIntegration).where(
-        NotificationIntegration.project_id == project_id,
-        NotificationIntegration.id == integration_id,
-    )
+async def get(session: AsyncSession, integration_id: str) -> NotificationIntegration | None:
+    statement = select(NotificationIntegration).where(NotificationIntegration.id == integration_id)
     return (await session.execute(statement)).scalar_one_or_none()
 
 
-async def page(
-    session: AsyncSession, project_id: str, request: PageRequest
-) -> Page[NotificationIntegration]:
-    statement = select(NotificationIntegration).where(
-        NotificationIntegration.project_id == project_id
+def _restricted_to(project_id: str) -> ColumnElement[bool]:
+    """The integration is restricted to `project_id` (among others, maybe)."""
+    return NotificationIntegration.pk.in_(
+        select(NotificationIntegrationProject.integration_pk).where(
+            NotificationIntegrationProject.project_id == project_id
+        )
     )
+
+
+async def page(
+    session: AsyncSession, project_id: str | None, request: PageRequest
+) -> Page[NotificationIntegration]:
+    """Every integration, or (`project_id`) those restricted to that project."""
+    statement = select(NotificationIntegration)
+    if project_id is not None:
+        statement = statement.where(_restricted_to(project_id))
     return await paginate(session, statement, NotificationIntegration.pk, request)
 
 
-async def of_project(session: AsyncSession, project_id: str) -> Sequence[NotificationIntegration]:
-    """Every integration of the project (a handful: their filters are applied in Python)."""
+async def hearing(session: AsyncSession, project_id: str) -> Sequence[NotificationIntegration]:
+    """The integrations that hear the project: those of every project and those restricted
+    to it (a handful: their other filters are applied in Python)."""
     statement = (
         select(NotificationIntegration)
-        .where(NotificationIntegration.project_id == project_id)
+        .where(or_(NotificationIntegration.all_projects, _restricted_to(project_id)))
         .order_by(NotificationIntegration.pk)
+    )
+    return (await session.execute(statement)).scalars().all()
+
+
+async def projects_of(session: AsyncSession, pks: Sequence[int]) -> dict[int, list[str]]:
+    """The projects each integration is restricted to, by id."""
+    statement = (
+        select(NotificationIntegrationProject)
+        .where(NotificationIntegrationProject.integration_pk.in_(pks))
+        .order_by(NotificationIntegrationProject.project_id)
+    )
+    found: dict[int, list[str]] = {pk: [] for pk in pks}
+    for row in (await session.execute(statement)).scalars():
+        found[row.integration_pk].append(row.project_id)
+    return found
+
+
+async def restrict(
+    session: AsyncSession, integration: NotificationIntegration, project_ids: Sequence[str]
+) -> None:
+    """Restrict the integration (written, with its pk) to exactly `project_ids`."""
+    await session.execute(
+        delete(NotificationIntegrationProject).where(
+            NotificationIntegrationProject.integration_pk == integration.pk
+        )
+    )
+    session.add_all(
+        NotificationIntegrationProject(integration_pk=integration.pk, project_id=project_id)
+        for project_id in project_ids
+    )
+
+
+async def restricted_to(
+    session: AsyncSession, project_id: str
+) -> Sequence[NotificationIntegration]:
+    """The integrations restricted to this project (among others, maybe)."""
+    statement = select(NotificationIntegration).where(_restricted_to(project_id))
+    return (await session.execute(statement)).scalars().all()
+
+
+async def only_of(session: AsyncSession, project_id: str) -> Sequence[NotificationIntegration]:
+    """The integrations restricted to this project and no other."""
+    others = select(NotificationIntegrationProject.integration_pk).where(
+        NotificationIntegrationProject.project_id != project_id
+    )
+    statement = select(NotificationIntegration).where(
+        _restricted_to(project_id), NotificationIntegration.pk.not_in(others)
     )
     return (await session.execute(statement)).scalars().all()
 
@@ -68,7 +122,7 @@ async def remove(session: AsyncSession, integration: NotificationIntegration) ->
 
 
 async def everywhere(session: AsyncSession) -> Sequence[NotificationIntegration]:
-    """Every integration of every project (re-sealing reads them all)."""
+    """Every integration (re-sealing reads them all)."""
     return (await session.scalars(select(NotificationIntegration))).all()
 
 

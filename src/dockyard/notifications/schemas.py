@@ -1,7 +1,11 @@
-"""Wire models of notification integrations, shaped as the official clients' notification
-types (`name`, `type`, `webhook`, `secret`, `events`, `restricted`, `restrictions`, `status`)
-but per project. dockyard additions: `restrictions.jobs` / `restrictions.services` (ids),
-`status.failing` / `status.lastError`, and deliveries with their attempts."""
+"""Wire models of notification integrations, in the official clients' shapes
+(CreateNotificationRequest / Response, ListNotificationsResponse, UpdateNotificationRequest:
+`name`, `type`, `webhook`, `secret`, `events`, `restricted`, `projects`, `restrictions`,
+`status`). An integration is the team's: unrestricted, it hears every project; restricted, the
+projects it names (`projects` or `restrictions.projects`) and, within them, the jobs, services
+and tags its restrictions name. dockyard additions: `restrictions.jobs` /
+`restrictions.services` (ids), `status.failing` / `status.lastError`, and deliveries with
+their attempts."""
 
 from __future__ import annotations
 
@@ -40,14 +44,15 @@ class TagRestriction(RequestModel):
 
 
 class Restrictions(RequestModel):
-    """Which jobs and build services a restricted integration hears about: those named, and
-    those whose tags match."""
+    """What a restricted integration hears about: the projects named (all if none is), and in
+    them the jobs and build services named and those whose tags match (all if none is)."""
 
+    projects: list[ResourceId] | None = Field(default=None, max_length=100)
     jobs: list[ResourceId] = Field(default_factory=list, max_length=100)
     services: list[ResourceId] = Field(default_factory=list, max_length=100)
     tags: TagRestriction | None = None
 
-    def names_any(self) -> bool:
+    def names_resources(self) -> bool:
         tags = self.tags
         return bool(self.jobs or self.services or (tags and tags.enabled and tags.items))
 
@@ -61,7 +66,16 @@ class NotificationPatch(RequestModel):
     secret: Secret | None = None
     events: dict[EventName, bool] | None = None
     restricted: bool | None = None
+    projects: list[ResourceId] | None = Field(default=None, max_length=100)
     restrictions: Restrictions | None = None
+
+    def named_projects(self) -> list[str] | None:
+        """The projects the body restricts the integration to (`projects` and
+        `restrictions.projects` together), None when it names none."""
+        given = [self.projects, self.restrictions.projects if self.restrictions else None]
+        if all(projects is None for projects in given):
+            return None
+        return list(dict.fromkeys(p for projects in given for p in projects or ()))
 
 
 class NotificationSpec(NotificationPatch):
@@ -82,19 +96,24 @@ class NotificationSpec(NotificationPatch):
             raise field_error("events", "enable at least one event")
         if self.type == "SLACK" and self.secret is not None:
             raise field_error("secret", "only RAW_WEBHOOK integrations are signed")
-        if self.restricted and (self.restrictions is None or not self.restrictions.names_any()):
+        projects = self.named_projects()
+        if self.restricted is False and projects:
+            raise field_error("restricted", "an integration limited to projects is restricted")
+        names_resources = self.restrictions is not None and self.restrictions.names_resources()
+        if self.restricted and not (projects or names_resources):
             raise field_error(
-                "restrictions", "a restricted integration names jobs, services or tags"
+                "restrictions", "a restricted integration names projects, jobs, services or tags"
             )
         return self
 
 
 class NotificationStatus(WireModel):
     """`failing` once DOCKYARD_NOTIFICATION_FAILING_AFTER attempts in a row failed, until one
-    succeeds."""
+    succeeds; dockyard never disables an integration (`disabled` is always false)."""
 
     nullable = frozenset({"lastError"})
 
+    disabled: bool = False
     failing: bool
     number_of_failed_requests: int
     time_of_first_failed_request: Timestamp | None = None
@@ -111,7 +130,6 @@ class NotificationResponse(WireModel):
     events: dict[str, bool]
     restricted: bool
     restrictions: dict[str, Any]
-    project_id: str
     projects: list[str]
     status: NotificationStatus
     secret: str | None = None

@@ -1,5 +1,8 @@
-"""Notification integration rules: ids are slugs of names, unique per project; the stored spec
-is always a valid create body but for its webhook URL, which is sealed at rest (it is a
+"""Notification integration rules: integrations are the team's, ids are slugs of names, unique
+in the team; an integration hears every project, or those it is restricted to
+(`restrictions.projects` in its spec, mirrored in rows the outbox queries), which must exist
+when named; deleting a project deletes the integrations restricted to it alone. The stored
+spec is always a valid create body but for its webhook URL, which is sealed at rest (it is a
 credential) and kept redacted in the spec: a reply shows the URL only to the write that gave
 it, reads the redacted form. The RAW_WEBHOOK secret is sealed at rest and shown only in the
 reply to the creation; webhook URLs obey the server-side fetch rules (DOCKYARD_FETCH_ALLOW).
@@ -49,7 +52,7 @@ from dockyard.notifications.schemas import (
     NotificationStatus,
 )
 from dockyard.pacing import doubling
-from dockyard.projects.service import get_project, new_uid, slugify
+from dockyard.projects.service import existing_project_ids, get_project, new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
 from dockyard.wire.bodies import changes_of, merged, validated, wire_body
 
@@ -78,25 +81,28 @@ def opened_webhook(box: SecretBox, integration: NotificationIntegration) -> str:
     return box.open(sealed, context=webhook_context(integration.uid)).decode()
 
 
-@dataclass(frozen=True)
-class StoredIntegration:
-    """An integration just written, with its secret and its webhook URL when the reply may
-    show them (the write gave them)."""
-
-    integration: NotificationIntegration
-    secret: str | None = None
-    webhook: str | None = None
-
-
 # ---- reads ---------------------------------------------------------------------------------
+#
+# `project_id`, where a function takes one, is the scope of the per-project routes
+# (/v1/projects/{projectId}/notifications): there an integration is one restricted to that
+# project, and none other is found; None is the team's routes (/v1/integrations/notifications).
+
+
+def projects_of(integration: NotificationIntegration) -> list[str]:
+    """The projects the integration is restricted to (none: it hears every project)."""
+    restrictions = spec_of(integration).restrictions
+    return list(restrictions.projects or ()) if restrictions else []
 
 
 async def get_integration(
-    session: AsyncSession, project_id: str, integration_id: str
+    session: AsyncSession, project_id: str | None, integration_id: str
 ) -> NotificationIntegration:
-    integration = await repository.get(session, project_id, integration_id)
-    if integration is None:
-        await get_project(session, project_id)  # a missing project is the 404 to report
+    integration = await repository.get(session, integration_id)
+    if integration is None or (
+        project_id is not None and project_id not in projects_of(integration)
+    ):
+        if project_id is not None:
+            await get_project(session, project_id)  # a missing project is the 404 to report
         raise NotFound(
             f"Notification integration {integration_id!r} not found",
             {"notificationId": integration_id},
@@ -105,9 +111,10 @@ async def get_integration(
 
 
 async def list_integrations(
-    session: AsyncSession, project_id: str, request: PageRequest
+    session: AsyncSession, project_id: str | None, request: PageRequest
 ) -> Page[NotificationIntegration]:
-    await get_project(session, project_id)
+    if project_id is not None:
+        await get_project(session, project_id)
     return await repository.page(session, project_id, request)
 
 
@@ -136,8 +143,7 @@ def response(
         events={event.value: spec.enables(event.value) for event in SUBSCRIBABLE},
         restricted=bool(spec.restricted),
         restrictions=wire_body(spec.restrictions) if spec.restrictions else {},
-        project_id=integration.project_id,
-        projects=[integration.project_id],
+        projects=projects_of(integration),
         status=status_of(integration, settings),
         secret=secret,
         created_at=integration.created_at,
@@ -146,7 +152,7 @@ def response(
 
 
 async def list_deliveries(
-    session: AsyncSession, project_id: str, integration_id: str, request: PageRequest
+    session: AsyncSession, project_id: str | None, integration_id: str, request: PageRequest
 ) -> tuple[Page[NotificationDelivery], list[DeliveryResponse]]:
     """The integration's deliveries, newest first, each with its attempts."""
     integration = await get_integration(session, project_id, integration_id)
@@ -194,14 +200,62 @@ async def _check_webhook(url: str, settings: Settings) -> None:
         raise Invalid("webhook", exc.message) from None
 
 
-def _store(
+async def _projects_after(
+    session: AsyncSession, body: NotificationPatch, current: list[str], project_id: str | None
+) -> list[str]:
+    """The projects the integration is restricted to once `body` is applied: those it names
+    (each must exist: 400 naming it), none if it lifts the restriction, else the current
+    ones. Under a project, that project: a body there names none."""
+    given = [("projects", body.projects)]
+    if body.restrictions is not None:
+        given.append(("restrictions.projects", body.restrictions.projects))
+    for field, named in given:
+        if named is not None and project_id is not None:
+            raise Invalid(
+                field,
+                f"an integration of project {project_id!r} hears that project only: "
+                "restrict it to others under /v1/integrations/notifications",
+            )
+        existing = await existing_project_ids(session, set(named or ()))
+        for index, named_id in enumerate(named or ()):
+            if named_id not in existing:
+                raise Invalid(f"{field}[{index}]", f"project {named_id!r} not found")
+    if project_id is not None:
+        return current or [project_id]
+    named_projects = body.named_projects()
+    if named_projects is not None:
+        return named_projects
+    return [] if body.restricted is False else current
+
+
+def _whole(
+    body: dict[str, Any], projects: list[str], project_id: str | None, given: NotificationPatch
+) -> NotificationSpec:
+    """The integration's whole spec from a merged body: its projects in
+    `restrictions.projects` (none at the top level), restricted when it has some and the
+    request (`given`) did not say otherwise (under a project, always)."""
+    whole = {key: value for key, value in body.items() if key != "projects"}
+    restrictions = dict(whole.pop("restrictions", None) or {})
+    restrictions.pop("projects", None)
+    if projects:
+        restrictions["projects"] = projects
+        if project_id is not None or given.restricted is None:
+            whole["restricted"] = True
+    if restrictions:
+        whole["restrictions"] = restrictions
+    return validated(NotificationSpec, whole)
+
+
+async def _store(
+    session: AsyncSession,
     box: SecretBox,
     principal: Principal,
     integration: NotificationIntegration,
     spec: NotificationSpec,
 ) -> None:
-    """Write `spec` into the integration, with which logs its payloads may carry: those the
-    writing token may read (a Notifications token alone must not become a log reader)."""
+    """Write `spec` into the integration (and which projects it hears), with which logs its
+    payloads may carry: those the writing token may read (a Notifications token alone must
+    not become a log reader)."""
     integration.job_logs = principal.can(Permission.JOBS_OBSERVE)
     integration.service_logs = principal.can(Permission.SERVICES_OBSERVE)
     body = wire_body(spec)
@@ -213,17 +267,17 @@ def _store(
     if secret is not None:
         context = secret_context(integration.uid)
         integration.sealed_secret = box.seal(secret.encode(), context=context)
+    projects = projects_of(integration)
+    integration.all_projects = not projects
+    await session.flush()
+    await repository.restrict(session, integration, projects)
 
 
-async def _commit(session: AsyncSession, integration: NotificationIntegration) -> None:
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(
-            f"A notification integration with id {integration.id!r} already exists",
-            {"name": [spec_of(integration).name]},
-        ) from exc
+def _clash(integration_id: str, name: str) -> Conflict:
+    return Conflict(
+        f"A notification integration with id {integration_id!r} already exists",
+        {"name": [name]},
+    )
 
 
 async def create_integration(
@@ -231,25 +285,30 @@ async def create_integration(
     box: SecretBox,
     principal: Principal,
     settings: Settings,
-    project_id: str,
-    spec: NotificationSpec,
-) -> StoredIntegration:
-    """A RAW_WEBHOOK integration without a secret gets a generated one (shown once)."""
-    await get_project(session, project_id)
-    integration_id = slugify(spec.name)
-    if await repository.get(session, project_id, integration_id) is not None:
-        raise Conflict(
-            f"A notification integration with id {integration_id!r} already exists",
-            {"name": [spec.name]},
-        )
+    project_id: str | None,
+    body: NotificationSpec,
+) -> NotificationResponse:
+    """A RAW_WEBHOOK integration without a secret gets a generated one (shown once, in this
+    reply, with the webhook URL in full)."""
+    if project_id is not None:
+        await get_project(session, project_id)
+    integration_id = slugify(body.name)
+    if await repository.get(session, integration_id) is not None:
+        raise _clash(integration_id, body.name)
+    projects = await _projects_after(session, body, [], project_id)
+    spec = _whole(changes_of(body), projects, project_id, body)
     await _check_webhook(spec.webhook, settings)
     if spec.type == "RAW_WEBHOOK" and spec.secret is None:
         spec = spec.model_copy(update={"secret": secrets.token_urlsafe(32)})
-    integration = NotificationIntegration(project_id=project_id, id=integration_id, uid=new_uid())
-    _store(box, principal, integration, spec)
+    integration = NotificationIntegration(id=integration_id, uid=new_uid())
     session.add(integration)
-    await _commit(session, integration)
-    return StoredIntegration(integration, spec.secret, spec.webhook)
+    try:
+        await _store(session, box, principal, integration, spec)
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise _clash(integration_id, body.name) from exc
+    return response(integration, settings, spec.secret, spec.webhook)
 
 
 async def update_integration(
@@ -257,34 +316,49 @@ async def update_integration(
     box: SecretBox,
     principal: Principal,
     settings: Settings,
-    project_id: str,
+    project_id: str | None,
     integration_id: str,
     patch: NotificationPatch,
-) -> StoredIntegration:
+) -> NotificationResponse:
     """Merge `patch` into the integration (its webhook URL opened) and re-validate the whole;
     its id stays. The redacted URL a read showed, sent back, leaves the URL as it is."""
     integration = await get_integration(session, project_id, integration_id)
     changes = changes_of(patch)
     if changes.get("webhook") == spec_of(integration).webhook:
         del changes["webhook"]
+    projects = await _projects_after(session, patch, projects_of(integration), project_id)
     current = integration.spec | {"webhook": opened_webhook(box, integration)}
-    spec = validated(NotificationSpec, merged(current, changes, MERGED_OBJECTS))
+    spec = _whole(merged(current, changes, MERGED_OBJECTS), projects, project_id, patch)
     if "webhook" in changes:
         await _check_webhook(spec.webhook, settings)
-    _store(box, principal, integration, spec)
-    await _commit(session, integration)
-    return StoredIntegration(integration, webhook=changes.get("webhook"))
+    await _store(session, box, principal, integration, spec)
+    await session.commit()
+    return response(integration, settings, webhook=changes.get("webhook"))
 
 
-async def delete_integration(session: AsyncSession, project_id: str, integration_id: str) -> None:
+async def delete_integration(
+    session: AsyncSession, project_id: str | None, integration_id: str
+) -> None:
     """The integration goes with its deliveries, pending ones too."""
     integration = await get_integration(session, project_id, integration_id)
     await repository.remove(session, integration)
     await session.commit()
 
 
+async def forget_project(session: AsyncSession, project_id: str) -> None:
+    """The project is being deleted: the integrations restricted to it alone go (with their
+    deliveries), the others restricted to it no longer name it."""
+    for integration in await repository.only_of(session, project_id):
+        await repository.remove(session, integration)
+    for integration in await repository.restricted_to(session, project_id):
+        kept = [p for p in projects_of(integration) if p != project_id]
+        restrictions = integration.spec["restrictions"] | {"projects": kept}
+        integration.spec = integration.spec | {"restrictions": restrictions}
+        await repository.restrict(session, integration, kept)
+
+
 async def send_test(
-    session: AsyncSession, project_id: str, integration_id: str
+    session: AsyncSession, project_id: str | None, integration_id: str
 ) -> DeliveryResponse:
     """Queue a `trigger:test` delivery to the integration, whatever its filters."""
     integration = await get_integration(session, project_id, integration_id)

@@ -1,5 +1,6 @@
 """Deleting a job, a build service or a project with everything that goes with it: builds,
-runs, their log lines and CI events (a new job or service of the same name starts afresh).
+runs, their log lines and CI events (a new job or service of the same name starts afresh);
+a project's notification integrations (those restricted to it alone).
 The API, the dashboard and project deletion all delete through here; the worker is woken to
 stop what was still running, as its rows are gone. Old images are left to `dockyard gc`,
 which keeps only those of builds that still exist."""
@@ -15,6 +16,7 @@ from dockyard.db.notify import WorkSignal
 from dockyard.errors import Conflict
 from dockyard.jobs import service as jobs
 from dockyard.jobs.models import Job
+from dockyard.notifications import service as notifications
 from dockyard.projects import service as projects
 from dockyard.runs import service as runs
 from dockyard.services import service as services
@@ -67,5 +69,6 @@ async def delete_project(
         await _forget_job(session, job)
     for found in held_services:
         await _forget_service(session, found)
+    await notifications.forget_project(session, project_id)
     await projects.delete_project(session, project)
     wake.set()
