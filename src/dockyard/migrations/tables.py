@@ -15,6 +15,7 @@ from dockyard.projects.models import Project
 from dockyard.registries.models import RegistryCredential
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
+from dockyard.vcs.models import SelfHostedVcs
 from dockyard.vcslinks.models import VcsLink
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "Project",
     "ProjectWebhookSecret",
     "RegistryCredential",
+    "SelfHostedVcs",
     "Service",
     "VcsLink",
     "WebhookDelivery",

@@ -28,5 +28,7 @@ class VcsLink(Base):
     vcs_url: Mapped[str] = mapped_column(String(500))
     login: Mapped[str] = mapped_column(String(100))
     sealed_secret: Mapped[str] = mapped_column(Text)
+    # The uid of the self-hosted VCS (vcs/models.py) the link is an account on, if any.
+    self_hosted_vcs_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)

@@ -5,14 +5,14 @@ create and token rotation bodies."""
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import Field, model_validator
 
+from dockyard.vcs.schemas import VcsType, VcsUrl
+from dockyard.vcslinks.selfhosted_schemas import SelfHostedVcsRef, refuse_server_fields
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 VcsService = Literal["github", "gitlab", "bitbucket", "self-hosted"]
-VcsType = Literal["gitlab-ee", "github-ghe", "gitea"]
 LinkKind = Literal["token"]
 # Where the hosted services keep their repositories when a link names no vcsUrl.
 HOSTED_URLS: dict[str, str] = {
@@ -22,27 +22,6 @@ HOSTED_URLS: dict[str, str] = {
 }
 
 
-def _base_url(url: str) -> str:
-    """An http(s) base URL with a host, no userinfo, query or fragment; kept without the
-    trailing `/`, scheme and host in lower case."""
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        raise ValueError("not a URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("an http:// or https:// URL with a host")
-    if "@" in parts.netloc or parts.query or parts.fragment or "\\" in url:
-        raise ValueError("a base URL without user, password, query or fragment")
-    netloc = parts.netloc.lower()
-    return f"{parts.scheme.lower()}://{netloc}{parts.path}".rstrip("/")
-
-
-VcsUrl = Annotated[
-    str,
-    Field(min_length=8, max_length=500, description="Base URL of the git server."),
-    AfterValidator(_base_url),
-]
 # A login and a token go to git's credential protocol line by line: no control characters;
 # a login is HTTP basic auth's user, so no `:` either.
 Login = Annotated[
@@ -85,10 +64,13 @@ class VcsLinkCreate(RequestModel):
     login: Login
     token: Token
     kind: LinkKind = "token"
+    self_hosted_vcs_id: SelfHostedVcsRef | None = None
 
     @model_validator(mode="after")
     def _self_hosted_needs_a_url(self) -> VcsLinkCreate:
-        if self.vcs_url is None and self.vcs_service not in HOSTED_URLS:
+        if self.self_hosted_vcs_id is not None:
+            refuse_server_fields(self.vcs_service, self.vcs_url, self.vcs_type)
+        elif self.vcs_url is None and self.vcs_service not in HOSTED_URLS:
             raise ValueError("vcsUrl is required for a self-hosted git server")
         return self
 
@@ -113,6 +95,7 @@ class VcsLinkResponse(WireModel):
     vcs_type: VcsType | None = None
     vcs_url: str
     login: str
+    self_hosted_vcs_id: str | None = None
     created_at: Timestamp
     updated_at: Timestamp
 

@@ -19,14 +19,14 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, decode_cursor, encode_cursor
+from dockyard.db.repository import Page, PageRequest, page_of_list
 from dockyard.engine.base import GitClient, GitCredentials
 from dockyard.errors import Conflict, DockyardError, GitError, NotFound
 from dockyard.jobs.service import JOBS
 from dockyard.projects.service import new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services.service import SERVICES
-from dockyard.vcslinks import repository
+from dockyard.vcslinks import repository, selfhosted
 from dockyard.vcslinks.models import VcsLink
 from dockyard.vcslinks.schemas import (
     Branch,
@@ -60,14 +60,16 @@ async def list_links(session: AsyncSession) -> Sequence[VcsLink]:
 async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate) -> VcsLink:
     """A new link; 409 when one of that name's id exists."""
     uid = new_uid()
+    vcs_url, vcs_type, server = await selfhosted.server_of(session, body)
     link = VcsLink(
         id=slugify(body.name),
         uid=uid,
         name=body.name,
         kind=body.kind,
         vcs_service=body.vcs_service,
-        vcs_type=body.vcs_type,
-        vcs_url=body.base_url,
+        vcs_type=vcs_type,
+        vcs_url=vcs_url,
+        self_hosted_vcs_id=server,
         login=body.login,
         sealed_secret=box.seal(body.token.encode(), context=secret_context(uid)),
     )
@@ -122,6 +124,7 @@ def response(link: VcsLink) -> VcsLinkResponse:
             "vcs_type": link.vcs_type,
             "vcs_url": link.vcs_url,
             "login": link.login,
+            "self_hosted_vcs_id": link.self_hosted_vcs_id,
             "created_at": link.created_at,
             "updated_at": link.updated_at,
         }
@@ -184,16 +187,25 @@ async def fetcher_for(
     *,
     vcs_link_id: str | None = None,
     account_login: str | None = None,
+    self_hosted_vcs_id: str | None = None,
 ) -> Fetcher:
-    """Who fetches repository `url` (the module's docstring says how it is chosen)."""
+    """Who fetches repository `url` (the module's docstring says how it is chosen; a source
+    naming a self-hosted VCS chooses among that server's links only)."""
+    links: Sequence[VcsLink] = await repository.everywhere(session)
+    if self_hosted_vcs_id is not None:
+        links = await selfhosted.links_of_record(session, links, self_hosted_vcs_id, url)
     if vcs_link_id is not None:
         link = await repository.by_uid(session, vcs_link_id)
         if link is None:
             raise GitError(f"VCS link {vcs_link_id!r} (vcsLinkId of {url}) does not exist")
+        if self_hosted_vcs_id is not None and link not in links:
+            raise GitError(
+                f"VCS link {link.id!r} is not a link of self-hosted VCS {self_hosted_vcs_id!r}"
+            )
         if not hosts(link, git, url):
             raise GitError(f"VCS link {link.id!r} is for {link.vcs_url}, which does not host {url}")
         return Fetcher(url, link, credentials_of(box, link))
-    hosting = [link for link in await repository.everywhere(session) if hosts(link, git, url)]
+    hosting = [link for link in links if hosts(link, git, url)]
     # An accountLogin no hosting link has chooses nothing (as before links: the server's own
     # configuration, DOCKYARD_GIT_INSTEADOF, may reach the repository).
     hosting = [link for link in hosting if link.login == account_login] or hosting
@@ -245,16 +257,6 @@ async def branches(
             Branch(id=branch, name=branch, commit=BranchCommit(sha=heads[branch]))
             for branch in sorted(heads)
         ]
-        return _page(found, request)
+        return page_of_list(found, request)
     assert failure is not None
     raise failure
-
-
-def _page(items: list[Branch], request: PageRequest) -> Page[Branch]:
-    if request.cursor is not None:
-        start = decode_cursor(request.cursor)
-    else:
-        start = ((request.page or 1) - 1) * request.per_page
-    end = start + request.per_page
-    has_next = end < len(items)
-    return Page(items[start:end], has_next, encode_cursor(end) if has_next else None)
