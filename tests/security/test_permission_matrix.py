@@ -64,6 +64,7 @@ REGISTRY = {
     "credentials": {"username": "u", "password": SECRET},
 }
 L = "/integrations/vcs/links"
+H = "/integrations/vcs/self-hosted"
 
 # (method, path under /v1, body, the permission; None: any valid token). {p} is the
 # project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
@@ -167,6 +168,11 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("PATCH", f"{R}/{{registry}}", {"credentials": {"password": SECRET}}, P.REGISTRIES_UPDATE),
     ("DELETE", f"{R}/{{registry}}", None, P.REGISTRIES_DELETE),
     ("GET", "/integrations/vcs", None, P.VCS_READ),
+    ("GET", "/integrations/vcs/repos?vcs_service=self-hosted", None, P.VCS_READ),
+    ("POST", H, {"name": "Another Server", "vcsUrl": "https://git.another.test"}, P.VCS_CREATE),
+    ("GET", H, None, P.VCS_READ),
+    ("GET", f"{H}/{{selfHosted}}", None, P.VCS_READ),
+    ("DELETE", f"{H}/{{selfHosted}}", None, P.VCS_DELETE),
     (
         "GET",
         "/integrations/vcs/repos/self-hosted/acme/app/branches?vcs_link_id={vcsLink}",
@@ -197,6 +203,7 @@ def template(path: str) -> str:
         "webhookSecret": "webhookSecretId",
         "registry": "credentialId",
         "vcsLink": "linkId",
+        "selfHosted": "selfHostedVcsId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
@@ -295,7 +302,11 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     }
     created = client.post("/v1/integrations/vcs/links", json=link)
     assert created.status_code == 200, created.text
+    server = {"name": f"Server {project}", "vcsUrl": "https://git.matrix.test"}
+    record = client.post("/v1/integrations/vcs/self-hosted", json=server)
+    assert record.status_code == 200, record.text
     return {
+        "selfHosted": record.json()["data"]["selfHostedVcsId"],
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,
