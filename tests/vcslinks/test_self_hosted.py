@@ -312,6 +312,12 @@ def test_a_server_whose_listing_fails_answers_502_naming_the_link(client: TestCl
     assert "could not be reached: ConnectError" in error["message"]
     assert TOKEN not in failed.text
 
+    unicode_token = "tök-\U0010b42c-secret"
+    odd = link(client, "Odd Bot", gitea["selfHostedVcsId"], "bot", unicode_token)
+    refused = client.get(REPOS, params={"vcs_link_id": odd["vcsLinkId"]})
+    assert "the login or token is not ASCII" in assert_error(refused, 502)["message"]
+    assert "\U0010b42c" not in refused.text and unicode_token not in refused.text
+
 
 def test_a_server_on_this_machine_is_refused_unless_allowed(tmp_path: Path) -> None:
     settings = Settings(

@@ -181,6 +181,8 @@ async def list_repositories(
     host: str = urlsplit(first).netloc
     url: str | None = first
     found: list[ForgeRepo] = []
+    if not (credentials.username.isascii() and credentials.token.isascii()):
+        raise UpstreamFailed(f"the login or token is not ASCII, which HTTP cannot send to {host}")
     transport = PinnedTransport(allow)
     try:
         async with (
@@ -215,5 +217,8 @@ async def list_repositories(
     except httpx.HTTPError as exc:
         raise UpstreamFailed(f"{host} could not be reached: {type(exc).__name__}") from None
     except (ValueError, KeyError, TypeError) as exc:
-        raise UpstreamFailed(f"{host} answered a listing dockyard cannot read ({exc!r})") from None
+        # The exception's text is not shown: it may quote what was sent.
+        raise UpstreamFailed(
+            f"{host} answered a listing dockyard cannot read ({type(exc).__name__})"
+        ) from None
     return found

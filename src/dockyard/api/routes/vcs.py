@@ -19,7 +19,7 @@ from dockyard.vcs.schemas import SelfHostedVcsCreate, SelfHostedVcsList, SelfHos
 from dockyard.vcslinks import repos, selfhosted
 from dockyard.vcslinks.schemas import VcsService
 from dockyard.vcslinks.selfhosted_schemas import RepoList
-from dockyard.wire.models import Envelope, ListEnvelope
+from dockyard.wire.models import Envelope, ErrorEnvelope, ListEnvelope
 
 router = APIRouter(prefix="/integrations/vcs", tags=["vcs"])
 
@@ -65,7 +65,15 @@ async def delete_self_hosted_vcs(
     return Envelope(data={})
 
 
-@router.get("/repos")
+@router.get(
+    "/repos",
+    responses={
+        502: {
+            "description": "A link's server could not list its repositories",
+            "model": ErrorEnvelope,
+        }
+    },
+)
 async def list_repos(
     session: SessionDep,
     box: SecretBoxDep,
