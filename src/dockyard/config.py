@@ -140,6 +140,13 @@ class Settings(BaseSettings):
     max_concurrent_builds: int = Field(default=2, ge=1)
     max_concurrent_runs: int = Field(default=4, ge=1)
     secret_key: str | None = Field(default=None, description="base64 AES-256 key")
+    key_settle_seconds: float = Field(
+        default=60.0,
+        ge=0,
+        description="how long after a key rotation `dockyard secrets retire` waits before it "
+        "drops old keys: running processes seal with the new key within a second, and a write "
+        "sealed just before must have landed (more than DOCKYARD_SQLITE_BUSY_SECONDS)",
+    )
     git_insteadof: dict[str, str] = Field(
         default_factory=dict,
         description="URL prefix -> replacement (a local path or a URL), applied by dockyard "

@@ -1626,6 +1626,38 @@ TABLE = [
     row("delete-unknown-notification", "DELETE", f"{A}/notifications/nope", 404),
     row("unknown-notification-deliveries", "GET", f"{A}/notifications/nope/deliveries", 404),
     row("test-unknown-notification", "POST", f"{A}/notifications/nope/test", 404),
+    # ---- API tokens -------------------------------------------------------------------------
+    row("no-token-list-tokens", "GET", "/v1/tokens", 401, token=None),
+    row("no-permission-list-tokens", "GET", "/v1/tokens", 403, "permission", token="none"),
+    row("project-token-list-tokens", "GET", "/v1/tokens", 403, "permission", token="alpha"),
+    row("unknown-token-id", "GET", f"/v1/tokens/{'f' * 24}", 404, "tokenId"),
+    row("revoke-unknown-token-id", "DELETE", f"/v1/tokens/{'f' * 24}", 404, "tokenId"),
+    row("token-list-bad-all", "GET", "/v1/tokens?all=maybe", 400, "query.all"),
+    row("token-no-name", "POST", "/v1/tokens", 400, "name", body={"admin": True}),
+    row(
+        "token-unknown-permission",
+        "POST",
+        "/v1/tokens",
+        400,
+        "permissions[0]",
+        body={"name": "t", "permissions": ["Project > Everything"]},
+    ),
+    row(
+        "token-unknown-field",
+        "POST",
+        "/v1/tokens",
+        400,
+        "role",
+        body={"name": "t", "admin": True, "role": "owner"},
+    ),
+    row(
+        "token-expiry-not-a-date",
+        "POST",
+        "/v1/tokens",
+        400,
+        "expiresAt",
+        body={"name": "t", "admin": True, "expiresAt": "tomorrow"},
+    ),
     # ---- registry credentials ---------------------------------------------------------------
     row("no-token-registries", "GET", REGISTRIES, 401, token=None),
     row(

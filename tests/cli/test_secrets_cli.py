@@ -23,7 +23,7 @@ from dockyard.config import Settings
 from dockyard.db.session import run_in_session
 from dockyard.notifications.models import NotificationIntegration
 from dockyard.notifications.service import opened_webhook
-from dockyard.secrets.crypto import KEY_FILE, SecretBox, decode_key, key_id
+from dockyard.secrets.crypto import KEY_FILE, SecretBox, key_id, read_key_ring
 from dockyard.vcslinks.models import VcsLink
 from dockyard.vcslinks.service import credentials_of
 from tests.conftest import issue_token
@@ -40,12 +40,12 @@ VCS_TOKEN = "vault-vcs-token-value"
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.setenv("DOCKYARD_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.delenv("DOCKYARD_SECRET_KEY", raising=False)
+    monkeypatch.setenv("DOCKYARD_KEY_SETTLE_SECONDS", "0")
     return Settings(registry="127.0.0.1:1", registry_autostart=False, fetch_allow=["127.0.0.1"])
 
 
 def key_ids_of_file(settings: Settings) -> list[str]:
-    lines = (settings.data_dir / KEY_FILE).read_text().split()
-    return [key_id(decode_key(line)) for line in lines]
+    return [key_id(key) for key in read_key_ring(settings.data_dir / KEY_FILE).keys]
 
 
 def sealed_key_ids(settings: Settings) -> set[str]:
@@ -165,3 +165,20 @@ def test_a_configured_key_is_rotated_by_configuration(
     result = runner.invoke(app, ["secrets", "rotate-key"])
     assert result.exit_code != 0
     assert "DOCKYARD_SECRET_KEY" in str(result.exception) + result.output
+
+
+def test_retire_waits_for_the_settle_time_of_the_rotation(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_secrets(settings)
+    assert runner.invoke(app, ["secrets", "rotate-key"]).exit_code == 0
+    monkeypatch.setenv("DOCKYARD_KEY_SETTLE_SECONDS", "3600")
+    refused = runner.invoke(app, ["secrets", "retire"])
+    assert refused.exit_code != 0
+    assert "rotated less than 3600 s ago" in str(refused.exception) + refused.output
+    assert len(key_ids_of_file(settings)) == 2
+    monkeypatch.setenv("DOCKYARD_KEY_SETTLE_SECONDS", "0")
+    retired = runner.invoke(app, ["secrets", "retire"])
+    assert retired.exit_code == 0, retired.output
+    assert len(key_ids_of_file(settings)) == 1
+    assert job_secret(settings) == "very-secret-value"

@@ -89,3 +89,17 @@ def test_list_never_shows_secrets_and_revoke_works(env: Settings) -> None:
     )
     assert again.returncode == 1
     assert again.stderr.strip() == "error: No active token named 'temp'"
+
+
+def test_revoke_by_id_and_a_shared_name_only_with_all(env: Settings) -> None:
+    for _ in range(3):
+        create("--name", "shared", "--admin")
+    ids = [
+        token["id"] for token in json.loads(runner.invoke(app, ["token", "list", "--json"]).stdout)
+    ]
+    refused = runner.invoke(app, ["token", "revoke", "shared"])
+    assert refused.exit_code == 1 and all(token_id in refused.stderr for token_id in ids)
+    assert runner.invoke(app, ["token", "revoke", ids[0]]).exit_code == 0
+    assert runner.invoke(app, ["token", "revoke", "shared", "--all"]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["token", "list", "--json"]).stdout)
+    assert [token["revoked"] for token in listed] == [True, True, True]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 from northflank import ApiCallError, ApiClient
 
+from tests.builds.conftest import LiveDockyard
 from tests.conformance.sdk_types import checked, checked_all, conforms
 
 pytestmark = pytest.mark.e2e
@@ -60,3 +61,20 @@ def test_sdk_pagination_walks_120_jobs(sdk: ApiClient) -> None:
     with pytest.raises(ApiCallError) as gone:
         sdk.get.job(project_id=project, job_id=ids[0])
     assert gone.value.status == 404
+
+
+def test_sdk_lists_api_tokens(sdk: ApiClient, live: LiveDockyard) -> None:
+    """`list.api_tokens` (GET /v1/tokens) parses into the SDK's type; a token made through
+    dockyard's own route is listed, by id and name, and once revoked only with `all`."""
+    made = live.http.post(
+        "/v1/tokens",
+        json={"name": "sdk listed", "permissions": ["Project > Jobs > General > Read"]},
+    )
+    assert made.status_code == 200, made.text
+    token_id = made.json()["data"]["id"]
+    listed = checked_all(sdk.list.api_tokens, per_page=1)["tokens"]
+    assert {"id": token_id, "name": "sdk listed"}.items() <= listed[-1].items()
+    assert live.http.delete(f"/v1/tokens/{token_id}").status_code == 200
+    assert token_id not in [token["id"] for token in checked(sdk.list.api_tokens)["tokens"]]
+    everything = checked(sdk.list.api_tokens, all=True)["tokens"]
+    assert next(token for token in everything if token["id"] == token_id)["revoked"] is True

@@ -8,7 +8,18 @@ from pathlib import Path
 import pytest
 
 from dockyard.config import Settings
-from dockyard.secrets.crypto import KEY_FILE, SecretBox, SecretKeyError, decode_key, new_key_text
+from dockyard.secrets import crypto
+from dockyard.secrets.crypto import (
+    KEY_FILE,
+    SecretBox,
+    SecretKeyError,
+    decode_key,
+    key_id,
+    new_key_text,
+    read_key_ring,
+    rotated,
+    write_key_file,
+)
 
 
 @pytest.fixture
@@ -61,3 +72,23 @@ def test_configured_key_wins_and_is_checked(tmp_path: Path) -> None:
         decode_key("c2hvcnQ=")
     with pytest.raises(SecretKeyError):
         decode_key("not base64!")
+
+
+def test_a_box_on_the_key_file_seals_with_a_rotated_key_without_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process rotates the key file: a running box seals with the new key once it
+    next looks (at most RECHECK_SECONDS later), and opens what it sealed before."""
+    settings = Settings(data_dir=tmp_path)
+    running = SecretBox.from_settings(settings)
+    before = running.seal(b"before")
+    ring = rotated(read_key_ring(tmp_path / KEY_FILE))
+    write_key_file(tmp_path / KEY_FILE, ring)
+    assert running.sealing_key_id != key_id(ring.keys[0])  # not yet looked
+    monkeypatch.setattr(crypto, "RECHECK_SECONDS", 0.0)
+    after = running.seal(b"after")
+    assert after.split(".")[1] == key_id(ring.keys[0]) == running.sealing_key_id
+    assert read_key_ring(tmp_path / KEY_FILE) == ring and ring.generation == 1
+    assert ring.rotated_at is not None
+    fresh = SecretBox.from_settings(settings)
+    assert fresh.open(before) == b"before" and fresh.open(after) == b"after"

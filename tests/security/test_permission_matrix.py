@@ -187,6 +187,10 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ),
     ("PATCH", f"{L}/{{vcsLink}}", {"token": VCS_TOKEN}, P.VCS_UPDATE),
     ("DELETE", f"{L}/{{vcsLink}}", None, P.VCS_DELETE),
+    ("GET", "/tokens", None, P.TOKENS_READ),
+    ("POST", "/tokens", {"name": "Made", "permissions": [P.TOKENS_CREATE.value]}, P.TOKENS_CREATE),
+    ("GET", "/tokens/{token}", None, P.TOKENS_READ),
+    ("DELETE", "/tokens/{token}", None, P.TOKENS_UPDATE),
 ]
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
@@ -204,6 +208,7 @@ def template(path: str) -> str:
         "registry": "credentialId",
         "vcsLink": "linkId",
         "selfHosted": "selfHostedVcsId",
+        "token": "tokenId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
     path = re.sub(r"(?<=/)(vcs-job|image-job|cron-job)", "{jobId}", path)
@@ -305,8 +310,11 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     server = {"name": f"Server {project}", "vcsUrl": "https://git.matrix.test"}
     record = client.post("/v1/integrations/vcs/self-hosted", json=server)
     assert record.status_code == 200, record.text
+    token = client.post("/v1/tokens", json={"name": project, "permissions": [P.JOBS_READ.value]})
+    assert token.status_code == 200, token.text
     return {
         "selfHosted": record.json()["data"]["selfHostedVcsId"],
+        "token": token.json()["data"]["id"],
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],
         "p": project,

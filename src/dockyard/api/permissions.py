@@ -53,6 +53,11 @@ VcsCreate = Annotated[Principal, Depends(requires_account(Permission.VCS_CREATE)
 VcsUpdate = Annotated[Principal, Depends(requires_account(Permission.VCS_UPDATE))]
 VcsDelete = Annotated[Principal, Depends(requires_account(Permission.VCS_DELETE))]
 
+# API tokens are the account's: a token limited to projects neither lists nor makes them.
+TokensRead = Annotated[Principal, Depends(requires_account(Permission.TOKENS_READ))]
+TokensCreate = Annotated[Principal, Depends(requires_account(Permission.TOKENS_CREATE))]
+TokensUpdate = Annotated[Principal, Depends(requires_account(Permission.TOKENS_UPDATE))]
+
 
 @dataclass(frozen=True)
 class TargetPermissions:

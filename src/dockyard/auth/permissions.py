@@ -40,6 +40,10 @@ class Permission(StrEnum):
     VCS_CREATE = "Account > Git > General > Create"
     VCS_UPDATE = "Account > Git > General > Update"
     VCS_DELETE = "Account > Git > General > Delete"
+    # Team level: API tokens. Read and Update are the official clients' strings.
+    TOKENS_READ = "Account > Admin > ApiTokens > Read"
+    TOKENS_CREATE = "Account > Admin > ApiTokens > Create"
+    TOKENS_UPDATE = "Account > Admin > ApiTokens > Update"
 
 
 def parse_permissions(values: list[str]) -> frozenset[Permission]:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime
+
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.models import ApiToken
+from dockyard.db.repository import Page, PageRequest, paginate
 
 
 async def find_by_secret_hash(session: AsyncSession, secret_hash: str) -> ApiToken | None:
@@ -20,5 +23,23 @@ async def list_tokens(session: AsyncSession) -> list[ApiToken]:
 
 
 async def find_by_name(session: AsyncSession, name: str) -> list[ApiToken]:
-    result = await session.execute(select(ApiToken).where(ApiToken.name == name))
-    return list(result.scalars())
+    """The tokens named `name`, or the one whose id it is."""
+    statement = select(ApiToken).where(or_(ApiToken.name == name, ApiToken.uid == name))
+    return list((await session.execute(statement)).scalars())
+
+
+async def find_by_uid(session: AsyncSession, uid: str) -> ApiToken | None:
+    return (await session.execute(select(ApiToken).where(ApiToken.uid == uid))).scalar_one_or_none()
+
+
+async def page(
+    session: AsyncSession, request: PageRequest, *, active_at: datetime | None
+) -> Page[ApiToken]:
+    """Tokens by age; with `active_at`, only those neither revoked nor expired then."""
+    statement = select(ApiToken)
+    if active_at is not None:
+        statement = statement.where(
+            ApiToken.revoked_at.is_(None),
+            or_(ApiToken.expires_at.is_(None), ApiToken.expires_at > active_at),
+        )
+    return await paginate(session, statement, ApiToken.pk, request)

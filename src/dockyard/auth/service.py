@@ -13,9 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dockyard.auth import repository
 from dockyard.auth.models import ApiToken
 from dockyard.auth.permissions import Permission, parse_permissions
-from dockyard.auth.schemas import TokenInfo
+from dockyard.auth.schemas import TokenCreate, TokenEntry, TokenInfo
 from dockyard.db.base import utcnow
-from dockyard.errors import Forbidden, NotFound, Unauthorized
+from dockyard.db.repository import Page, PageRequest
+from dockyard.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 
 TOKEN_PREFIX = "dky_"
 MAX_CACHED_TOKENS = 10_000
@@ -91,22 +92,46 @@ async def issue_token(
     project_ids: list[str] | None = None,
     expires_at: datetime | None = None,
     is_admin: bool = False,
+    description: str | None = None,
 ) -> str:
     """Store a new token and return its secret, which is never shown again."""
+    _, secret = await _store_token(
+        session,
+        name=name,
+        permissions=permissions,
+        project_ids=project_ids,
+        expires_at=expires_at,
+        is_admin=is_admin,
+        description=description,
+    )
+    return secret
+
+
+async def _store_token(
+    session: AsyncSession,
+    *,
+    name: str,
+    permissions: list[str],
+    project_ids: list[str] | None,
+    expires_at: datetime | None,
+    is_admin: bool,
+    description: str | None,
+) -> tuple[ApiToken, str]:
     granted = sorted(parse_permissions(permissions))
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        ApiToken(
-            name=name,
-            secret_hash=hash_secret(secret),
-            is_admin=is_admin,
-            permissions=[permission.value for permission in granted],
-            project_ids=sorted(set(project_ids)) if project_ids else None,
-            expires_at=expires_at,
-        )
+    token = ApiToken(
+        uid=secrets.token_hex(12),
+        name=name,
+        description=description,
+        secret_hash=hash_secret(secret),
+        is_admin=is_admin,
+        permissions=[permission.value for permission in granted],
+        project_ids=sorted(set(project_ids)) if project_ids else None,
+        expires_at=expires_at,
     )
+    session.add(token)
     await session.commit()
-    return secret
+    return token, secret
 
 
 async def issue_first_admin_token(session: AsyncSession) -> str | None:
@@ -155,12 +180,101 @@ async def list_tokens(session: AsyncSession) -> list[ApiToken]:
     return await repository.list_tokens(session)
 
 
-async def revoke_tokens(session: AsyncSession, name: str) -> int:
+async def page_tokens(
+    session: AsyncSession, request: PageRequest, *, include_inactive: bool
+) -> Page[ApiToken]:
+    """Active tokens (with `include_inactive`, revoked and expired ones too), oldest first."""
+    return await repository.page(session, request, active_at=None if include_inactive else utcnow())
+
+
+async def get_token(session: AsyncSession, token_id: str) -> ApiToken:
+    token = await repository.find_by_uid(session, token_id)
+    if token is None:
+        raise NotFound(f"Token {token_id!r} not found", {"tokenId": token_id})
+    return token
+
+
+def _check_grant(principal: Principal, body: TokenCreate) -> None:
+    """A token can hand on only what it holds: 400 for an unknown permission, 403 for one it
+    lacks or for an admin token asked of a non-admin one. (Tokens limited to projects do not
+    get here: the routes are the account's.)"""
+    for index, value in enumerate(body.permissions):
+        try:
+            (permission,) = parse_permissions([value])
+        except ValueError as exc:
+            raise Invalid(f"permissions[{index}]", str(exc)) from None
+        if not principal.can(permission):
+            raise Forbidden(
+                f"A token cannot grant {value!r}, which it lacks", {"permission": value}
+            )
+    if body.admin and not principal.is_admin:
+        raise Forbidden("Only an admin token can create an admin token", {"admin": True})
+    if not body.permissions and not body.admin:
+        raise Invalid("permissions", "give at least one permission, or admin: true")
+    if body.expires_at is not None and body.expires_at <= utcnow():
+        raise Invalid("expiresAt", "must be in the future")
+
+
+async def create_token(
+    session: AsyncSession, principal: Principal, body: TokenCreate
+) -> tuple[ApiToken, str]:
+    """A new token within what `principal` holds, and its secret (shown once)."""
+    _check_grant(principal, body)
+    return await _store_token(
+        session,
+        name=body.name,
+        permissions=body.permissions,
+        project_ids=body.projects,
+        expires_at=body.expires_at,
+        is_admin=body.admin,
+        description=body.description,
+    )
+
+
+async def revoke_token(session: AsyncSession, token_id: str) -> ApiToken:
+    """Revoke the token of that id; revoking a revoked token changes nothing."""
+    token = await get_token(session, token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        await session.commit()
+    return token
+
+
+def is_active(token: ApiToken) -> bool:
+    now = utcnow()
+    return token.revoked_at is None and (token.expires_at is None or token.expires_at > now)
+
+
+def entry(token: ApiToken) -> TokenEntry:
+    return TokenEntry(
+        id=token.uid,
+        name=token.name,
+        description=token.description,
+        active=is_active(token),
+        revoked=token.revoked_at is not None,
+        revoked_at=token.revoked_at,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        admin=token.is_admin,
+        permissions=list(token.permissions),
+        projects=list(token.project_ids) if token.project_ids is not None else None,
+    )
+
+
+async def revoke_tokens(session: AsyncSession, name: str, *, every: bool = False) -> int:
+    """Revoke the active token named `name` (or its id); several of that name are revoked
+    only with `every`, else 409 lists their ids."""
     tokens = [
         token for token in await repository.find_by_name(session, name) if not token.revoked_at
     ]
     if not tokens:
         raise NotFound(f"No active token named {name!r}")
+    if len(tokens) > 1 and not every:
+        ids = ", ".join(token.uid for token in tokens)
+        raise Conflict(
+            f"{len(tokens)} active tokens are named {name!r} ({ids}): give one id, or --all",
+            {"tokenIds": [token.uid for token in tokens]},
+        )
     for token in tokens:
         token.revoked_at = utcnow()
     await session.commit()

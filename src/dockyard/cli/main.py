@@ -1,5 +1,6 @@
 """The `dockyard` command: serve (up, api, worker), administer (token, secrets), and use a
-server from anywhere (login, projects, jobs, services, webhook secrets, builds, runs, logs)."""
+server from anywhere (login, projects, jobs, services, webhook secrets, VCS links, registry
+credentials, builds, runs, logs)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,16 @@ import typer
 from typer.core import TyperGroup
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from dockyard.cli import activity, login, maintenance, resources, secrets, serve, tokens
+from dockyard.cli import (
+    activity,
+    integrations,
+    login,
+    maintenance,
+    resources,
+    secrets,
+    serve,
+    tokens,
+)
 from dockyard.cli.output import err
 from dockyard.cli.remote import Remote
 from dockyard.client import ApiError
@@ -80,6 +90,8 @@ app.add_typer(resources.projects, name="projects", rich_help_panel="Use a server
 app.add_typer(resources.jobs, name="jobs", rich_help_panel="Use a server")
 app.add_typer(resources.services, name="services", rich_help_panel="Use a server")
 app.add_typer(resources.webhook_secrets, name="webhook-secrets", rich_help_panel="Use a server")
+app.add_typer(integrations.vcs, name="vcs", rich_help_panel="Use a server")
+app.add_typer(integrations.registries, name="registries", rich_help_panel="Use a server")
 app.add_typer(activity.builds, name="builds", rich_help_panel="Use a server")
 app.add_typer(activity.builds, name="build", hidden=True)
 app.add_typer(activity.runs, name="runs", rich_help_panel="Use a server")

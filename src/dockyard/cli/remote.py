@@ -55,6 +55,11 @@ class Remote:
             self._client.close()
 
 
+def confirm_delete(what: str, yes: bool) -> None:
+    if not yes:
+        typer.confirm(f"Delete {what}?", abort=True)
+
+
 def remote_of(ctx: typer.Context) -> Remote:
     remote = ctx.find_root().obj
     if not isinstance(remote, Remote):
@@ -118,3 +123,4 @@ ServiceOption = Annotated[
 FollowOption = Annotated[
     bool, typer.Option("--follow", "-f", help="stream the logs live until it concludes")
 ]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]

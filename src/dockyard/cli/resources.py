@@ -11,13 +11,16 @@ from typing import Annotated, Any
 import typer
 import yaml
 
+from dockyard.cli import integrations
 from dockyard.cli.output import out, print_json, show_list, show_one
 from dockyard.cli.remote import (
     JsonOption,
     ProjectOption,
+    Yes,
     complete_jobs,
     complete_projects,
     complete_services,
+    confirm_delete,
     remote_of,
 )
 
@@ -31,17 +34,14 @@ webhook_secrets = typer.Typer(
     no_args_is_help=True,
 )
 
-SpecFile = Annotated[
-    Path,
-    typer.Option(
-        "--file",
-        "-f",
-        exists=True,
-        dir_okay=False,
-        help="the request body, as YAML (.yaml, .yml) or JSON",
-    ),
-]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="do not ask for confirmation")]
+SPEC_FILE = typer.Option(
+    "--file",
+    "-f",
+    exists=True,
+    dir_okay=False,
+    help="the request body, as YAML (.yaml, .yml) or JSON",
+)
+SpecFile = Annotated[Path, SPEC_FILE]
 
 
 def read_spec(path: Path) -> dict[str, Any]:
@@ -54,11 +54,6 @@ def read_spec(path: Path) -> dict[str, Any]:
     if not isinstance(spec, dict):
         raise typer.BadParameter(f"{path} must hold an object at the top", param_hint="--file")
     return spec
-
-
-def _confirm(what: str, yes: bool) -> None:
-    if not yes:
-        typer.confirm(f"Delete {what}?", abort=True)
 
 
 # ---- projects --------------------------------------------------------------------------------
@@ -93,7 +88,7 @@ def create_project(
 @projects.command("delete")
 def delete_project(ctx: typer.Context, project: ProjectArgument, yes: Yes = False) -> None:
     """Delete a project with its jobs, services, builds and runs."""
-    _confirm(f"project {project} and everything in it", yes)
+    confirm_delete(f"project {project} and everything in it", yes)
     remote_of(ctx).client.delete_project(project)
     out.print(f"deleted project {project}")
 
@@ -120,13 +115,62 @@ def get_job(
     show_one(remote.client.get_job(remote.project(project), job), as_json)
 
 
+HOSTED_TYPES = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
+
+
 @jobs.command("create")
 def create_job(
-    ctx: typer.Context, file: SpecFile, project: ProjectOption = None, as_json: JsonOption = False
+    ctx: typer.Context,
+    file: Annotated[Path | None, SPEC_FILE] = None,
+    name: Annotated[str | None, typer.Option(help="with --repo: the job's name")] = None,
+    repo: Annotated[
+        str | None,
+        typer.Option(help="build the job's image from this git repository (https://...)"),
+    ] = None,
+    branch: Annotated[str, typer.Option(help="with --repo: the branch to build")] = "main",
+    dockerfile: Annotated[
+        str, typer.Option(help="with --repo: the Dockerfile's path in the repository")
+    ] = "/Dockerfile",
+    work_dir: Annotated[str, typer.Option(help="with --repo: the build context's path")] = "/",
+    vcs_link: Annotated[
+        str | None,
+        typer.Option(
+            help="with --repo: the VCS link to fetch it with (name, id or vcsLinkId; "
+            "default: the one link whose server hosts the repository)"
+        ),
+    ] = None,
+    project: ProjectOption = None,
+    as_json: JsonOption = False,
 ) -> None:
-    """A manual job from a file holding the body of the create-manual-job request."""
+    """A manual job: from a file holding the body of the create-manual-job request, or built
+    from a git repository (--name and --repo) and run from the image it builds."""
     remote = remote_of(ctx)
-    show_one(remote.client.create_manual_job(remote.project(project), read_spec(file)), as_json)
+    if (file is None) == (repo is None):
+        raise typer.BadParameter("give either --file, or --repo with --name")
+    if file is not None:
+        spec = read_spec(file)
+    else:
+        assert repo is not None
+        if not name:
+            raise typer.BadParameter("a job built from --repo needs a --name", param_hint="--name")
+        host = repo.removeprefix("https://").partition("/")[0].lower()
+        source: dict[str, Any] = {
+            "projectUrl": repo,
+            "projectType": HOSTED_TYPES.get(host, "self-hosted"),
+            "projectBranch": branch,
+        }
+        if vcs_link is not None:
+            source["vcsLinkId"] = integrations.link_uid(remote.client, vcs_link)
+        spec = {
+            "name": name,
+            "billing": {"deploymentPlan": "nf-compute-20"},
+            "backoffLimit": 0,
+            "deployment": {"vcs": source},
+            "buildSettings": {
+                "dockerfile": {"dockerFilePath": dockerfile, "dockerWorkDir": work_dir}
+            },
+        }
+    show_one(remote.client.create_manual_job(remote.project(project), spec), as_json)
 
 
 @jobs.command("delete")
@@ -135,7 +179,7 @@ def delete_job(
 ) -> None:
     """Delete a job; its running builds and runs are stopped."""
     remote = remote_of(ctx)
-    _confirm(f"job {job}", yes)
+    confirm_delete(f"job {job}", yes)
     remote.client.delete_job(remote.project(project), job)
     out.print(f"deleted job {job}")
 
@@ -182,7 +226,7 @@ def delete_service(
     ctx: typer.Context, service: ServiceArgument, project: ProjectOption = None, yes: Yes = False
 ) -> None:
     remote = remote_of(ctx)
-    _confirm(f"build service {service}", yes)
+    confirm_delete(f"build service {service}", yes)
     remote.client.delete_service(remote.project(project), service)
     out.print(f"deleted build service {service}")
 
@@ -239,6 +283,6 @@ def delete_webhook_secret(
 ) -> None:
     """Delete a webhook secret: deliveries it signs are refused from then on."""
     remote = remote_of(ctx)
-    _confirm(f"webhook secret {secret_id}", yes)
+    confirm_delete(f"webhook secret {secret_id}", yes)
     remote.client.delete_webhook_secret(remote.project(project), secret_id)
     out.print(f"deleted webhook secret {secret_id}")

@@ -90,6 +90,7 @@ def list_tokens(
     tokens = _with_session(service.list_tokens)
     rows = [
         {
+            "id": token.uid,
             "name": token.name,
             "admin": token.is_admin,
             "permissions": token.permissions,
@@ -103,9 +104,10 @@ def list_tokens(
     if as_json:
         print(json.dumps(rows, indent=2))
         return
-    table = Table("name", "admin", "permissions", "projects", "expires", "revoked")
+    table = Table("id", "name", "admin", "permissions", "projects", "expires", "revoked")
     for row in rows:
         table.add_row(
+            str(row["id"]),
             str(row["name"]),
             "yes" if row["admin"] else "",
             "\n".join(row["permissions"]),  # type: ignore[arg-type]
@@ -117,7 +119,12 @@ def list_tokens(
 
 
 @app.command()
-def revoke(name: Annotated[str, typer.Argument(help="name of the token(s) to revoke")]) -> None:
-    """Revoke every active token with this name."""
-    count = _with_session(lambda session: service.revoke_tokens(session, name))
+def revoke(
+    name: Annotated[str, typer.Argument(help="id or name of the token to revoke")],
+    every: Annotated[
+        bool, typer.Option("--all", help="revoke every active token with this name")
+    ] = False,
+) -> None:
+    """Revoke the active token with this id or name (several of one name only with --all)."""
+    count = _with_session(lambda session: service.revoke_tokens(session, name, every=every))
     err.print(f"revoked {count} token(s) named {name!r}")

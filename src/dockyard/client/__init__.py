@@ -5,7 +5,17 @@ from dockyard.client import DockyardClient, LogSource, Owner, tail
 
 from dockyard.client.api import DockyardClient, LogSource, Owner
 from dockyard.client.errors import ApiError
-from dockyard.client.models import Build, Job, LogLine, Project, Run, Service, WebhookSecret
+from dockyard.client.models import (
+    Build,
+    Job,
+    LogLine,
+    Project,
+    RegistryLogin,
+    Run,
+    Service,
+    VcsLink,
+    WebhookSecret,
+)
 from dockyard.client.tail import tail
 
 __all__ = [
@@ -17,8 +27,10 @@ __all__ = [
     "LogSource",
     "Owner",
     "Project",
+    "RegistryLogin",
     "Run",
     "Service",
+    "VcsLink",
     "WebhookSecret",
     "tail",
 ]

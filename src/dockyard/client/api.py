@@ -18,9 +18,11 @@ from dockyard.client.models import (
     Job,
     LogLine,
     Project,
+    RegistryLogin,
     Resource,
     Run,
     Service,
+    VcsLink,
     WebhookSecret,
 )
 
@@ -140,6 +142,39 @@ class DockyardClient:
 
     def delete_webhook_secret(self, project: str, secret_id: str) -> None:
         self.request("DELETE", f"/v1/projects/{project}/webhook-secrets/{secret_id}")
+
+    # ---- integrations: VCS links and registry credentials ----------------------------------
+
+    def list_vcs_links(self) -> list[VcsLink]:
+        links = self.request("GET", "/v1/integrations/vcs")["vcsAccountLinks"]
+        return [VcsLink.model_validate(link) for link in links]
+
+    def create_vcs_link(self, body: dict[str, Any]) -> VcsLink:
+        """A token link from the body of POST /v1/integrations/vcs/links (`token` in it)."""
+        return self._one(VcsLink, "POST", "/v1/integrations/vcs/links", body)
+
+    def rotate_vcs_link(self, link_id: str, token: str, login: str | None = None) -> VcsLink:
+        """The link (its id or vcsLinkId) with a new token (and login, when given)."""
+        body = _without_none({"token": token, "login": login})
+        return self._one(VcsLink, "PATCH", f"/v1/integrations/vcs/links/{link_id}", body)
+
+    def delete_vcs_link(self, link_id: str) -> None:
+        self.request("DELETE", f"/v1/integrations/vcs/links/{link_id}")
+
+    def list_registry_credentials(self) -> list[RegistryLogin]:
+        return self._all(RegistryLogin, "/v1/integrations/registries", "credentials")
+
+    def add_registry_credentials(self, body: dict[str, Any]) -> RegistryLogin:
+        return self._one(RegistryLogin, "POST", "/v1/integrations/registries", body)
+
+    def update_registry_credentials(
+        self, credentials_id: str, body: dict[str, Any]
+    ) -> RegistryLogin:
+        path = f"/v1/integrations/registries/{credentials_id}"
+        return self._one(RegistryLogin, "PATCH", path, body)
+
+    def delete_registry_credentials(self, credentials_id: str) -> None:
+        self.request("DELETE", f"/v1/integrations/registries/{credentials_id}")
 
     # ---- jobs and build services ------------------------------------------------------------
 

@@ -64,6 +64,28 @@ class WebhookSecret(Resource):
     secret: str | None = None
 
 
+class VcsLink(Resource):
+    """A VCS link (a login and token on a git server) as listed; the token is never sent."""
+
+    vcs_link_id: str
+    name: str
+    login: str
+    vcs_service: str
+    vcs_type: str | None = None
+    vcs_url: str
+    id: str | None = None  # in the answers to create and rotate, not in the list
+
+
+class RegistryLogin(Resource):
+    """Registry credentials as the server shows them: never their password."""
+
+    id: str
+    name: str
+    provider: str
+    registry_url: str
+    created_at: str | None = None
+
+
 class Build(Resource):
     id: str
     status: BuildStatus

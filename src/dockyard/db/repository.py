@@ -1,5 +1,5 @@
 """Shared repository plumbing: keyset pagination over an integer key, typed views of JSON
-columns parsed once per loaded row."""
+columns parsed once per loaded row, compare-and-set updates of loaded rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select
+from sqlalchemy import Select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -87,6 +87,19 @@ def page_of_list(items: Sequence[T], request: PageRequest) -> Page[T]:
     end = start + request.per_page
     has_next = end < len(items)
     return Page(items[start:end], has_next, encode_cursor(end) if has_next else None)
+
+
+async def update_if_unchanged(
+    session: AsyncSession, row: Any, unchanged: Sequence[str], **values: Any
+) -> bool:
+    """Write `values` into `row`'s record only while its columns `unchanged` still hold what
+    `row` was loaded with (a concurrent write wins, and is not overwritten with a stale
+    value); whether it wrote. `row` itself is left as loaded."""
+    model: Any = type(row)
+    conditions = [model.pk == row.pk] + [getattr(model, n) == getattr(row, n) for n in unchanged]
+    statement = update(model).where(*conditions).values(**values)
+    result = await session.execute(statement.execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))
 
 
 class ParsedOnce(Generic[Row, Parsed]):

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from dockyard.wire.fields import Name
+from dockyard.wire.fields import Name, ResourceId
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 from dockyard.wire.paths import field_error
 
@@ -32,7 +32,6 @@ RegistryUrl = Annotated[
 ]
 Username = Annotated[str, Field(min_length=1, max_length=256)]
 Password = Annotated[str, Field(min_length=1, max_length=4096)]
-ProjectId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]
 
 
 class Scope(RequestModel):
@@ -61,7 +60,7 @@ class Restrictions(RequestModel):
     """A restricted login serves only the jobs and build services of `projects`."""
 
     restricted: bool = False
-    projects: list[ProjectId] = Field(default_factory=list, max_length=100)
+    projects: list[ResourceId] = Field(default_factory=list, max_length=100)
 
 
 class RegistryPatch(RequestModel):

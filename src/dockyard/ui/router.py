@@ -7,7 +7,7 @@ a visitor without a live session is sent to the login page. Buttons are plain PO
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import (
     DatabaseDep,
@@ -33,15 +34,20 @@ from dockyard.builds import service as builds
 from dockyard.builds import starts
 from dockyard.builds.schemas import StartJobBuildRequest, StartServiceBuildRequest
 from dockyard.builds.service import BuildSource, BuildTarget
-from dockyard.errors import DockyardError, Invalid, Unauthorized
+from dockyard.errors import DockyardError, Invalid, NotFound, Unauthorized
 from dockyard.jobs import service as jobs
 from dockyard.logs import service as logs
 from dockyard.logs.models import LogLine
+from dockyard.registries import service as registries
+from dockyard.registries.schemas import RegistryCreate, RegistryPatch
 from dockyard.runs import service as runs
+from dockyard.secrets.crypto import SecretBox
 from dockyard.services import service as services
 from dockyard.ui import csrf, live, views
 from dockyard.ui.charts import format_seconds
 from dockyard.ui.session import UiSession, forget, keep, new_session, session_of
+from dockyard.vcslinks import service as vcslinks
+from dockyard.vcslinks.schemas import VcsLinkCreate, VcsLinkPatch
 from dockyard.wire.links import build_url, project_url, run_url
 from dockyard.wire.paths import error_path
 
@@ -168,11 +174,14 @@ async def poster(request: Request, visiting: VisitorDep) -> Visitor:
 PosterDep = Annotated[Visitor, Depends(poster)]
 
 
-def page(request: Request, visiting: Visitor, template: str, **context: Any) -> HTMLResponse:
+def page(
+    request: Request, visiting: Visitor, template: str, *, status: int = 200, **context: Any
+) -> HTMLResponse:
     return render(
         request,
         template,
         {"principal": visiting.principal, **context},
+        status=status,
         ui_session=visiting.session,
     )
 
@@ -434,6 +443,175 @@ async def abort_run(
     await runs.abort_run(session, projectId, found.id, runId)
     wake.set()
     return see_other(run_url(projectId, found.id, runId))
+
+
+# ---- integrations: VCS links and registry credentials --------------------------------------
+
+INTEGRATIONS_URL = "/ui/integrations"
+ShortField = Annotated[str, Form(max_length=500)]
+SecretField = Annotated[str, Form(max_length=4096)]
+
+
+@router.get("/integrations")
+async def integrations(request: Request, session: SessionDep, visiting: VisitorDep) -> Response:
+    shown = await views.integrations_page(session, visiting.principal)
+    return page(request, visiting, "integrations.html", page=shown)
+
+
+def filled(fields: dict[str, str]) -> dict[str, Any]:
+    """A form's fields as a request body: values stripped, empty ones left out."""
+    return {key: value.strip() for key, value in fields.items() if value.strip()}
+
+
+Change = Callable[[AsyncSession, SecretBox], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class IntegrationChange:
+    """A form's change to a VCS link or registry credentials, posted by a logged-in visitor."""
+
+    request: Request
+    session: AsyncSession
+    box: SecretBox
+    visiting: Visitor
+
+    async def make(self, permission: Permission, change: Change) -> Response:
+        """Make `change` (the token holding `permission` for the whole account), then show
+        the page again; a refusal (in use, invalid, a name taken) is a message on it, with
+        its status."""
+        principal = self.visiting.principal
+        await views.require_account(principal, permission)
+        try:
+            await change(self.session, self.box)
+        except DockyardError as exc:
+            shown = await views.integrations_page(self.session, principal, exc.message)
+            return page(
+                self.request, self.visiting, "integrations.html", status=exc.status, page=shown
+            )
+        return see_other(INTEGRATIONS_URL)
+
+
+async def integration_change(
+    request: Request, session: SessionDep, box: SecretBoxDep, visiting: PosterDep
+) -> IntegrationChange:
+    return IntegrationChange(request, session, box, visiting)
+
+
+ChangeDep = Annotated[IntegrationChange, Depends(integration_change)]
+
+
+async def _rotate_vcs_link(
+    session: AsyncSession, box: SecretBox, link_id: str, token: str, login: str
+) -> None:
+    body = parsed(VcsLinkPatch, filled({"token": token, "login": login}))
+    await vcslinks.rotate_token(session, box, link_id, body)
+
+
+async def _rotate_registry_password(
+    session: AsyncSession, box: SecretBox, credentials_id: str, password: str, username: str
+) -> None:
+    if not password.strip():
+        raise Invalid("credentials.password", "Field required")
+    body = {"credentials": filled({"password": password, "username": username})}
+    await registries.update_credentials(session, box, credentials_id, parsed(RegistryPatch, body))
+
+
+@dataclass(frozen=True)
+class IntegrationKind:
+    """What the rotate and delete buttons of a VCS link or registry credentials do."""
+
+    update: Permission
+    delete: Permission
+    rotate_secret: Callable[[AsyncSession, SecretBox, str, str, str], Awaitable[None]]
+    remove: Callable[[AsyncSession, SecretBox, str], Awaitable[None]]
+
+
+INTEGRATION_KINDS = {
+    "vcs": IntegrationKind(
+        Permission.VCS_UPDATE,
+        Permission.VCS_DELETE,
+        _rotate_vcs_link,
+        lambda session, _, link_id: vcslinks.delete_link(session, link_id),
+    ),
+    "registries": IntegrationKind(
+        Permission.REGISTRIES_UPDATE,
+        Permission.REGISTRIES_DELETE,
+        _rotate_registry_password,
+        registries.delete_credentials,
+    ),
+}
+
+
+def integration_kind(kind: str) -> IntegrationKind:
+    if kind not in INTEGRATION_KINDS:
+        raise NotFound(f"There are no integrations of kind {kind!r}", {"kind": kind})
+    return INTEGRATION_KINDS[kind]
+
+
+@router.post("/integrations/vcs")
+async def create_vcs_link(
+    change: ChangeDep,
+    name: ShortField = "",
+    vcs_service: ShortField = "self-hosted",
+    vcs_type: ShortField = "",
+    vcs_url: ShortField = "",
+    login: ShortField = "",
+    token: SecretField = "",
+) -> Response:
+    fields = {"name": name, "vcsService": vcs_service, "vcsType": vcs_type, "vcsUrl": vcs_url}
+    fields |= {"login": login, "token": token}
+    return await change.make(
+        Permission.VCS_CREATE,
+        lambda session, box: vcslinks.create_link(
+            session, box, parsed(VcsLinkCreate, filled(fields))
+        ),
+    )
+
+
+@router.post("/integrations/registries")
+async def add_registry_credentials(
+    change: ChangeDep,
+    name: ShortField = "",
+    provider: ShortField = "custom",
+    registry_url: ShortField = "",
+    username: ShortField = "",
+    password: SecretField = "",
+    push: ShortField = "",
+) -> Response:
+    login = filled({"username": username, "password": password})
+    login["scope"] = {"pull": True, "push": bool(push)}
+    body = filled({"name": name, "provider": provider, "registryUrl": registry_url})
+    body["credentials"] = login
+    return await change.make(
+        Permission.REGISTRIES_CREATE,
+        lambda session, box: registries.create_credentials(
+            session, box, parsed(RegistryCreate, body)
+        ),
+    )
+
+
+@router.post("/integrations/{kind}/{itemId}/rotate")
+async def rotate_integration(
+    change: ChangeDep,
+    kind: str,
+    itemId: str,
+    secret: SecretField = "",
+    login: ShortField = "",
+) -> Response:
+    """A VCS link's new token or registry credentials' new password (and login, if given)."""
+    chosen = integration_kind(kind)
+    return await change.make(
+        chosen.update,
+        lambda session, box: chosen.rotate_secret(session, box, itemId, secret, login),
+    )
+
+
+@router.post("/integrations/{kind}/{itemId}/delete")
+async def delete_integration(change: ChangeDep, kind: str, itemId: str) -> Response:
+    chosen = integration_kind(kind)
+    return await change.make(
+        chosen.delete, lambda session, box: chosen.remove(session, box, itemId)
+    )
 
 
 # ---- live logs -----------------------------------------------------------------------------

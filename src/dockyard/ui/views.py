@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.api.deps import requires_account
 from dockyard.api.permissions import TARGET_PERMISSIONS, TargetPermissions
 from dockyard.auth.permissions import Permission
 from dockyard.auth.service import Principal
@@ -24,11 +25,16 @@ from dockyard.jobs.models import Job
 from dockyard.jobs.schemas import CronJobSettings, CronJobSpec, ExternalDeployment
 from dockyard.projects import service as projects
 from dockyard.projects.models import Project
+from dockyard.registries import service as registries
+from dockyard.registries.models import RegistryCredential
+from dockyard.registries.repository import spec_of as registry_spec_of
 from dockyard.runs import service as runs
 from dockyard.runs.models import JobRun
 from dockyard.services import service as services
 from dockyard.services.models import Service
 from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
+from dockyard.vcslinks import service as vcslinks
+from dockyard.vcslinks.models import VcsLink
 from dockyard.wire.links import build_url, run_url, target_url
 
 LATEST = 50  # builds and runs listed and charted per job or service
@@ -441,4 +447,100 @@ async def run_page(
         target_url=target_url(project_id, "job", job.id),
         item=run_row(run),
         actions=run_actions(principal),
+    )
+
+
+# ---- integrations: VCS links and registry credentials --------------------------------------
+
+
+def account_can(principal: Principal, permission: Permission) -> bool:
+    """Whether the token holds `permission` for the whole account (as the integrations' API
+    routes require: a token limited to projects manages none of the account's)."""
+    return principal.can(permission) and principal.project_ids is None
+
+
+async def require_account(principal: Principal, permission: Permission) -> None:
+    """The integrations' API rule (api/deps.requires_account), its message included."""
+    await requires_account(permission)(principal)
+
+
+@dataclass(frozen=True)
+class IntegrationRow:
+    """A VCS link or registry credentials as the page lists them: never the secret."""
+
+    id: str
+    name: str
+    kind: str  # the VCS service or the registry provider
+    url: str
+    login: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IntegrationActions:
+    create: bool
+    update: bool
+    delete: bool
+
+    @classmethod
+    def of(
+        cls, principal: Principal, create: Permission, update: Permission, delete: Permission
+    ) -> IntegrationActions:
+        return cls(
+            account_can(principal, create),
+            account_can(principal, update),
+            account_can(principal, delete),
+        )
+
+
+@dataclass(frozen=True)
+class IntegrationsPage:
+    vcs_links: list[IntegrationRow] | None  # None: the token may not read them
+    vcs_actions: IntegrationActions
+    registries: list[IntegrationRow] | None
+    registry_actions: IntegrationActions
+    message: str | None = None
+
+
+def _link_row(link: VcsLink) -> IntegrationRow:
+    return IntegrationRow(
+        link.id, link.name, link.vcs_service, link.vcs_url, link.login, link.created_at
+    )
+
+
+def _registry_row(row: RegistryCredential) -> IntegrationRow:
+    shown = registries.response(row)
+    username = registry_spec_of(row).credentials.username
+    return IntegrationRow(
+        row.id, shown.name, shown.provider, shown.registry_url, username, row.created_at
+    )
+
+
+async def integrations_page(
+    session: AsyncSession, principal: Principal, message: str | None = None
+) -> IntegrationsPage:
+    """The account's VCS links and registry credentials, each list as far as the token may
+    read it; 403 when it may read neither."""
+    can_vcs = account_can(principal, Permission.VCS_READ)
+    can_registries = account_can(principal, Permission.REGISTRIES_READ)
+    if not can_vcs and not can_registries:
+        await require_account(principal, Permission.VCS_READ)
+    links = [_link_row(link) for link in await vcslinks.list_links(session)] if can_vcs else None
+    stored = None
+    if can_registries:
+        page = await registries.list_credentials(session, PageRequest(per_page=MAX_LISTED))
+        stored = [_registry_row(row) for row in page.items]
+    return IntegrationsPage(
+        vcs_links=links,
+        vcs_actions=IntegrationActions.of(
+            principal, Permission.VCS_CREATE, Permission.VCS_UPDATE, Permission.VCS_DELETE
+        ),
+        registries=stored,
+        registry_actions=IntegrationActions.of(
+            principal,
+            Permission.REGISTRIES_CREATE,
+            Permission.REGISTRIES_UPDATE,
+            Permission.REGISTRIES_DELETE,
+        ),
+        message=message,
     )

@@ -17,3 +17,5 @@ Description = Annotated[str, Field(max_length=200, pattern=DESCRIPTION_PATTERN)]
 ResourceTag = Annotated[
     str, Field(min_length=3, max_length=100, pattern=r"^[a-zA-Z0-9]+(-[a-zA-Z0-9]+)*$")
 ]
+# A project's (or another resource's) id: its name as a slug.
+ResourceId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9-]*$")]

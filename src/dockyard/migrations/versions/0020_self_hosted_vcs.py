@@ -2,7 +2,7 @@
 and VCS links name by selfHostedVcsId
 
 Revision ID: 0020_self_hosted_vcs
-Revises: 0017_vcs_links
+Revises: 0021_token_ids (main's, merged in; the id was given as following 0017_vcs_links)
 Create Date: 2026-12-04 21:30:00.000000
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0020_self_hosted_vcs"
-down_revision = "0017_vcs_links"
+down_revision = "0021_token_ids"
 branch_labels = None
 depends_on = None
 
