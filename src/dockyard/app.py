@@ -27,6 +27,7 @@ from dockyard.api.routes.registries import router as registries_router
 from dockyard.api.routes.runs import router as runs_router
 from dockyard.api.routes.secrets import router as secrets_router
 from dockyard.api.routes.services import router as services_router
+from dockyard.api.routes.vcs import router as vcs_router
 from dockyard.api.routes.vcslinks import router as vcslinks_router
 from dockyard.api.routing import include_v1
 from dockyard.auth.service import TokenCache
@@ -114,6 +115,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, notifications_router)
     include_v1(app, registries_router)
     include_v1(app, vcslinks_router)
+    include_v1(app, vcs_router)
     app.mount("/ui/static", StaticFiles(directory=STATIC_DIR), name="ui-static")
     app.include_router(ui_router)
     return app

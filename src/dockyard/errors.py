@@ -10,6 +10,7 @@ DockyardError            500  something failed that the caller cannot fix
 ├── Forbidden            403  the token lacks the permission or the project
 ├── NotFound             404  no such resource
 ├── Conflict             409  the request clashes with the current state
+├── UpstreamFailed       502  a git server's API could not be reached or refused (what it said)
 ├── EngineUnavailable    503  docker, git or the registry did not answer
 └── DiskFull             503  no space left on the disk of the data dir (or the database's)
 """
@@ -75,6 +76,11 @@ class NotFound(DockyardError):
 class Conflict(DockyardError):
     status = 409
     code = "conflict"
+
+
+class UpstreamFailed(DockyardError):
+    status = 502
+    code = "upstream-error"
 
 
 class EngineUnavailable(DockyardError):

@@ -1,8 +1,20 @@
-"""Generated ids of builds and runs, shaped like `joyous-view-6290`."""
+"""Ids: the slug of a resource's name, 24-hex uids, and the generated ids of builds and runs,
+shaped like `joyous-view-6290`."""
 
 from __future__ import annotations
 
+import re
 import secrets
+
+
+def slugify(name: str) -> str:
+    """The id of a resource named `name`: lowercase, runs of spaces and dashes as one dash."""
+    return re.sub(r"[\s-]+", "-", name.strip().lower())
+
+
+def new_uid() -> str:
+    return secrets.token_hex(12)
+
 
 ADJECTIVES = (
     "amber",

@@ -53,6 +53,8 @@ REGISTRY = {
     "credentials": {"username": "u", "password": "p"},
 }
 MB = 1024 * 1024
+SELF_HOSTED = "/v1/integrations/vcs/self-hosted"
+REPOS = "/v1/integrations/vcs/repos"
 JSON_TYPE = "application/json"
 
 
@@ -2048,6 +2050,80 @@ TABLE = [
         "hostKey",
         body={"hostKey": "not a host key line"},
     ),
+    # ---- self-hosted VCS records and the repositories the links reach ----------------------
+    row("self-hosted-vcs-without-url", "POST", SELF_HOSTED, 400, "vcsUrl", body={"name": "Git"}),
+    row(
+        "self-hosted-vcs-ftp-url",
+        "POST",
+        SELF_HOSTED,
+        400,
+        "vcsUrl",
+        body={"name": "Git", "vcsUrl": "ftp://git.example.test"},
+    ),
+    row(
+        "self-hosted-vcs-unknown-type",
+        "POST",
+        SELF_HOSTED,
+        400,
+        "vcsType",
+        body={"name": "Git", "vcsUrl": "https://git.example.test", "vcsType": "svn"},
+    ),
+    row(
+        "no-permission-create-self-hosted-vcs",
+        "POST",
+        SELF_HOSTED,
+        403,
+        body={"name": "Git", "vcsUrl": "https://git.example.test"},
+        token="none",
+    ),
+    row("project-token-self-hosted-vcs", "GET", SELF_HOSTED, 403, token="alpha"),
+    row(
+        "self-hosted-vcs-per-page",
+        "GET",
+        SELF_HOSTED,
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row("get-unknown-self-hosted-vcs", "GET", f"{SELF_HOSTED}/nope", 404),
+    row("delete-unknown-self-hosted-vcs", "DELETE", f"{SELF_HOSTED}/nope", 404),
+    row(
+        "vcs-link-of-unknown-self-hosted-vcs",
+        "POST",
+        "/v1/integrations/vcs/links",
+        404,
+        body=VCS_LINK | {"vcsService": "self-hosted", "selfHostedVcsId": "f" * 24},
+    ),
+    row(
+        "job-of-unknown-self-hosted-vcs",
+        "POST",
+        f"{A}/jobs/manual",
+        400,
+        "deployment.vcs.selfHostedVcsId",
+        body=job(deployment={"vcs": VCS | {"selfHostedVcsId": "f" * 24}}),
+    ),
+    row(
+        "service-of-unknown-self-hosted-vcs",
+        "PATCH",
+        f"{SERVICE.replace('/services/', '/services/build/')}",
+        400,
+        "vcsData.selfHostedVcsId",
+        body={"vcsData": {"selfHostedVcsId": "f" * 24}},
+    ),
+    row("no-permission-repos", "GET", REPOS, 403, token="none"),
+    row("project-token-repos", "GET", REPOS, 403, token="alpha"),
+    row(
+        "repos-unknown-service",
+        "GET",
+        REPOS,
+        400,
+        "query.vcs_service",
+        params={"vcs_service": "svn"},
+    ),
+    row("repos-unknown-link", "GET", REPOS, 404, params={"vcs_link_id": "nope"}),
+    row("repos-unknown-self-hosted-vcs", "GET", REPOS, 404, params={"self_hosted_vcs_id": "nope"}),
+    row("repos-per-page", "GET", REPOS, 400, "query.per_page", params={"per_page": 101}),
+    row("repos-bad-cursor", "GET", REPOS, 400, "query.cursor", params={"cursor": "!!"}),
 ]
 
 

@@ -65,6 +65,7 @@ REGISTRY = {
 }
 L = "/integrations/vcs/links"
 N = "/integrations/notifications"
+H = "/integrations/vcs/self-hosted"
 
 # (method, path under /v1, body, the permission; None: any valid token). {p} is the
 # project; {jobBuild}, {serviceBuild} and {run} the queued builds of vcs-job and svc and the
@@ -180,6 +181,11 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("PATCH", f"{R}/{{registry}}", {"credentials": {"password": SECRET}}, P.REGISTRIES_UPDATE),
     ("DELETE", f"{R}/{{registry}}", None, P.REGISTRIES_DELETE),
     ("GET", "/integrations/vcs", None, P.VCS_READ),
+    ("GET", "/integrations/vcs/repos?vcs_service=self-hosted", None, P.VCS_READ),
+    ("POST", H, {"name": "Another Server", "vcsUrl": "https://git.another.test"}, P.VCS_CREATE),
+    ("GET", H, None, P.VCS_READ),
+    ("GET", f"{H}/{{selfHosted}}", None, P.VCS_READ),
+    ("DELETE", f"{H}/{{selfHosted}}", None, P.VCS_DELETE),
     (
         "GET",
         "/integrations/vcs/repos/self-hosted/acme/app/branches?vcs_link_id={vcsLink}",
@@ -218,6 +224,7 @@ def template(path: str) -> str:
         "vcsLink": "linkId",
         "sshLink": "linkId",
         "hook": "notificationId",
+        "selfHosted": "selfHostedVcsId",
         "token": "tokenId",
     }
     path = re.sub(r"\{(\w+)\}", lambda m: "{" + names[m[1]] + "}", path.partition("?")[0])
@@ -319,10 +326,14 @@ def ids(client: TestClient, project: str, git_server: GitHttpServer) -> dict[str
     ssh = {"name": f"Matrix Ssh {project}", "kind": "ssh", "vcsService": "github", "login": "git"}
     ssh_link = client.post("/v1/integrations/vcs/links", json=ssh)
     assert ssh_link.status_code == 200, ssh_link.text
+    server = {"name": f"Server {project}", "vcsUrl": "https://git.matrix.test"}
+    record = client.post("/v1/integrations/vcs/self-hosted", json=server)
+    assert record.status_code == 200, record.text
     token = client.post("/v1/tokens", json={"name": project, "permissions": [P.JOBS_READ.value]})
     assert token.status_code == 200, token.text
     return {
         "sshLink": ssh_link.json()["data"]["vcsLinkId"],
+        "selfHosted": record.json()["data"]["selfHostedVcsId"],
         "token": token.json()["data"]["id"],
         "registry": registry.json()["data"]["id"],
         "vcsLink": created.json()["data"]["vcsLinkId"],

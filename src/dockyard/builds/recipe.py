@@ -38,6 +38,7 @@ class BuildRecipe(BaseModel):
     # The VCS link the source names (vcslinks/ chooses the one that fetches it).
     vcs_link_id: str | None = None
     account_login: str | None = None
+    self_hosted_vcs_id: str | None = None
     dockerfile_path: str = "/Dockerfile"
     work_dir: str = "/"
     target: str | None = None
@@ -109,6 +110,7 @@ def recipe_of(
         project_type=vcs.project_type if vcs else None,
         vcs_link_id=vcs.vcs_link_id if vcs else None,
         account_login=vcs.account_login if vcs else None,
+        self_hosted_vcs_id=vcs.server_id if vcs else None,
         dockerfile_path=docker.docker_file_path
         or (dockerfile and dockerfile.docker_file_path)
         or "/Dockerfile",

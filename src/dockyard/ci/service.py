@@ -132,7 +132,13 @@ async def _reader_head(
     url, vcs_link_id, account_login = target.reader
     try:
         fetcher = await fetcher_for(
-            session, box, git, url, vcs_link_id=vcs_link_id, account_login=account_login
+            session,
+            box,
+            git,
+            url,
+            vcs_link_id=vcs_link_id,
+            account_login=account_login,
+            self_hosted_vcs_id=target.vcs.server_id if target.vcs else None,
         )
     except DockyardError as exc:
         return Head(event, Decision(False, f"cannot read the repository: {exc.message}"))

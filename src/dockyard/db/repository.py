@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from dockyard.errors import Invalid
 
 T_co = TypeVar("T_co", covariant=True)
+T = TypeVar("T")
 Row = TypeVar("Row")
 Parsed = TypeVar("Parsed")
 
@@ -74,6 +75,18 @@ async def paginate(
     items, has_next = rows[: request.per_page], len(rows) > request.per_page
     next_cursor = encode_cursor(getattr(items[-1], key.key)) if has_next else None
     return Page(items=items, has_next=has_next, next_cursor=next_cursor)
+
+
+def page_of_list(items: Sequence[T], request: PageRequest) -> Page[T]:
+    """A page of `items` (a list computed whole, not rows): after the cursor if given, else
+    the page-th page; the cursor is the index after the page's last item."""
+    if request.cursor is not None:
+        start = decode_cursor(request.cursor)
+    else:
+        start = ((request.page or 1) - 1) * request.per_page
+    end = start + request.per_page
+    has_next = end < len(items)
+    return Page(items[start:end], has_next, encode_cursor(end) if has_next else None)
 
 
 async def update_if_unchanged(

@@ -107,6 +107,7 @@ JOBS: Catalog[Job, JobSpec] = Catalog(
     name_of=lambda spec: spec.name,
     prepare=_prepare,
     vcs_of=lambda spec: _vcs_of(spec),
+    vcs_path="deployment.vcs",
     credentials_of=_credentials_of,
 )
 get_job = JOBS.get

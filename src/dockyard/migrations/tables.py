@@ -16,6 +16,7 @@ from dockyard.projects.models import Project
 from dockyard.registries.models import RegistryCredential
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
+from dockyard.vcs.models import SelfHostedVcs
 from dockyard.vcslinks.models import VcsLink
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Project",
     "ProjectWebhookSecret",
     "RegistryCredential",
+    "SelfHostedVcs",
     "Service",
     "VcsLink",
     "WebhookDelivery",

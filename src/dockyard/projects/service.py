@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-import re
-import secrets
-
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.service import Principal
 from dockyard.db.repository import Page, PageRequest
 from dockyard.errors import Conflict, Forbidden, NotFound
+from dockyard.names import new_uid as new_uid
+from dockyard.names import slugify as slugify
 from dockyard.projects import repository
 from dockyard.projects.models import Project
 from dockyard.projects.schemas import CreateProjectRequest
-
-
-def slugify(name: str) -> str:
-    """The id of a resource named `name`: lowercase, runs of spaces and dashes as one dash."""
-    return re.sub(r"[\s-]+", "-", name.strip().lower())
-
-
-def new_uid() -> str:
-    return secrets.token_hex(12)
 
 
 async def create_project(

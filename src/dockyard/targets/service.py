@@ -21,6 +21,7 @@ from dockyard.secrets.fields import SecretFields
 from dockyard.targets.repository import Row, Spec, TargetTable
 from dockyard.targets.schemas import BuildStatusOfTarget
 from dockyard.vcs.schemas import VcsRepository
+from dockyard.vcs.service import refuse_unknown as refuse_unknown_vcs
 from dockyard.wire.bodies import merged, validated, wire_body
 
 CLUSTER_NAME = "local docker engine"
@@ -40,8 +41,8 @@ class Catalog(Generic[Row, Spec]):
     """The rules of one kind of target (`noun`: job, service) over its table. `new_row` makes
     an unsaved row from (project id, id, uid); `name_of` reads a spec's name; `prepare` sets
     the row's own columns from a spec about to be stored (a job's type, its schedule's
-    start); `vcs_of` and `credentials_of` read the git source and the registry credentials
-    ids a spec names."""
+    start); `vcs_of` and `credentials_of` read the git source (at `vcs_path` of the body) and
+    the registry credentials ids a spec names."""
 
     table: TargetTable[Row, Spec]
     noun: str
@@ -51,6 +52,7 @@ class Catalog(Generic[Row, Spec]):
     name_of: Callable[[Spec], str]
     prepare: Callable[[Row, Spec], None] = lambda row, spec: None
     vcs_of: Callable[[Spec], VcsRepository | None] = lambda spec: None
+    vcs_path: str = "vcsData"
     credentials_of: Callable[[Spec], list[str]] = lambda spec: []
 
     # ---- reads ---------------------------------------------------------------------------
@@ -90,6 +92,23 @@ class Catalog(Generic[Row, Spec]):
             return vcs is not None and vcs.vcs_link_id == vcs_link_id
 
         return await self._naming(session, self.table.spec_of, names_link)
+
+    async def sources(self, session: AsyncSession) -> list[VcsRepository]:
+        """The git source of every target that has one, of every project."""
+        found = (
+            self.vcs_of(self.table.spec_of(row)) for row in await self.table.everywhere(session)
+        )
+        return [vcs for vcs in found if vcs is not None]
+
+    async def naming_self_hosted_vcs(self, session: AsyncSession, uid: str) -> list[str]:
+        """Every target (`<noun> <project>/<id>`) whose git source names self-hosted VCS
+        `uid` (`selfHostedVcsId`)."""
+
+        def names_record(spec: Spec) -> bool:
+            vcs = self.vcs_of(spec)
+            return vcs is not None and vcs.self_hosted_vcs_id == uid
+
+        return await self._naming(session, self.table.spec_of, names_record)
 
     def opened_body(self, box: SecretBox, row: Row) -> dict[str, Any]:
         """The row's whole wire body, secrets included."""
@@ -140,7 +159,13 @@ class Catalog(Generic[Row, Spec]):
     def _clash(self, target_id: str, name: str) -> Conflict:
         return Conflict(f"A {self.noun} with id {target_id!r} already exists", {"name": [name]})
 
-    async def commit(self, session: AsyncSession, stored: Stored[Row, Spec]) -> Stored[Row, Spec]:
+    async def commit(
+        self, session: AsyncSession, stored: Stored[Row, Spec], source_path: str | None = None
+    ) -> Stored[Row, Spec]:
+        """Write the stored target; 400 naming the source's `selfHostedVcsId` (at
+        `source_path`, else the spec's `vcs_path`) when no self-hosted VCS has it."""
+        field = f"{self.vcs_path if source_path is None else source_path}.selfHostedVcsId"
+        await refuse_unknown_vcs(session, self.vcs_of(stored.spec), field.lstrip("."))
         try:
             await session.commit()
         except IntegrityError as exc:
@@ -189,7 +214,8 @@ class Catalog(Generic[Row, Spec]):
     async def replace(
         self, session: AsyncSession, box: SecretBox, row: Row, spec: Spec
     ) -> Stored[Row, Spec]:
-        return await self.commit(session, self.store(box, row, spec))
+        """The row with its new git source (a build-source body, whose fields are top-level)."""
+        return await self.commit(session, self.store(box, row, spec), source_path="")
 
     async def remove(self, session: AsyncSession, row: Row) -> None:
         """The row goes with the caller's commit (teardown/service.py removes what goes with

@@ -4,11 +4,12 @@ jobs and build services."""
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
 from dockyard.engine.git import url_path_problem
-from dockyard.wire.models import RequestModel, WireModel
+from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 # The pages' projectUrl pattern, with the doubled escapes of the docs undone.
 PROJECT_URL_PATTERN = (
@@ -71,6 +72,12 @@ class VcsRepository(RequestModel):
     account_login: AccountLogin | None = None
     vcs_link_id: VcsLinkId | None = None
 
+    @property
+    def server_id(self) -> str | None:
+        """The self-hosted VCS whose links alone may fetch the repository: its
+        `selfHostedVcsId` when its `projectType` is `self-hosted`."""
+        return self.self_hosted_vcs_id if self.project_type == "self-hosted" else None
+
 
 class VcsBranchSource(VcsRepository):
     """A repository and one of its branches (`deployment.vcs` of a job)."""
@@ -114,3 +121,62 @@ class VcsData(WireModel):
             docker_file_path=docker_file_path,
             docker_work_dir=docker_work_dir,
         )
+
+
+# ---- self-hosted git servers (`selfHostedVcsId`) ------------------------------------------
+
+VcsType = Literal["gitlab-ee", "github-ghe", "gitea"]
+
+
+def http_base_url(url: str) -> str:
+    """An http(s) base URL with a host, no userinfo, query or fragment; kept without the
+    trailing `/`, scheme and host in lower case."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise ValueError("not a URL") from None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError("an http:// or https:// URL with a host")
+    if "@" in parts.netloc or parts.query or parts.fragment or "\\" in url:
+        raise ValueError("a base URL without user, password, query or fragment")
+    netloc = parts.netloc.lower()
+    return f"{parts.scheme.lower()}://{netloc}{parts.path}".rstrip("/")
+
+
+VcsUrl = Annotated[
+    str,
+    Field(min_length=8, max_length=500, description="Base URL of the git server."),
+    AfterValidator(http_base_url),
+]
+SelfHostedVcsName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 -]*$",
+        description="Name of the server; its id is the name in lower case, spaces as dashes.",
+    ),
+]
+
+
+class SelfHostedVcsCreate(RequestModel):
+    """A git server of the team's own (dockyard's extension): its base URL and its kind,
+    `vcsType` (GitLab EE, GitHub Enterprise, Gitea), none for a plain git server."""
+
+    name: SelfHostedVcsName
+    vcs_url: VcsUrl
+    vcs_type: VcsType | None = None
+
+
+class SelfHostedVcsResponse(WireModel):
+    id: str
+    self_hosted_vcs_id: str
+    name: str
+    vcs_type: VcsType | None = None
+    vcs_url: str
+    created_at: Timestamp
+
+
+class SelfHostedVcsList(WireModel):
+    self_hosted_vcs: list[SelfHostedVcsResponse]

@@ -32,5 +32,7 @@ class VcsLink(Base):
     sealed_secret: Mapped[str] = mapped_column(Text)
     public_key: Mapped[str | None] = mapped_column(Text, nullable=True)
     host_key: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The uid of the self-hosted VCS (vcs/models.py) the link is an account on, if any.
+    self_hosted_vcs_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=when_created, onupdate=utcnow)

@@ -13,10 +13,11 @@ from urllib.parse import unquote, urlsplit
 from cryptography.hazmat.primitives.serialization import load_ssh_public_key
 from pydantic import AfterValidator, Field, model_validator
 
+from dockyard.vcs.schemas import VcsType, http_base_url
+from dockyard.vcslinks.selfhosted_schemas import SelfHostedVcsRef, refuse_server_fields
 from dockyard.wire.models import RequestModel, Timestamp, WireModel
 
 VcsService = Literal["github", "gitlab", "bitbucket", "self-hosted"]
-VcsType = Literal["gitlab-ee", "github-ghe", "gitea"]
 LinkKind = Literal["token", "ssh"]
 # Where the hosted services keep their repositories when a link names no vcsUrl.
 HOSTED_URLS: dict[str, str] = {
@@ -59,20 +60,6 @@ def ssh_parts(url: str) -> tuple[str | None, str, int, str] | None:
     return found["user"], host, 22, found["path"].lstrip("/")
 
 
-def _http_url(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
-        raise ValueError("not a URL") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise ValueError("an http:// or https:// URL with a host")
-    if "@" in parts.netloc or parts.query or parts.fragment or "\\" in url:
-        raise ValueError("a base URL without user, password, query or fragment")
-    netloc = parts.netloc.lower()
-    return f"{parts.scheme.lower()}://{netloc}{parts.path}".rstrip("/")
-
-
 def _ssh_url(url: str) -> str:
     """`ssh://host[:port][/path]` or `host:[path]`, the host in lower case, no trailing `/`;
     the user is the link's login, not part of its URL."""
@@ -93,7 +80,7 @@ def _base_url(url: str) -> str:
     an ssh one (an ssh link's); kept without the trailing `/`, scheme and host in lower
     case."""
     if url.lower().startswith("http"):
-        return _http_url(url)
+        return http_base_url(url)
     if ssh_parts(url) is not None:
         return _ssh_url(url)
     raise ValueError("an http:// or https:// URL with a host, or an ssh one")
@@ -180,10 +167,15 @@ class VcsLinkCreate(RequestModel):
     token: Token | None = None
     host_key: HostKey | None = None
     kind: LinkKind = "token"
+    self_hosted_vcs_id: SelfHostedVcsRef | None = None
 
     @model_validator(mode="after")
     def _fits_its_kind(self) -> VcsLinkCreate:
-        if self.vcs_url is None and self.vcs_service not in HOSTED_URLS:
+        if self.self_hosted_vcs_id is not None:
+            if self.kind == "ssh":
+                raise ValueError("selfHostedVcsId is for token links: an ssh link names vcsUrl")
+            refuse_server_fields(self.vcs_service, self.vcs_url, self.vcs_type)
+        elif self.vcs_url is None and self.vcs_service not in HOSTED_URLS:
             raise ValueError("vcsUrl is required for a self-hosted git server")
         ssh_url = self.vcs_url is not None and ssh_parts(self.vcs_url) is not None
         if self.kind == "token":
@@ -231,6 +223,7 @@ class VcsLinkResponse(WireModel):
         None, description="An ssh link's public key (OpenSSH), to add as a deploy key."
     )
     host_key: str | None = Field(None, description="An ssh link's pinned server host key.")
+    self_hosted_vcs_id: str | None = None
     created_at: Timestamp
     updated_at: Timestamp
 

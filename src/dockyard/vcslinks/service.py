@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, decode_cursor, encode_cursor
+from dockyard.db.repository import Page, PageRequest, page_of_list
 from dockyard.engine.base import Credentials, GitClient, GitCredentials, SshKey
 from dockyard.engine.git import HostKeyRefused
 from dockyard.errors import Conflict, DockyardError, GitError, Invalid, NotFound
@@ -36,7 +36,7 @@ from dockyard.jobs.service import JOBS
 from dockyard.projects.service import new_uid, slugify
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services.service import SERVICES
-from dockyard.vcslinks import repository
+from dockyard.vcslinks import repository, selfhosted
 from dockyard.vcslinks.models import VcsLink
 from dockyard.vcslinks.schemas import (
     Branch,
@@ -87,6 +87,7 @@ async def list_links(session: AsyncSession) -> Sequence[VcsLink]:
 async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate) -> VcsLink:
     """A new link; 409 when one of that name's id exists."""
     uid, link_id = new_uid(), slugify(body.name)
+    vcs_url, vcs_type, server = await selfhosted.server_of(session, body)
     public_key = None
     if body.token is not None:
         secret = body.token.encode()
@@ -98,8 +99,9 @@ async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate
         name=body.name,
         kind=body.kind,
         vcs_service=body.vcs_service,
-        vcs_type=body.vcs_type,
-        vcs_url=body.base_url,
+        vcs_type=vcs_type,
+        vcs_url=vcs_url,
+        self_hosted_vcs_id=server,
         login=body.login,
         sealed_secret=box.seal(secret, context=secret_context(uid)),
         public_key=public_key,
@@ -186,6 +188,7 @@ def response(link: VcsLink) -> VcsLinkResponse:
             "login": link.login,
             "public_key": link.public_key,
             "host_key": link.host_key,
+            "self_hosted_vcs_id": link.self_hosted_vcs_id,
             "created_at": link.created_at,
             "updated_at": link.updated_at,
         }
@@ -331,9 +334,10 @@ def repository_url(link: VcsLink, owner: str, name: str) -> str:
     return _on_server(link, f"{owner}/{name}")
 
 
-async def _fetcher(
+async def fetcher_of(
     session: AsyncSession, box: SecretBox, git: GitClient, url: str, link: VcsLink
 ) -> Fetcher:
+    """`link` fetching `url` (an ssh link by its server's URL; its host key pinned first)."""
     source = fetch_url(link, git, url) or url
     credentials, pinned = await _credentials(session, box, git, link, source)
     return Fetcher(url, link, credentials, pinned, source if source != url else None)
@@ -347,26 +351,35 @@ async def fetcher_for(
     *,
     vcs_link_id: str | None = None,
     account_login: str | None = None,
+    self_hosted_vcs_id: str | None = None,
 ) -> Fetcher:
-    """Who fetches repository `url` (the module's docstring says how it is chosen)."""
+    """Who fetches repository `url` (the module's docstring says how it is chosen; a source
+    naming a self-hosted VCS chooses among that server's links only)."""
+    links: Sequence[VcsLink] = await repository.everywhere(session)
+    if self_hosted_vcs_id is not None:
+        links = await selfhosted.links_of_record(session, links, self_hosted_vcs_id, url)
     if vcs_link_id is not None:
         link = await repository.by_uid(session, vcs_link_id)
         if link is None:
             raise GitError(f"VCS link {vcs_link_id!r} (vcsLinkId of {url}) does not exist")
+        if self_hosted_vcs_id is not None and link not in links:
+            raise GitError(
+                f"VCS link {link.id!r} is not a link of self-hosted VCS {self_hosted_vcs_id!r}"
+            )
         if not hosts(link, git, url):
             raise GitError(f"VCS link {link.id!r} is for {link.vcs_url}, which does not host {url}")
-        return await _fetcher(session, box, git, url, link)
-    hosting = [link for link in await repository.everywhere(session) if hosts(link, git, url)]
+        return await fetcher_of(session, box, git, url, link)
+    hosting = [link for link in links if hosts(link, git, url)]
     # An accountLogin no hosting link has chooses nothing (as before links: the server's own
     # configuration, DOCKYARD_GIT_INSTEADOF, may reach the repository).
     hosting = [link for link in hosting if link.login == account_login] or hosting
     if not hosting:
         return Fetcher(url)
     if len(hosting) == 1:
-        return await _fetcher(session, box, git, url, hosting[0])
+        return await fetcher_of(session, box, git, url, hosting[0])
     for link in hosting:
         try:
-            fetcher = await _fetcher(session, box, git, url, link)
+            fetcher = await fetcher_of(session, box, git, url, link)
             await git.branches(fetcher.source, credentials=fetcher.credentials)
         except DockyardError:
             continue
@@ -409,16 +422,6 @@ async def branches(
             Branch(id=branch, name=branch, commit=BranchCommit(sha=heads[branch]))
             for branch in sorted(heads)
         ]
-        return _page(found, request)
+        return page_of_list(found, request)
     assert failure is not None
     raise failure
-
-
-def _page(items: list[Branch], request: PageRequest) -> Page[Branch]:
-    if request.cursor is not None:
-        start = decode_cursor(request.cursor)
-    else:
-        start = ((request.page or 1) - 1) * request.per_page
-    end = start + request.per_page
-    has_next = end < len(items)
-    return Page(items[start:end], has_next, encode_cursor(end) if has_next else None)

@@ -359,6 +359,7 @@ class BuildRunner:
                 recipe.project_url,
                 vcs_link_id=recipe.vcs_link_id,
                 account_login=recipe.account_login,
+                self_hosted_vcs_id=recipe.self_hosted_vcs_id,
             )
         if fetcher.credentials is not None:
             masked = [*secret_values(secrets), *fetcher.credentials.secrets]
