@@ -1973,6 +1973,15 @@ TABLE = [
     ),
     row("delete-unknown-vcs-link", "DELETE", "/v1/integrations/vcs/links/nope", 404),
     row(
+        "vcs-links-per-page",
+        "GET",
+        "/v1/integrations/vcs/links",
+        400,
+        "query.per_page",
+        params={"per_page": 0},
+    ),
+    row("project-token-vcs-links", "GET", "/v1/integrations/vcs/links", 403, token="alpha"),
+    row(
         "ssh-link-with-a-token",
         "POST",
         "/v1/integrations/vcs/links",

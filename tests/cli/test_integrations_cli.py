@@ -1,14 +1,18 @@
 """`dockyard vcs` and `dockyard registries` against a live `dockyard up` (real Docker,
 registry, git): tokens and passwords come from stdin or a file and are never printed or
-listed, rotation, 409 on deleting what a job uses; and the README's "Build a private
-repository" quickstart, run command by command against git's own HTTP server behind basic
-auth (tests/githttp.py)."""
+listed, rotation, 409 on deleting what a job uses; ssh links made, listed, re-keyed and
+re-pinned by the CLI, one building a private repository from a real sshd (tests/sshd.py) by
+the deploy key the CLI printed; self-hosted VCS records and token links of them; and the
+README's "Build a private repository" quickstart, run command by command against git's own
+HTTP server behind basic auth (tests/githttp.py)."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
+import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -17,9 +21,11 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from dockyard.cli.main import app
+from dockyard.cli.output import out as cli_out
 from tests.builds.conftest import LiveDockyard, live_with_project
 from tests.githttp import GitHttpServer
 from tests.gitrepos import make_sample_repo
+from tests.sshd import SshServer
 
 pytestmark = pytest.mark.e2e
 
@@ -32,21 +38,27 @@ NEW_PASSWORD = "registry-pw-rotated-5e4f"
 
 
 class Private(NamedTuple):
-    """A live dockyard and the private git server (https://git.acme.test) it fetches from."""
+    """A live dockyard, the private git server (https://git.acme.test) it fetches from and an
+    sshd serving the same repositories (ssh://git.ssh.test:<port>)."""
 
     live: LiveDockyard
     server: GitHttpServer
+    sshd: SshServer
 
 
 @pytest.fixture(scope="module")
 def private(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Private]:
     root = tmp_path_factory.mktemp("integrations-cli")
     sample = make_sample_repo(root / "git")
-    with GitHttpServer(sample.repo.root, {"ci-bot": TOKEN}) as server:
-        insteadof = sample.repo.insteadof | {"https://git.acme.test/": f"{server.url}/"}
+    sshd = SshServer(sample.repo.root, root / "sshd")
+    with GitHttpServer(sample.repo.root, {"ci-bot": TOKEN}) as server, sshd:
+        insteadof = sample.repo.insteadof | {
+            "https://git.acme.test/": f"{server.url}/",
+            f"ssh://git.ssh.test:{sshd.port}/": f"ssh://127.0.0.1:{sshd.port}/",
+        }
         env = {"DOCKYARD_GIT_INSTEADOF": json.dumps(insteadof)}
         with live_with_project(root, sample, "My Project", **env) as live:
-            yield Private(live, server)
+            yield Private(live, server, sshd)
 
 
 @pytest.fixture(autouse=True)
@@ -57,6 +69,8 @@ def logged_in(private: Private, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     token = private.live.http.headers["Authorization"].removeprefix("Bearer ")
     monkeypatch.setenv("DOCKYARD_TOKEN", token)
     monkeypatch.setenv("DOCKYARD_PROJECT", private.live.project)
+    # A wide terminal: the tables' cells whole (an ssh link's key fingerprint is 50 wide).
+    monkeypatch.setattr(cli_out, "width", 200)
 
 
 def run(*args: str, stdin: str | None = None) -> Result:
@@ -70,7 +84,10 @@ def dockyard(*args: str, stdin: str | None = None) -> str:
 
 
 def as_json(*args: str, stdin: str | None = None) -> Any:
-    return json.loads(dockyard(*args, "--json", stdin=stdin))
+    """The JSON a command prints on stdout (its hints go to stderr)."""
+    result = run(*args, "--json", stdin=stdin)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return json.loads(result.stdout)
 
 
 def refused(result: Result, *fragments: str) -> str:
@@ -133,6 +150,88 @@ def test_vcs_links_add_list_rotate_and_refuse_deleting_one_in_use(
     refused(run("vcs", "delete", "gitea-bot", "--yes"), "HTTP 404")
     for output in outputs:
         assert TOKEN not in output and NEW_TOKEN not in output
+
+
+def fingerprint_of(public_key: str) -> str:
+    """What `ssh-keygen -lf` says of the key: `SHA256:...`."""
+    with tempfile.NamedTemporaryFile("w", suffix=".pub") as file:
+        file.write(public_key + "\n")
+        file.flush()
+        said = subprocess.run(
+            ["ssh-keygen", "-lf", file.name], capture_output=True, text=True, check=True
+        )
+    return said.stdout.split()[1]
+
+
+def test_an_ssh_link_made_by_the_cli_builds_by_the_deploy_key_it_printed(
+    private: Private, tmp_path: Path
+) -> None:
+    sshd = private.sshd
+    host_key_file = tmp_path / "known_hosts"
+    host_key_file.write_text(f"# ssh-keyscan\n[git.ssh.test]:{sshd.port} {sshd.host_key}\n")
+    url = f"ssh://git.ssh.test:{sshd.port}{sshd.root}"
+    added = run(
+        "vcs", "add", "--ssh", "--name", "Deploy Key", "--url", url, "--login", sshd.user,
+        "--host-key-file", str(host_key_file),
+    )  # fmt: skip
+    assert added.exit_code == 0, added.output
+    public_key = added.stdout.strip()
+    assert public_key.startswith("ssh-ed25519 ") and public_key.endswith(" dockyard:deploy-key")
+    assert "\n" not in public_key and "deploy key" in added.stderr
+    [listed] = as_json("vcs", "list")
+    assert listed["kind"] == "ssh" and listed["publicKey"] == public_key
+    assert listed["hostKey"] == sshd.host_key and "PRIVATE KEY" not in json.dumps(listed)
+    table = dockyard("vcs", "list")
+    assert "ssh" in table and fingerprint_of(public_key) in table
+    assert public_key.split()[1] in dockyard("vcs", "list", "--public-keys")
+
+    sshd.authorize(public_key)
+    dockyard("jobs", "create", "--name", "over-ssh", "--repo", "https://git.ssh.test/acme/app")
+    built = dockyard("builds", "start", "--job", "over-ssh", "--follow")
+    assert "SUCCESS" in built and "with VCS link 'deploy-key'" in built, built
+
+    rotated = run("vcs", "rotate-key", "deploy-key")
+    assert rotated.exit_code == 0 and "deploy key" in rotated.stderr
+    new_key = rotated.stdout.strip()
+    assert new_key.startswith("ssh-ed25519 ") and new_key != public_key
+    assert as_json("vcs", "rotate-key", "deploy-key")["publicKey"] not in (public_key, new_key)
+    refused(run("vcs", "rotate", "deploy-key", stdin=TOKEN), "HTTP 400", "rotate-key")
+
+    cleared = as_json("vcs", "host-key", "deploy-key", "--clear")
+    assert "hostKey" not in cleared
+    pinned = as_json("vcs", "host-key", "deploy-key", "--host-key", sshd.host_key)
+    assert pinned["hostKey"] == sshd.host_key
+    assert run("vcs", "host-key", "deploy-key").exit_code == 2
+    both = run("vcs", "host-key", "deploy-key", "--clear", "--host-key", sshd.host_key)
+    assert both.exit_code == 2
+    refused(run("vcs", "host-key", "deploy-key", "--host-key", "not a key"), "HTTP 400")
+    dockyard("jobs", "delete", "over-ssh", "--yes")
+    dockyard("vcs", "delete", "deploy-key", "--yes")
+
+
+def test_self_hosted_servers_and_token_links_of_them(private: Private) -> None:
+    server = as_json(
+        "vcs", "servers", "add", "--name", "Acme Gitea", "--url", "https://git.acme.test",
+        "--type", "gitea",
+    )  # fmt: skip
+    assert server["id"] == "acme-gitea" and server["vcsType"] == "gitea"
+    [listed] = as_json("vcs", "servers", "list")
+    assert listed["selfHostedVcsId"] == server["selfHostedVcsId"]
+    assert "https://git.acme.test" in dockyard("vcs", "servers", "list")
+
+    link = as_json(
+        "vcs", "add", "--name", "Gitea Token", "--server", "acme-gitea", "--login", "ci-bot",
+        stdin=TOKEN,
+    )  # fmt: skip
+    assert link["selfHostedVcsId"] == server["selfHostedVcsId"] and link["kind"] == "token"
+    assert link["vcsUrl"] == "https://git.acme.test" and link["vcsType"] == "gitea"
+    assert "token" in dockyard("vcs", "list")
+    refused(run("vcs", "servers", "delete", "acme-gitea", "--yes"), "HTTP 409")
+    dockyard("vcs", "delete", "gitea-token", "--yes")
+    assert "deleted" in dockyard("vcs", "servers", "delete", "acme-gitea", "--yes")
+    assert as_json("vcs", "servers", "list") == []
+    no_token = run("vcs", "add", "--ssh", "--name", "x", "--server", "acme-gitea")
+    assert no_token.exit_code == 2
 
 
 def test_registry_credentials_add_list_update_and_refuse_deleting_ones_in_use(

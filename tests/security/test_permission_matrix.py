@@ -181,6 +181,7 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("PATCH", f"{R}/{{registry}}", {"credentials": {"password": SECRET}}, P.REGISTRIES_UPDATE),
     ("DELETE", f"{R}/{{registry}}", None, P.REGISTRIES_DELETE),
     ("GET", "/integrations/vcs", None, P.VCS_READ),
+    ("GET", L, None, P.VCS_READ),
     ("GET", "/integrations/vcs/repos?vcs_service=self-hosted", None, P.VCS_READ),
     ("POST", H, {"name": "Another Server", "vcsUrl": "https://git.another.test"}, P.VCS_CREATE),
     ("GET", H, None, P.VCS_READ),

@@ -132,6 +132,11 @@ def test_an_ssh_link_shows_its_public_key_and_never_its_private_key(
     assert rotated.json()["data"]["publicKey"] != made["publicKey"]
     listed = client.get("/v1/integrations/vcs")
     assert_no_private_key(listed.text)
+    whole = client.get(LINKS)  # dockyard's list: each link whole, its public key shown
+    assert whole.status_code == 200 and whole.json()["pagination"]["hasNextPage"] is False
+    assert_no_private_key(whole.text)
+    [entry] = whole.json()["data"]["links"]
+    assert entry["kind"] == "ssh" and entry["publicKey"] == rotated.json()["data"]["publicKey"]
     assert_no_private_key(stored_bytes(settings, "vcs_links"))
 
 

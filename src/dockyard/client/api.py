@@ -21,6 +21,7 @@ from dockyard.client.models import (
     RegistryLogin,
     Resource,
     Run,
+    SelfHostedVcs,
     Service,
     VcsLink,
     WebhookSecret,
@@ -28,6 +29,7 @@ from dockyard.client.models import (
 
 R = TypeVar("R", bound=Resource)
 PAGE_SIZE = 100
+SELF_HOSTED = "/v1/integrations/vcs/self-hosted"
 
 
 @dataclass(frozen=True)
@@ -146,12 +148,22 @@ class DockyardClient:
     # ---- integrations: VCS links and registry credentials ----------------------------------
 
     def list_vcs_links(self) -> list[VcsLink]:
-        links = self.request("GET", "/v1/integrations/vcs")["vcsAccountLinks"]
-        return [VcsLink.model_validate(link) for link in links]
+        """Every link, whole: its kind, an ssh link's public and host keys."""
+        return self._all(VcsLink, "/v1/integrations/vcs/links", "links")
 
     def create_vcs_link(self, body: dict[str, Any]) -> VcsLink:
-        """A token link from the body of POST /v1/integrations/vcs/links (`token` in it)."""
+        """A link from the body of POST /v1/integrations/vcs/links: a token link (`token` in
+        it) or an ssh link (`"kind": "ssh"`; the answer shows the new `publicKey`)."""
         return self._one(VcsLink, "POST", "/v1/integrations/vcs/links", body)
+
+    def rotate_vcs_link_key(self, link_id: str) -> VcsLink:
+        """The ssh link with a new deploy key; the answer shows its public key."""
+        return self._one(VcsLink, "POST", f"/v1/integrations/vcs/links/{link_id}/rotate-key")
+
+    def pin_vcs_link_host_key(self, link_id: str, host_key: str | None) -> VcsLink:
+        """The ssh link with `host_key` pinned (None: the next fetch records the server's)."""
+        path = f"/v1/integrations/vcs/links/{link_id}/host-key"
+        return self._one(VcsLink, "PUT", path, {"hostKey": host_key})
 
     def rotate_vcs_link(self, link_id: str, token: str, login: str | None = None) -> VcsLink:
         """The link (its id or vcsLinkId) with a new token (and login, when given)."""
@@ -160,6 +172,18 @@ class DockyardClient:
 
     def delete_vcs_link(self, link_id: str) -> None:
         self.request("DELETE", f"/v1/integrations/vcs/links/{link_id}")
+
+    def list_self_hosted_vcs(self) -> list[SelfHostedVcs]:
+        return self._all(SelfHostedVcs, SELF_HOSTED, "selfHostedVcs")
+
+    def add_self_hosted_vcs(
+        self, name: str, vcs_url: str, vcs_type: str | None = None
+    ) -> SelfHostedVcs:
+        body = _without_none({"name": name, "vcsUrl": vcs_url, "vcsType": vcs_type})
+        return self._one(SelfHostedVcs, "POST", SELF_HOSTED, body)
+
+    def delete_self_hosted_vcs(self, record_id: str) -> None:
+        self.request("DELETE", f"{SELF_HOSTED}/{record_id}")
 
     def list_registry_credentials(self) -> list[RegistryLogin]:
         return self._all(RegistryLogin, "/v1/integrations/registries", "credentials")

@@ -65,7 +65,8 @@ class WebhookSecret(Resource):
 
 
 class VcsLink(Resource):
-    """A VCS link (a login and token on a git server) as listed; the token is never sent."""
+    """A VCS link (a login and token, or an ssh deploy key, on a git server); a token or
+    private key is never sent, an ssh link's public key is."""
 
     vcs_link_id: str
     name: str
@@ -73,7 +74,22 @@ class VcsLink(Resource):
     vcs_service: str
     vcs_type: str | None = None
     vcs_url: str
-    id: str | None = None  # in the answers to create and rotate, not in the list
+    id: str | None = None
+    kind: str = "token"
+    public_key: str | None = None
+    host_key: str | None = None
+    self_hosted_vcs_id: str | None = None
+
+
+class SelfHostedVcs(Resource):
+    """A self-hosted git server that token links name by `selfHostedVcsId`."""
+
+    id: str
+    self_hosted_vcs_id: str
+    name: str
+    vcs_type: str | None = None
+    vcs_url: str
+    created_at: str | None = None
 
 
 class RegistryLogin(Resource):

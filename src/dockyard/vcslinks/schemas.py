@@ -228,6 +228,10 @@ class VcsLinkResponse(WireModel):
     updated_at: Timestamp
 
 
+class VcsLinkList(WireModel):
+    links: list[VcsLinkResponse]
+
+
 class VcsAccountLink(WireModel):
     """An entry of `GET /v1/integrations/vcs`, as the official clients read it."""
 

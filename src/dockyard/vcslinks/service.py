@@ -84,6 +84,10 @@ async def list_links(session: AsyncSession) -> Sequence[VcsLink]:
     return await repository.everywhere(session)
 
 
+async def list_link_page(session: AsyncSession, request: PageRequest) -> Page[VcsLink]:
+    return page_of_list(await repository.everywhere(session), request)
+
+
 async def create_link(session: AsyncSession, box: SecretBox, body: VcsLinkCreate) -> VcsLink:
     """A new link; 409 when one of that name's id exists."""
     uid, link_id = new_uid(), slugify(body.name)

@@ -1,7 +1,7 @@
 """VCS links under /v1/integrations/vcs: the official clients' list of linked accounts and the
-branches of a repository, and dockyard's own routes to create a token or ssh link, rotate its
-token or deploy key, pin an ssh server's host key and delete it. Tokens and private keys are
-never in a reply; an ssh link's public key is."""
+branches of a repository, and dockyard's own routes to list the links whole, create a token or
+ssh link, rotate its token or deploy key, pin an ssh server's host key and delete it. Tokens
+and private keys are never in a reply; an ssh link's public key is."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dockyard.vcslinks.schemas import (
     BranchList,
     VcsHostKey,
     VcsLinkCreate,
+    VcsLinkList,
     VcsLinkPatch,
     VcsLinkResponse,
     VcsList,
@@ -63,6 +64,17 @@ async def list_branches(
     return ListEnvelope(
         data=BranchList(branches=list(result.items)), pagination=pagination_of(result)
     )
+
+
+@router.get("/links")
+async def list_vcs_links(
+    session: SessionDep, page: PageDep, _: VcsRead
+) -> ListEnvelope[VcsLinkList]:
+    """The links, oldest first, whole (dockyard's extension): each one's kind, an ssh link's
+    public key and pinned host key, a token link's selfHostedVcsId; never a token."""
+    result = await service.list_link_page(session, page)
+    items = [service.response(link) for link in result.items]
+    return ListEnvelope(data=VcsLinkList(links=items), pagination=pagination_of(result))
 
 
 @router.post("/links")
