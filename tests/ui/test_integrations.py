@@ -1,9 +1,15 @@
 """The dashboard's Integrations page (the app in process): VCS links and registry credentials
 listed without their secrets, created, rotated and deleted through CSRF-checked forms, a
-delete of one in use shown as the API's 409 message, and the API's account-wide permissions."""
+delete of one in use shown as the API's 409 message, and the API's account-wide permissions;
+ssh links with their public key (in a read-only textarea) and host key, re-keyed and
+unpinned; self-hosted git servers added, named by a token link and deleted."""
 
 from __future__ import annotations
 
+import html
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
 
 from dockyard.auth.permissions import Permission
@@ -98,6 +104,96 @@ def test_deleting_one_in_use_shows_the_conflict_on_the_page(
     )
     assert invalid.status_code == 400 and "registryUrl" in invalid.text
     assert PASSWORD not in invalid.text
+
+
+SSH_FORM = {
+    "kind": "ssh",
+    "name": "Deploy Key",
+    "vcs_service": "self-hosted",
+    "vcs_url": "ssh://git.example.test:2222",
+    "login": "git",
+}
+
+
+def host_key_line() -> str:
+    key = Ed25519PrivateKey.generate().public_key()
+    return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+
+
+def public_key_of(client: TestClient, link_id: str) -> str:
+    links = client.get("/v1/integrations/vcs/links").json()["data"]["links"]
+    found: str = next(link["publicKey"] for link in links if link["id"] == link_id)
+    return found
+
+
+def test_an_ssh_link_shows_its_public_and_host_keys_and_is_rekeyed_and_unpinned(
+    client: TestClient, admin_token: str
+) -> None:
+    csrf = log_in(client, admin_token)
+    host_key = host_key_line()
+    shown = post(client, f"{PAGE}/vcs", csrf, **SSH_FORM, host_key=host_key)
+    public_key = public_key_of(client, "deploy-key")
+    assert public_key.startswith("ssh-ed25519 ")
+    assert (
+        f'<textarea id="public-key-deploy-key" class="public-key" readonly rows="2" cols="60" '
+        f'spellcheck="false">{public_key}</textarea>' in shown
+    )
+    assert f'<code class="host-key">{host_key}</code>' in shown
+    assert "PRIVATE KEY" not in shown and "Add an ssh link (deploy key)" in shown
+    assert f"{PAGE}/vcs/deploy-key/rotate" + '"' not in shown  # no token to rotate
+
+    shown = post(client, f"{PAGE}/vcs/deploy-key/rotate-key", csrf)
+    new_key = public_key_of(client, "deploy-key")
+    assert new_key != public_key and new_key in shown and public_key not in shown
+    shown = post(client, f"{PAGE}/vcs/deploy-key/host-key", csrf)
+    assert host_key not in shown and "not pinned yet" in shown
+    shown = post(client, f"{PAGE}/vcs/deploy-key/host-key", csrf, host_key=host_key)
+    assert f'<code class="host-key">{host_key}</code>' in shown
+    bad = client.post(f"{PAGE}/vcs/deploy-key/host-key", data={"csrf": csrf, "host_key": "no"})
+    assert bad.status_code == 400 and "hostKey" in bad.text
+
+    post(client, f"{PAGE}/vcs", csrf, **VCS_FORM)
+    token_link = client.post(f"{PAGE}/vcs/acme-gitea/rotate-key", data={"csrf": csrf})
+    assert token_link.status_code == 400 and "token link" in token_link.text
+    with_token = client.post(f"{PAGE}/vcs", data={"csrf": csrf, **SSH_FORM, "token": TOKEN})
+    assert with_token.status_code == 400 and TOKEN not in with_token.text
+    for path in ("vcs/deploy-key/rotate-key", "vcs/deploy-key/host-key", "servers"):
+        answer = client.post(f"{PAGE}/{path}", data={"name": "x"})
+        assert answer.status_code == 403
+
+
+def test_self_hosted_servers_are_added_named_by_a_token_link_and_deleted(
+    client: TestClient, admin_token: str
+) -> None:
+    csrf = log_in(client, admin_token)
+    assert "No self-hosted git servers yet." in client.get(PAGE).text
+    shown = post(
+        client,
+        f"{PAGE}/servers",
+        csrf,
+        name="Our Gitea",
+        vcs_url="https://gitea.corp.test",
+        vcs_type="gitea",
+    )
+    assert "Our Gitea" in shown and "https://gitea.corp.test" in shown
+    assert 'action="/ui/integrations/servers/our-gitea/delete"' in shown
+    assert '<option value="our-gitea">Our Gitea (https://gitea.corp.test)</option>' in shown
+
+    form = {"name": "Gitea Bot", "login": "bot", "token": TOKEN, "self_hosted_vcs_id": "our-gitea"}
+    shown = post(client, f"{PAGE}/vcs", csrf, **form)
+    [link] = client.get("/v1/integrations/vcs/links").json()["data"]["links"]
+    assert link["vcsUrl"] == "https://gitea.corp.test" and link["selfHostedVcsId"]
+    assert f"server {link['selfHostedVcsId']}" in shown and TOKEN not in shown
+
+    refused = client.post(f"{PAGE}/servers/our-gitea/delete", data={"csrf": csrf})
+    assert refused.status_code == 409 and "gitea-bot" in html.unescape(refused.text)
+    no_rotation = client.post(f"{PAGE}/servers/our-gitea/rotate", data={"csrf": csrf})
+    assert no_rotation.status_code == 404
+    post(client, f"{PAGE}/vcs/gitea-bot/delete", csrf)
+    shown = post(client, f"{PAGE}/servers/our-gitea/delete", csrf)
+    assert "No self-hosted git servers yet." in shown
+    invalid = client.post(f"{PAGE}/servers", data={"csrf": csrf, "name": "x", "vcs_url": "ftp://x"})
+    assert invalid.status_code == 400 and "vcsUrl" in invalid.text
 
 
 def test_forms_need_the_csrf_token(client: TestClient, admin_token: str) -> None:

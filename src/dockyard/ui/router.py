@@ -46,8 +46,11 @@ from dockyard.services import service as services
 from dockyard.ui import csrf, live, views
 from dockyard.ui.charts import format_seconds
 from dockyard.ui.session import UiSession, forget, keep, new_session, session_of
+from dockyard.vcs import service as selfhosted_vcs
+from dockyard.vcs.schemas import SelfHostedVcsCreate
+from dockyard.vcslinks import selfhosted
 from dockyard.vcslinks import service as vcslinks
-from dockyard.vcslinks.schemas import VcsLinkCreate, VcsLinkPatch
+from dockyard.vcslinks.schemas import VcsHostKey, VcsLinkCreate, VcsLinkPatch
 from dockyard.wire.links import build_url, project_url, run_url
 from dockyard.wire.paths import error_path
 
@@ -450,6 +453,7 @@ async def abort_run(
 INTEGRATIONS_URL = "/ui/integrations"
 ShortField = Annotated[str, Form(max_length=500)]
 SecretField = Annotated[str, Form(max_length=4096)]
+HostKeyField = Annotated[str, Form(max_length=4000)]
 
 
 @router.get("/integrations")
@@ -522,7 +526,7 @@ class IntegrationKind:
 
     update: Permission
     delete: Permission
-    rotate_secret: Callable[[AsyncSession, SecretBox, str, str, str], Awaitable[None]]
+    rotate_secret: Callable[[AsyncSession, SecretBox, str, str, str], Awaitable[None]] | None
     remove: Callable[[AsyncSession, SecretBox, str], Awaitable[None]]
 
 
@@ -532,6 +536,12 @@ INTEGRATION_KINDS = {
         Permission.VCS_DELETE,
         _rotate_vcs_link,
         lambda session, _, link_id: vcslinks.delete_link(session, link_id),
+    ),
+    "servers": IntegrationKind(
+        Permission.VCS_UPDATE,
+        Permission.VCS_DELETE,
+        None,  # a self-hosted VCS record has no secret
+        lambda session, _, record_id: selfhosted.delete_record(session, record_id),
     ),
     "registries": IntegrationKind(
         Permission.REGISTRIES_UPDATE,
@@ -557,14 +567,55 @@ async def create_vcs_link(
     vcs_url: ShortField = "",
     login: ShortField = "",
     token: SecretField = "",
+    kind: ShortField = "token",
+    host_key: HostKeyField = "",
+    self_hosted_vcs_id: ShortField = "",
 ) -> Response:
+    """A token link, or an ssh link (`kind` ssh: no token, dockyard makes its deploy key, the
+    page then shows its public key)."""
     fields = {"name": name, "vcsService": vcs_service, "vcsType": vcs_type, "vcsUrl": vcs_url}
-    fields |= {"login": login, "token": token}
+    fields |= {"login": login, "token": token, "kind": kind, "hostKey": host_key}
+    fields |= {"selfHostedVcsId": self_hosted_vcs_id}
     return await change.make(
         Permission.VCS_CREATE,
         lambda session, box: vcslinks.create_link(
             session, box, parsed(VcsLinkCreate, filled(fields))
         ),
+    )
+
+
+@router.post("/integrations/vcs/{itemId}/rotate-key")
+async def rotate_vcs_link_key(change: ChangeDep, itemId: str) -> Response:
+    """A new deploy key for the ssh link (the page then shows its public key)."""
+    return await change.make(
+        Permission.VCS_UPDATE, lambda session, box: vcslinks.rotate_key(session, box, itemId)
+    )
+
+
+@router.post("/integrations/vcs/{itemId}/host-key")
+async def pin_vcs_link_host_key(
+    change: ChangeDep, itemId: str, host_key: HostKeyField = ""
+) -> Response:
+    """Pin the ssh server's host key anew; none given: cleared, the next fetch records the
+    server's."""
+    body = parsed(VcsHostKey, {"hostKey": host_key.strip() or None})
+    return await change.make(
+        Permission.VCS_UPDATE, lambda session, _: vcslinks.pin_host_key(session, itemId, body)
+    )
+
+
+@router.post("/integrations/servers")
+async def add_self_hosted_vcs(
+    change: ChangeDep,
+    name: ShortField = "",
+    vcs_url: ShortField = "",
+    vcs_type: ShortField = "",
+) -> Response:
+    """A self-hosted VCS record, that token links may name."""
+    body = filled({"name": name, "vcsUrl": vcs_url, "vcsType": vcs_type})
+    return await change.make(
+        Permission.VCS_CREATE,
+        lambda session, _: selfhosted_vcs.create_record(session, parsed(SelfHostedVcsCreate, body)),
     )
 
 
@@ -600,9 +651,11 @@ async def rotate_integration(
 ) -> Response:
     """A VCS link's new token or registry credentials' new password (and login, if given)."""
     chosen = integration_kind(kind)
+    rotate = chosen.rotate_secret
+    if rotate is None:
+        raise NotFound(f"The {kind} have no secret to rotate", {"kind": kind})
     return await change.make(
-        chosen.update,
-        lambda session, box: chosen.rotate_secret(session, box, itemId, secret, login),
+        chosen.update, lambda session, box: rotate(session, box, itemId, secret, login)
     )
 
 

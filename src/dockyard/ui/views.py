@@ -33,6 +33,8 @@ from dockyard.runs.models import JobRun
 from dockyard.services import service as services
 from dockyard.services.models import Service
 from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
+from dockyard.vcs import service as selfhosted_vcs
+from dockyard.vcs.models import SelfHostedVcs
 from dockyard.vcslinks import service as vcslinks
 from dockyard.vcslinks.models import VcsLink
 from dockyard.wire.links import build_url, run_url, target_url
@@ -474,6 +476,24 @@ class IntegrationRow:
     url: str
     login: str
     created_at: datetime
+    # A VCS link's: "token" or "ssh"; an ssh link's public key and pinned host key; the
+    # self-hosted VCS record a token link names.
+    link_kind: str | None = None
+    public_key: str | None = None
+    host_key: str | None = None
+    server: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    """A self-hosted VCS record as the page lists it."""
+
+    id: str
+    uid: str
+    name: str
+    vcs_type: str | None
+    url: str
+    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -497,6 +517,7 @@ class IntegrationActions:
 class IntegrationsPage:
     vcs_links: list[IntegrationRow] | None  # None: the token may not read them
     vcs_actions: IntegrationActions
+    servers: list[ServerRow] | None  # the self-hosted VCS records, read as the links are
     registries: list[IntegrationRow] | None
     registry_actions: IntegrationActions
     message: str | None = None
@@ -504,7 +525,22 @@ class IntegrationsPage:
 
 def _link_row(link: VcsLink) -> IntegrationRow:
     return IntegrationRow(
-        link.id, link.name, link.vcs_service, link.vcs_url, link.login, link.created_at
+        link.id,
+        link.name,
+        link.vcs_service,
+        link.vcs_url,
+        link.login,
+        link.created_at,
+        link_kind=link.kind,
+        public_key=link.public_key,
+        host_key=link.host_key,
+        server=link.self_hosted_vcs_id,
+    )
+
+
+def _server_row(record: SelfHostedVcs) -> ServerRow:
+    return ServerRow(
+        record.id, record.uid, record.name, record.vcs_type, record.vcs_url, record.created_at
     )
 
 
@@ -526,12 +562,17 @@ async def integrations_page(
     if not can_vcs and not can_registries:
         await require_account(principal, Permission.VCS_READ)
     links = [_link_row(link) for link in await vcslinks.list_links(session)] if can_vcs else None
+    servers = None
+    if can_vcs:
+        records = await selfhosted_vcs.list_records(session, PageRequest(per_page=MAX_LISTED))
+        servers = [_server_row(record) for record in records.items]
     stored = None
     if can_registries:
         page = await registries.list_credentials(session, PageRequest(per_page=MAX_LISTED))
         stored = [_registry_row(row) for row in page.items]
     return IntegrationsPage(
         vcs_links=links,
+        servers=servers,
         vcs_actions=IntegrationActions.of(
             principal, Permission.VCS_CREATE, Permission.VCS_UPDATE, Permission.VCS_DELETE
         ),
