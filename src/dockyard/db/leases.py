@@ -67,7 +67,8 @@ async def counts_by_status(
     statement = (
         select(model.status, func.count()).where(model.status.in_(statuses)).group_by(model.status)
     )
-    return {status: count for status, count in (await session.execute(statement)).all()}
+    rows = (await session.execute(statement)).all()
+    return {str(status): count for status, count in rows if isinstance(count, int)}
 
 
 async def oldest_update_in(session: AsyncSession, model: Any, status: str) -> datetime | None:
@@ -85,4 +86,5 @@ async def latest_heartbeats(session: AsyncSession, model: Any) -> dict[str, date
         .where(model.claimed_by.is_not(None), model.heartbeat_at.is_not(None))
         .group_by(model.claimed_by)
     )
-    return {worker: at for worker, at in (await session.execute(statement)).all()}
+    rows = (await session.execute(statement)).all()
+    return {str(worker): at for worker, at in rows if isinstance(at, datetime)}

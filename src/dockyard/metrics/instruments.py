@@ -7,7 +7,7 @@ from __future__ import annotations
 from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 
 # No `_created` series beside each counter and histogram: half the series, nothing alerts on.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 REGISTRY = CollectorRegistry(auto_describe=True)
 
 # Seconds, from a fraction of a second (a cached clone) to an hour (a build's time limit).
