@@ -42,9 +42,10 @@ def test_a_build_and_a_run_move_the_counters(tmp_path: Path) -> None:
         runner = busybox_job(live, "ran", "echo one; echo two")
         run = live.post(f"/jobs/{runner}/runs", {})["id"]
         assert live.wait_for(f"/jobs/{job}/build/{build}")["status"] == "SUCCESS"
-        assert live.wait_for(f"/jobs/{runner}/runs/{run}", lambda r: r["concluded"])[
-            "status"
-        ] == "SUCCESS"
+        assert (
+            live.wait_for(f"/jobs/{runner}/runs/{run}", lambda r: r["concluded"])["status"]
+            == "SUCCESS"
+        )
 
         scraped = live.http.get("/metrics")
         assert scraped.status_code == 200, scraped.text
