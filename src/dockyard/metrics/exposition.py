@@ -31,28 +31,35 @@ class QueueGauges:
     heartbeat_age_seconds: dict[str, float] = field(default_factory=dict)
 
     def families(self) -> list[Metric]:
-        depth = GaugeMetricFamily(
-            "dockyard_queue_depth",
-            "Builds and runs not concluded, by kind and status",
-            labels=["kind", "status"],
-        )
-        for (kind, status), count in sorted(self.depth.items()):
-            depth.add_metric([kind, status], count)
-        oldest = GaugeMetricFamily(
-            "dockyard_queue_oldest_age_seconds",
-            "Seconds the oldest queued build or run has waited, by kind (0: none queued)",
-            labels=["kind"],
-        )
-        for kind, seconds in sorted(self.oldest_queued_seconds.items()):
-            oldest.add_metric([kind], seconds)
-        heartbeats = GaugeMetricFamily(
-            "dockyard_worker_heartbeat_age_seconds",
-            "Seconds since each worker holding builds or runs last renewed its lease on them",
-            labels=["worker"],
-        )
-        for worker, seconds in sorted(self.heartbeat_age_seconds.items()):
-            heartbeats.add_metric([worker], seconds)
-        return [depth, oldest, heartbeats]
+        return [
+            _gauge(
+                "dockyard_queue_depth",
+                "Builds and runs not concluded, by kind and status",
+                ["kind", "status"],
+                {labels: float(count) for labels, count in self.depth.items()},
+            ),
+            _gauge(
+                "dockyard_queue_oldest_age_seconds",
+                "Seconds the oldest queued build or run has waited, by kind (0: none queued)",
+                ["kind"],
+                {(kind,): age for kind, age in self.oldest_queued_seconds.items()},
+            ),
+            _gauge(
+                "dockyard_worker_heartbeat_age_seconds",
+                "Seconds since each worker holding builds or runs last renewed its lease on them",
+                ["worker"],
+                {(worker,): age for worker, age in self.heartbeat_age_seconds.items()},
+            ),
+        ]
+
+
+def _gauge(
+    name: str, documentation: str, labels: list[str], values: dict[tuple[str, ...], float]
+) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for label_values, value in sorted(values.items()):
+        family.add_metric(list(label_values), value)
+    return family
 
 
 class _Scrape(Collector):
