@@ -20,6 +20,7 @@ from dockyard.api.routes.ci import webhook_secrets as webhook_secrets_router
 from dockyard.api.routes.ci import webhooks as webhooks_router
 from dockyard.api.routes.jobs import router as jobs_router
 from dockyard.api.routes.logs import router as logs_router
+from dockyard.api.routes.metrics import router as metrics_router
 from dockyard.api.routes.notifications import project_router as project_notifications_router
 from dockyard.api.routes.notifications import router as notifications_router
 from dockyard.api.routes.projects import router as projects_router
@@ -30,6 +31,7 @@ from dockyard.api.routes.services import router as services_router
 from dockyard.api.routes.vcs import router as vcs_router
 from dockyard.api.routes.vcslinks import router as vcslinks_router
 from dockyard.api.routing import include_v1
+from dockyard.api.timing import RequestTiming
 from dockyard.auth.service import TokenCache
 from dockyard.config import Settings
 from dockyard.db.notify import WorkSignal
@@ -42,6 +44,7 @@ from dockyard.secrets.credentials import registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.ui.router import STATIC_DIR
 from dockyard.ui.router import router as ui_router
+from dockyard.worker.gauges import metrics_listener
 from dockyard.worker.loop import create_worker
 
 
@@ -81,9 +84,12 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
             if run_worker
             else None
         )
+        listener = metrics_listener(settings, database) if run_worker else None
         try:
             yield
         finally:
+            if listener is not None:
+                listener.stop()
             stop.set()
             if worker_task is not None:
                 await worker_task
@@ -99,7 +105,9 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     )
     install_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_mb * 1024 * 1024)
+    app.add_middleware(RequestTiming)
     app.include_router(health.router)
+    app.include_router(metrics_router, responses=ERROR_RESPONSES)
     include_v1(app, auth_router)
     include_v1(app, projects_router)
     include_v1(app, jobs_router)

@@ -89,6 +89,13 @@ class Settings(BaseSettings):
     )
     listen: str = Field(default="127.0.0.1:8088", pattern=r"^[^:\s]+:\d{1,5}$")
     public_url: str | None = Field(default=None, description="URL printed and linked to")
+    metrics_listen: str | None = Field(
+        default=None,
+        pattern=r"^[^:\s]+:\d{1,5}$",
+        description="host:port of a listener serving the Prometheus metrics without a token, "
+        "on `dockyard worker` and `dockyard up` (for scrapers on a private network); unset: "
+        "none, only the API's GET /metrics (with a token)",
+    )
     docker_host: str = Field(
         default="unix:///var/run/docker.sock",
         validation_alias=AliasChoices("DOCKER_HOST", "DOCKYARD_DOCKER_HOST"),

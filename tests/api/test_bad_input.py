@@ -1735,6 +1735,11 @@ TABLE = [
         "expiresAt",
         body={"name": "t", "admin": True, "expiresAt": "tomorrow"},
     ),
+    # ---- metrics ----------------------------------------------------------------------------
+    row("no-token-metrics", "GET", "/metrics", 401, token=None),
+    row("unknown-token-metrics", "GET", "/metrics", 401, token="unknown"),
+    row("no-permission-metrics", "GET", "/metrics", 403, "permission", token="none"),
+    row("project-token-metrics", "GET", "/metrics", 403, "permission", token="alpha"),
     # ---- registry credentials ---------------------------------------------------------------
     row("no-token-registries", "GET", REGISTRIES, 401, token=None),
     row(

@@ -172,6 +172,52 @@ def test_jobs_from_yaml_and_json_files(logged_in: LiveDockyard, tmp_path: Path) 
     failed_with(run("jobs", "get", "from-json"), "HTTP 404")
 
 
+def test_jobs_create_with_a_schedule_makes_a_cron_job(
+    logged_in: LiveDockyard, tmp_path: Path
+) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "hello" / "job.json"
+    made = as_json(
+        "jobs",
+        "create",
+        "--file",
+        str(example),
+        "--schedule",
+        "*/5 * * * *",
+        "--concurrency-policy",
+        "forbid",
+    )
+    assert made["jobType"] == "cron" and made["concurrencyPolicy"] == "forbid"
+    got = as_json("jobs", "get", "hello")
+    assert got["settings"]["cron"] == {"schedule": "*/5 * * * *", "concurrencyPolicy": "Forbid"}
+    assert got["suspended"] is False
+
+    from_repo = as_json(
+        "jobs",
+        "create",
+        "--name",
+        "nightly",
+        "--repo",
+        logged_in.sample.repo.url,
+        "--schedule",
+        "@daily",
+    )
+    assert from_repo["jobType"] == "cron" and from_repo["schedule"] == "@daily"
+    assert as_json("jobs", "get", "nightly")["settings"]["cron"]["concurrencyPolicy"] == "Allow"
+    cron_file = tmp_path / "cron.yaml"  # a body with its own schedule is a cron job's
+    cron_file.write_text(to_yaml(job_spec("weekly", "true") | {"schedule": "@weekly"}))
+    assert as_json("jobs", "create", "--file", str(cron_file))["jobType"] == "cron"
+
+    bad = run("jobs", "create", "--file", str(example), "--schedule", "every day")
+    output = failed_with(bad, "HTTP 400", "schedule")
+    assert "\n  schedule: " in output
+    not_cron = run("jobs", "create", "--file", str(example), "--concurrency-policy", "allow")
+    assert not_cron.exit_code == 2 and "--schedule" in not_cron.output
+    unknown = ["--schedule", "@daily", "--concurrency-policy", "sometimes"]
+    assert run("jobs", "create", "-f", str(example), *unknown).exit_code == 2
+    for job in ("hello", "nightly", "weekly"):
+        dockyard("jobs", "delete", job, "--yes")
+
+
 def test_a_bad_request_prints_the_server_message_and_field_path(
     logged_in: LiveDockyard, tmp_path: Path
 ) -> None:

@@ -207,7 +207,10 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("POST", "/tokens", {"name": "Made", "permissions": [P.TOKENS_CREATE.value]}, P.TOKENS_CREATE),
     ("GET", "/tokens/{token}", None, P.TOKENS_READ),
     ("DELETE", "/tokens/{token}", None, P.TOKENS_UPDATE),
+    ("GET", "//metrics", None, P.METRICS_READ),
 ]
+# A path starting `//` is served outside /v1 (at the rest of it).
+OUTSIDE_V1 = "//"
 # Routes without a token: health, and git webhooks (signed by the repository's secret).
 UNAUTHENTICATED = {("GET", "/health"), ("GET", "/ready"), ("POST", "/v1/webhooks/{provider}")}
 SECRETS_READERS = {P.JOB_SECRETS_READ, P.SERVICE_SECRETS_READ}
@@ -235,7 +238,12 @@ def template(path: str) -> str:
     path = path.replace(
         "/repos/self-hosted/acme/app/", "/repos/{vcsService}/{repositoryOwner}/{repositoryName}/"
     )
-    return f"/v1{path}"
+    return path.removeprefix("/") if path.startswith(OUTSIDE_V1) else f"/v1{path}"
+
+
+def url_of(path: str, ids: dict[str, str]) -> str:
+    filled_in = path.format(**ids)
+    return filled_in.removeprefix("/") if path.startswith(OUTSIDE_V1) else "/v1" + filled_in
 
 
 def test_the_table_names_every_route_of_the_app(settings: Settings) -> None:
@@ -374,7 +382,7 @@ def test_each_single_permission_token_on_the_route(
     body: Any,
     permission: Permission | None,
 ) -> None:
-    url = "/v1" + path.format(**ids)
+    url = url_of(path, ids)
     others = [other for other in Permission if other is not permission]
     for other in [*others, *([permission] if permission else [])]:  # the allowed one last
         headers = {"Authorization": f"Bearer {tokens[other]}"}

@@ -61,6 +61,9 @@ RegistriesRead = Annotated[Principal, Depends(requires_account(Permission.REGIST
 RegistriesUpdate = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_UPDATE))]
 RegistriesDelete = Annotated[Principal, Depends(requires_account(Permission.REGISTRIES_DELETE))]
 
+# The metrics are the installation's: tokens limited to projects are refused.
+MetricsRead = Annotated[Principal, Depends(requires_account(Permission.METRICS_READ))]
+
 # VCS links are the account's too.
 VcsRead = Annotated[Principal, Depends(requires_account(Permission.VCS_READ))]
 VcsCreate = Annotated[Principal, Depends(requires_account(Permission.VCS_CREATE))]

@@ -36,6 +36,8 @@ class Permission(StrEnum):
     TEAM_NOTIFICATIONS_READ = "Account > Observability > Notifications > Read"
     TEAM_NOTIFICATIONS_UPDATE = "Account > Observability > Notifications > Update"
     TEAM_NOTIFICATIONS_DELETE = "Account > Observability > Notifications > Delete"
+    # Team level: dockyard's Prometheus metrics (GET /metrics); named after the pages' own.
+    METRICS_READ = "Account > Observability > Metrics > Read"
     REGISTRIES_CREATE = "Account > Cloud > Registries > Create"
     REGISTRIES_READ = "Account > Cloud > Registries > Read"
     REGISTRIES_UPDATE = "Account > Cloud > Registries > Update"

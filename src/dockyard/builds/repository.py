@@ -170,3 +170,13 @@ async def everywhere(session: AsyncSession) -> Sequence[Build]:
 async def sealed_values(session: AsyncSession) -> list[str]:
     """Every build's sealed inputs (the key ids they name are in use)."""
     return [sealed for sealed in await session.scalars(select(Build.sealed_secrets)) if sealed]
+
+
+async def successful_images(session: AsyncSession) -> list[tuple[str, str, str | None]]:
+    """(build id, image reference, digest) of every successful build that pushed an image."""
+    statement = (
+        select(Build.id, Build.image_uri, Build.image_digest)
+        .where(Build.status == "SUCCESS", Build.image_uri.is_not(None))
+        .order_by(Build.pk)
+    )
+    return [(row.id, row.image_uri, row.image_digest) for row in await session.execute(statement)]

@@ -11,6 +11,7 @@ from dockyard.builds import notices
 from dockyard.builds.models import Build
 from dockyard.db import transitions
 from dockyard.db.transitions import (
+    CountConclusion,
     IllegalTransition,
     Lifecycle,
     Move,
@@ -19,6 +20,7 @@ from dockyard.db.transitions import (
     StampConclusion,
     TerminalIsFinal,
 )
+from dockyard.metrics.instruments import BUILDS_CONCLUDED
 from dockyard.targets.schemas import BuildStatus
 
 B = BuildStatus
@@ -52,6 +54,7 @@ BUILD_RULES: tuple[Rule[BuildStatus, Build], ...] = (
     OnlyListedTransitions("build", BUILD_TRANSITIONS),
     StampConclusion(TERMINAL_BUILD_STATUSES),
     NotifyBuildMoved(),
+    CountConclusion(TERMINAL_BUILD_STATUSES, lambda status: BUILDS_CONCLUDED.labels(status).inc()),
 )
 BUILDS = Lifecycle("build", BUILD_RULES, B.QUEUED, B.ABORTED, TERMINAL_BUILD_STATUSES)
 

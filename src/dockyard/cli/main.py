@@ -14,6 +14,7 @@ from websockets.exceptions import InvalidHandshake, InvalidURI
 from dockyard import __version__
 from dockyard.cli import (
     activity,
+    backup,
     integrations,
     login,
     maintenance,
@@ -94,6 +95,8 @@ app.add_typer(tokens.app, name="token", rich_help_panel="Administer")
 app.add_typer(secrets.app, name="secrets", rich_help_panel="Administer")
 app.command("migrate", rich_help_panel="Administer")(maintenance.migrate)
 app.command("gc", rich_help_panel="Administer")(maintenance.gc)
+app.command("backup", rich_help_panel="Administer")(backup.backup)
+app.command("restore", rich_help_panel="Administer")(backup.restore)
 app.command("registry-htpasswd", rich_help_panel="Administer")(maintenance.registry_htpasswd)
 app.command("login", rich_help_panel="Use a server")(login.login)
 app.command("logout", rich_help_panel="Use a server")(login.logout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from dockyard.cli.remote import (
     confirm_delete,
     remote_of,
 )
+from dockyard.client import DockyardClient
 
 projects = typer.Typer(help="Projects: list, get, create, delete.", no_args_is_help=True)
 jobs = typer.Typer(help="Jobs of a project: list, get, create, delete.", no_args_is_help=True)
@@ -118,6 +120,14 @@ def get_job(
 HOSTED_TYPES = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
 
 
+class ConcurrencyPolicy(StrEnum):
+    """What a cron job's due run does while another run of the job is unfinished."""
+
+    ALLOW = "allow"
+    FORBID = "forbid"
+    REPLACE = "replace"
+
+
 @jobs.command("create")
 def create_job(
     ctx: typer.Context,
@@ -139,11 +149,27 @@ def create_job(
             "default: the one link whose server hosts the repository)"
         ),
     ] = None,
+    schedule: Annotated[
+        str | None,
+        typer.Option(
+            help="make a cron job run on this schedule (UTC): five cron fields "
+            "('*/15 9-17 * * mon-fri') or @hourly, @daily, @weekly, @monthly, @yearly"
+        ),
+    ] = None,
+    concurrency_policy: Annotated[
+        ConcurrencyPolicy | None,
+        typer.Option(
+            case_sensitive=False,
+            help="with --schedule: a run due while another is unfinished starts anyway "
+            "(allow, the default), is skipped (forbid) or replaces it (replace)",
+        ),
+    ] = None,
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """A manual job: from a file holding the body of the create-manual-job request, or built
-    from a git repository (--name and --repo) and run from the image it builds."""
+    """A job: from a file holding the body of the create-manual-job request (or of the
+    create-cron-job request, with a `schedule`), or built from a git repository (--name and
+    --repo) and run from the image it builds. --schedule makes it a cron job."""
     remote = remote_of(ctx)
     if (file is None) == (repo is None):
         raise typer.BadParameter("give either --file, or --repo with --name")
@@ -151,26 +177,49 @@ def create_job(
         spec = read_spec(file)
     else:
         assert repo is not None
-        if not name:
-            raise typer.BadParameter("a job built from --repo needs a --name", param_hint="--name")
-        host = repo.removeprefix("https://").partition("/")[0].lower()
-        source: dict[str, Any] = {
-            "projectUrl": repo,
-            "projectType": HOSTED_TYPES.get(host, "self-hosted"),
-            "projectBranch": branch,
-        }
-        if vcs_link is not None:
-            source["vcsLinkId"] = integrations.link_uid(remote.client, vcs_link)
-        spec = {
-            "name": name,
-            "billing": {"deploymentPlan": "nf-compute-20"},
-            "backoffLimit": 0,
-            "deployment": {"vcs": source},
-            "buildSettings": {
-                "dockerfile": {"dockerFilePath": dockerfile, "dockerWorkDir": work_dir}
-            },
-        }
-    show_one(remote.client.create_manual_job(remote.project(project), spec), as_json)
+        spec = _repository_job(remote.client, name, repo, branch, dockerfile, work_dir, vcs_link)
+    if schedule is not None:
+        spec["schedule"] = schedule
+    if concurrency_policy is not None:
+        if "schedule" not in spec:
+            raise typer.BadParameter(
+                "is for a cron job: give --schedule", param_hint="--concurrency-policy"
+            )
+        spec["concurrencyPolicy"] = concurrency_policy.value
+    project_id = remote.project(project)
+    if "schedule" in spec:
+        show_one(remote.client.create_cron_job(project_id, spec), as_json)
+    else:
+        show_one(remote.client.create_manual_job(project_id, spec), as_json)
+
+
+def _repository_job(
+    client: DockyardClient,
+    name: str | None,
+    repo: str,
+    branch: str,
+    dockerfile: str,
+    work_dir: str,
+    vcs_link: str | None,
+) -> dict[str, Any]:
+    """The body of a job built from `repo` and run from the image it builds."""
+    if not name:
+        raise typer.BadParameter("a job built from --repo needs a --name", param_hint="--name")
+    host = repo.removeprefix("https://").partition("/")[0].lower()
+    source: dict[str, Any] = {
+        "projectUrl": repo,
+        "projectType": HOSTED_TYPES.get(host, "self-hosted"),
+        "projectBranch": branch,
+    }
+    if vcs_link is not None:
+        source["vcsLinkId"] = integrations.link_uid(client, vcs_link)
+    return {
+        "name": name,
+        "billing": {"deploymentPlan": "nf-compute-20"},
+        "backoffLimit": 0,
+        "deployment": {"vcs": source},
+        "buildSettings": {"dockerfile": {"dockerFilePath": dockerfile, "dockerWorkDir": work_dir}},
+    }
 
 
 @jobs.command("delete")

@@ -20,6 +20,7 @@ from dockyard.logging import configure_logging
 from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
+from dockyard.worker.gauges import metrics_listener
 from dockyard.worker.loop import check_run_engine, containment_warnings, create_worker
 
 err = Console(stderr=True)
@@ -129,9 +130,12 @@ def worker() -> None:
             loop.add_signal_handler(signum, stop.set)
         box = SecretBox.from_settings(settings)
         worker = create_worker(settings, database, box, asyncio.Event())
+        listener = metrics_listener(settings, database)
         try:
             await worker.run(stop)
         finally:
+            if listener is not None:
+                listener.stop()
             await database.dispose()
 
     asyncio.run(run())

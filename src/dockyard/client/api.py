@@ -212,6 +212,11 @@ class DockyardClient:
         """A manual job from the body of the create-manual-job page."""
         return self._one(Job, "POST", f"/v1/projects/{project}/jobs/manual", spec)
 
+    def create_cron_job(self, project: str, spec: dict[str, Any]) -> Job:
+        """A cron job from the body of the create-cron-job page (a manual job's fields plus
+        `schedule`, `concurrencyPolicy`, `suspended`)."""
+        return self._one(Job, "POST", f"/v1/projects/{project}/jobs/cron", spec)
+
     def delete_job(self, project: str, job_id: str) -> None:
         self.request("DELETE", Owner.job(project, job_id).path)
 

@@ -1,6 +1,7 @@
 """SQL of leased work rows (builds, runs: rows with `id`, `claimed_by`, `heartbeat_at` and
 `abort_requested`): a worker renews the leases of the rows it drives and learns which of them
-it must stop, and which are no longer its own."""
+it must stop, and which are no longer its own; and what the metrics read of them (how many
+wait in each status, since when the oldest queued one waits, each worker's last heartbeat)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -57,3 +58,33 @@ async def held_elsewhere(
         model.claimed_by.is_(None) | (model.claimed_by != worker_id),
     )
     return list((await session.execute(statement)).scalars())
+
+
+async def counts_by_status(
+    session: AsyncSession, model: Any, statuses: Sequence[str]
+) -> dict[str, int]:
+    """How many rows are in each of `statuses` (those with none are left out)."""
+    statement = (
+        select(model.status, func.count()).where(model.status.in_(statuses)).group_by(model.status)
+    )
+    rows = (await session.execute(statement)).all()
+    return {str(status): count for status, count in rows if isinstance(count, int)}
+
+
+async def oldest_update_in(session: AsyncSession, model: Any, status: str) -> datetime | None:
+    """When the row in `status` updated longest ago was last updated (a queued row: when it
+    was queued), if any row is in it."""
+    statement = select(func.min(model.updated_at)).where(model.status == status)
+    found: datetime | None = (await session.execute(statement)).scalar()
+    return found
+
+
+async def latest_heartbeats(session: AsyncSession, model: Any) -> dict[str, datetime]:
+    """Each worker holding rows: the latest heartbeat it wrote on them."""
+    statement = (
+        select(model.claimed_by, func.max(model.heartbeat_at))
+        .where(model.claimed_by.is_not(None), model.heartbeat_at.is_not(None))
+        .group_by(model.claimed_by)
+    )
+    rows = (await session.execute(statement)).all()
+    return {str(worker): at for worker, at in rows if isinstance(at, datetime)}

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 
 from dockyard.db.space import is_disk_full
 
@@ -103,6 +104,29 @@ def restored_on_failure(row: Any) -> Iterator[None]:
         for name, value in saved.items():
             setattr(row, name, value)
         raise
+
+
+ON_COMMIT = "dockyard.on_commit"
+
+
+def after_commit(session: AsyncSession, action: Callable[[], None]) -> None:
+    """Call `action` once the session's transaction commits; never if it rolls back (what
+    counts a move, say, counts it once whatever tries its transaction took)."""
+    session.sync_session.info.setdefault(ON_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_on_commit(session: Session) -> None:
+    for action in session.info.pop(ON_COMMIT, []):
+        try:
+            action()
+        except Exception:  # an action's failure is not the commit's
+            log.exception("after-commit action failed")
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_on_rollback(session: Session) -> None:
+    session.info.pop(ON_COMMIT, None)
 
 
 def _first_line(exc: BaseException) -> str:

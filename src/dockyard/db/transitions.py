@@ -10,7 +10,7 @@ row another worker took over, moves nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.base import utcnow
+from dockyard.db.session import after_commit
 from dockyard.errors import Conflict
 
 S = TypeVar("S", bound=StrEnum)
@@ -88,6 +89,20 @@ class StampConclusion(Rule[S, W]):
     def check(self, move: Move[S]) -> None:
         if move.target in self.terminal:
             move.values["concluded_at"] = move.values["updated_at"]
+
+
+@dataclass(frozen=True)
+class CountConclusion(Rule[S, W]):
+    """A move into a terminal status is counted (`count(status)`, a metric) once its
+    transaction commits."""
+
+    terminal: frozenset[S]
+    count: Callable[[str], None]
+
+    async def after(self, session: AsyncSession, row: W, move: Move[S]) -> None:
+        if move.target in self.terminal:
+            status = move.target.value
+            after_commit(session, lambda: self.count(status))
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,19 @@ class HttpRegistry:
         )
         return None if response.status_code == 404 else response.headers["Docker-Content-Digest"]
 
+    async def has_manifest(self, repository: str, digest: str) -> bool:
+        """Whether the manifest `digest` is in `repository` here."""
+        _check_repository(repository)
+        if not DIGEST.fullmatch(digest):
+            raise Invalid("image", f"{digest!r} is not a manifest digest")
+        response = await self._call(
+            "HEAD",
+            f"/v2/{repository}/manifests/{digest}",
+            headers={"Accept": MANIFEST_MEDIA_TYPES},
+            missing_ok=True,
+        )
+        return response.status_code != 404
+
     async def labels(self, repository: str, digest: str) -> dict[str, str]:
         """The labels in the image config of a single-platform manifest ({} for an index)."""
         _check_repository(repository)

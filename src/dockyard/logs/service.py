@@ -17,6 +17,7 @@ from dockyard.db.session import Database, is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
+from dockyard.metrics.instruments import LOG_LINES_DROPPED, LOG_LINES_WRITTEN
 
 log = structlog.get_logger(__name__)
 
@@ -89,6 +90,7 @@ class LogWriter:
                         return
                     await repository.append(session, rows)
                     await session.commit()
+                LOG_LINES_WRITTEN.labels(self.owner_kind).inc(lines)
             except DBAPIError as exc:
                 if is_disk_full(exc):
                     self._drop(lines)
@@ -120,6 +122,7 @@ class LogWriter:
             log.warning("log lines dropped: the database's disk is full", owner=self._owner())
         self.dropped += count
         self._unreported += count
+        LOG_LINES_DROPPED.labels(self.owner_kind).inc(count)
 
     async def run_flusher(self) -> None:
         """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""

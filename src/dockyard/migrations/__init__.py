@@ -52,10 +52,15 @@ def schema_revisions(url: str) -> tuple[frozenset[str], frozenset[str]]:
     return current, heads
 
 
-def _refuse_newer(url: str, current: frozenset[str]) -> None:
-    script = ScriptDirectory.from_config(alembic_config(url))
+def unknown_revisions(revisions: frozenset[str]) -> list[str]:
+    """Those of `revisions` this code does not know: they come from a newer dockyard."""
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     known = {revision.revision for revision in script.walk_revisions()}
-    unknown = sorted(current - known)
+    return sorted(revisions - known)
+
+
+def _refuse_newer(url: str, current: frozenset[str]) -> None:
+    unknown = unknown_revisions(current)
     if unknown:
         raise SchemaMismatch(
             f"The database's schema ({', '.join(unknown)}) is newer than this dockyard "

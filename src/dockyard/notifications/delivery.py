@@ -24,6 +24,7 @@ from dockyard import __version__
 from dockyard.config import Settings
 from dockyard.db.session import Database
 from dockyard.engine.fetches import PinnedTransport, RefusedTarget
+from dockyard.metrics.instruments import NOTIFICATION_DELIVERIES
 from dockyard.notifications import service
 from dockyard.notifications.service import MAX_ERROR_CHARS, Claimed, Outcome
 from dockyard.notifications.signing import signature_headers
@@ -126,6 +127,7 @@ class NotificationSender:
 
     async def _send(self, claimed: Claimed) -> None:
         outcome = await post(self.client, claimed)
+        NOTIFICATION_DELIVERIES.labels("success" if outcome.error is None else "failure").inc()
         try:
             async with self.database.sessions() as session:
                 kept = await service.record_attempt(

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db import transitions
 from dockyard.db.transitions import (
+    CountConclusion,
     Lifecycle,
     Move,
     OnlyListedTransitions,
@@ -16,6 +17,7 @@ from dockyard.db.transitions import (
     StampConclusion,
     TerminalIsFinal,
 )
+from dockyard.metrics.instruments import RUNS_CONCLUDED
 from dockyard.runs import notices
 from dockyard.runs.models import JobRun
 
@@ -48,6 +50,7 @@ RUN_RULES: tuple[Rule[RunStatus, JobRun], ...] = (
     OnlyListedTransitions("run", RUN_TRANSITIONS),
     StampConclusion(TERMINAL_RUN_STATUSES),
     NotifyRunMoved(),
+    CountConclusion(TERMINAL_RUN_STATUSES, lambda status: RUNS_CONCLUDED.labels(status).inc()),
 )
 RUNS = Lifecycle("run", RUN_RULES, R.QUEUED, R.FAILED, TERMINAL_RUN_STATUSES)
 

@@ -9,6 +9,7 @@ import base64
 import contextlib
 import re
 import shutil
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, DockyardError
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogWriter, file_texts
+from dockyard.metrics.instruments import BUILD_PHASE_SECONDS
 from dockyard.registries.service import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import SecretFile
@@ -47,6 +49,12 @@ MISSING_ENGINES = {
     "buildSettings.dockerfile.buildEngine to 'buildkit'",
     "buildpack": "buildpack builds need the 'pack' CLI and a builder image, which this dockyard "
     "does not have; use buildSettings.dockerfile (BuildKit) instead",
+}
+# The phases' names in dockyard_build_phase_seconds.
+PHASE_NAMES = {
+    BuildStatus.CLONING: "clone",
+    BuildStatus.BUILDING: "build",
+    BuildStatus.UPLOADING: "push",
 }
 
 
@@ -197,10 +205,13 @@ class BuildRunner:
         """Record the move to `phase` while its work already starts (a round trip less per
         phase); the phase ends only once the move is recorded, so a build taken over or
         aborted meanwhile stops there. The move is awaited, never cancelled, even when the
-        work fails: a status write cut off mid-transaction would leave the row unknown."""
+        work fails: a status write cut off mid-transaction would leave the row unknown. The
+        phase's work, when it completes, is timed (dockyard_build_phase_seconds)."""
         moving = asyncio.ensure_future(self.move(phase))
+        started = time.monotonic()
         try:
             yield
+            BUILD_PHASE_SECONDS.labels(PHASE_NAMES[phase]).observe(time.monotonic() - started)
         finally:
             await asyncio.shield(moving)
 

@@ -22,6 +22,7 @@ from dockyard.db.session import Database
 from dockyard.db.space import is_disk_full
 from dockyard.engine.base import RegistryClient
 from dockyard.errors import DockyardError
+from dockyard.metrics.instruments import BUILD_PHASE_SECONDS
 from dockyard.runs import service as runs
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.build_pipeline import BuildEngines, BuildRunner, ImageLocks
@@ -38,6 +39,7 @@ IN_FLIGHT = [
 class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
     kind = "build"
     model = Build
+    phases = BUILD_PHASE_SECONDS
 
     def __init__(
         self,
@@ -93,13 +95,15 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
             self.wake.set()
 
     async def claim(self, session: AsyncSession, count: int) -> list[Build]:
-        return [
-            build
-            for build in await leases.oldest_in(session, Build, BuildStatus.QUEUED.value, count)
+        claimed = []
+        for build in await leases.oldest_in(session, Build, BuildStatus.QUEUED.value, count):
+            queued_at = build.updated_at
             if await move_build(
                 session, build, BuildStatus.PENDING, **self.lease(), attempts=build.attempts + 1
-            )
-        ]
+            ):
+                self.count_claim(session, queued_at)
+                claimed.append(build)
+        return claimed
 
     async def hand_back(self, session: AsyncSession, runners: list[BuildRunner]) -> None:
         """Back to the queue; the interrupted start does not count as an attempt."""

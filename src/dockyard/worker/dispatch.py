@@ -18,12 +18,14 @@ from datetime import datetime
 from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.config import Settings
 from dockyard.db import leases
 from dockyard.db.base import utcnow
-from dockyard.db.session import Database
+from dockyard.db.session import Database, after_commit
+from dockyard.metrics.instruments import WORKER_CLAIMS
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +86,7 @@ class Running(Generic[R]):
 class LeasedDispatcher(ABC, Generic[Item, R]):
     kind = "item"
     model: Any  # the table of the items (Build, JobRun)
+    phases: Histogram  # the metric of the items' phase durations (queue_wait among them)
 
     def __init__(
         self, settings: Settings, database: Database, worker_id: str, wake: asyncio.Event
@@ -203,6 +206,16 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
         task.add_done_callback(lambda _: self.wake.set())
         self.running[item_id] = Running(runner, task)
         log.info(f"{self.kind} started", id=item_id)
+
+    def count_claim(self, session: AsyncSession, queued_at: datetime) -> None:
+        """An item queued at `queued_at` claimed: counted once the claim commits."""
+        waited = max((utcnow() - queued_at).total_seconds(), 0.0)
+
+        def count() -> None:
+            WORKER_CLAIMS.labels(self.kind).inc()
+            self.phases.labels("queue_wait").observe(waited)
+
+        after_commit(session, count)
 
     def lease(self) -> dict[str, Any]:
         """Column values that make an item this worker's, as of now."""

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -42,6 +43,7 @@ from dockyard.engine.base import (
 from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
 from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
+from dockyard.metrics.instruments import RUN_PHASE_SECONDS
 from dockyard.pacing import doubling
 from dockyard.registries.service import registry_logins
 from dockyard.runs import notices, repository
@@ -310,6 +312,7 @@ class RunRunner:
 
     async def _begin_or_resume(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerState:
         row = self.run_row
+        beginning = time.monotonic()
         if row.container_name is not None:
             found = await self.containers.find(row.container_name)
             if found is not None and (found.running or found.finished_at is not None):
@@ -337,6 +340,7 @@ class RunRunner:
         except RunFailed as exc:
             return self._not_started(f"the container could not start: {exc.message}", logs)
         await self._record_start(state)
+        RUN_PHASE_SECONDS.labels("start").observe(time.monotonic() - beginning)
         logs.write(f"Attempt {row.attempt} started (runtime {await self.containers.runtime()})")
         return state
 

@@ -12,6 +12,7 @@ from dockyard.config import Settings
 from dockyard.db import leases
 from dockyard.db.session import Database
 from dockyard.engine.base import JobContainers
+from dockyard.metrics.instruments import RUN_PHASE_SECONDS
 from dockyard.runs import repository
 from dockyard.runs.models import JobRun
 from dockyard.runs.status import RunStatus, move_run
@@ -25,6 +26,7 @@ log = structlog.get_logger(__name__)
 class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
     kind = "run"
     model = JobRun
+    phases = RUN_PHASE_SECONDS
 
     def __init__(
         self,
@@ -60,11 +62,13 @@ class RunDispatcher(LeasedDispatcher[JobRun, RunRunner]):
         )
 
     async def claim(self, session: AsyncSession, count: int) -> list[JobRun]:
-        return [
-            run
-            for run in await leases.oldest_in(session, JobRun, RunStatus.QUEUED.value, count)
-            if await move_run(session, run, RunStatus.RUNNING, **self.lease())
-        ]
+        claimed = []
+        for run in await leases.oldest_in(session, JobRun, RunStatus.QUEUED.value, count):
+            queued_at = run.updated_at
+            if await move_run(session, run, RunStatus.RUNNING, **self.lease()):
+                self.count_claim(session, queued_at)
+                claimed.append(run)
+        return claimed
 
     async def hand_back(self, session: AsyncSession, runners: list[RunRunner]) -> None:
         """The containers keep running; the next worker reattaches at once."""

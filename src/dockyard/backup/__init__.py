@@ -1,0 +1,2 @@
+"""Backing up an installation into one archive and restoring it into an empty one (above the
+drivers: it reads the schema's history and the builds' images)."""
