@@ -4,6 +4,7 @@ at start and from tests. Above every domain: `tables.py` imports all their table
 from __future__ import annotations
 
 import fcntl
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -40,9 +41,15 @@ class SchemaMismatch(DockyardError):
     code = "schema-mismatch"
 
 
+@cache
+def _script() -> ScriptDirectory:
+    """The code's revisions (read once per process: they do not change while it runs)."""
+    return ScriptDirectory(str(MIGRATIONS_DIR))
+
+
 def schema_revisions(url: str) -> tuple[frozenset[str], frozenset[str]]:
     """The database's schema revisions (none: no dockyard database there yet) and the code's."""
-    heads = frozenset(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    heads = frozenset(_script().get_heads())
     engine = create_engine(sync_url(url))
     try:
         with engine.connect() as connection:
@@ -54,8 +61,7 @@ def schema_revisions(url: str) -> tuple[frozenset[str], frozenset[str]]:
 
 def unknown_revisions(revisions: frozenset[str]) -> list[str]:
     """Those of `revisions` this code does not know: they come from a newer dockyard."""
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    known = {revision.revision for revision in script.walk_revisions()}
+    known = {revision.revision for revision in _script().walk_revisions()}
     return sorted(revisions - known)
 
 
