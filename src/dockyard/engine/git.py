@@ -246,7 +246,7 @@ class GitClient:
         """The sha `ref` (a branch name or a full ref such as `refs/pull/7/head`) points at."""
         _check_url(url)
         full_ref = await self._full_ref(ref)
-        for sha, name in await self._ls_remote(url, [full_ref], credentials):
+        for sha, name in await self._ls_remote(url, credentials, refs=[full_ref]):
             if name == full_ref:
                 return sha
         raise GitError(f"{_describe_ref(ref)} does not exist in {url}")
@@ -254,7 +254,7 @@ class GitClient:
     async def branches(self, url: str, *, credentials: Credentials | None = None) -> dict[str, str]:
         """Every branch of `url` (name: sha), as `git ls-remote --heads` lists them."""
         _check_url(url)
-        listing = await self._ls_remote(url, ["--heads"], credentials)
+        listing = await self._ls_remote(url, credentials, options=["--heads"])
         return {
             name.removeprefix("refs/heads/"): sha
             for sha, name in listing
@@ -292,11 +292,14 @@ class GitClient:
         raise GitError(f"Cannot read the ssh host key of {server.host}:{server.port} ({said})")
 
     async def _ls_remote(
-        self, url: str, what: list[str], credentials: Credentials | None
+        self,
+        url: str,
+        credentials: Credentials | None,
+        *,
+        options: Sequence[str] = (),
+        refs: Sequence[str] = (),
     ) -> list[tuple[str, str]]:
         remote = await asyncio.to_thread(self.remote, url)
-        options = [item for item in what if item.startswith("--")]
-        refs = [item for item in what if not item.startswith("--")]
         listing = await self._run(
             ["ls-remote", *options, "--", remote.location, *refs],
             remote=remote,
