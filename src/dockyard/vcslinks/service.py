@@ -259,10 +259,9 @@ class Fetcher:
 
     def refused(self, exc: DockyardError) -> GitError:
         """The error to report when the server refused git (GitAuthFailed `exc`)."""
-        if isinstance(exc, HostKeyRefused) and self.link is None:
-            return GitError(f"Repository {self.url}: {exc.message}")
         if isinstance(exc, HostKeyRefused):
-            assert self.link is not None
+            if self.link is None:
+                return GitError(f"Repository {self.url}: {exc.message}")
             return GitError(
                 f"Repository {self.url}: the ssh host key of {_host_of(self.link)} is not the "
                 f"one VCS link {self.link.id!r} pinned, so it was not trusted. If the server's "
