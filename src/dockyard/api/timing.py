@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from functools import lru_cache
 
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,13 +29,19 @@ def route_template(scope: Scope) -> str:
     parts = [part for part in scope["path"].split("/") if part]
     if ":path}" in local or len(parts) < len(own):
         return local
-    named = set(re.findall(r"\{(\w+)", local))
+    named = _parameters(local)
     others = {str(v): k for k, v in scope.get("path_params", {}).items() if k not in named}
     prefix = [
         "{" + others[part] + "}" if part in others else part
         for part in parts[: len(parts) - len(own)]
     ]
     return "/" + "/".join([*prefix, *own])
+
+
+@lru_cache(maxsize=1024)
+def _parameters(path: str) -> frozenset[str]:
+    """The names of a route path's parameters (the routes are few: each is parsed once)."""
+    return frozenset(re.findall(r"\{(\w+)", path))
 
 
 class RequestTiming:
