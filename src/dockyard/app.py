@@ -45,7 +45,7 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.ui.router import STATIC_DIR
 from dockyard.ui.router import router as ui_router
 from dockyard.worker.gauges import metrics_listener
-from dockyard.worker.loop import create_worker
+from dockyard.worker.loop import create_worker, is_daemonless
 
 
 def readiness_probes(
@@ -55,7 +55,8 @@ def readiness_probes(
     Docker engine and the registry it builds and runs with (a lone API needs neither)."""
     probes: dict[str, Callable[[], Awaitable[None]]] = {"database": database.ping}
     if with_worker:
-        probes["docker"] = DockerEngine(settings.docker_host).ping
+        if not is_daemonless(settings):
+            probes["docker"] = DockerEngine(settings.docker_host).ping
         probes["registry"] = HttpRegistry(settings.registry, registry_login(settings)).ping
     return probes
 

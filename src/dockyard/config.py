@@ -44,6 +44,11 @@ class ContainerNetwork(StrEnum):
     HOST = "host"
 
 
+class DockerfileEngine(StrEnum):
+    BUILDKIT = "buildkit"
+    KANIKO = "kaniko"  # dockyard's daemonless engine: buildah (engine/buildah.py)
+
+
 class BuildNetwork(StrEnum):
     DEFAULT = "default"  # BuildKit's: the engine's default bridge
     NONE = "none"
@@ -128,6 +133,13 @@ class Settings(BaseSettings):
         default=BuildNetwork.DEFAULT,
         description="the network of build steps: `default` (the engine's default bridge), "
         "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
+    )
+    build_engines: list[DockerfileEngine] | None = Field(
+        default=None,
+        description="the Dockerfile build engines this worker offers, `buildkit` (needs the "
+        'Docker engine) and `kaniko` (buildah, daemonless), e.g. `["kaniko"]`; unset: '
+        "those this machine has (buildkit when the Docker engine answers, kaniko when buildah "
+        "is on PATH). Builds of an engine a worker does not offer are left to others",
     )
     container_runtime: ContainerRuntime = Field(
         # Not `auto`: runsc (ptrace platform) doubles the time of work that makes system

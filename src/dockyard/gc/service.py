@@ -5,7 +5,8 @@
   builds not yet concluded and the images of runs not yet concluded. Their blobs are freed by
   distribution's offline garbage-collect, which `dockyard up` runs before it starts its
   local registry.
-- Docker engine: the local tags of those images; BuildKit cache unused for as long.
+- Docker engine: the local tags of those images; BuildKit cache unused for as long, and
+  buildah's per-project storages (kaniko builds) of deleted projects or unused as long.
 Only images dockyard built (labelled `dev.dockyard.target`) are ever collected.
 - Build directories left by a worker that died, of builds no longer in flight.
 - Source caches (bare repositories builds fetch into) of deleted projects, and those no
@@ -24,12 +25,13 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds_repository
-from dockyard.builds.images import OWNER_LABEL, built_image, source_caches
+from dockyard.builds.images import OWNER_LABEL, buildah_storages, built_image, source_caches
 from dockyard.builds.models import Build
 from dockyard.builds.status import TERMINAL_BUILD_STATUSES
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
+from dockyard.engine.buildah import BuildahEngine
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
@@ -96,7 +98,11 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
     for directory in [*done.build_dirs, *done.source_caches]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
     hours = max(settings.image_retention_days * 24, 1)
-    done.cache = await BuildkitBuilder(settings.docker_host).prune_cache(hours)
+    buildkit = await BuildkitBuilder(settings.docker_host).prune_cache(hours)
+    buildah = await BuildahEngine(buildah_storages(settings), settings.registry).prune_cache(
+        hours, projects
+    )
+    done.cache = f"{buildkit}; {buildah}"
     return done
 
 
