@@ -30,7 +30,7 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine import process
@@ -59,6 +59,7 @@ ENV_OF_BUILDAH = re.compile(
     re.IGNORECASE,
 )
 PASSED_ENV = frozenset({"PATH", "SSL_CERT_FILE", "SSL_CERT_DIR"})
+FROM_IMAGE = re.compile(r"^\s*FROM\s+(?:--\S+\s+)*(\S+)", re.IGNORECASE | re.MULTILINE)
 STEP_LINE = re.compile(r"STEP \d+/\d+: .*")
 ERROR_PREFIX = "Error: "
 STEP_OUTPUT_LINES = 15
@@ -142,14 +143,18 @@ class BuildahEngine:
                     str(context_dir),
                 ]
                 output = BuildahOutput(on_line)
+                registries = {login.registry.split("/")[0] for login in logins}
+                registries |= base_registries(dockerfile_path.read_text(errors="replace"))
                 try:
-                    built = await self._run(storage, scratch, args, output.feed, arg_env)
+                    built = await self._run(
+                        storage, scratch, args, output.feed, arg_env, registries
+                    )
                 finally:
                     if not iidfile.exists():  # failed, cancelled: its working containers go
                         await self._remove_containers(storage, scratch)
                 if not built.ok:
                     raise BuildFailed(output.failure_message())
-                return iidfile.read_text().strip().removeprefix("sha256:")
+                return iidfile.read_text().strip()
 
     async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
         """Push `image` (a tag of its project's storage) as `reference`; the pushed digest.
@@ -221,15 +226,18 @@ class BuildahEngine:
         namespace = f"{self.registry}/{BASE_IMAGES}"
         return [RegistryCredentials(namespace, self.login.username, self.login.password)]
 
-    def _registries_conf(self, scratch: Path) -> Path:
-        path = scratch / "registries.conf"
+    def _registries_conf(self, scratch: Path, registries: Collection[str]) -> Path:
+        """Short names searched in dockyard's registry, then Docker Hub; dockyard's registry
+        and those of `registries` on a loopback address spoken to in plain HTTP, as Docker
+        does."""
+        plain = {self.registry, *registries}
         lines = [
             f'unqualified-search-registries = ["{self.registry}", "docker.io"]',
             'short-name-mode = "permissive"',
-            "[[registry]]",
-            f'location = "{self.registry}"',
-            f"insecure = {'true' if self._plain_http() else 'false'}",
         ]
+        for registry in sorted(r for r in plain if is_loopback_address(r)):
+            lines += ["[[registry]]", f'location = "{registry}"', "insecure = true"]
+        path = scratch / "registries.conf"
         path.write_text("\n".join(lines) + "\n")
         return path
 
@@ -240,6 +248,7 @@ class BuildahEngine:
         args: Sequence[str],
         on_line: LineSink | None,
         extra_env: Mapping[str, str] | None = None,
+        registries: Collection[str] = (),
     ) -> process.Completed:
         storage.mkdir(parents=True, exist_ok=True)
         os.utime(storage)  # when it last served: `dockyard gc` drops storages unused long
@@ -250,7 +259,7 @@ class BuildahEngine:
             "HOME": str(scratch),
             "TMPDIR": str(storage / "tmp"),
             "STORAGE_DRIVER": STORAGE_DRIVER,
-            "CONTAINERS_REGISTRIES_CONF": str(self._registries_conf(scratch)),
+            "CONTAINERS_REGISTRIES_CONF": str(self._registries_conf(scratch, registries)),
         }
         argv = [
             BUILDAH,
@@ -268,6 +277,16 @@ class BuildahEngine:
         """The working containers a build left (killed or failed mid-step); shielded, so an
         abort's cancellation cannot cut it short."""
         await asyncio.shield(self._run(storage, scratch, ["rm", "--all"], None))
+
+
+def base_registries(dockerfile: str) -> set[str]:
+    """The registry hosts the `FROM` lines of a Dockerfile name (`host[:port]/...`)."""
+    found = set()
+    for image in FROM_IMAGE.findall(dockerfile):
+        host, slash, _ = image.partition("/")
+        if slash and ("." in host or ":" in host or host == "localhost"):
+            found.add(host)
+    return found
 
 
 def _authfile(scratch: Path, logins: Sequence[RegistryCredentials]) -> list[str]:
