@@ -15,8 +15,8 @@ from dockyard.logs.repository import LogOwners
 
 
 def built_with(engines: Collection[str]) -> ColumnElement[bool]:
-    """Builds whose recipe names one of these build engines."""
-    engine: ColumnElement[str] = Build.recipe["engine"].as_string()
+    """Builds whose recipe names one of these build engines (none named: BuildKit)."""
+    engine: ColumnElement[str] = func.coalesce(Build.recipe["engine"].as_string(), "buildkit")
     return engine.in_(engines)
 
 
