@@ -19,7 +19,9 @@ import typer
 
 from dockyard.cli.main import app
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_blocks import block_of, print_or_write
+
 START, END = "<!-- cli:start -->", "<!-- cli:end -->"
 HELP_LIMIT = 400  # characters: the whole first sentence, never cut
 
@@ -64,18 +66,11 @@ def _cell(text: str) -> str:
 
 
 def readme_block(text: str) -> str:
-    return text.split(START, 1)[1].split(END, 1)[0].strip()
+    return block_of(text, START, END)
 
 
 def main() -> None:
-    generated = table()
-    if "--write" not in sys.argv:
-        print(generated)
-        return
-    text = README.read_text()
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    README.write_text(f"{before}{START}\n{generated}\n{END}{after}")
+    print_or_write(table(), START, END)
 
 
 if __name__ == "__main__":
