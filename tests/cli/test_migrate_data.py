@@ -6,44 +6,27 @@ same and new rows get fresh ids. And what it refuses, writing nothing."""
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from typer.testing import CliRunner, Result
 
 from dockyard.app import create_app
 from dockyard.backup.transfer import row_counts
+from dockyard.cli.main import app
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
 from dockyard.logs import repository as logs
 from tests.conftest import issue_token
+from tests.helpers import IMAGE_JOB, VCS_JOB, created_id, minimal_job
 
 pytestmark = pytest.mark.postgres
 
-JOB = {"billing": {"deploymentPlan": "nf-compute-20"}, "backoffLimit": 0}
-BUILT = JOB | {
-    "name": "built",
-    "runtimeEnvironment": {"TOKEN": "hunter2-built"},
-    "deployment": {
-        "vcs": {
-            "projectUrl": "https://github.com/example/repo",
-            "projectType": "github",
-            "projectBranch": "main",
-        }
-    },
-    "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
-}
-RAN = JOB | {
-    "name": "ran",
-    "runtimeEnvironment": {"TOKEN": "hunter2-ran"},
-    "deployment": {"external": {"imagePath": "local/busybox:1"}},
-}
+BUILT = minimal_job("built", runtimeEnvironment={"TOKEN": "hunter2-built"}, **VCS_JOB)
+RAN = minimal_job("ran", runtimeEnvironment={"TOKEN": "hunter2-ran"}, **IMAGE_JOB)
 
 
 def installation(data_dir: Path, database_url: str | None = None) -> Settings:
@@ -55,43 +38,28 @@ def installation(data_dir: Path, database_url: str | None = None) -> Settings:
     )
 
 
-def migrate_data(settings: Settings, to: str) -> subprocess.CompletedProcess[str]:
+def migrate_data(settings: Settings, to: str) -> Result:
+    """`dockyard migrate-data --to <to>` on the installation of `settings`."""
     env = {
         "DOCKYARD_DATA_DIR": str(settings.data_dir),
         "DOCKYARD_REGISTRY": settings.registry,
         "DOCKYARD_REGISTRY_AUTOSTART": "false",
-    } | ({"DOCKYARD_DATABASE_URL": settings.database_url} if settings.database_url else {})
-    return subprocess.run(
-        [sys.executable, "-m", "dockyard", "migrate-data", "--to", to],
-        env=os.environ | env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+        "DOCKYARD_DATABASE_URL": settings.database_url,
+    }
+    return CliRunner().invoke(app, ["migrate-data", "--to", to], env=env)
 
 
-@pytest.fixture
-def serving(request: pytest.FixtureRequest) -> Iterator[Any]:
-    """`serving(settings, token)`: a client of dockyard's API on `settings`, with the token."""
-    clients: list[TestClient] = []
-
-    def serve(settings: Settings, token: str) -> TestClient:
-        client = TestClient(create_app(settings)).__enter__()
-        clients.append(client)
-        client.headers["Authorization"] = f"Bearer {token}"
-        return client
-
-    yield serve
-    for client in clients:
-        client.__exit__(None, None, None)
+def serving(settings: Settings, token: str) -> TestClient:
+    """A client of dockyard's API on `settings`, with the token (enter it to start)."""
+    client = TestClient(create_app(settings))
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
 
 
-def post(client: TestClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = client.post(path, json=body)
-    assert response.status_code == 200, response.text
-    data: dict[str, Any] = response.json()["data"]
-    return data
+def new_project(client: TestClient, name: str) -> str:
+    reply = client.post("/v1/projects", json={"name": name})
+    assert reply.status_code == 200, reply.text
+    return str(reply.json()["data"]["id"])
 
 
 def get(client: TestClient, path: str) -> Any:
@@ -127,52 +95,42 @@ def history(client: TestClient, project: str, build: str, run: str) -> dict[str,
 
 
 def test_migrate_data_moves_an_installation_onto_postgresql(
-    tmp_path: Path, empty_postgres_database: str, serving: Any
+    tmp_path: Path, empty_postgres_database: str
 ) -> None:
     on_sqlite = installation(tmp_path / "data")
     token = issue_token(on_sqlite, name="admin", is_admin=True)
     issue_token(on_sqlite, name="reader", permissions=[])
-    client = serving(on_sqlite, token)
-    project = post(client, "/v1/projects", {"name": "Moved"})["id"]
-    post(client, f"/v1/projects/{project}/jobs/manual", BUILT)
-    post(client, f"/v1/projects/{project}/jobs/manual", RAN)
-    build = post(client, f"/v1/projects/{project}/jobs/built/build", {"sha": "a" * 40})["id"]
-    add_lines(on_sqlite, "build", build, ["#1 building", "#2 pushed"])
-    run = post(client, f"/v1/projects/{project}/jobs/ran/runs", {})["id"]
-    add_lines(on_sqlite, "run", run, ["hello from the run"])
-    before = history(client, project, build, run)
-    client.__exit__(None, None, None)
+    with serving(on_sqlite, token) as client:
+        project = new_project(client, "Moved")
+        created_id(client, project, "/jobs/manual", BUILT)
+        created_id(client, project, "/jobs/manual", RAN)
+        build = created_id(client, project, "/jobs/built/build", {"sha": "a" * 40})
+        add_lines(on_sqlite, "build", build, ["#1 building", "#2 pushed"])
+        run = created_id(client, project, "/jobs/ran/runs", {})
+        add_lines(on_sqlite, "run", run, ["hello from the run"])
+        before = history(client, project, build, run)
 
     done = migrate_data(on_sqlite, empty_postgres_database)
 
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     counts = row_counts(on_sqlite.resolved_database_url)
     assert row_counts(empty_postgres_database) == counts
     assert counts["log_lines"] == 3 and counts["api_tokens"] == 2
     assert "log_lines: 3 rows" in done.stdout and "DOCKYARD_DATABASE_URL=" in done.stdout
     on_postgres = installation(tmp_path / "data", empty_postgres_database)
-    moved = serving(on_postgres, token)
-    assert history(moved, project, build, run) == before
-    assert before["secrets"][0]["runtimeEnvironment"] == {"TOKEN": "hunter2-built"}
-    again = post(moved, f"/v1/projects/{project}/jobs/built/build", {"sha": "b" * 40})["id"]
-    assert [b["id"] for b in get(moved, f"/v1/projects/{project}/jobs/built/build")["builds"]][
-        :2
-    ] == [again, build]
-    post(moved, "/v1/projects", {"name": "New after the move"})
+    with serving(on_postgres, token) as moved:
+        assert history(moved, project, build, run) == before
+        assert before["secrets"][0]["runtimeEnvironment"] == {"TOKEN": "hunter2-built"}
+        again = created_id(moved, project, "/jobs/built/build", {"sha": "b" * 40})
+        builds = get(moved, f"/v1/projects/{project}/jobs/built/build")["builds"]
+        assert [listed["id"] for listed in builds] == [again, build]
+        new_project(moved, "New after the move")  # a new row: the ids' sequence was reset
     issue_token(on_postgres, name="new")
     assert row_counts(empty_postgres_database)["api_tokens"] == 3
 
     refused = migrate_data(on_sqlite, empty_postgres_database)
 
-    assert refused.returncode == 1 and "is not empty" in refused.stderr, refused.stderr
+    assert refused.exit_code == 1 and "is not empty" in refused.stderr, refused.output
     assert row_counts(empty_postgres_database)["api_tokens"] == 3
-
-
-def test_migrate_data_refuses_a_source_that_is_not_sqlite(
-    tmp_path: Path, empty_postgres_database: str
-) -> None:
-    on_postgres = installation(tmp_path / "data", empty_postgres_database)
-
-    done = migrate_data(on_postgres, empty_postgres_database)
-
-    assert done.returncode == 1 and "copies from SQLite" in done.stderr, done.stderr
+    from_postgres = migrate_data(on_postgres, empty_postgres_database)
+    assert from_postgres.exit_code == 1 and "copies from SQLite" in from_postgres.stderr

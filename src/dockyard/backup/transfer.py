@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Integer, Table, create_engine, func, make_url, select
+from sqlalchemy.exc import DBAPIError
 
 from dockyard.backup.database import POSTGRESQL, SQLITE, dockyard_tables, snapshot, sqlite_path
 from dockyard.config import Settings
@@ -125,11 +126,19 @@ def _copy_rows(source: str, target: str) -> list[Copied]:
 
 
 def _copy_table(rows: Connection, into: Connection, table: Table) -> int:
+    """The rows of `table` copied; MigrateDataError naming it when PostgreSQL refuses one
+    (SQLite keeps what PostgreSQL does not: a string longer than its column, say)."""
     count = 0
     result = rows.execution_options(yield_per=CHUNK_ROWS).execute(select(table))
-    for chunk in result.mappings().partitions():
-        into.execute(table.insert(), [dict(row) for row in chunk])
-        count += len(chunk)
+    try:
+        for chunk in result.mappings().partitions():
+            into.execute(table.insert(), [dict(row) for row in chunk])
+            count += len(chunk)
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0]
+        raise MigrateDataError(
+            f"{table.name}: PostgreSQL refused a row after {count}: {reason}; nothing kept"
+        ) from exc
     return count
 
 
