@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -240,10 +241,15 @@ def containment_warnings(settings: Settings) -> list[str]:
 
 
 def create_worker(
-    settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    wake: asyncio.Event,
+    more: Sequence[Handler] = (),
 ) -> Worker:
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine, or the swarm it manages), and sending their notifications."""
+    engine, or the swarm it manages), and sending their notifications; and the `more`
+    handlers of drivers beside it (a scheduled gc)."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
@@ -267,5 +273,6 @@ def create_worker(
         NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
+        *more,
     ]
     return Worker(settings, handlers, wake)
