@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Connection, Integer, Table, create_engine, func, make_url, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dockyard.backup.database import POSTGRESQL, SQLITE, dockyard_tables, snapshot, sqlite_path
 from dockyard.config import Settings
@@ -60,7 +60,11 @@ def migrate_data(settings: Settings, to: str) -> list[Copied]:
         )
     open_storage(settings)
     target = postgres_url(to)
-    _refuse_occupied(target)
+    try:
+        _refuse_occupied(target)
+    except OperationalError as exc:
+        shown = make_url(target).render_as_string()
+        raise MigrateDataError(f"cannot reach {shown}: {str(exc.orig).strip()}") from exc
     with tempfile.TemporaryDirectory(
         prefix=".dockyard-migrate-data-", dir=sqlite_path(source).parent
     ) as work:

@@ -16,6 +16,7 @@ from dockyard.config import load_settings
 from dockyard.db.session import Database
 from dockyard.engine.registry import write_htpasswd
 from dockyard.errors import DockyardError
+from dockyard.gc.schedule import collected_alone
 from dockyard.gc.service import Collected, collect
 from dockyard.migrations import open_storage, prepare_storage, schema_revisions
 from dockyard.secrets.credentials import registry_login
@@ -42,9 +43,16 @@ def gc(
     async def run() -> Collected:
         database = Database(settings.resolved_database_url)
         try:
-            return await collect(settings, database, dry_run=dry_run)
+            if dry_run:
+                return await collect(settings, database, dry_run=True)
+            done = await collected_alone(settings, database)
         finally:
             await database.dispose()
+        if done is None:
+            raise DockyardError(
+                "another process is collecting (a worker's scheduled gc): try later"
+            )
+        return done
 
     _report(asyncio.run(run()), dry_run)
 

@@ -2,8 +2,8 @@
 DOCKYARD_GC_INTERVAL_SECONDS (the first time when the worker starts), what `dockyard gc`
 removes, and logs it. Each worker collects what its own host holds (local image tags, build
 dirs, source caches, BuildKit cache) as well as the shared registry's manifests, so every
-worker runs it; but one at a time in the installation: a worker that finds another one
-collecting skips its turn."""
+worker runs it; but one at a time in the installation (`dockyard gc` included): a worker
+that finds another process collecting skips its turn."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ LOCK = "gc"
 LOCK_KEY = 0x64796763  # any constant other than the migrations' own
 
 
+async def collected_alone(settings: Settings, database: Database) -> Collected | None:
+    """`collect`, unless another process of the installation is collecting (None)."""
+    async with held_alone(database, LOCK, LOCK_KEY) as alone:
+        return await collect(settings, database) if alone else None
+
+
 class ScheduledCollection:
     """A collection runs in a task of its own: it may outlast the bound of a worker's tick."""
 
@@ -42,11 +48,10 @@ class ScheduledCollection:
         """What this pass removed; None when another process was collecting or it failed
         (the next pass tries again)."""
         try:
-            async with held_alone(self.database, LOCK, LOCK_KEY) as alone:
-                if not alone:
-                    log.info("gc skipped: another worker is collecting")
-                    return None
-                done = await collect(self.settings, self.database)
+            done = await collected_alone(self.settings, self.database)
+            if done is None:
+                log.info("gc skipped: another worker is collecting")
+                return None
         except DockyardError as exc:
             log.warning("gc failed", error=exc.message)
             return None
