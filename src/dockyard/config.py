@@ -207,6 +207,12 @@ class Settings(BaseSettings):
         description="`dockyard gc` removes images of builds older than this (the newest "
         "successful build of each job and service stays) and build cache unused as long",
     )
+    gc_interval_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="every worker runs `dockyard gc` this often (the first time at its start), "
+        "one worker of the installation at a time, and logs what it removed; 0: never",
+    )
     max_request_mb: int = Field(default=16, ge=1, description="larger request bodies get 413")
     run_backoff_scale: float = Field(
         default=1.0,
