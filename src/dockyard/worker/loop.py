@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -41,6 +42,7 @@ from dockyard.secrets.credentials import local_registry_dir, registry_login, sta
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.build_pipeline import BuildEngines, ImageEngine
 from dockyard.worker.builds import BuildDispatcher
+from dockyard.worker.leftovers import LeftoverJanitor
 from dockyard.worker.networks import NetworkJanitor
 from dockyard.worker.runs import RunDispatcher
 from dockyard.worker.schedules import CronScheduler
@@ -307,11 +309,16 @@ def containment_warnings(settings: Settings) -> list[str]:
 
 
 def create_worker(
-    settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    wake: asyncio.Event,
+    more: Sequence[Handler] = (),
 ) -> Worker:
     """A worker driving builds (git, BuildKit or buildah, the registry) and job runs (the
-    Docker engine, or the swarm it manages), and sending their notifications. Without a
-    Docker engine, a worker that builds with buildah still drives those builds."""
+    Docker engine, or the swarm it manages), and sending their notifications; and the `more`
+    handlers of drivers beside it (a scheduled gc). Without a Docker engine, a worker that
+    builds with buildah still drives those builds."""
     has_docker = docker_answers(settings)
     offered = offered_build_engines(settings, has_docker)
     engines = BuildEngines(
@@ -330,13 +337,16 @@ def create_worker(
     )
     handlers: list[Handler] = [builds]
     if has_docker or offered != [DockerfileEngine.KANIKO]:
+        containers = run_engine(settings)
         handlers += [
-            RunDispatcher(settings, database, box, run_engine(settings), worker_id, wake),
+            RunDispatcher(settings, database, box, containers, worker_id, wake),
             NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
+            LeftoverJanitor(settings, containers, database),
         ]
     handlers += [
         LogJanitor(settings, database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
+        *more,
     ]
     return Worker(settings, handlers, wake)
