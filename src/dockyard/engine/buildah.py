@@ -43,7 +43,12 @@ from dockyard.engine.buildopts import (
     write_secrets,
 )
 from dockyard.engine.dockercli import client_config
-from dockyard.engine.registry import DIGEST, PATH_COMPONENT, is_loopback_address
+from dockyard.engine.registry import (
+    DIGEST,
+    PATH_COMPONENT,
+    is_loopback_address,
+    names_registry,
+)
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
 from dockyard.errors import BuildFailed, EngineUnavailable, Invalid
 
@@ -170,7 +175,7 @@ class BuildahEngine:
                 "push",
                 f"--digestfile={digestfile}",
                 *_authfile(scratch, [self.login] if self.login else []),
-                *(["--tls-verify=false"] if self._plain_http() else []),
+                *(["--tls-verify=false"] if self._plain_http(reference) else []),
                 "--",
                 image,
                 f"docker://{reference}",
@@ -215,10 +220,10 @@ class BuildahEngine:
             return ["--isolation=chroot"]
         return ["--isolation=oci", "--network=none"]
 
-    def _plain_http(self) -> bool:
-        """dockyard's registry speaks plain HTTP; buildah, unlike Docker, does not take that
-        of a loopback registry for granted."""
-        return is_loopback_address(self.registry)
+    def _plain_http(self, reference: str) -> bool:
+        """Whether `reference` is in dockyard's registry on a loopback address, which speaks
+        plain HTTP: buildah, unlike Docker, does not take that for granted."""
+        return is_loopback_address(self.registry) and names_registry(reference, self.registry)
 
     def _base_image_login(self) -> list[RegistryCredentials]:
         if self.login is None:
