@@ -73,10 +73,10 @@ def main() -> None:
             f"{options.burst}-run burst {took:.1f} s, {samples} samples stored"
         )
     (off_start, off_burst, _), (on_start, on_burst, _) = results["off"], results["on"]
+    start_change, burst_change = (on_start / off_start - 1) * 100, (on_burst / off_burst - 1) * 100
     print(
-        f"sampling adds {(on_start - off_start) * 1000:+.0f} ms to a start "
-        f"({(on_start / off_start - 1) * 100:+.1f} %) and {(on_burst / off_burst - 1) * 100:+.1f} % "
-        "to the burst (goal: within 5 %)"
+        f"sampling adds {(on_start - off_start) * 1000:+.0f} ms to a start ({start_change:+.1f} %) "
+        f"and {burst_change:+.1f} % to the burst (goal: within 5 %)"
     )
 
 
