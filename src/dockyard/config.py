@@ -177,6 +177,12 @@ class Settings(BaseSettings):
         description="how long a stopping worker waits for its work to be handed back; what "
         "is still pending then is left to lease expiry and recovery",
     )
+    container_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how often a worker removes containers left by concluded or deleted runs "
+        "(also once when it starts); a running one goes only when seen on two sweeps",
+    )
     build_attempts: int = Field(
         default=2, ge=1, description="starts of a build whose worker died before it is CRASHED"
     )

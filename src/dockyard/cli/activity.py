@@ -82,6 +82,7 @@ def get_build(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
+    """One build: its status, commit, image and timings."""
     remote = remote_of(ctx)
     show_one(remote.client.get_build(remote.owner(project, job, service), build), as_json)
 
@@ -121,6 +122,7 @@ def abort_build(
     service: ServiceOption = None,
     project: ProjectOption = None,
 ) -> None:
+    """Abort a build that has not concluded."""
     remote = remote_of(ctx)
     remote.client.abort_build(remote.owner(project, job, service), build)
     out.print(f"aborting build {build}")
@@ -157,7 +159,8 @@ def get_run(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """The run, and the most CPU and memory its attempts used."""
+    """One run: its status, attempts and timings, and the most CPU and memory its attempts
+    used."""
     remote = remote_of(ctx)
     project_id = remote.project(project)
     found = remote.client.get_run(project_id, job, run)
@@ -245,6 +248,7 @@ def start_run(
 def abort_run(
     ctx: typer.Context, run: RunArgument, job: RequiredJob, project: ProjectOption = None
 ) -> None:
+    """Abort a run that has not concluded (its container is stopped)."""
     remote = remote_of(ctx)
     remote.client.abort_run(remote.project(project), job, run)
     out.print(f"aborting run {run}")

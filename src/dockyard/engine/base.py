@@ -182,6 +182,12 @@ class ResourceUsage:
 
 
 @dataclass(frozen=True)
+class LabelledContainer:
+    state: ContainerState
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class RegistryCredentials:
     registry: str
     username: str
@@ -244,8 +250,9 @@ class JobContainers(ContainerEngine, Protocol):
         """Run `command` inside the running container; its exit code (TimeoutError after
         `timeout` seconds)."""
 
-    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
-        """Containers (running or not) carrying label `key` (with `value`, if given)."""
+    async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
+        """Containers (running or not) carrying label `key` (with `value`, if given), with
+        all their labels."""
 
     async def usage(self, container_id: str) -> ResourceUsage | None:
         """What the running container has used so far (one read, no waiting); None when the

@@ -30,6 +30,7 @@ from dockyard.secrets.credentials import local_registry_dir, registry_login, sta
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.build_pipeline import BuildEngines
 from dockyard.worker.builds import BuildDispatcher
+from dockyard.worker.leftovers import LeftoverJanitor
 from dockyard.worker.networks import NetworkJanitor
 from dockyard.worker.runs import RunDispatcher
 from dockyard.worker.schedules import CronScheduler
@@ -259,12 +260,14 @@ def create_worker(
         worker_id,
         wake,
     )
-    runs = RunDispatcher(settings, database, box, run_engine(settings), worker_id, wake)
+    containers = run_engine(settings)
+    runs = RunDispatcher(settings, database, box, containers, worker_id, wake)
     handlers: list[Handler] = [
         builds,
         runs,
         LogJanitor(settings, database),
         NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
+        LeftoverJanitor(settings, containers, database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
     ]
