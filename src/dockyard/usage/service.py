@@ -45,10 +45,6 @@ def peaks_of(samples: Sequence[UsageSample]) -> Peaks | None:
     )
 
 
-async def peaks(session: AsyncSession, owners: LogOwners) -> Peaks | None:
-    return peaks_of(await repository.of_owners(session, owners, None, None))
-
-
 async def metrics(
     session: AsyncSession, owners: LogOwners, params: MetricsQueryParams, resolution: float
 ) -> dict[str, Metric]:
