@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -241,10 +242,15 @@ def containment_warnings(settings: Settings) -> list[str]:
 
 
 def create_worker(
-    settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    wake: asyncio.Event,
+    more: Sequence[Handler] = (),
 ) -> Worker:
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine, or the swarm it manages), and sending their notifications."""
+    engine, or the swarm it manages), and sending their notifications; and the `more`
+    handlers of drivers beside it (a scheduled gc)."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
@@ -270,5 +276,6 @@ def create_worker(
         LeftoverJanitor(settings, containers, database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
+        *more,
     ]
     return Worker(settings, handlers, wake)
