@@ -237,6 +237,18 @@ class Settings(BaseSettings):
         description="multiplies the delays before a push or pull tries again a registry that "
         "does not answer (1, 2, 4, 8 s)",
     )
+    usage_sample_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="seconds between two samples of a running job container's CPU, memory, "
+        "network and disk use (0: none are taken)",
+    )
+    usage_max_samples: int = Field(
+        default=720,
+        ge=4,
+        description="samples kept of a run's attempt: reaching it, every other one is dropped "
+        "(never the peak) and the interval doubles",
+    )
     probe_time_scale: float = Field(
         default=1.0,
         gt=0,
