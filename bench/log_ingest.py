@@ -25,7 +25,9 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import psycopg
 from run_overhead import IMAGE
 from server import DOCKER_HOST, LiveServer
 
@@ -63,7 +65,12 @@ class Flooder(LiveServer):
                 },
             }
             self.ok(self.http.post("/v1/projects/bench/jobs/manual", json=job))
-        self.db = sqlite3.connect(self.data_dir / "dockyard.db")
+        postgres = (env or {}).get("DOCKYARD_DATABASE_URL")
+        self.db: Any = (
+            psycopg.connect(postgres.replace("+psycopg", ""))
+            if postgres
+            else sqlite3.connect(self.data_dir / "dockyard.db")
+        )
 
     def flood(self, index: int, lines: int) -> float:
         start = time.perf_counter()
@@ -82,7 +89,10 @@ class Flooder(LiveServer):
             "SELECT count(*) FROM log_lines WHERE owner_kind = 'run' AND owner_id = ? "
             "AND from_container"
         )
+        if not isinstance(self.db, sqlite3.Connection):
+            query = query.replace("?", "%s")
         stored = self.db.execute(query, (run_id,)).fetchone()[0]
+        self.db.commit()
         if stored != lines:
             raise SystemExit(f"run {run_id}: {stored} container lines stored, not {lines}")
 
@@ -107,12 +117,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--postgres", help="a database URL for dockyard instead of SQLite")
+    parser.add_argument("--only", default="", help="only the floods whose label contains this")
     options = parser.parse_args()
     env = {"DOCKYARD_DATABASE_URL": options.postgres} if options.postgres else None
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
         dockyard = Flooder(Path(tmp), env)
         try:
             for index, (label, (script, lines)) in enumerate(FLOODS.items()):
+                if options.only not in label:
+                    continue
                 raw_flood(script), dockyard.flood(index, lines)  # warm-up, not measured
                 raw, ours = [], []
                 for round_ in range(options.runs):

@@ -74,6 +74,7 @@ class LogWriter:
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)  # lines are pending
     _roomy: asyncio.Event = field(default_factory=asyncio.Event)  # fewer than the most
     _dropping: bool = False
+    stored: int = 0
     dropped: int = 0
     _unreported: int = 0  # dropped for a full disk since the last marker line
     _capped: bool = False  # past the cap
@@ -145,6 +146,7 @@ class LogWriter:
                     await repository.append(session, rows)
                     await session.commit()
                 LOG_LINES_WRITTEN.labels(self.owner_kind).inc(lines)
+                self.stored += lines
                 NEW_LINES.ring()
             except DBAPIError as exc:
                 if is_disk_full(exc):

@@ -462,7 +462,7 @@ class RunRunner:
             if exited not in done:
                 await self._stop_after_probe(health, state)
             final = await exited
-            await self._read_to_the_end(following)
+            await self._read_to_the_end(following, logs)
             return final
         finally:
             for task in (following, health, exited):
@@ -527,16 +527,16 @@ class RunRunner:
         logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
         return False
 
-    async def _read_to_the_end(self, following: asyncio.Task[None]) -> None:
+    async def _read_to_the_end(self, following: asyncio.Task[None], logs: LogWriter) -> None:
         """Until the exited container's log has been read, as long as its lines still come
-        (the engine keeps a chatty container's log, to be read well after its exit); a
-        stream silent for LAST_LINES_SECONDS is given up."""
+        or get stored (the engine keeps a chatty container's log, to be read well after its
+        exit); a stream silent for LAST_LINES_SECONDS is given up."""
         while True:
-            read = (self.cursor.at, self.cursor.repeats)
+            progress = (self.cursor.at, self.cursor.repeats, logs.stored)
             done, _ = await asyncio.wait({following}, timeout=LAST_LINES_SECONDS)
             if done:
                 return await following
-            if (self.cursor.at, self.cursor.repeats) == read:
+            if (self.cursor.at, self.cursor.repeats, logs.stored) == progress:
                 return None
 
     async def _follow_container_lines(self, state: ContainerState, logs: LogWriter) -> None:
