@@ -23,7 +23,9 @@ from dockyard.api.routes.logs import router as logs_router
 from dockyard.app import create_app
 from dockyard.config import Settings
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme_blocks import block_of, print_or_write
+
 START, END = "<!-- routes:start -->", "<!-- routes:end -->"
 TEAM_ALIAS = "/v1/teams/{teamId}"
 # The SDK's log helpers are written by hand (northflank._protocols), not generated endpoints.
@@ -96,18 +98,11 @@ def table() -> str:
 
 
 def readme_block(text: str) -> str:
-    return text.split(START, 1)[1].split(END, 1)[0].strip()
+    return block_of(text, START, END)
 
 
 def main() -> None:
-    generated = table()
-    if "--write" not in sys.argv:
-        print(generated)
-        return
-    text = README.read_text()
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    README.write_text(f"{before}{START}\n{generated}\n{END}{after}")
+    print_or_write(table(), START, END)
 
 
 if __name__ == "__main__":

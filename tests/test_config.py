@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from dockyard.cli.main import app
 from dockyard.config import (
     BuildNetwork,
     ContainerNetwork,
@@ -155,3 +158,51 @@ def test_settings_that_leave_jobs_uncontained_are_warned_of(
 ) -> None:
     [warning] = containment_warnings(Settings(**changes))
     assert warning.startswith(warned)
+
+
+def test_dockyard_config_prints_each_value_and_its_source_with_secrets_elided(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = tmp_path / "dockyard.toml"
+    config.write_text(
+        'max_concurrent_runs = 7\nlisten = "127.0.0.1:1"\n'
+        '[registry_credentials.acme]\nregistry = "r.test:5000"\nusername = "puller"\n'
+        'password = "file-password-1"\n'
+    )
+    monkeypatch.setenv("DOCKYARD_CONFIG", str(config))
+    monkeypatch.setenv("DOCKYARD_LISTEN", "127.0.0.1:9000")  # above the file's
+    monkeypatch.setenv("DOCKYARD_DATABASE_URL", "postgresql+psycopg://dk:db-password-2@db/dk")
+    monkeypatch.setenv("DOCKYARD_SECRET_KEY", "a-configured-key-3")
+    monkeypatch.setenv("DOCKYARD_WEBHOOK_SECRETS", '{"https://git.test/a": "hook-secret-4"}')
+    monkeypatch.setenv("DOCKER_HOST", "unix:///tmp/other.sock")
+    result = CliRunner().invoke(app, ["config", "--json"])
+    assert result.exit_code == 0, result.output
+    for secret in ("file-password-1", "db-password-2", "a-configured-key-3", "hook-secret-4"):
+        assert secret not in result.stdout
+    shown = {item["name"]: item for item in json.loads(result.stdout)}
+    assert set(shown) == set(Settings.model_fields)
+    assert shown["listen"] == {
+        "name": "listen",
+        "variable": "DOCKYARD_LISTEN",
+        "value": "127.0.0.1:9000",
+        "source": "environment",
+        "from": "DOCKYARD_LISTEN",
+    }
+    assert shown["max_concurrent_runs"]["value"] == 7
+    assert (shown["max_concurrent_runs"]["source"], shown["max_concurrent_runs"]["from"]) == (
+        "file",
+        str(config),
+    )
+    assert shown["max_concurrent_builds"]["source"] == "default"
+    assert shown["max_concurrent_builds"]["from"] is None
+    assert shown["docker_host"]["from"] == "DOCKER_HOST"
+    assert shown["database_url"]["value"] == "postgresql+psycopg://dk:***@db/dk"
+    assert shown["secret_key"]["value"] == "***"
+    assert shown["key_settle_seconds"]["value"] == 60.0  # a number, not a secret
+    assert shown["webhook_secrets"]["value"] == {"https://git.test/a": "***"}
+    login = shown["registry_credentials"]["value"]["acme"]
+    assert login == {"registry": "r.test:5000", "username": "puller", "password": "***"}
+
+    table = CliRunner().invoke(app, ["config"], env={"COLUMNS": "200"})
+    assert table.exit_code == 0 and "db-password-2" not in table.stdout
+    assert "DOCKYARD_MAX_CONCURRENT_RUNS" in table.stdout and str(config) in table.stdout

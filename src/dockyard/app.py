@@ -38,6 +38,7 @@ from dockyard.db.notify import WorkSignal
 from dockyard.db.session import Database
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
+from dockyard.gc.schedule import scheduled_collections
 from dockyard.logs.tail import LogHub
 from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import registry_login
@@ -78,7 +79,11 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
         worker_task = (
             asyncio.create_task(
                 create_worker(
-                    settings, database, app.state.secret_box, app.state.worker_wake.local
+                    settings,
+                    database,
+                    app.state.secret_box,
+                    app.state.worker_wake.local,
+                    scheduled_collections(settings, database),
                 ).run(stop)
             )
             if run_worker

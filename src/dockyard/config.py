@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
@@ -177,6 +179,12 @@ class Settings(BaseSettings):
         description="how long a stopping worker waits for its work to be handed back; what "
         "is still pending then is left to lease expiry and recovery",
     )
+    container_sweep_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="how often a worker removes containers left by concluded or deleted runs "
+        "(also once when it starts); a running one goes only when seen on two sweeps",
+    )
     build_attempts: int = Field(
         default=2, ge=1, description="starts of a build whose worker died before it is CRASHED"
     )
@@ -210,6 +218,12 @@ class Settings(BaseSettings):
         ge=0,
         description="`dockyard gc` removes images of builds older than this (the newest "
         "successful build of each job and service stays) and build cache unused as long",
+    )
+    gc_interval_seconds: float = Field(
+        default=0,
+        ge=0,
+        description="every worker runs `dockyard gc` this often (the first time at its start), "
+        "one worker of the installation at a time, and logs what it removed; 0: never",
     )
     max_request_mb: int = Field(default=16, ge=1, description="larger request bodies get 413")
     run_backoff_scale: float = Field(
@@ -404,3 +418,86 @@ def load_settings(**overrides: Any) -> Settings:
         raise InvalidSettings(f"invalid settings: {problems}") from exc
     except SettingsError as exc:
         raise InvalidSettings(f"invalid settings: {exc}") from exc
+
+
+# ---- where each setting came from (`dockyard config`) --------------------------------------
+
+# Words of a setting's (or a nested key's) name that make its text a secret, elided when shown.
+SECRET_WORDS = frozenset({"password", "secret", "secrets", "token", "key"})
+ELIDED = "***"
+URL_PASSWORD = re.compile(r"(?P<user>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@/\s]+@", re.IGNORECASE)
+
+
+class Source(StrEnum):
+    DEFAULT = "default"
+    ENVIRONMENT = "environment"
+    FILE = "file"
+
+
+@dataclass(frozen=True)
+class EffectiveSetting:
+    """A setting's value (secrets elided) and where it came from: `origin` names the
+    environment variable or the config file; None for a default."""
+
+    name: str
+    variable: str
+    value: Any
+    source: Source
+    origin: str | None
+
+
+def _variables_of(name: str) -> list[str]:
+    """The environment variables a setting is read from, first match wins."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    return [f"{ENV_PREFIX}{name.upper()}"]
+
+
+def _file_keys(environ: Mapping[str, str]) -> set[str]:
+    config_file = environ.get("DOCKYARD_CONFIG")
+    if not config_file or not Path(config_file).is_file():
+        return set()
+    with Path(config_file).open("rb") as handle:
+        return set(tomllib.load(handle))
+
+
+def _is_secret(name: str) -> bool:
+    return not SECRET_WORDS.isdisjoint(name.lower().split("_"))
+
+
+def elided(name: str, value: Any) -> Any:
+    """`value` (JSON-shaped) with secrets replaced: the whole text of a secret-named setting
+    or key (a dict's values, for a secret-named dict), and passwords in URLs."""
+    if isinstance(value, dict):
+        return {key: elided(name if _is_secret(name) else key, item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [elided(name, item) for item in value]
+    if isinstance(value, str):
+        return ELIDED if _is_secret(name) else URL_PASSWORD.sub(rf"\g<user>{ELIDED}@", value)
+    return value
+
+
+def effective_settings(
+    settings: Settings, environ: Mapping[str, str] = os.environ
+) -> list[EffectiveSetting]:
+    """Every setting of `settings` as read from `environ` (its variables first, then the
+    DOCKYARD_CONFIG file, then the default), secrets elided."""
+    upper = {key.upper(): key for key in environ}  # variables are matched case-insensitively
+    in_file = _file_keys(environ)
+    values = settings.model_dump(mode="json")
+    shown = []
+    for name in setting_names():
+        variables = _variables_of(name)
+        given = next((variable for variable in variables if variable in upper), None)
+        if given is not None:
+            source, origin = Source.ENVIRONMENT, upper[given]
+        elif name in in_file:
+            source, origin = Source.FILE, environ["DOCKYARD_CONFIG"]
+        else:
+            source, origin = Source.DEFAULT, None
+        value = values[name]
+        if isinstance(getattr(settings, name), SecretStr):
+            value = ELIDED
+        shown.append(EffectiveSetting(name, variables[0], elided(name, value), source, origin))
+    return shown

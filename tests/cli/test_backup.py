@@ -18,16 +18,23 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from typer.testing import CliRunner, Result
 
+from dockyard.app import create_app
 from dockyard.auth import service as auth_service
+from dockyard.cli.main import app
 from dockyard.config import Settings
 from dockyard.db.session import run_in_session, sync_url
 from dockyard.migrations import prepare_storage, schema_revisions
+from dockyard.secrets.crypto import new_key_text
 from tests.builds.conftest import LiveDockyard, docker_config
-from tests.conftest import POSTGRES_URL, postgres_database
+from tests.conftest import POSTGRES_URL, issue_token, postgres_database
+from tests.engine.test_private_registry import PASSWORD, USER, private_registry  # noqa: F401
 from tests.live import DOCKER_HOST, DockyardProcess
 from tests.runs.conftest import FAST, busybox_job, serving
+from tests.ui.conftest import vcs_job_body
 
 pytestmark = pytest.mark.e2e
 
@@ -280,3 +287,93 @@ def test_restore_refuses_a_newer_schema(sqlite_archive: Path, tmp_path: Path) ->
     assert done.returncode == 1, done.stdout
     assert "9999_from_the_future" in done.stderr and "newer than this dockyard" in done.stderr
     assert not (tmp_path / "target").exists()
+
+
+def test_a_configured_key_is_restored_on_request_and_its_secrets_open(tmp_path: Path) -> None:
+    sealing, older = new_key_text(), new_key_text()
+    source = Settings(
+        data_dir=tmp_path / "source",
+        secret_key=f"{sealing},{older}",
+        registry="127.0.0.1:1",
+        registry_autostart=False,
+    )
+    token = issue_token(source, name="admin", is_admin=True)
+    headers = {"Authorization": f"Bearer {token}"}
+    with TestClient(create_app(source), headers=headers) as client:
+        project = client.post("/v1/projects", json={"name": "Keyed"}).json()["data"]["id"]
+        body = vcs_job_body("Sealed") | {"runtimeEnvironment": {"TOKEN": "sealed-by-setting"}}
+        made = client.post(f"/v1/projects/{project}/jobs/manual", json=body)
+        assert made.status_code == 200, made.text
+    configured = external(tmp_path / "source") | {"DOCKYARD_SECRET_KEY": source.secret_key or ""}
+    without = in_process("backup", tmp_path / "without.tar.gz", env=configured)
+    assert "key: not included: DOCKYARD_SECRET_KEY" in without.stdout
+    archive = tmp_path / "with-key.tar.gz"
+    made_backup = in_process("backup", archive, "--include-configured-key", env=configured)
+    assert "key: DOCKYARD_SECRET_KEY (included on request)" in made_backup.stdout
+
+    in_process("restore", archive, env=external(tmp_path / "target"))  # no key set there
+
+    key_file = tmp_path / "target" / "secret.key"
+    assert key_file.read_text() == f"{sealing}\n{older}\n"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    target = Settings(
+        data_dir=tmp_path / "target", registry="127.0.0.1:1", registry_autostart=False
+    )
+    with TestClient(create_app(target), headers=headers) as client:
+        opened = client.get(f"/v1/projects/{project}/jobs/sealed/runtime-environment")
+        assert opened.status_code == 200, opened.text
+        assert opened.json()["data"]["runtimeEnvironment"] == {"TOKEN": "sealed-by-setting"}
+
+
+def in_process(*args: str | Path, env: dict[str, str]) -> Result:
+    """A `dockyard` command in this process (no interpreter start), with `env` set."""
+    result = CliRunner().invoke(app, [str(arg) for arg in args], env=env)
+    assert result.exit_code == 0, (result.output, result.exception)
+    return result
+
+
+def test_on_an_external_registry_the_images_of_successful_builds_are_listed_and_verified(
+    tmp_path: Path,
+    private_registry: str,  # noqa: F811
+) -> None:
+    on_it = {
+        "DOCKYARD_REGISTRY": private_registry,
+        "DOCKYARD_REGISTRY_AUTOSTART": "false",
+        "DOCKYARD_REGISTRY_USERNAME": USER,
+        "DOCKYARD_REGISTRY_PASSWORD": PASSWORD,
+        "DOCKYARD_REGISTRY_RETRY_SCALE": "0.01",
+    }
+    with serving(tmp_path / "first", **on_it) as live:
+        vcs = {"projectUrl": live.sample.repo.url, "projectType": "github", "projectBranch": "main"}
+        job = busybox_job(
+            live,
+            "pushed",
+            "unused",
+            deployment={"vcs": vcs},
+            buildSettings={"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+        )
+        build = live.post(f"/jobs/{job}/build", {})["id"]
+        assert live.wait_for(f"/jobs/{job}/build/{build}")["status"] == "SUCCESS"
+        digest = live.get(f"/jobs/{job}/build/{build}")["registry"]["digest"]
+        archive = tmp_path / "external.tar.gz"
+        in_process("backup", archive, env={"DOCKYARD_DATA_DIR": str(live.process.data_dir)} | on_it)
+        project = live.project
+
+    with tarfile.open(archive, "r:gz") as opened:
+        manifest = json.load(opened.extractfile("manifest.json"))
+        listed = json.load(opened.extractfile("registry/images.json"))
+    registry = manifest["included"]["registry"]
+    assert registry == {"kind": "external", "registry": private_registry, "count": 1}
+    assert "registry/images.json" in manifest["members"]
+    assert not any(name.startswith("registry/local/") for name in manifest["members"])
+    [image] = listed
+    assert image["build"] == build and image["digest"] == digest
+    assert image["image"].startswith(f"{private_registry}/{project}/pushed")
+
+    restored = external(tmp_path / "restored") | on_it
+    done = in_process("restore", archive, env=restored)
+    assert f"1 of 1 images of successful builds answer at {private_registry}" in done.stdout
+    elsewhere = external(tmp_path / "elsewhere") | {"DOCKYARD_REGISTRY_RETRY_SCALE": "0.01"}
+    missing = CliRunner().invoke(app, ["restore", str(archive)], env=elsewhere)
+    assert missing.exit_code == 1, missing.output
+    assert f"missing: {image['image']}@{digest}" in missing.stderr

@@ -276,11 +276,12 @@ async def test_labelled_finds_containers_running_or_not(
     running = await engine.start(new_spec("sleep", "60", labels={"dockyard.case": case}))
     exited = await engine.start(new_spec("true", labels={"dockyard.case": case}))
     await engine.wait(exited.id)
-    found = {state.id: state for state in await engine.labelled("dockyard.case", case)}
+    found = {c.state.id: c for c in await engine.labelled("dockyard.case", case)}
     assert set(found) == {running.id, exited.id}
-    assert found[running.id].running
-    assert found[exited.id].exit_code == 0
-    assert {running.id, exited.id} <= {state.id for state in await engine.labelled(TEST_LABEL)}
+    assert found[running.id].state.running
+    assert found[exited.id].state.exit_code == 0
+    assert found[exited.id].labels["dockyard.case"] == case
+    assert {running.id, exited.id} <= {c.state.id for c in await engine.labelled(TEST_LABEL)}
     assert await engine.labelled("dockyard.case", "no-such-case") == []
 
 

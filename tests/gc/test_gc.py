@@ -1,7 +1,8 @@
 """`dockyard gc` on a live dockyard: with a retention of 0 days the images of a deleted job
 and the older builds of a job leave the registry and the engine, the newest successful build
 stays (a run still starts from it), stale build directories go, and the next `dockyard up`
-frees the registry's blobs."""
+frees the registry's blobs. A worker with DOCKYARD_GC_INTERVAL_SECONDS does the same on
+its own."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from docker.models.images import Image
 
 from tests.builds.conftest import LiveDockyard, docker_config
 from tests.builds.test_job_builds import vcs_job
-from tests.live import DOCKER_HOST
+from tests.live import DOCKER_HOST, DockyardProcess
 from tests.runs.conftest import serving
 
 pytestmark = pytest.mark.e2e
@@ -112,7 +114,6 @@ def test_gc_removes_what_nothing_needs_and_keeps_the_newest(live: LiveDockyard) 
 
     run = live.post(f"/jobs/{kept_job}/runs", {})
     assert live.wait_for(f"/jobs/{kept_job}/runs/{run['id']}")["status"] == "SUCCESS"
-    assert "removed 0 registry manifests" in gc(live)
 
     blobs_before = blob_files(live)
     live.process.stop(signal.SIGTERM)
@@ -142,3 +143,39 @@ def test_images_dockyard_did_not_build_are_never_collected(
 
 def docker_images() -> list[Image]:
     return list(docker.DockerClient(base_url=DOCKER_HOST).images.list())
+
+
+def test_a_worker_with_a_gc_interval_removes_what_gc_would(live: LiveDockyard) -> None:
+    job = vcs_job(live, "gc scheduled")
+    image = built(live, job, live.sample.first)
+    assert live.delete(f"/jobs/{job}").status_code == 200
+    stale_dir = live.process.data_dir / "builds" / "crashed-build-0002"
+    stale_dir.mkdir(parents=True)
+    planned = gc(live, "--dry-run")
+    assert f"would remove {live.project}/{job}:{live.sample.first}" in planned, planned
+    assert stale_dir.name in planned, planned
+    worker = DockyardProcess(
+        data_dir=live.process.data_dir,
+        command="worker",
+        registry_port=live.process.registry_port,
+        env={"DOCKYARD_GC_INTERVAL_SECONDS": "1", "DOCKYARD_IMAGE_RETENTION_DAYS": "0"},
+    ).start()
+    try:
+        passed = wait_for_line(worker, "gc removed")
+    finally:
+        worker.stop(signal.SIGTERM)
+
+    assert f"{live.project}/{job}@sha256:" in passed and str(stale_dir) in passed, passed
+    assert registry_tags(live, f"{live.project}/{job}") == []
+    assert image not in local_tags(live) and not stale_dir.exists()
+
+
+def wait_for_line(process: DockyardProcess, text: str, timeout: float = 120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [line for line in process.lines if text in line]
+        if found:
+            return found[0]
+        assert process.process is not None and process.process.poll() is None, process.output()
+        time.sleep(0.2)
+    pytest.fail(f"no {text!r} within {timeout} s:\n{process.output()}")

@@ -25,6 +25,7 @@ COUNTERS = {
     "dockyard_worker_claims",
     "dockyard_log_lines_written",
     "dockyard_log_lines_dropped",
+    "dockyard_containers_swept",
     "dockyard_notification_deliveries",
     "dockyard_http_request_duration_seconds",
 }

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -261,21 +263,40 @@ def entry(token: ApiToken) -> TokenEntry:
     )
 
 
-async def revoke_tokens(session: AsyncSession, name: str, *, every: bool = False) -> int:
-    """Revoke the active token named `name` (or its id); several of that name are revoked
-    only with `every`, else 409 lists their ids."""
-    tokens = [
-        token for token in await repository.find_by_name(session, name) if not token.revoked_at
-    ]
-    if not tokens:
+class Revocable(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def revoked(self) -> bool: ...
+
+
+R = TypeVar("R", bound=Revocable)
+
+
+def tokens_to_revoke(tokens: Iterable[R], name: str, *, every: bool = False) -> list[R]:
+    """The unrevoked tokens named `name` (or the one whose id it is): several only with
+    `every`, else 409 lists their ids; none is 404. (The CLI's rule, on the database or on a
+    server's `GET /v1/tokens`.)"""
+    chosen = [t for t in tokens if name in (t.name, t.id) and not t.revoked]
+    if not chosen:
         raise NotFound(f"No active token named {name!r}")
-    if len(tokens) > 1 and not every:
-        ids = ", ".join(token.uid for token in tokens)
+    if len(chosen) > 1 and not every:
+        ids = [token.id for token in chosen]
         raise Conflict(
-            f"{len(tokens)} active tokens are named {name!r} ({ids}): give one id, or --all",
-            {"tokenIds": [token.uid for token in tokens]},
+            f"{len(chosen)} active tokens are named {name!r} ({', '.join(ids)}): "
+            "give one id, or --all",
+            {"tokenIds": ids},
         )
-    for token in tokens:
-        token.revoked_at = utcnow()
+    return chosen
+
+
+async def revoke_tokens(session: AsyncSession, name: str, *, every: bool = False) -> int:
+    """Revoke the active token named `name` (or its id), as `tokens_to_revoke` picks them."""
+    found = {token.uid: token for token in await repository.find_by_name(session, name)}
+    chosen = tokens_to_revoke([entry(token) for token in found.values()], name, every=every)
+    for picked in chosen:
+        found[picked.id].revoked_at = utcnow()
     await session.commit()
-    return len(tokens)
+    return len(chosen)

@@ -86,21 +86,27 @@ def restore(url: str, snapshot_file: Path) -> None:
 
 def refuse_occupied(url: str) -> None:
     """BackupError when the database at `url` already has dockyard tables."""
-    if kind_of(url) == SQLITE and not sqlite_path(url).exists():
-        return
-    engine = create_engine(sync_url(url))
-    try:
-        with engine.connect() as connection:
-            tables = set(inspect(connection).get_table_names())
-    finally:
-        engine.dispose()
-    found = sorted(tables & ({"alembic_version"} | set(Base.metadata.tables)))
+    found = dockyard_tables(url)
     if found:
         shown = make_url(url).render_as_string()
         raise BackupError(
             f"the database {shown} already has dockyard tables ({', '.join(found[:5])}): "
             "restore into an empty database"
         )
+
+
+def dockyard_tables(url: str) -> list[str]:
+    """The tables of dockyard's schema (its revision table included) the database at `url`
+    has."""
+    if kind_of(url) == SQLITE and not sqlite_path(url).exists():
+        return []
+    engine = create_engine(sync_url(url))
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    return sorted(tables & ({"alembic_version"} | set(Base.metadata.tables)))
 
 
 def _pg_run(tool: str, url: str, arguments: list[str]) -> None:

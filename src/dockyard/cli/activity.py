@@ -77,6 +77,7 @@ def get_build(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
+    """One build: its status, commit, image and timings."""
     remote = remote_of(ctx)
     show_one(remote.client.get_build(remote.owner(project, job, service), build), as_json)
 
@@ -116,6 +117,7 @@ def abort_build(
     service: ServiceOption = None,
     project: ProjectOption = None,
 ) -> None:
+    """Abort a build that has not concluded."""
     remote = remote_of(ctx)
     remote.client.abort_build(remote.owner(project, job, service), build)
     out.print(f"aborting build {build}")
@@ -152,6 +154,7 @@ def get_run(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
+    """One run: its status, attempts and timings."""
     remote = remote_of(ctx)
     show_one(remote.client.get_run(remote.project(project), job, run), as_json)
 
@@ -182,6 +185,7 @@ def start_run(
 def abort_run(
     ctx: typer.Context, run: RunArgument, job: RequiredJob, project: ProjectOption = None
 ) -> None:
+    """Abort a run that has not concluded (its container is stopped)."""
     remote = remote_of(ctx)
     remote.client.abort_run(remote.project(project), job, run)
     out.print(f"aborting run {run}")

@@ -1,4 +1,5 @@
-"""`dockyard backup PATH` and `dockyard restore PATH`, on the server's host."""
+"""`dockyard backup PATH`, `dockyard restore PATH` and `dockyard migrate-data --to URL`, on the
+server's host."""
 
 from __future__ import annotations
 
@@ -6,9 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy import make_url
 
 from dockyard.backup.service import backup as write_backup
 from dockyard.backup.service import restore_archive
+from dockyard.backup.transfer import migrate_data as copy_rows
+from dockyard.backup.transfer import postgres_url
 from dockyard.cli.output import err, out
 from dockyard.config import load_settings
 from dockyard.errors import DockyardError
@@ -47,3 +51,28 @@ def restore(
             f"{len(done.missing_images)} images of successful builds do not answer at "
             f"{settings.registry}: restore that registry too"
         )
+
+
+def migrate_data(
+    to: Annotated[
+        str,
+        typer.Option(
+            "--to", help="the empty PostgreSQL database (postgresql+psycopg://user:pass@host/db)"
+        ),
+    ],
+) -> None:
+    """Copy every row of the SQLite database into an empty PostgreSQL database, migrated to
+    this dockyard's schema first, in one transaction; then check and print each table's rows.
+    Stop `dockyard up`, `api` and `worker` first: what they write afterwards is not copied.
+    Secrets stay sealed with the same key: then set DOCKYARD_DATABASE_URL to the new database."""
+    settings = load_settings()
+    copied = copy_rows(settings, to)
+    for done in copied:
+        out.print(f"{done.table}: {done.rows} rows", markup=False)
+    shown = make_url(postgres_url(to)).render_as_string()
+    out.print(
+        f"copied {sum(done.rows for done in copied)} rows of {len(copied)} tables into {shown}; "
+        f"start dockyard with DOCKYARD_DATABASE_URL={shown} (and the same key)",
+        markup=False,
+        soft_wrap=True,
+    )

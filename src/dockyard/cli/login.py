@@ -59,6 +59,7 @@ def logout(name: ContextName = "default") -> None:
 
 @context_app.command("list")
 def list_contexts() -> None:
+    """The saved contexts; * marks the current one."""
     config = contexts.load()
     table = Table("", "name", "url", "project", box=None, header_style="bold")
     for name, context in sorted(config.contexts.items()):

@@ -21,6 +21,7 @@ from dockyard.cli import (
     resources,
     secrets,
     serve,
+    settings,
     tokens,
 )
 from dockyard.cli.output import err
@@ -93,10 +94,12 @@ app.command("api", rich_help_panel="Serve")(serve.api)
 app.command("worker", rich_help_panel="Serve")(serve.worker)
 app.add_typer(tokens.app, name="token", rich_help_panel="Administer")
 app.add_typer(secrets.app, name="secrets", rich_help_panel="Administer")
+app.command("config", rich_help_panel="Administer")(settings.config)
 app.command("migrate", rich_help_panel="Administer")(maintenance.migrate)
 app.command("gc", rich_help_panel="Administer")(maintenance.gc)
 app.command("backup", rich_help_panel="Administer")(backup.backup)
 app.command("restore", rich_help_panel="Administer")(backup.restore)
+app.command("migrate-data", rich_help_panel="Administer")(backup.migrate_data)
 app.command("registry-htpasswd", rich_help_panel="Administer")(maintenance.registry_htpasswd)
 app.command("login", rich_help_panel="Use a server")(login.login)
 app.command("logout", rich_help_panel="Use a server")(login.logout)

@@ -13,9 +13,11 @@ import typer
 from dockyard import __version__
 from dockyard.cli.output import err, out
 from dockyard.config import load_settings
+from dockyard.db.locks import held_alone
 from dockyard.db.session import Database
 from dockyard.engine.registry import write_htpasswd
 from dockyard.errors import DockyardError
+from dockyard.gc.schedule import LOCK, LOCK_KEY, collected_alone
 from dockyard.gc.service import Collected, collect
 from dockyard.migrations import open_storage, prepare_storage, schema_revisions
 from dockyard.secrets.credentials import registry_login
@@ -42,7 +44,14 @@ def gc(
     async def run() -> Collected:
         database = Database(settings.resolved_database_url)
         try:
-            return await collect(settings, database, dry_run=dry_run)
+            if dry_run:
+                return await collect(settings, database, dry_run=True)
+            done = await collected_alone(settings, database)
+            if done is None:
+                err.print("another process is collecting: waiting for it to finish", markup=False)
+                async with held_alone(database, LOCK, LOCK_KEY, wait=True):
+                    done = await collect(settings, database)
+            return done
         finally:
             await database.dispose()
 

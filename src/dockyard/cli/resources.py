@@ -74,6 +74,7 @@ def list_projects(ctx: typer.Context, as_json: JsonOption = False) -> None:
 
 @projects.command("get")
 def get_project(ctx: typer.Context, project: ProjectArgument, as_json: JsonOption = False) -> None:
+    """One project."""
     show_one(remote_of(ctx).client.get_project(project), as_json)
 
 
@@ -84,6 +85,7 @@ def create_project(
     description: Annotated[str | None, typer.Option(help="a description")] = None,
     as_json: JsonOption = False,
 ) -> None:
+    """Create a project; its id is the slug of its name."""
     show_one(remote_of(ctx).client.create_project(name, description), as_json)
 
 
@@ -104,6 +106,7 @@ JobArgument = Annotated[str, typer.Argument(help="job id", autocompletion=comple
 def list_jobs(
     ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False
 ) -> None:
+    """The project's jobs."""
     remote = remote_of(ctx)
     items = remote.client.list_jobs(remote.project(project))
     show_list(items, ["id", "name", "jobType", "description"], as_json)
@@ -113,6 +116,7 @@ def list_jobs(
 def get_job(
     ctx: typer.Context, job: JobArgument, project: ProjectOption = None, as_json: JsonOption = False
 ) -> None:
+    """One job (without its secret values)."""
     remote = remote_of(ctx)
     show_one(remote.client.get_job(remote.project(project), job), as_json)
 
@@ -244,6 +248,7 @@ ServiceArgument = Annotated[
 def list_services(
     ctx: typer.Context, project: ProjectOption = None, as_json: JsonOption = False
 ) -> None:
+    """The project's build services."""
     remote = remote_of(ctx)
     items = remote.client.list_services(remote.project(project))
     show_list(items, ["id", "name", "serviceType", "description"], as_json)
@@ -256,6 +261,7 @@ def get_service(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
+    """One build service (without its secret values)."""
     remote = remote_of(ctx)
     show_one(remote.client.get_service(remote.project(project), service), as_json)
 
@@ -274,6 +280,7 @@ def create_service(
 def delete_service(
     ctx: typer.Context, service: ServiceArgument, project: ProjectOption = None, yes: Yes = False
 ) -> None:
+    """Delete a build service; its running builds are stopped."""
     remote = remote_of(ctx)
     confirm_delete(f"build service {service}", yes)
     remote.client.delete_service(remote.project(project), service)

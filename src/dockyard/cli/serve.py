@@ -16,6 +16,7 @@ from dockyard.config import Settings, load_settings
 from dockyard.db.session import Database, run_in_session
 from dockyard.engine.registry import HttpRegistry, LocalRegistry, collect_garbage
 from dockyard.errors import EngineUnavailable
+from dockyard.gc.schedule import scheduled_collections
 from dockyard.logging import configure_logging
 from dockyard.migrations import prepare_storage
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
@@ -129,7 +130,8 @@ def worker() -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         box = SecretBox.from_settings(settings)
-        worker = create_worker(settings, database, box, asyncio.Event())
+        collections = scheduled_collections(settings, database)
+        worker = create_worker(settings, database, box, asyncio.Event(), collections)
         listener = metrics_listener(settings, database)
         try:
             await worker.run(stop)

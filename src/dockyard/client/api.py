@@ -14,6 +14,7 @@ import httpx
 
 from dockyard.client.errors import ApiError
 from dockyard.client.models import (
+    ApiToken,
     Build,
     Job,
     LogLine,
@@ -93,9 +94,12 @@ class DockyardClient:
             return None
         return response.json().get("data")
 
-    def pages(self, path: str, key: str) -> Iterator[dict[str, Any]]:
-        """Every item of a paginated list, following the server's cursor."""
-        params: dict[str, Any] = {"per_page": PAGE_SIZE}
+    def pages(
+        self, path: str, key: str, query: dict[str, Any] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a paginated list (`query` added to each call), following the server's
+        cursor."""
+        params: dict[str, Any] = {"per_page": PAGE_SIZE, **(query or {})}
         while True:
             response = self._http.get(path, params=params)
             if response.is_error:
@@ -105,13 +109,15 @@ class DockyardClient:
             pagination = body.get("pagination") or {}
             if not pagination.get("hasNextPage") or not pagination.get("cursor"):
                 return
-            params = {"per_page": PAGE_SIZE, "cursor": pagination["cursor"]}
+            params = {"per_page": PAGE_SIZE, **(query or {}), "cursor": pagination["cursor"]}
 
     def _one(self, model: type[R], method: str, path: str, body: Any = None) -> R:
         return model.model_validate(self.request(method, path, json=body))
 
-    def _all(self, model: type[R], path: str, key: str) -> list[R]:
-        return [model.model_validate(item) for item in self.pages(path, key)]
+    def _all(
+        self, model: type[R], path: str, key: str, query: dict[str, Any] | None = None
+    ) -> list[R]:
+        return [model.model_validate(item) for item in self.pages(path, key, query)]
 
     # ---- projects ---------------------------------------------------------------------------
 
@@ -199,6 +205,19 @@ class DockyardClient:
 
     def delete_registry_credentials(self, credentials_id: str) -> None:
         self.request("DELETE", f"/v1/integrations/registries/{credentials_id}")
+
+    # ---- API tokens -------------------------------------------------------------------------
+
+    def list_tokens(self, *, include_inactive: bool = False) -> list[ApiToken]:
+        query = {"all": "true"} if include_inactive else None
+        return self._all(ApiToken, "/v1/tokens", "tokens", query)
+
+    def create_token(self, body: dict[str, Any]) -> ApiToken:
+        """A new token; its secret is in `token` of this answer only."""
+        return self._one(ApiToken, "POST", "/v1/tokens", body)
+
+    def revoke_token(self, token_id: str) -> ApiToken:
+        return self._one(ApiToken, "DELETE", f"/v1/tokens/{token_id}")
 
     # ---- jobs and build services ------------------------------------------------------------
 

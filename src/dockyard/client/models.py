@@ -102,6 +102,21 @@ class RegistryLogin(Resource):
     created_at: str | None = None
 
 
+class ApiToken(Resource):
+    """An API token as `GET /v1/tokens` lists it; `token`, its secret, only in the answer to
+    creating it."""
+
+    id: str
+    name: str
+    admin: bool = False
+    permissions: list[str] = []
+    projects: list[str] | None = None
+    expires_at: str | None = None
+    revoked: bool = False
+    created_at: str | None = None
+    token: str | None = None
+
+
 class Build(Resource):
     id: str
     status: BuildStatus

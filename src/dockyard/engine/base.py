@@ -167,6 +167,12 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class LabelledContainer:
+    state: ContainerState
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class RegistryCredentials:
     registry: str
     username: str
@@ -235,8 +241,9 @@ class JobContainers(ContainerEngine, Protocol):
         """Run `command` inside the running container; its exit code (TimeoutError after
         `timeout` seconds)."""
 
-    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
-        """Containers (running or not) carrying label `key` (with `value`, if given)."""
+    async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
+        """Containers (running or not) carrying label `key` (with `value`, if given), with
+        all their labels."""
 
     async def address(self, container_id: str) -> str | None:
         """Where this machine connects to the running container (its IP address on its

@@ -39,6 +39,7 @@ from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
     ContainerState,
+    LabelledContainer,
     LineSink,
     RegistryCredentials,
     Room,
@@ -254,7 +255,7 @@ class DockerEngine:
                 await asyncio.sleep(EXEC_POLL_SECONDS)
         return exit_code
 
-    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
+    async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         selector = key if value is None else f"{key}={value}"
         return await self._api(lambda api: _labelled_states(api, selector))
 
@@ -530,12 +531,12 @@ def _exec_exit_code(api: APIClient, exec_id: str) -> int | None:
     return int(details["ExitCode"])
 
 
-def _labelled_states(api: APIClient, selector: str) -> list[ContainerState]:
+def _labelled_states(api: APIClient, selector: str) -> list[LabelledContainer]:
     states = []
     for summary in api.containers(all=True, filters={"label": selector}):
         inspection = _inspect_or_none(api, summary["Id"])
         if inspection is not None:  # None: removed since it was listed
-            states.append(_state(inspection))
+            states.append(LabelledContainer(_state(inspection), summary["Labels"] or {}))
     return states
 
 

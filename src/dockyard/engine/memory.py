@@ -24,6 +24,7 @@ from dockyard.engine.base import (
     ContainerSpec,
     ContainerState,
     JobContainers,
+    LabelledContainer,
     LineSink,
     RegistryCredentials,
     Room,
@@ -218,9 +219,9 @@ class MemoryContainers:
         self._exit_when_done(container)
         return answer
 
-    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
+    async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         return [
-            c.state()
+            LabelledContainer(c.state(), dict(c.spec.labels))
             for c in self.containers
             if not c.removed and key in c.spec.labels and value in (None, c.spec.labels[key])
         ]

@@ -52,6 +52,7 @@ from dockyard.engine.base import (
     ContainerExists,
     ContainerSpec,
     ContainerState,
+    LabelledContainer,
     LineSink,
     RegistryCredentials,
     Room,
@@ -248,7 +249,7 @@ class SwarmEngine(DockerEngine):
         """The host's: services cannot join a node's local bridge. Unsafe (see above)."""
         return "host"
 
-    async def labelled(self, key: str, value: str | None = None) -> list[ContainerState]:
+    async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         selector = key if value is None else f"{key}={value}"
         return await self._swarm(lambda api: _labelled_states(api, selector))
 
@@ -394,11 +395,12 @@ def _named_service_state(api: SwarmApi, name: str) -> ContainerState | None:
     return _service_state(api, service["ID"])
 
 
-def _labelled_states(api: SwarmApi, selector: str) -> list[ContainerState]:
+def _labelled_states(api: SwarmApi, selector: str) -> list[LabelledContainer]:
     states = []
     for service in api.services(filters={"label": selector}):
         with suppress(NotFound):  # removed since it was listed
-            states.append(_service_state(api, service["ID"]))
+            state = _service_state(api, service["ID"])
+            states.append(LabelledContainer(state, service["Spec"].get("Labels") or {}))
     return states
 
 

@@ -61,6 +61,12 @@ LOG_LINES_DROPPED = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+CONTAINERS_SWEPT = Counter(
+    "dockyard_containers_swept",
+    "Containers of concluded or deleted job runs that a worker's sweep removed",
+    registry=REGISTRY,
+)
+
 NOTIFICATION_DELIVERIES = Counter(
     "dockyard_notification_deliveries",
     "Notification delivery attempts, by outcome (success: a 2xx answer; failure)",

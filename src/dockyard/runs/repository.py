@@ -18,6 +18,12 @@ async def get(session: AsyncSession, run_id: str) -> JobRun | None:
     return (await session.execute(select(JobRun).where(JobRun.id == run_id))).scalar_one_or_none()
 
 
+async def statuses_of(session: AsyncSession, run_ids: set[str]) -> dict[str, str]:
+    """Run id -> status, of those of `run_ids` that name a run (deleted ones do not)."""
+    statement = select(JobRun.id, JobRun.status).where(JobRun.id.in_(run_ids))
+    return {run_id: status for run_id, status in await session.execute(statement)}
+
+
 async def get_of_job(
     session: AsyncSession, project_id: str, job_id: str, run_id: str
 ) -> JobRun | None:

@@ -28,7 +28,9 @@ from dockyard.api.deps import (
     SessionDep,
     WorkerWakeDep,
 )
+from dockyard.auth import service as tokens
 from dockyard.auth.permissions import Permission
+from dockyard.auth.schemas import IssuedToken, TokenCreate
 from dockyard.auth.service import Principal, authenticate
 from dockyard.builds import service as builds
 from dockyard.builds import starts
@@ -63,6 +65,9 @@ templates.env.filters["duration"] = format_seconds
 templates.env.filters["short_sha"] = lambda sha: sha[:7] if sha else ""
 templates.env.filters["when"] = lambda moment: moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 templates.env.globals["project_url"] = project_url
+templates.env.globals["can_list_tokens"] = lambda principal: views.account_can(
+    principal, Permission.TOKENS_READ
+)
 
 
 class LoginRequired(Exception):
@@ -665,6 +670,70 @@ async def delete_integration(change: ChangeDep, kind: str, itemId: str) -> Respo
     return await change.make(
         chosen.delete, lambda session, box: chosen.remove(session, box, itemId)
     )
+
+
+# ---- API tokens ----------------------------------------------------------------------------
+
+TOKENS_URL = "/ui/tokens"
+
+
+@router.get("/tokens")
+async def tokens_list(
+    request: Request, session: SessionDep, visiting: VisitorDep, cursor: str | None = None
+) -> Response:
+    shown = await views.tokens_page(session, visiting.principal, cursor)
+    return page(request, visiting, "tokens.html", page=shown)
+
+
+def token_body(
+    name: str, description: str, permissions: list[str], projects: str, expires: str, admin: str
+) -> dict[str, Any]:
+    """The create form as `POST /v1/tokens`'s body: projects split on commas and spaces, the
+    expiry (a browser's datetime-local, without a zone) read as UTC."""
+    body: dict[str, Any] = filled({"name": name, "description": description})
+    body["permissions"] = permissions
+    if project_ids := projects.replace(",", " ").split():
+        body["projects"] = project_ids
+    if expires.strip():
+        body["expiresAt"] = f"{expires.strip()}Z"
+    body["admin"] = bool(admin)
+    return body
+
+
+@router.post("/tokens")
+async def create_token(
+    request: Request,
+    session: SessionDep,
+    visiting: PosterDep,
+    name: ShortField = "",
+    description: ShortField = "",
+    permissions: Annotated[list[str] | None, Form(max_length=100)] = None,
+    projects: ShortField = "",
+    expires: ShortField = "",
+    admin: ShortField = "",
+) -> Response:
+    """A token as `POST /v1/tokens` makes it; the page shows its secret this once (a page,
+    not a redirect, so the secret is in no URL and no later page)."""
+    principal = visiting.principal
+    await views.require_account(principal, Permission.TOKENS_CREATE)
+    try:
+        fields = token_body(name, description, permissions or [], projects, expires, admin)
+        body = parsed(TokenCreate, fields)
+        token, secret = await tokens.create_token(session, principal, body)
+    except DockyardError as exc:
+        shown = await views.tokens_page(session, principal, message=exc.message)
+        return page(request, visiting, "tokens.html", status=exc.status, page=shown)
+    issued = IssuedToken(**tokens.entry(token).model_dump(), token=secret)
+    shown = await views.tokens_page(session, principal, issued=issued)
+    return page(request, visiting, "tokens.html", page=shown)
+
+
+@router.post("/tokens/{tokenId}/revoke")
+async def revoke_token(tokenId: str, session: SessionDep, visiting: PosterDep) -> Response:
+    """As `DELETE /v1/tokens/{tokenId}`."""
+    await views.require_account(visiting.principal, Permission.TOKENS_UPDATE)
+    await tokens.revoke_token(session, tokenId)
+    return see_other(TOKENS_URL)
 
 
 # ---- live logs -----------------------------------------------------------------------------

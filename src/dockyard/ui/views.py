@@ -12,7 +12,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.api.deps import requires_account
 from dockyard.api.permissions import TARGET_PERMISSIONS, TargetPermissions
+from dockyard.auth import service as tokens
 from dockyard.auth.permissions import Permission
+from dockyard.auth.schemas import IssuedToken, TokenEntry
 from dockyard.auth.service import Principal
 from dockyard.builds import service as builds
 from dockyard.builds.models import Build
@@ -583,5 +585,46 @@ async def integrations_page(
             Permission.REGISTRIES_UPDATE,
             Permission.REGISTRIES_DELETE,
         ),
+        message=message,
+    )
+
+
+# ---- API tokens ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokensPage:
+    """The account's tokens (never their secrets) and what the visitor may do with them."""
+
+    tokens: list[TokenEntry]
+    next_cursor: str | None
+    can_create: bool
+    can_revoke: bool
+    grantable: list[str]  # the permissions the visitor's token may hand on
+    can_grant_admin: bool
+    issued: IssuedToken | None = None  # a token just made: its secret, shown this once
+    message: str | None = None
+
+
+async def tokens_page(
+    session: AsyncSession,
+    principal: Principal,
+    cursor: str | None = None,
+    *,
+    issued: IssuedToken | None = None,
+    message: str | None = None,
+) -> TokensPage:
+    """Every token, revoked and expired ones too, oldest first; 403 as `GET /v1/tokens`."""
+    await require_account(principal, Permission.TOKENS_READ)
+    request = PageRequest(per_page=MAX_LISTED, cursor=cursor)
+    page = await tokens.page_tokens(session, request, include_inactive=True)
+    return TokensPage(
+        tokens=[tokens.entry(token) for token in page.items],
+        next_cursor=page.next_cursor,
+        can_create=account_can(principal, Permission.TOKENS_CREATE),
+        can_revoke=account_can(principal, Permission.TOKENS_UPDATE),
+        grantable=[permission.value for permission in Permission if principal.can(permission)],
+        can_grant_admin=principal.is_admin,
+        issued=issued,
         message=message,
     )

@@ -9,6 +9,7 @@ import contextlib
 import os
 import socket
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
@@ -30,6 +31,7 @@ from dockyard.secrets.credentials import local_registry_dir, registry_login, sta
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.build_pipeline import BuildEngines
 from dockyard.worker.builds import BuildDispatcher
+from dockyard.worker.leftovers import LeftoverJanitor
 from dockyard.worker.networks import NetworkJanitor
 from dockyard.worker.runs import RunDispatcher
 from dockyard.worker.schedules import CronScheduler
@@ -240,10 +242,15 @@ def containment_warnings(settings: Settings) -> list[str]:
 
 
 def create_worker(
-    settings: Settings, database: Database, box: SecretBox, wake: asyncio.Event
+    settings: Settings,
+    database: Database,
+    box: SecretBox,
+    wake: asyncio.Event,
+    more: Sequence[Handler] = (),
 ) -> Worker:
     """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine, or the swarm it manages), and sending their notifications."""
+    engine, or the swarm it manages), and sending their notifications; and the `more`
+    handlers of drivers beside it (a scheduled gc)."""
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
         builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
@@ -259,13 +266,16 @@ def create_worker(
         worker_id,
         wake,
     )
-    runs = RunDispatcher(settings, database, box, run_engine(settings), worker_id, wake)
+    containers = run_engine(settings)
+    runs = RunDispatcher(settings, database, box, containers, worker_id, wake)
     handlers: list[Handler] = [
         builds,
         runs,
         LogJanitor(settings, database),
         NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
+        LeftoverJanitor(settings, containers, database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
+        *more,
     ]
     return Worker(settings, handlers, wake)

@@ -53,6 +53,7 @@ from dockyard.metrics.instruments import RUN_PHASE_SECONDS
 from dockyard.pacing import doubling
 from dockyard.registries.service import registry_logins
 from dockyard.runs import notices, repository
+from dockyard.runs.leftovers import LABEL_DATABASE, LABEL_RUN, database_label
 from dockyard.runs.models import JobRun
 from dockyard.runs.plans import MIB
 from dockyard.runs.recipe import RunSecrets, run_recipe
@@ -67,7 +68,6 @@ log = structlog.get_logger(__name__)
 MAX_MESSAGE = 4000
 BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 360.0
-LABEL_RUN = "dockyard.run"
 ENGINE_RETURN_SECONDS = 300.0
 ENGINE_POLL_SECONDS = 0.5
 LAST_LINES_SECONDS = 5.0
@@ -394,6 +394,7 @@ class RunRunner:
             labels={
                 **recipe.labels,
                 LABEL_RUN: self.run_row.id,
+                LABEL_DATABASE: database_label(self.settings.resolved_database_url),
                 "dockyard.project": self.run_row.project_id,
                 "dockyard.job": self.run_row.job_id,
                 "dockyard.attempt": str(self.run_row.attempt),
