@@ -21,9 +21,30 @@ def test_old_and_surplus_lines_go(settings: Settings) -> None:
         database = Database(settings.resolved_database_url)
         now = utcnow()
         rows = [
-            ("run", "old-run", "c", False, now - timedelta(days=8), "old"),
-            ("run", "old-run", "c", False, now, "recent"),
-        ] + [("build", "chatty", "b", False, now, f"line {i}") for i in range(150)]
+            {
+                "owner_kind": "run",
+                "owner_id": "old-run",
+                "container_id": "c",
+                "ts": now - timedelta(days=8),
+                "line": "old",
+            },
+            {
+                "owner_kind": "run",
+                "owner_id": "old-run",
+                "container_id": "c",
+                "ts": now,
+                "line": "recent",
+            },
+        ] + [
+            {
+                "owner_kind": "build",
+                "owner_id": "chatty",
+                "container_id": "b",
+                "ts": now,
+                "line": f"line {i}",
+            }
+            for i in range(150)
+        ]
         async with database.sessions() as session:
             await repository.append(session, rows)
             await session.commit()

@@ -20,7 +20,16 @@ from tests.helpers import minimal_job
 
 
 def append_lines(settings: Settings, run_id: str, *lines: str) -> None:
-    rows = [("run", run_id, "c1", False, utcnow(), line) for line in lines]
+    rows = [
+        {
+            "owner_kind": "run",
+            "owner_id": run_id,
+            "container_id": "c1",
+            "ts": utcnow(),
+            "line": line,
+        }
+        for line in lines
+    ]
 
     async def write(session: Any) -> None:
         await repository.append(session, rows)

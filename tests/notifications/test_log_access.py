@@ -55,8 +55,8 @@ def fail_build(settings: Settings, build_id: str) -> dict[str, dict[str, Any]]:
                 build = (
                     await session.execute(select(Build).where(Build.id == build_id))
                 ).scalar_one()
-                row = ("build", build_id, "c", False, utcnow(), LINE)
-                await logs_repository.append(session, [row])
+                row = {"owner_kind": "build", "owner_id": build_id, "container_id": "c"}
+                await logs_repository.append(session, [row | {"ts": utcnow(), "line": LINE}])
                 build.status = "FAILURE"
                 build.concluded_at = utcnow()
                 await build_moved(session, build)

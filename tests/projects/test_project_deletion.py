@@ -20,7 +20,10 @@ from tests.helpers import minimal_job, minimal_service
 
 
 def _store_lines(settings: Settings, owners: list[tuple[str, str]]) -> None:
-    rows = [(kind, owner, "c", False, utcnow(), "x") for kind, owner in owners]
+    rows = [
+        {"owner_kind": kind, "owner_id": owner, "container_id": "c", "ts": utcnow(), "line": "x"}
+        for kind, owner in owners
+    ]
 
     async def append(session: AsyncSession) -> None:
         await logs.append(session, rows)

@@ -143,7 +143,7 @@ class LogWriter:
                     if self.holds is not None and not await self.holds(session):
                         self.drop_rest()
                         return
-                    await repository.append(session, rows)
+                    await repository.append_many(session, rows)
                     await session.commit()
                 LOG_LINES_WRITTEN.labels(self.owner_kind).inc(lines)
                 self.stored += lines
