@@ -46,6 +46,11 @@ class ContainerNetwork(StrEnum):
     HOST = "host"
 
 
+class DockerfileEngine(StrEnum):
+    BUILDKIT = "buildkit"
+    KANIKO = "kaniko"  # dockyard's daemonless engine: buildah (engine/buildah.py)
+
+
 class BuildNetwork(StrEnum):
     DEFAULT = "default"  # BuildKit's: the engine's default bridge
     NONE = "none"
@@ -130,6 +135,13 @@ class Settings(BaseSettings):
         default=BuildNetwork.DEFAULT,
         description="the network of build steps: `default` (the engine's default bridge), "
         "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
+    )
+    build_engines: list[DockerfileEngine] | None = Field(
+        default=None,
+        description="the Dockerfile build engines this worker offers, `buildkit` (needs the "
+        'Docker engine) and `kaniko` (buildah, daemonless), e.g. `["kaniko"]`; unset: '
+        "those this machine has (buildkit when the Docker engine answers, kaniko when buildah "
+        "is on PATH). Builds of an engine a worker does not offer are left to others",
     )
     container_runtime: ContainerRuntime = Field(
         # Not `auto`: runsc (ptrace platform) doubles the time of work that makes system
@@ -236,6 +248,18 @@ class Settings(BaseSettings):
         gt=0,
         description="multiplies the delays before a push or pull tries again a registry that "
         "does not answer (1, 2, 4, 8 s)",
+    )
+    usage_sample_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="seconds between two samples of a running job container's CPU, memory, "
+        "network and disk use (0: none are taken)",
+    )
+    usage_max_samples: int = Field(
+        default=720,
+        ge=4,
+        description="samples kept of a run's attempt: reaching it, every other one is dropped "
+        "(never the peak) and the interval doubles",
     )
     probe_time_scale: float = Field(
         default=1.0,

@@ -167,6 +167,23 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class ResourceUsage:
+    """What a running container has used, as its engine read it at `at`: counters (CPU
+    seconds, bytes moved) from its start, the memory in use and the most it has used
+    (`memory_peak_bytes`: the kernel's high-water mark, None where the engine has none)."""
+
+    at: datetime
+    cpu_seconds: float
+    memory_bytes: int
+    memory_peak_bytes: int | None
+    memory_limit_bytes: int | None
+    network_rx_bytes: int
+    network_tx_bytes: int
+    disk_read_bytes: int
+    disk_write_bytes: int
+
+
+@dataclass(frozen=True)
 class LabelledContainer:
     state: ContainerState
     labels: Mapping[str, str]
@@ -244,6 +261,10 @@ class JobContainers(ContainerEngine, Protocol):
     async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         """Containers (running or not) carrying label `key` (with `value`, if given), with
         all their labels."""
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """What the running container has used so far (one read, no waiting); None when the
+        engine cannot tell (the container has exited, or runs where this engine cannot see)."""
 
     async def address(self, container_id: str) -> str | None:
         """Where this machine connects to the running container (its IP address on its

@@ -22,7 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any, Generic, TypeVar
@@ -42,6 +42,7 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
     Room,
     TimedLineSink,
 )
@@ -258,6 +259,11 @@ class DockerEngine:
     async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         selector = key if value is None else f"{key}={value}"
         return await self._api(lambda api: _labelled_states(api, selector))
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """The engine's one-shot stats of the container (a read of its cgroup, a few ms)."""
+        stats = await self._api(lambda api: _one_shot_stats(api, container_id))
+        return None if stats is None else usage_of(stats)
 
     async def address(self, container_id: str) -> str | None:
         """Where this machine connects to the running container: its IP address on its
@@ -634,6 +640,38 @@ def multiplexed_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
             yield buffer[start + FRAME_HEADER.size : end]
             start = end
         buffer = buffer[start:]
+
+
+def _one_shot_stats(api: APIClient, container_id: str) -> dict[str, Any] | None:
+    try:
+        stats: dict[str, Any] = api.stats(container_id, stream=False, one_shot=True)
+    except NotFound:
+        return None
+    return stats
+
+
+def usage_of(stats: dict[str, Any]) -> ResourceUsage | None:
+    """The Engine API's stats (cgroup v1 or v2) as a ResourceUsage; None for a container
+    that no longer runs (its memory stats are empty then). The memory in use leaves out the
+    inactive page cache, as `docker stats` does."""
+    memory = stats.get("memory_stats") or {}
+    if "usage" not in memory:
+        return None
+    details = memory.get("stats") or {}
+    inactive = details.get("total_inactive_file", details.get("inactive_file", 0))
+    networks = (stats.get("networks") or {}).values()
+    disk = (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    return ResourceUsage(
+        at=docker_time(stats["read"]) or datetime.now(UTC),
+        cpu_seconds=stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9,
+        memory_bytes=max(int(memory["usage"]) - int(inactive), 0),
+        memory_peak_bytes=memory.get("max_usage"),
+        memory_limit_bytes=memory.get("limit"),
+        network_rx_bytes=sum(int(n["rx_bytes"]) for n in networks),
+        network_tx_bytes=sum(int(n["tx_bytes"]) for n in networks),
+        disk_read_bytes=sum(int(e["value"]) for e in disk if e["op"].lower() == "read"),
+        disk_write_bytes=sum(int(e["value"]) for e in disk if e["op"].lower() == "write"),
+    )
 
 
 def remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:

@@ -27,6 +27,7 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
     Room,
     TimedLineSink,
 )
@@ -225,6 +226,11 @@ class MemoryContainers:
             for c in self.containers
             if not c.removed and key in c.spec.labels and value in (None, c.spec.labels[key])
         ]
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """None: an in-memory container uses nothing to measure."""
+        self._get(container_id)
+        return None
 
     async def address(self, container_id: str) -> str | None:
         """None: HTTP and TCP probes run inside the container (`wget`, `nc -z`), as on the

@@ -55,6 +55,7 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
     Room,
     TimedLineSink,
 )
@@ -244,6 +245,14 @@ class SwarmEngine(DockerEngine):
 
     async def address(self, container_id: str) -> str | None:
         return await super().address(await self._task_container(container_id))
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """The stats of the task's container, when it runs on the node talked to; None when
+        it runs on another node (or has not started)."""
+        task = await self._swarm(lambda api: _current_task(api, container_id))
+        if task is None or not _ran(task) or _ended(task):
+            return None
+        return await super().usage(_container_of(task))
 
     async def project_network(self, installation: str, project_id: str) -> str:
         """The host's: services cannot join a node's local bridge. Unsafe (see above)."""

@@ -62,6 +62,7 @@ from dockyard.runs.status import RunStatus, move_run
 from dockyard.secrets.credentials import refuse_own_registry, registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.probes import ProbeFailed, Prober
+from dockyard.worker.sampling import UsageSampler
 
 log = structlog.get_logger(__name__)
 
@@ -128,6 +129,14 @@ class RunRunner:
         self.logs: LogWriter | None = None
         # When pastActiveDeadline is reached, on the event loop's clock (see `_arm`).
         self.deadline_at: float | None = None
+        self.usage = UsageSampler(
+            database,
+            containers,
+            "run",
+            run.id,
+            interval=settings.usage_sample_seconds,
+            max_samples=settings.usage_max_samples,
+        )
 
     # ---- the row ----------------------------------------------------------------------------
 
@@ -458,15 +467,19 @@ class RunRunner:
         )
         health = asyncio.create_task(prober.watch(self.recipe.health_checks))
         exited = asyncio.create_task(self.containers.wait(state.id))
+        name = self.run_row.container_name or state.id
+        sampling = asyncio.create_task(self.usage.watch(state, name, self.recipe.memory_bytes))
         try:
             done = await _first_of({health, exited}, following)
             if exited not in done:
                 await self._stop_after_probe(health, state)
             final = await exited
+            sampling.cancel()
+            await self.usage.conclude(final)
             await self._read_to_the_end(following, logs)
             return final
         finally:
-            for task in (following, health, exited):
+            for task in (following, health, exited, sampling):
                 task.cancel()
 
     async def _stop_after_probe(self, health: asyncio.Task[None], state: ContainerState) -> None:
@@ -590,7 +603,7 @@ async def _first_of(
 
 def _exit_reason(state: ContainerState) -> str:
     if state.oom_killed:
-        return "killed for using more memory than its plan allows (OOMKilled)"
+        return "OOMKilled: killed for using more memory than its plan allows"
     return f"exit code {state.exit_code}"
 
 
