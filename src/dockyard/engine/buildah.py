@@ -44,6 +44,7 @@ from dockyard.engine.buildopts import (
 )
 from dockyard.engine.dockercli import client_config
 from dockyard.engine.registry import (
+    BASE_IMAGES,
     DIGEST,
     PATH_COMPONENT,
     is_loopback_address,
@@ -54,8 +55,6 @@ from dockyard.errors import BuildFailed, EngineUnavailable, Invalid
 
 BUILDAH = "buildah"
 STORAGE_DRIVER = "vfs"
-# The namespace of dockyard's registry where the operator's base images are (`local/<name>`).
-BASE_IMAGES = "local"
 # Names buildah (a Go program, through containers/image and containers/storage) or the loader
 # read from their own environment: as build arguments they would steer buildah.
 ENV_OF_BUILDAH = re.compile(
