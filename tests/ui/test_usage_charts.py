@@ -141,7 +141,7 @@ def test_a_token_without_view_observability_sees_no_chart(
     job_page = client.get(f"/ui/projects/{project}/jobs/{job_id}").text
     for page in (run_page, job_page):
         assert "data-usage" not in page and "data-memory-peaks" not in page
-        assert "77" not in page and "OOMKilled" not in page and "<polyline" not in page
+        assert "MiB" not in page and "OOMKilled" not in page and "<polyline" not in page
     with client.websocket_connect(
         f"/ui/projects/{project}/jobs/{job_id}/runs/{run_id}/logs/ws", headers=ORIGIN
     ) as socket:
