@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Integer, Row, cast, delete, func, select
+from sqlalchemy import Integer, Row, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.repository import LogOwners
@@ -85,14 +85,9 @@ async def peaks_of_owners(
 
 
 async def delete_of(session: AsyncSession, owners: LogOwners) -> None:
+    ids = owners.ids.scalar_subquery()
     await session.execute(
         delete(UsageSample).where(
-            UsageSample.owner_kind == owners.kind,
-            UsageSample.owner_id.in_(owners.ids.scalar_subquery()),
+            UsageSample.owner_kind == owners.kind, UsageSample.owner_id.in_(ids)
         )
     )
-
-
-def _of(owners: LogOwners) -> ColumnElement[bool]:
-    ids = owners.ids.scalar_subquery()
-    return (UsageSample.owner_kind == owners.kind) & UsageSample.owner_id.in_(ids)
