@@ -213,6 +213,18 @@ class Settings(BaseSettings):
     log_retention_lines: int = Field(
         default=100_000, ge=100, description="lines kept of each build and run (the newest)"
     )
+    log_max_lines_per_run: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="a run's container lines past this many are dropped, after one marker line "
+        "(counted in dockyard_log_lines_dropped_total)",
+    )
+    log_max_mb_per_run: int = Field(
+        default=256,
+        ge=1,
+        description="a run's container lines past this many MiB are dropped, after one marker "
+        "line (counted in dockyard_log_lines_dropped_total)",
+    )
     image_retention_days: int = Field(
         default=30,
         ge=0,

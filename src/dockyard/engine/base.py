@@ -7,7 +7,7 @@ Cancelling the task that awaits an operation kills its process: nothing is left 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,8 @@ from typing import Protocol
 LineSink = Callable[[str], None]
 # A container's output line and when its engine logged it (the engine's clock, to the µs).
 TimedLineSink = Callable[[str, datetime], None]
+# Awaited by a log follower between batches of lines: it waits while the consumer is full.
+Room = Callable[[], Awaitable[None]]
 
 
 class ContainerEngine(Protocol):
@@ -235,10 +237,16 @@ class JobContainers(ContainerEngine, Protocol):
         """Until the container has exited; its final state."""
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         """Every stdout/stderr line, with its time, from `since` (default: the start; lines
-        at `since` itself included) until the container exits."""
+        at `since` itself included) until the container exits; `room`, if given, awaited
+        between batches of lines (the engine keeps the container's output meanwhile)."""
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after `grace_seconds`; no error if it has already exited."""

@@ -28,6 +28,7 @@ from dockyard.engine.base import (
     LineSink,
     RegistryCredentials,
     ResourceUsage,
+    Room,
     TimedLineSink,
 )
 from dockyard.errors import RunFailed
@@ -180,12 +181,19 @@ class MemoryContainers:
         return container.state()
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         container = self._get(container_id)
         for line, at in container.lines:
             if since is None or at >= since:
                 on_line(line, at)
+                if room is not None:
+                    await room()
         await container.exited.wait()
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:

@@ -56,6 +56,7 @@ from dockyard.engine.base import (
     LineSink,
     RegistryCredentials,
     ResourceUsage,
+    Room,
     TimedLineSink,
 )
 from dockyard.engine.containers import (
@@ -185,7 +186,12 @@ class SwarmEngine(DockerEngine):
         return _state(container_id, await self._task_until(container_id, _ended))
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         """Every stdout/stderr line, with its time, of the service's task from `since` until
         it has ended.
@@ -195,7 +201,7 @@ class SwarmEngine(DockerEngine):
         last_frame: deque[bytes] = deque(maxlen=1)
         relaying = asyncio.create_task(
             self._relay_lines(
-                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed)
+                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed), room
             )
         )
         try:

@@ -42,7 +42,13 @@ from dockyard.engine.base import (
 )
 from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
-from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
+from dockyard.logs.service import (
+    LogCap,
+    LogCursor,
+    LogWriter,
+    container_log_cursor,
+    file_texts,
+)
 from dockyard.metrics.instruments import RUN_PHASE_SECONDS
 from dockyard.pacing import doubling
 from dockyard.registries.service import registry_logins
@@ -65,6 +71,7 @@ BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 360.0
 ENGINE_RETURN_SECONDS = 300.0
 ENGINE_POLL_SECONDS = 0.5
+LAST_LINES_SECONDS = 5.0
 
 # How a runner waits out a back-off: asyncio.sleep; tests pass one that only records it.
 Sleep = Callable[[float], Awaitable[None]]
@@ -185,7 +192,13 @@ class RunRunner:
         run_secrets = open_secrets(self.box, self.run_row)
         self.redact = masker(secret_values(run_secrets))
         logs = self.logs = LogWriter(
-            self.database, "run", self.run_row.id, "", self.redact, holds=self._holds
+            self.database,
+            "run",
+            self.run_row.id,
+            "",
+            self.redact,
+            holds=self._holds,
+            cap=LogCap(self.settings.log_max_lines_per_run, self.settings.log_max_mb_per_run * MIB),
         )
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
@@ -463,9 +476,7 @@ class RunRunner:
             final = await exited
             sampling.cancel()
             await self.usage.conclude(final)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await following
+            await self._read_to_the_end(following, logs)
             return final
         finally:
             for task in (following, health, exited, sampling):
@@ -530,6 +541,18 @@ class RunRunner:
         logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
         return False
 
+    async def _read_to_the_end(self, following: asyncio.Task[None], logs: LogWriter) -> None:
+        """Until the exited container's log has been read, as long as its lines still come
+        or get stored (the engine keeps a chatty container's log, to be read well after its
+        exit); a stream silent for LAST_LINES_SECONDS is given up."""
+        while True:
+            progress = (self.cursor.at, self.cursor.repeats, logs.stored)
+            done, _ = await asyncio.wait({following}, timeout=LAST_LINES_SECONDS)
+            if done:
+                return await following
+            if (self.cursor.at, self.cursor.repeats, logs.stored) == progress:
+                return None
+
     async def _follow_container_lines(self, state: ContainerState, logs: LogWriter) -> None:
         """The container's lines after those already written, into `logs`."""
         is_new = self.cursor.reader()
@@ -538,7 +561,9 @@ class RunRunner:
             if is_new(at):
                 logs.write(line, at)
 
-        await self.containers.follow_logs(state.id, from_container, since=self.cursor.resume_from)
+        await self.containers.follow_logs(
+            state.id, from_container, since=self.cursor.resume_from, room=logs.room
+        )
 
     async def _collect_last_lines(self, state: ContainerState, logs: LogWriter) -> None:
         """The lines the stopped container wrote after its log stream was cut off (its log is
