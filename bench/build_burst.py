@@ -3,7 +3,7 @@ builds driven with the same concurrency, alternately in one run.
 
 - raw:      for each commit, at most `--concurrency` at a time (a thread pool): git init +
             shallow fetch of the sha + checkout, `docker build`, `docker push` to the live
-            server's registry (build_overhead.py's `raw_build`);
+            server's registry with its login (build_overhead.py's `raw_build`, BuildKit);
 - dockyard: N x POST /services/{id}/build with the sha, on a live `dockyard up` with
             DOCKYARD_MAX_CONCURRENT_BUILDS = `--concurrency`, until every build has
             concluded (the last `buildConcludedAt`).
@@ -21,23 +21,18 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 
-import build_overhead
 from build_overhead import Dockyard, make_repo, raw_build, run
 from burst import listed, print_round, report
-from server import DOCKER_HOST
-
-from dockyard.engine.dockercli import DOCKER_CLI
-from dockyard.secrets.credentials import LOCAL_REGISTRY_USER
 
 POLL_SECONDS = 1.0
-BUILDS = "/v1/projects/bench/services/app/build"
+ENGINE = "buildkit"
+BUILDS = f"/v1/projects/bench/services/app-{ENGINE}/build"
 
 
 def add_commits(root: Path, bare: Path, count: int) -> list[str]:
@@ -54,26 +49,12 @@ def add_commits(root: Path, bare: Path, count: int) -> list[str]:
     return shas
 
 
-def log_in(server: Dockyard, config: Path) -> None:
-    """The raw pushes log in to the server's registry with its generated password, through a
-    Docker config of their own (build_overhead's `run` passes GIT_ENV on to every command)."""
-    build_overhead.GIT_ENV["DOCKER_CONFIG"] = str(config)
-    password = (server.data_dir / "registry" / "password").read_text().strip()
-    login = [DOCKER_CLI, "login", "--username", LOCAL_REGISTRY_USER, "--password-stdin"]
-    subprocess.run(
-        [*login, server.registry],
-        input=password,
-        env=build_overhead.GIT_ENV | {"DOCKER_HOST": DOCKER_HOST},
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-
-
-def raw_burst(bare: Path, shas: list[str], registry: str, scratch: Path, concurrency: int) -> float:
+def raw_burst(
+    bare: Path, shas: list[str], server: Dockyard, scratch: Path, concurrency: int
+) -> float:
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda sha: raw_build(bare, sha, registry, scratch, False), shas))
+        list(pool.map(lambda sha: raw_build(ENGINE, bare, sha, server, scratch, False), shas))
     return time.perf_counter() - started
 
 
@@ -122,8 +103,7 @@ def main() -> None:
         server = Dockyard(root)
         scratch = root / "raw"
         scratch.mkdir()
-        log_in(server, root / "docker-config")
-        raw_of = partial(raw_burst, bare, registry=server.registry, scratch=scratch)
+        raw_of = partial(raw_burst, bare, server=server, scratch=scratch)
         try:
             warm = add_commits(root, bare, 2 * options.concurrency)  # warm-up, not measured
             raw_of(warm[: options.concurrency], concurrency=options.concurrency)
