@@ -7,7 +7,8 @@ between builds: with `--layers` every step is cached there, and only that projec
 see it. The storage driver is vfs: a layer is a plain directory, nothing is ever mounted on
 the host, so a build killed mid-step (abort, timeout, worker crash) leaves no mount behind,
 only working containers, which `buildah rm --all` removes after a failed build and before
-the next one. A project's builds on a worker therefore take turns.
+the next one. A project's builds on a machine therefore take turns, by a file lock in the
+storage that a killed worker's death releases.
 
 Steps run under `--isolation oci` (runc) with no network: buildah's own bridge (CNI) would
 number containers in a private range that docker-up.sh's rules do not contain. With
@@ -24,13 +25,15 @@ reach buildah through its environment, secrets through 0600 files removed after 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
 import os
 import re
 import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine import process
@@ -68,6 +71,7 @@ STEP_LINE = re.compile(r"STEP \d+/\d+: .*")
 ERROR_PREFIX = "Error: "
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
+TURN_POLL_SECONDS = 0.1
 
 
 class BuildahEngine:
@@ -130,6 +134,7 @@ class BuildahEngine:
         async with self._turn(storage):
             with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch_dir:
                 scratch = Path(scratch_dir)
+                await self._remove_containers(storage, scratch)  # of a build killed with its worker
                 iidfile = scratch / "image-id"
                 logins = [*registry_logins, *self._base_image_login()]
                 args = [
@@ -211,8 +216,20 @@ class BuildahEngine:
             await asyncio.to_thread(shutil.rmtree, storage, True)
         return f"{len(dropped)} buildah storages dropped"
 
-    def _turn(self, storage: Path) -> asyncio.Lock:
-        return self._turns.setdefault(str(storage), asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def _turn(self, storage: Path) -> AsyncIterator[None]:
+        """The storage to this build alone, among this worker's builds and those of the other
+        workers on this machine. The file lock is polled, so an abort cuts the wait short."""
+        async with self._turns.setdefault(str(storage), asyncio.Lock()):
+            storage.mkdir(parents=True, exist_ok=True)
+            with (storage / "turn.lock").open("a") as lock:
+                while True:
+                    try:
+                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                        break
+                    except BlockingIOError:
+                        await asyncio.sleep(TURN_POLL_SECONDS)
+                yield
 
     def _isolation(self) -> list[str]:
         if self.network == "host":

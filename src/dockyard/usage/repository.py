@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, func, select
+from sqlalchemy import Integer, Row, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.repository import LogOwners
@@ -57,15 +57,37 @@ async def of_owners(
     return (await session.scalars(statement.order_by(UsageSample.ts, UsageSample.pk))).all()
 
 
+async def of_owner(session: AsyncSession, owner_kind: str, owner_id: str) -> Sequence[UsageSample]:
+    """The samples of one run or build, oldest first."""
+    statement = select(UsageSample).where(
+        UsageSample.owner_kind == owner_kind, UsageSample.owner_id == owner_id
+    )
+    return (await session.scalars(statement.order_by(UsageSample.ts, UsageSample.pk))).all()
+
+
+async def peaks_of_owners(
+    session: AsyncSession, owner_kind: str, owner_ids: Sequence[str]
+) -> Sequence[Row[str, float, int, int | None, int]]:
+    """Per owner of `owner_ids` that has samples: its most CPU, most memory, memory limit
+    and whether one of its containers was OOMKilled (1 or 0), in one query."""
+    statement = (
+        select(
+            UsageSample.owner_id,
+            func.max(UsageSample.cpu_cores),
+            func.max(UsageSample.memory_peak_bytes),
+            func.max(UsageSample.memory_limit_bytes),
+            func.max(cast(UsageSample.oom_killed, Integer)),
+        )
+        .where(UsageSample.owner_kind == owner_kind, UsageSample.owner_id.in_(owner_ids))
+        .group_by(UsageSample.owner_id)
+    )
+    return (await session.execute(statement)).all()
+
+
 async def delete_of(session: AsyncSession, owners: LogOwners) -> None:
+    ids = owners.ids.scalar_subquery()
     await session.execute(
         delete(UsageSample).where(
-            UsageSample.owner_kind == owners.kind,
-            UsageSample.owner_id.in_(owners.ids.scalar_subquery()),
+            UsageSample.owner_kind == owners.kind, UsageSample.owner_id.in_(ids)
         )
     )
-
-
-def _of(owners: LogOwners) -> ColumnElement[bool]:
-    ids = owners.ids.scalar_subquery()
-    return (UsageSample.owner_kind == owners.kind) & UsageSample.owner_id.in_(ids)

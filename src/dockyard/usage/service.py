@@ -45,6 +45,24 @@ def peaks_of(samples: Sequence[UsageSample]) -> Peaks | None:
     )
 
 
+async def samples_of(
+    session: AsyncSession, owner_kind: str, owner_id: str
+) -> Sequence[UsageSample]:
+    """A run's or build's samples, oldest first."""
+    return await repository.of_owner(session, owner_kind, owner_id)
+
+
+async def peaks_by_owner(
+    session: AsyncSession, owner_kind: str, owner_ids: Sequence[str]
+) -> dict[str, Peaks]:
+    """The peaks of each of the runs or builds `owner_ids` that has samples."""
+    rows = await repository.peaks_of_owners(session, owner_kind, owner_ids)
+    return {
+        owner_id: Peaks(float(cpu), int(memory), limit, bool(oom))
+        for owner_id, cpu, memory, limit, oom in rows
+    }
+
+
 async def metrics(
     session: AsyncSession, owners: LogOwners, params: MetricsQueryParams, resolution: float
 ) -> dict[str, Metric]:
