@@ -1,3 +1,3 @@
 """dockyard: self-hosted builds and jobs behind the Northflank API."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
