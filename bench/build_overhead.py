@@ -1,12 +1,14 @@
 """Build overhead: dockyard vs the raw tools, alternately, in one run.
 
-Builds one repository at one sha N times each way:
-- raw:      git init + shallow fetch of the sha + checkout, `docker build`, `docker push`;
+Builds one repository at one sha N times each way, with each build engine:
+- raw:      git init + shallow fetch of the sha + checkout, then `docker build` + `docker push`
+            (buildkit) or `buildah bud` + `buildah push` (kaniko, dockyard's buildah flags);
 - dockyard: POST /services/{id}/build on a live `dockyard up`, until the build concludes.
 
-Both push to the same local registry. `warm` keeps BuildKit's cache (steps are cached; the
-push finds its layers present); `cold` rebuilds every step (`--no-cache` for the raw build,
-DELETE .../build-cache before each dockyard build) so each push uploads a new layer.
+Both push to the same local registry, with dockyard's login. `warm` keeps the layer cache
+(steps are cached; the push finds its layers present); `cold` rebuilds every step
+(`--no-cache` for the raw build, DELETE .../build-cache before each dockyard build) so each
+push uploads a new layer.
 
 Prints the median of each and the ratio dockyard / raw (targets: <= 1.05 warm, <= 1.10 cold).
 dockyard's time runs from just before the POST to the build's `buildConcludedAt` (the server's
@@ -14,11 +16,13 @@ clock is this machine's). The client polls slowly so that its requests do not st
 the build on a small machine.
 
     .venv/bin/python bench/build_overhead.py [--runs 5] [--mode warm|cold|both]
+        [--engine buildkit|kaniko|both]
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import shutil
@@ -34,6 +38,8 @@ from pathlib import Path
 from server import DOCKER_HOST, LiveServer
 
 from dockyard.engine.dockercli import DOCKER_CLI
+
+ENGINES = ("buildkit", "kaniko")
 
 REPO_HOST = "https://git.bench.test/"
 POLL_SECONDS = 0.5
@@ -53,8 +59,8 @@ GIT_ENV = {
 }
 
 
-def run(args: list[str], cwd: Path | None = None) -> str:
-    env = GIT_ENV | {"DOCKER_HOST": DOCKER_HOST, "DOCKER_BUILDKIT": "1"}
+def run(args: list[str], cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
+    env = GIT_ENV | {"DOCKER_HOST": DOCKER_HOST, "DOCKER_BUILDKIT": "1"} | (env or {})
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(args)} failed ({done.returncode}):\n{done.stderr}")
@@ -80,30 +86,46 @@ def make_repo(root: Path) -> tuple[Path, str]:
 
 
 class Dockyard(LiveServer):
-    """A live `dockyard up` with a build service of the bench repo."""
+    """A live `dockyard up` with a build service of the bench repo per build engine
+    (`app-buildkit`, `app-kaniko`), its registry holding local/busybox:1 as `local/busybox:1`
+    (where buildah finds base images)."""
 
     def __init__(self, root: Path) -> None:
         super().__init__(root, {"DOCKYARD_GIT_INSTEADOF": json.dumps({REPO_HOST: f"{root}/"})})
-        body = {
-            "name": "app",
-            "billing": {"buildPlan": "nf-compute-200-8"},
-            "vcsData": {"projectUrl": f"{REPO_HOST}acme/app", "projectType": "github"},
-            "buildSettings": {
-                "dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}
-            },
-        }
-        self.ok(self.http.post("/v1/projects/bench/services/build", json=body))
-
-    def build(self, sha: str, cold: bool) -> float:
-        if cold:
-            self.ok(self.http.delete("/v1/projects/bench/services/app/build-cache"))
-        start = time.time()
-        build = self.ok(
-            self.http.post(
-                "/v1/projects/bench/services/app/build", json={"branch": "main", "sha": sha}
-            )
+        for engine in ENGINES:
+            body = {
+                "name": f"app-{engine}",
+                "billing": {"buildPlan": "nf-compute-200-8"},
+                "vcsData": {"projectUrl": f"{REPO_HOST}acme/app", "projectType": "github"},
+                "buildSettings": {
+                    "dockerfile": {
+                        "buildEngine": engine,
+                        "dockerFilePath": "/Dockerfile",
+                        "dockerWorkDir": "/",
+                    }
+                },
+            }
+            self.ok(self.http.post("/v1/projects/bench/services/build", json=body))
+        self.login = root / "docker-config"
+        self.login.mkdir()
+        password = (self.data_dir / "registry" / "password").read_text()
+        auth = base64.b64encode(f"dockyard:{password}".encode()).decode()
+        (self.login / "config.json").write_text(
+            json.dumps({"auths": {self.registry: {"auth": auth}}})
         )
-        path = f"/v1/projects/bench/services/app/build/{build['id']}"
+        base = f"{self.registry}/local/busybox:1"
+        config = {"DOCKER_CONFIG": str(self.login)}
+        run([DOCKER_CLI, "tag", "local/busybox:1", base])
+        run([DOCKER_CLI, "push", "--quiet", base], env=config)
+        run([DOCKER_CLI, "rmi", base])
+
+    def build(self, engine: str, sha: str, cold: bool) -> float:
+        service = f"/v1/projects/bench/services/app-{engine}"
+        if cold:
+            self.ok(self.http.delete(f"{service}/build-cache"))
+        start = time.time()
+        build = self.ok(self.http.post(f"{service}/build", json={"branch": "main", "sha": sha}))
+        path = f"{service}/build/{build['id']}"
         while not build["concluded"]:
             time.sleep(POLL_SECONDS)
             build = self.ok(self.http.get(path))
@@ -113,23 +135,52 @@ class Dockyard(LiveServer):
         return concluded_at - start
 
 
-def raw_build(bare: Path, sha: str, registry: str, scratch: Path, cold: bool) -> float:
+def raw_build(
+    engine: str, bare: Path, sha: str, dockyard: Dockyard, scratch: Path, cold: bool
+) -> float:
     """What a person would run by hand for the same result."""
     source = scratch / uuid.uuid4().hex
     source.mkdir()
-    image = f"{registry}/bench/raw:{sha}"
+    image = f"{dockyard.registry}/bench/raw-{engine}:{sha}"
     start = time.perf_counter()
     run(["git", "init", "--quiet"], source)
     run(["git", "fetch", "--quiet", "--no-tags", "--depth=1", "--", str(bare), sha], source)
     run(["git", "checkout", "--quiet", "--detach", sha], source)
     shutil.rmtree(source / ".git")
     no_cache = ["--no-cache"] if cold else []
-    # --network=host as dockyard builds: this machine has no bridge network.
-    run([DOCKER_CLI, "build", "--quiet", "--network=host", *no_cache, "-t", image, "."], source)
-    run([DOCKER_CLI, "push", "--quiet", image])
+    if engine == "kaniko":
+        raw_buildah(image, source, scratch, dockyard, no_cache)
+    else:
+        run([DOCKER_CLI, "build", "--quiet", *no_cache, "-t", image, "."], source)
+        run([DOCKER_CLI, "push", "--quiet", image], env={"DOCKER_CONFIG": str(dockyard.login)})
     elapsed = time.perf_counter() - start
     shutil.rmtree(source)
     return elapsed
+
+
+def raw_buildah(
+    image: str, source: Path, scratch: Path, dockyard: Dockyard, no_cache: list[str]
+) -> None:
+    """`buildah bud` + `buildah push` as engine/buildah.py runs them (vfs storage kept
+    between builds, `--layers`, runc without a network)."""
+    storage = scratch / "buildah"
+    conf = scratch / "registries.conf"
+    conf.write_text(
+        f'unqualified-search-registries = ["{dockyard.registry}"]\n'
+        f'[[registry]]\nlocation = "{dockyard.registry}"\ninsecure = true\n'
+    )
+    buildah = [
+        "buildah",
+        f"--root={storage / 'storage'}",
+        f"--runroot={storage / 'run'}",
+        "--storage-driver=vfs",
+    ]
+    env = {"CONTAINERS_REGISTRIES_CONF": str(conf)}
+    authfile = f"--authfile={dockyard.login / 'config.json'}"
+    build = ["bud", "--quiet", "--layers", "--format=docker", "--isolation=oci"]
+    build += ["--network=none", authfile, *no_cache, "-t", image, "."]
+    run([*buildah, *build], source, env)
+    run([*buildah, "push", "--quiet", authfile, "--tls-verify=false", image], source, env)
 
 
 def measure(
@@ -160,6 +211,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--mode", choices=["warm", "cold", "both"], default="both")
+    parser.add_argument("--engine", choices=[*ENGINES, "both"], default="both")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dockyard-bench-") as tmp:
         root = Path(tmp)
@@ -169,13 +221,15 @@ def main() -> None:
         scratch.mkdir()
         try:
             modes = ["warm", "cold"] if options.mode == "both" else [options.mode]
+            engines = ENGINES if options.engine == "both" else (options.engine,)
             ratios = {
-                mode: measure(
-                    mode,
+                f"{engine} {mode}": measure(
+                    f"{engine} {mode}",
                     options.runs,
-                    partial(raw_build, bare, sha, dockyard.registry, scratch, mode == "cold"),
-                    partial(dockyard.build, sha, mode == "cold"),
+                    partial(raw_build, engine, bare, sha, dockyard, scratch, mode == "cold"),
+                    partial(dockyard.build, engine, sha, mode == "cold"),
                 )
+                for engine in engines
                 for mode in modes
             }
         finally:

@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# buildah: the daemonless engine of `buildEngine: "kaniko"` builds (engine/buildah.py).
 # openssh-client: ssh and ssh-keyscan, which fetch through ssh VCS links (deploy keys).
 # postgresql-client: pg_dump and pg_restore, for `dockyard backup` and `restore` on PostgreSQL.
-PACKAGES=(docker.io docker-registry git busybox-static ca-certificates iptables runsc openssh-client postgresql-client)
+PACKAGES=(docker.io docker-registry buildah git busybox-static ca-certificates iptables runsc openssh-client postgresql-client)
 # chromium: Debian's headless browser, which the dashboard's browser tests (tests/ui) drive
 # through Playwright (Playwright's own browser downloads are not used). faketime, gcc and
 # libc6-dev: the clock-step faults (tests/faults/clock.py) preload libfaketime, with a small

@@ -28,6 +28,7 @@ from dockyard.api.routes.registries import router as registries_router
 from dockyard.api.routes.runs import router as runs_router
 from dockyard.api.routes.secrets import router as secrets_router
 from dockyard.api.routes.services import router as services_router
+from dockyard.api.routes.usage import router as usage_router
 from dockyard.api.routes.vcs import router as vcs_router
 from dockyard.api.routes.vcslinks import router as vcslinks_router
 from dockyard.api.routing import include_v1
@@ -46,7 +47,7 @@ from dockyard.secrets.crypto import SecretBox
 from dockyard.ui.router import STATIC_DIR
 from dockyard.ui.router import router as ui_router
 from dockyard.worker.gauges import metrics_listener
-from dockyard.worker.loop import create_worker
+from dockyard.worker.loop import create_worker, is_daemonless
 
 
 def readiness_probes(
@@ -56,7 +57,8 @@ def readiness_probes(
     Docker engine and the registry it builds and runs with (a lone API needs neither)."""
     probes: dict[str, Callable[[], Awaitable[None]]] = {"database": database.ping}
     if with_worker:
-        probes["docker"] = DockerEngine(settings.docker_host).ping
+        if not is_daemonless(settings):
+            probes["docker"] = DockerEngine(settings.docker_host).ping
         probes["registry"] = HttpRegistry(settings.registry, registry_login(settings)).ping
     return probes
 
@@ -121,6 +123,7 @@ def create_app(settings: Settings, *, run_worker: bool = False) -> FastAPI:
     include_v1(app, ci_events_router)
     include_v1(app, webhook_secrets_router)
     include_v1(app, logs_router)
+    include_v1(app, usage_router)
     include_v1(app, secrets_router)
     app.include_router(webhooks_router, prefix="/v1", responses=ERROR_RESPONSES)
     include_v1(app, services_router)

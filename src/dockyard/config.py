@@ -46,6 +46,11 @@ class ContainerNetwork(StrEnum):
     HOST = "host"
 
 
+class DockerfileEngine(StrEnum):
+    BUILDKIT = "buildkit"
+    KANIKO = "kaniko"  # dockyard's daemonless engine: buildah (engine/buildah.py)
+
+
 class BuildNetwork(StrEnum):
     DEFAULT = "default"  # BuildKit's: the engine's default bridge
     NONE = "none"
@@ -131,6 +136,13 @@ class Settings(BaseSettings):
         description="the network of build steps: `default` (the engine's default bridge), "
         "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
     )
+    build_engines: list[DockerfileEngine] | None = Field(
+        default=None,
+        description="the Dockerfile build engines this worker offers, `buildkit` (needs the "
+        'Docker engine) and `kaniko` (buildah, daemonless), e.g. `["kaniko"]`; unset: '
+        "those this machine has (buildkit when the Docker engine answers, kaniko when buildah "
+        "is on PATH). Builds of an engine a worker does not offer are left to others",
+    )
     container_runtime: ContainerRuntime = Field(
         # Not `auto`: runsc (ptrace platform) doubles the time of work that makes system
         # calls (bench/BENCH.md, "Container runtime").
@@ -201,6 +213,18 @@ class Settings(BaseSettings):
     log_retention_lines: int = Field(
         default=100_000, ge=100, description="lines kept of each build and run (the newest)"
     )
+    log_max_lines_per_run: int = Field(
+        default=1_000_000,
+        ge=1,
+        description="a run's container lines past this many are dropped, after one marker line "
+        "(counted in dockyard_log_lines_dropped_total)",
+    )
+    log_max_mb_per_run: int = Field(
+        default=256,
+        ge=1,
+        description="a run's container lines past this many MiB are dropped, after one marker "
+        "line (counted in dockyard_log_lines_dropped_total)",
+    )
     image_retention_days: int = Field(
         default=30,
         ge=0,
@@ -224,6 +248,18 @@ class Settings(BaseSettings):
         gt=0,
         description="multiplies the delays before a push or pull tries again a registry that "
         "does not answer (1, 2, 4, 8 s)",
+    )
+    usage_sample_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="seconds between two samples of a running job container's CPU, memory, "
+        "network and disk use (0: none are taken)",
+    )
+    usage_max_samples: int = Field(
+        default=720,
+        ge=4,
+        description="samples kept of a run's attempt: reaching it, every other one is dropped "
+        "(never the peak) and the interval doubles",
     )
     probe_time_scale: float = Field(
         default=1.0,

@@ -8,6 +8,8 @@ import contextlib
 import json
 import signal
 import sqlite3
+import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,8 +20,9 @@ import httpx
 import pytest
 
 from dockyard.engine.base import RegistryCredentials
+from dockyard.engine.dockercli import DOCKER_CLI
 from tests.gitrepos import SampleRepo, make_sample_repo
-from tests.live import DockyardProcess
+from tests.live import DOCKER_HOST, DockyardProcess
 
 CONCLUDE_TIMEOUT = 180.0
 
@@ -107,6 +110,27 @@ class LiveDockyard:
         return self.http.delete(f"/v1/projects/{self.project}{path}")
 
 
+# The engines of Dockerfile builds: BuildKit (the Docker engine) and kaniko (buildah).
+ENGINES = ("buildkit", "kaniko")
+
+
+def push_base_image(live: LiveDockyard) -> None:
+    """local/busybox:1 into dockyard's registry as `local/busybox:1`, where buildah (kaniko
+    builds, which have no Docker engine to look in) finds it."""
+    pushed = f"{live.registry}/local/busybox:1"
+    env = {"DOCKER_HOST": DOCKER_HOST}
+    with tempfile.TemporaryDirectory() as scratch:
+        config = docker_config(Path(scratch) / "docker", live.registry_login)
+        for args in (["tag", "local/busybox:1", pushed], ["push", "--quiet", pushed]):
+            subprocess.run(
+                [DOCKER_CLI, *args],
+                check=True,
+                env=env | {"DOCKER_CONFIG": str(config)},
+                capture_output=True,
+            )
+    subprocess.run([DOCKER_CLI, "rmi", pushed], env=env, check=True, capture_output=True)
+
+
 def start_live(root: Path, sample: SampleRepo, **env: str) -> DockyardProcess:
     process = DockyardProcess(
         data_dir=root / "dockyard",
@@ -138,7 +162,9 @@ def live_with_project(
         ) as http:
             created = http.post("/v1/projects", json={"name": project})
             assert created.status_code == 200, created.text
-            yield LiveDockyard(process, http, sample, created.json()["data"]["id"])
+            live = LiveDockyard(process, http, sample, created.json()["data"]["id"])
+            push_base_image(live)
+            yield live
     finally:
         process.stop(signal.SIGTERM)
 

@@ -1,4 +1,5 @@
-"""Job builds end to end: real git clone, BuildKit build, push to the registry."""
+"""Job builds end to end: real git clone, BuildKit or buildah (kaniko) build, push to the
+registry."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.builds.conftest import LiveDockyard, docker_config
+import pytest
+
+from tests.builds.conftest import ENGINES, LiveDockyard, docker_config
 from tests.live import DOCKER_HOST
 
 
@@ -17,9 +20,9 @@ def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
-def vcs_job(live: LiveDockyard, name: str, **fields: Any) -> str:
+def vcs_job(live: LiveDockyard, name: str, engine: str = "buildkit", **fields: Any) -> str:
     body = {
-        "name": name,
+        "name": name if engine == "buildkit" else f"{name} {engine}",
         "billing": {"deploymentPlan": "nf-compute-20"},
         "backoffLimit": 0,
         "deployment": {
@@ -31,7 +34,7 @@ def vcs_job(live: LiveDockyard, name: str, **fields: Any) -> str:
         },
         "buildSettings": {
             "dockerfile": {
-                "buildEngine": "buildkit",
+                "buildEngine": engine,
                 "dockerFilePath": "/Dockerfile",
                 "dockerWorkDir": "/",
             }
@@ -63,8 +66,9 @@ def image_file(live: LiveDockyard, image: str, path: str) -> str:
     return done.stdout
 
 
-def test_build_of_latest_commit_pushes_the_image(live: LiveDockyard) -> None:
-    job = vcs_job(live, "latest commit")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_build_of_latest_commit_pushes_the_image(live: LiveDockyard, engine: str) -> None:
+    job = vcs_job(live, "latest commit", engine)
     started = live.post(f"/jobs/{job}/build", {})
     assert started["status"] == "QUEUED" and started["concluded"] is False
     assert (started["branch"] == "main" and "sha" not in started) or started["sha"] is None
@@ -80,8 +84,9 @@ def test_build_of_latest_commit_pushes_the_image(live: LiveDockyard) -> None:
     assert image_file(live, image, "/hello.txt") == "hello v2\n"
 
 
-def test_build_of_a_given_sha(live: LiveDockyard) -> None:
-    job = vcs_job(live, "given sha")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_build_of_a_given_sha(live: LiveDockyard, engine: str) -> None:
+    job = vcs_job(live, "given sha", engine)
     started = live.post(f"/jobs/{job}/build", {"sha": live.sample.first})
     assert started["sha"] == live.sample.first
 
@@ -111,16 +116,18 @@ RUN --mount=type=secret,id=npmrc wc -c < /run/secrets/npmrc > /npmrc-length
 """
 
 
-def test_arguments_files_secret_mounts_and_overrides(live: LiveDockyard) -> None:
-    sha = live.sample.repo.commit({"Dockerfile": ARGS_DOCKERFILE}, "args", branch="args")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_arguments_files_secret_mounts_and_overrides(live: LiveDockyard, engine: str) -> None:
+    sha = live.sample.repo.commit({"Dockerfile": ARGS_DOCKERFILE}, "args", branch=f"args-{engine}")
     job = vcs_job(
         live,
         "arguments",
+        engine,
         deployment={
             "vcs": {
                 "projectUrl": live.sample.repo.url,
                 "projectType": "github",
-                "projectBranch": "args",
+                "projectBranch": f"args-{engine}",
             }
         },
         buildArguments={"GREETING": "hello", "SECRET_TOKEN": "s3cr3t-token-value"},
@@ -154,13 +161,14 @@ def test_arguments_files_secret_mounts_and_overrides(live: LiveDockyard) -> None
     assert "s3cr3t-token-value" not in logs and "mount-secret-content" not in logs
 
 
-def test_failing_dockerfile_names_the_step(live: LiveDockyard) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_failing_dockerfile_names_the_step(live: LiveDockyard, engine: str) -> None:
     sha = live.sample.repo.commit(
         {"Dockerfile": "FROM local/busybox:1\nRUN echo about to fail && exit 3\n"},
         "broken",
-        branch="broken",
+        branch=f"broken-{engine}",
     )
-    job = vcs_job(live, "broken")
+    job = vcs_job(live, "broken", engine)
     started = live.post(f"/jobs/{job}/build", {"sha": sha})
 
     build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
@@ -170,11 +178,29 @@ def test_failing_dockerfile_names_the_step(live: LiveDockyard) -> None:
     assert "BUILDING" in build["message"], build
 
 
-def test_abort_mid_build(live: LiveDockyard) -> None:
-    sha = live.sample.repo.commit(
-        {"Dockerfile": "FROM local/busybox:1\nRUN sleep 60\n"}, "slow", branch="slow"
+def buildah_containers(storage: Path) -> list[str]:
+    listed = subprocess.run(
+        [
+            "buildah",
+            f"--root={storage / 'storage'}",
+            f"--runroot={storage / 'run'}",
+            "--storage-driver=vfs",
+            "containers",
+            "--quiet",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
-    job = vcs_job(live, "slow")
+    return listed.stdout.split()
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_abort_mid_build(live: LiveDockyard, engine: str) -> None:
+    sha = live.sample.repo.commit(
+        {"Dockerfile": "FROM local/busybox:1\nRUN sleep 60\n"}, "slow", branch=f"slow-{engine}"
+    )
+    job = vcs_job(live, "slow", engine)
     started = live.post(f"/jobs/{job}/build", {"sha": sha})
     path = f"/jobs/{job}/build/{started['id']}"
     live.wait_for(path, lambda build: build["status"] == "BUILDING", timeout=60)
@@ -185,6 +211,10 @@ def test_abort_mid_build(live: LiveDockyard) -> None:
     build = live.wait_for(path, timeout=20)
     assert build["status"] == "ABORTED", build
     assert not (live.process.data_dir / "builds" / started["id"]).exists()
+    if engine == "kaniko":  # buildah's working container of the killed step went too
+        storage = live.process.data_dir / "buildah" / live.project
+        assert buildah_containers(storage) == []
+        assert str(storage) not in Path("/proc/mounts").read_text()
     again = live.delete(path)
     assert again.status_code == 409, again.text
 
@@ -207,13 +237,14 @@ RUN echo release > /stage.txt
 """
 
 
-def test_overrides_of_dockerfile_path_context_and_target(live: LiveDockyard) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_overrides_of_dockerfile_path_context_and_target(live: LiveDockyard, engine: str) -> None:
     sha = live.sample.repo.commit(
         {"build/Release.dockerfile": MULTI_STAGE, "build/context/marker.txt": "ctx\n"},
         "nested",
-        branch="nested",
+        branch=f"nested-{engine}",
     )
-    job = vcs_job(live, "overridden")
+    job = vcs_job(live, "overridden", engine)
     started = live.post(
         f"/jobs/{job}/build",
         {
@@ -264,21 +295,11 @@ def test_deleting_a_job_aborts_its_builds(live: LiveDockyard) -> None:
     assert again == job and live.get(f"/jobs/{job}/build")["builds"] == []
 
 
-def test_missing_build_engines_fail_with_how_to_fix(live: LiveDockyard) -> None:
-    job = vcs_job(
-        live,
-        "kaniko",
-        buildSettings={
-            "dockerfile": {
-                "buildEngine": "kaniko",
-                "dockerFilePath": "/Dockerfile",
-                "dockerWorkDir": "/",
-            }
-        },
-    )
+def test_buildpack_builds_fail_with_how_to_fix(live: LiveDockyard) -> None:
+    job = vcs_job(live, "buildpack", buildSettings={"buildpack": {"builder": "HEROKU_24"}})
     started = live.post(f"/jobs/{job}/build", {"sha": live.sample.first})
 
     build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
 
     assert build["status"] == "FAILURE"
-    assert "kaniko" in build["message"] and "buildkit" in build["message"], build
+    assert "pack" in build["message"] and "BuildKit" in build["message"], build

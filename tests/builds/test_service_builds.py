@@ -11,18 +11,26 @@ from typing import Any
 import pytest
 
 from dockyard.config import Settings
-from tests.builds.conftest import LiveDockyard
+from tests.builds.conftest import ENGINES, LiveDockyard
 from tests.builds.test_job_builds import image_file
 from tests.conftest import stored_bytes
 from tests.fileserver import serve_files
 
 
-def service(live: LiveDockyard, name: str, project_type: str = "github") -> str:
+def service(
+    live: LiveDockyard, name: str, project_type: str = "github", engine: str = "buildkit"
+) -> str:
     body = {
-        "name": name,
+        "name": name if engine == "buildkit" else f"{name} {engine}",
         "billing": {"buildPlan": "nf-compute-200-8"},
         "vcsData": {"projectUrl": live.sample.repo.url, "projectType": project_type},
-        "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+        "buildSettings": {
+            "dockerfile": {
+                "buildEngine": engine,
+                "dockerFilePath": "/Dockerfile",
+                "dockerWorkDir": "/",
+            }
+        },
     }
     service_id: str = live.post("/services/build", body)["id"]
     return service_id
@@ -44,8 +52,9 @@ def test_branch_build(live: LiveDockyard) -> None:
     assert image_file(live, build["registry"]["uri"], "/src/feature.txt") == "feature\n"
 
 
-def test_github_pull_request_build(live: LiveDockyard) -> None:
-    service_id = service(live, "pull request")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_github_pull_request_build(live: LiveDockyard, engine: str) -> None:
+    service_id = service(live, "pull request", engine=engine)
 
     build = build_of(live, service_id, {"pullRequestId": 7})
 
@@ -96,8 +105,9 @@ def bundle_url() -> Iterator[str]:
         yield f"{base}/{name}"
 
 
-def test_bundle_build(live: LiveDockyard, bundle_url: str) -> None:
-    service_id = service(live, "bundle")
+@pytest.mark.parametrize("engine", ENGINES)
+def test_bundle_build(live: LiveDockyard, bundle_url: str, engine: str) -> None:
+    service_id = service(live, "bundle", engine=engine)
 
     build = build_of(live, service_id, {"bundleUrl": bundle_url})
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from dockyard.engine.containers import DOCKER_PIECE_BYTES, frame_lines
+from dockyard.engine.containers import (
+    DOCKER_PIECE_BYTES,
+    FRAME_HEADER,
+    frame_lines,
+    multiplexed_frames,
+)
 
 TIME = b"2026-01-01T00:00:00.000000000Z "
 
@@ -33,3 +38,14 @@ def test_a_line_has_its_frame_time_to_the_microsecond_and_a_joined_one_its_first
         datetime(2026, 12, 3, 5, 34, 58, 757464, tzinfo=UTC),
         datetime(2026, 12, 3, 5, 35, tzinfo=UTC),
     ]
+
+
+def test_frames_are_cut_from_chunks_split_anywhere() -> None:
+    payloads = [TIME + b"first\n", TIME + b"x" * DOCKER_PIECE_BYTES, TIME + b"\n", b""]
+    stream = b"".join(
+        FRAME_HEADER.pack(1 + index % 2, len(payload)) + payload
+        for index, payload in enumerate(payloads)
+    )
+    for size in (1, 7, 8, 9, 1000, len(stream)):
+        chunks = [stream[start : start + size] for start in range(0, len(stream), size)]
+        assert list(multiplexed_frames(chunks)) == payloads

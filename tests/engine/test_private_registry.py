@@ -17,7 +17,8 @@ import bcrypt
 import httpx
 import pytest
 
-from dockyard.engine.base import RegistryCredentials
+from dockyard.engine.base import ImageBuilder, RegistryCredentials
+from dockyard.engine.buildah import BuildahEngine
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.dockercli import DOCKER_CLI
 from dockyard.errors import BuildFailed
@@ -90,18 +91,27 @@ def source_from(tmp_path: Path, base: str) -> Path:
     return source
 
 
+def builder_of(engine: str, root: Path) -> ImageBuilder:
+    if engine == "kaniko":
+        return BuildahEngine(root / "buildah", "127.0.0.1:1")
+    return BuildkitBuilder(DOCKER_HOST)
+
+
+@pytest.mark.parametrize("engine", ["buildkit", "kaniko"])
 async def test_private_base_needs_its_login(
-    private_registry: str, private_base: str, tmp_path: Path
+    private_registry: str, private_base: str, tmp_path: Path, engine: str
 ) -> None:
-    builder = BuildkitBuilder(DOCKER_HOST)
+    builder = builder_of(engine, tmp_path)
     source = source_from(tmp_path, private_base)
-    tag = f"dockyard-test/private-base:{uuid.uuid4().hex[:8]}"
+    tag = f"127.0.0.1:1/dockyard-test/private-base:{uuid.uuid4().hex[:8]}"
 
     with pytest.raises(BuildFailed) as refused:
         await builder.build(source, tag=tag, use_cache=False)
-    assert "401" in refused.value.message or "authoriz" in refused.value.message.lower()
+    message = refused.value.message.lower()
+    assert "401" in message or "authoriz" in message or "authentication required" in message
     login = RegistryCredentials(private_registry, USER, PASSWORD)
     image_id = await builder.build(source, tag=tag, use_cache=False, registry_logins=[login])
 
     assert image_id.startswith("sha256:")
-    docker("rmi", tag)
+    if engine == "buildkit":
+        docker("rmi", tag)

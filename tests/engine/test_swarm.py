@@ -104,7 +104,10 @@ async def test_an_attempt_is_a_replicated_job_without_restarts(
 ) -> None:
     state = await engine.start(new_spec(*shared.shell("sleep 2; exit 3")))
     assert state.running and state.exit_code is None and state.finished_at is None
+    usage = await engine.usage(state.id)  # the task's container, on this very node
+    assert usage is not None and 0 < usage.memory_bytes <= (usage.memory_peak_bytes or 0)
     final = await engine.wait(state.id)
+    assert await engine.usage(state.id) is None
     assert (final.id, final.running, final.exit_code) == (state.id, False, 3)
     assert final.started_at is not None and final.finished_at is not None
     assert final.started_at < final.finished_at

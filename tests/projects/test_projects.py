@@ -41,6 +41,13 @@ def test_name_clash_is_409(client: TestClient) -> None:
     assert_error(client.post("/v1/projects", json={"name": "twin-name"}), 409, "name")
 
 
+def test_the_base_images_namespace_is_no_project_id(client: TestClient) -> None:
+    """A project `local` would push its images where kaniko builds find base images."""
+    refused = assert_error(client.post("/v1/projects", json={"name": "Local"}), 400, "name")
+    assert "reserved" in refused["message"]
+    assert_error(client.get("/v1/projects/local"), 404)
+
+
 def test_delete_child_objects_is_accepted(client: TestClient) -> None:
     client.post("/v1/projects", json={"name": "short lived"})
     response = client.delete("/v1/projects/short-lived", params={"delete_child_objects": "true"})

@@ -104,6 +104,8 @@ ROUTES: list[tuple[str, str, Any, Permission | None]] = [
     ("GET", f"{J}/vcs-job/ci-events", None, P.JOBS_READ),
     ("GET", f"{J}/image-job/logs", None, P.JOBS_OBSERVE),
     ("GET", f"{J}/vcs-job/build-logs", None, P.JOBS_OBSERVE),
+    ("GET", f"{J}/image-job/metrics", None, P.JOBS_OBSERVE),
+    ("GET", f"{J}/vcs-job/build-metrics", None, P.JOBS_OBSERVE),
     ("GET", f"{J}/image-job/runtime-environment", None, P.JOB_SECRETS_READ),
     ("GET", f"{J}/image-job/runtime-environment/details", None, P.JOB_SECRETS_READ),
     (

@@ -163,9 +163,12 @@ def test_a_run_page_shows_its_log_and_outcome(page: Page, live: LiveDockyard) ->
     log_in(page, live, run_path)
     expect(page.get_by_role("log")).to_contain_text("hello-3")
     expect(page.locator("[data-status]")).to_have_attribute("data-status", "SUCCESS")
+    expect(page.locator('[data-usage-chart="memory"] svg')).to_be_visible()
+    expect(page.locator("[data-usage-summary]")).to_contain_text("of its 512 MiB limit")
     snap(page, "07-run-page")
 
     page.get_by_role("link", name="Greeter").click()
+    expect(page.locator("[data-memory-peaks] svg")).to_be_visible()
     page.get_by_role("button", name="Start run").click()
     expect(page).to_have_url(re.compile(rf"/jobs/{job_id}/runs/[a-z0-9-]+$"))
     expect(page.get_by_role("log")).to_contain_text("hello-1")

@@ -8,10 +8,16 @@ import xml.etree.ElementTree as ET
 
 from dockyard.ui.charts import (
     HEIGHT,
+    MIB,
     ChartPoint,
     Outcome,
+    PeakPoint,
+    Series,
     duration_chart,
+    format_bytes,
     format_seconds,
+    peaks_chart,
+    series_chart,
     success_rate,
 )
 
@@ -84,4 +90,37 @@ def test_durations_read_like_a_person_would_write_them() -> None:
         "3m 05s",
         "1h 00m",
         "2h 07m",
+    ]
+
+
+def test_series_are_lines_over_time_scaled_to_their_peak_with_the_limit_when_inside() -> None:
+    series = [Series("attempt-1", [(0, 1.0), (10, 4.0)]), Series("attempt-2", [(20, 2.0)])]
+    svg = ET.fromstring(series_chart(series, "CPU", limit=4.5, limit_title="limit"))
+    lines = [line.get("points") for line in svg.iter(f"{SVG}polyline")]
+    # Time to the right over 20 s; the top is the peak with headroom (4 * 1.25).
+    assert lines == ["0.0,64.0 150.0,16.0", "300.0,48.0"]
+    [limit] = svg.iter(f"{SVG}line")
+    assert limit.get("y1") == "8.0"
+    assert "<line" not in series_chart(series, "CPU", limit=100.0)
+    assert series_chart([Series("none", [])], "CPU") == ""
+
+
+def test_peaks_are_bars_against_the_limit_the_oom_killed_marked() -> None:
+    points = [PeakPoint("a", 128 * MIB, False), PeakPoint("b", 512 * MIB, True)]
+    markup = peaks_chart(points, 256 * MIB)
+    svg = ET.fromstring(markup)
+    assert [(bar.get("class"), bar.get("height")) for bar in bars(markup)] == [
+        ("bar bar-memory", "20.0"),
+        ("bar bar-oom", "80.0"),
+    ]
+    [limit] = svg.iter(f"{SVG}line")
+    assert limit.get("y1") == "40.0"
+    assert svg.get("aria-label") == (
+        "Memory peaks of the last 2 measured runs, highest 512 MiB, limit 256 MiB; 1 OOMKilled"
+    )
+    assert peaks_chart([], 256 * MIB) == ""
+    assert [format_bytes(n) for n in (5 * MIB // 2, 512 * MIB, 3 * 1024 * MIB)] == [
+        "2.5 MiB",
+        "512 MiB",
+        "3.00 GiB",
     ]

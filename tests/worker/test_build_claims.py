@@ -9,9 +9,11 @@ import asyncio
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from dockyard.builds import repository
 from dockyard.builds.models import Build
 from dockyard.builds.status import BuildStatus, move_build
 from dockyard.config import Settings
+from dockyard.db import leases
 from dockyard.db.session import Database
 
 
@@ -62,3 +64,47 @@ def test_a_stalled_worker_cannot_move_a_build_taken_over(
     settings: Settings, client: TestClient, project: str
 ) -> None:
     asyncio.run(stalled_worker_meets_takeover(settings.resolved_database_url, project))
+
+
+async def claimable_and_unexplained(url: str, project: str) -> tuple[list[str], list[str]]:
+    database = Database(url)
+    try:
+        async with database.sessions() as session:
+            for build_id, recipe in [
+                ("kaniko", {"engine": "kaniko"}),
+                ("unnamed", {}),  # BuildKit, the default
+                ("buildpack", {"engine": "buildpack"}),
+            ]:
+                session.add(
+                    Build(
+                        id=build_id,
+                        project_id=project,
+                        target_kind="job",
+                        target_id="some-job",
+                        recipe=recipe,
+                        status=BuildStatus.QUEUED.value,
+                    )
+                )
+            await session.commit()
+        offered = {"buildkit", "buildpack"}
+        async with database.sessions() as session:
+            claimable = await leases.oldest_in(
+                session, Build, BuildStatus.QUEUED.value, 10, repository.built_with(offered)
+            )
+            waiting = await repository.waiting_unexplained(
+                session, BuildStatus.QUEUED.value, offered
+            )
+        return [build.id for build in claimable], [build.id for build in waiting]
+    finally:
+        await database.dispose()
+
+
+def test_a_worker_claims_only_builds_of_the_engines_it_offers(
+    settings: Settings, client: TestClient, project: str
+) -> None:
+    claimable, waiting = asyncio.run(
+        claimable_and_unexplained(settings.resolved_database_url, project)
+    )
+
+    assert claimable == ["unnamed", "buildpack"]
+    assert waiting == ["kaniko"]

@@ -358,3 +358,40 @@ def test_a_runner_whose_row_was_deleted_never_writes_to_the_run_that_took_its_pk
             await database.dispose()
 
     asyncio.run(check())
+
+
+def test_a_wake_between_lease_renewals_aborts_at_once_without_renewing(api: Api) -> None:
+    """Ticks come at every wake (each POST, each run's end); leases are renewed once a poll
+    interval, abort requests looked at on every tick."""
+    engine = MemoryContainers(in_turn(HANGS))
+    settings = api.settings.model_copy(update={"worker_poll_seconds": 3600.0})
+    job_id = created_id(api.client, api.project, "/jobs/manual", minimal_job("paced", **IMAGE_JOB))
+    run_path = f"/v1/projects/{api.project}/jobs/{job_id}/runs"
+    run_id = created_id(api.client, api.project, f"/jobs/{job_id}/runs", {})
+
+    async def heartbeat(database: Database) -> object:
+        async with database.sessions() as session:
+            statement = select(JobRun.heartbeat_at).where(JobRun.id == run_id)
+            return (await session.execute(statement)).scalar_one()
+
+    async def drive() -> None:
+        database = Database(settings.resolved_database_url)
+        box = SecretBox.from_settings(settings)
+        worker = RunDispatcher(settings, database, box, engine, "paced-worker", asyncio.Event())
+        try:
+            await worker.tick()  # claims the run, renews the lease (the first tick does)
+            [running] = worker.running.values()
+            await engine.watched.get()
+            renewed = await heartbeat(database)
+            await worker.tick()
+            assert await heartbeat(database) == renewed, "renewed again within the interval"
+            aborted = await asyncio.to_thread(api.client.delete, f"{run_path}/{run_id}")
+            assert aborted.status_code == 200, aborted.text
+            await worker.tick()
+            await asyncio.wait_for(running.task, 10)
+        finally:
+            await database.dispose()
+
+    asyncio.run(drive())
+    run = api.client.get(f"{run_path}/{run_id}").json()["data"]
+    assert (run["status"], run["message"]) == ("FAILED", "Aborted by request")

@@ -31,6 +31,11 @@ def source_cache(settings: Settings, project_id: str, url: str) -> Path:
     return source_caches(settings) / project_id / digest
 
 
+def buildah_storages(settings: Settings) -> Path:
+    """Where buildah keeps each project's layer cache: `<project id>/` (engine/buildah.py)."""
+    return settings.data_dir / "buildah"
+
+
 def image_tag(build: Build) -> str:
     """A build's image is tagged with its commit, or with its id for builds of a bundle."""
     return build.sha or build.id

@@ -6,12 +6,28 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
 from dockyard.db.repository import Page, PageRequest, paginate
 from dockyard.logs.repository import LogOwners
+
+
+def built_with(engines: Collection[str]) -> ColumnElement[bool]:
+    """Builds whose recipe names one of these build engines (none named: BuildKit)."""
+    engine: ColumnElement[str] = func.coalesce(Build.recipe["engine"].as_string(), "buildkit")
+    return engine.in_(engines)
+
+
+async def waiting_unexplained(
+    session: AsyncSession, status: str, engines: Collection[str]
+) -> Sequence[Build]:
+    """Builds in `status` of an engine not among `engines`, with no message yet."""
+    statement = select(Build).where(
+        Build.status == status, ~built_with(engines), Build.message.is_(None)
+    )
+    return (await session.execute(statement)).scalars().all()
 
 
 async def get(session: AsyncSession, build_id: str) -> Build | None:

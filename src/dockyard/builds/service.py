@@ -25,6 +25,7 @@ from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import BuildStatusOfTarget, LatestBuild
+from dockyard.usage import repository as usage
 
 ID_ATTEMPTS = 5
 
@@ -159,11 +160,12 @@ async def abort_build(session: AsyncSession, target: BuildTarget, build_id: str)
 
 
 async def forget_builds_of(session: AsyncSession, target: BuildTarget) -> None:
-    """Remove a target's builds and their lines (its job or service is being deleted, and a
-    new one of the same name starts afresh). A worker driving one of them stops it, as its
-    row is gone. The caller commits."""
+    """Remove a target's builds, their lines and usage samples (its job or service is being
+    deleted, and a new one of the same name starts afresh). A worker driving one of them
+    stops it, as its row is gone. The caller commits."""
     owners = repository.log_owners(target.project_id, target.kind, target.id)
     await logs.delete_of_owners(session, owners)
+    await usage.delete_of(session, owners)
     await repository.delete_of_target(session, target.project_id, target.kind, target.id)
 
 

@@ -1,11 +1,16 @@
-"""`dockyard builds|runs list|get|start|abort` and `dockyard logs`: builds of jobs and build
-services, runs of jobs, and their logs, optionally followed live (`--follow`)."""
+"""`dockyard builds|runs list|get|start|abort`, `dockyard runs top` and `dockyard logs`:
+builds of jobs and build services, runs of jobs (their CPU and memory), and their logs,
+optionally followed live (`--follow`)."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from rich.live import Live
+from rich.table import Table
 
 from dockyard.cli.follow import follow
 from dockyard.cli.output import out, print_json, show_list, show_one
@@ -18,7 +23,7 @@ from dockyard.cli.remote import (
     complete_jobs,
     remote_of,
 )
-from dockyard.client import Build, LogSource, Owner, Run
+from dockyard.client import AttemptUsage, Build, DockyardClient, LogSource, Owner, Run
 
 builds = typer.Typer(
     help="Builds of a job (--job) or build service (--service).", no_args_is_help=True
@@ -154,9 +159,67 @@ def get_run(
     project: ProjectOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One run: its status, attempts and timings."""
+    """One run: its status, attempts and timings, and the most CPU and memory its attempts
+    used."""
     remote = remote_of(ctx)
-    show_one(remote.client.get_run(remote.project(project), job, run), as_json)
+    project_id = remote.project(project)
+    found = remote.client.get_run(project_id, job, run)
+    usage = remote.client.usage(project_id, job, run)
+    if as_json:
+        print_json(found.raw() | {"usage": [attempt.raw() for attempt in usage]})
+        return
+    show_one(found, as_json)
+    for attempt in usage:
+        peaks = f"{_cpu(attempt.cpu_peak)} CPU, {_memory(attempt.memory_peak_mb, attempt)}"
+        out.print(f"{attempt.container_name} peaks: {peaks}")
+
+
+@runs.command("top")
+def top_runs(
+    ctx: typer.Context,
+    job: RequiredJob,
+    run: Annotated[str | None, typer.Option("--run", "-r", help="only this run")] = None,
+    once: Annotated[bool, typer.Option(help="print the table once, then exit")] = False,
+    every: Annotated[float, typer.Option(help="seconds between refreshes", min=0.5)] = 2.0,
+    project: ProjectOption = None,
+) -> None:
+    """Live CPU and memory of the job's running attempts (Ctrl-C ends it)."""
+    remote = remote_of(ctx)
+    project_id = remote.project(project)
+    if once:
+        out.print(_top_table(remote.client, project_id, job, run))
+        return
+    with Live(_top_table(remote.client, project_id, job, run), console=out) as live:
+        while True:
+            time.sleep(every)
+            live.update(_top_table(remote.client, project_id, job, run))
+
+
+def _top_table(api: DockyardClient, project: str, job: str, run: str | None) -> Table:
+    running = {r.id for r in api.list_runs(project, job) if not r.concluded}
+    attempts = [a for a in api.usage(project, job, run) if a.run_id in running]
+    return _usage_table(attempts)
+
+
+def _usage_table(attempts: Sequence[AttemptUsage]) -> Table:
+    table = Table("run", "container", "CPU", "memory", "peak", box=None, header_style="bold")
+    for attempt in attempts:
+        memory = _memory(attempt.memory_mb, attempt)
+        peak = _memory(attempt.memory_peak_mb, attempt)
+        table.add_row(attempt.run_id, attempt.container_name, _cpu(attempt.cpu), memory, peak)
+    return table
+
+
+def _cpu(cores: float | None) -> str:
+    return "-" if cores is None else f"{cores:.2f}"
+
+
+def _memory(mb: float | None, attempt: AttemptUsage) -> str:
+    """`mb / limit MiB`, OOMKilled when the attempt was."""
+    used = "-" if mb is None else f"{mb:.1f}"
+    limit = "" if attempt.memory_limit_mb is None else f" / {attempt.memory_limit_mb:.0f}"
+    killed = " OOMKilled" if attempt.oom_killed else ""
+    return f"{used}{limit} MiB{killed}"
 
 
 @runs.command("start")

@@ -33,8 +33,19 @@ def config(
             ]
         )
         return
+    rows = [
+        (
+            item.variable,
+            item.value if isinstance(item.value, str) else json.dumps(item.value),
+            item.origin or "default",
+        )
+        for item in shown
+    ]
+    if not out.is_terminal:  # a pipe: one line per setting, whole, for grep and cut
+        for row in rows:
+            print("\t".join(row))
+        return
     table = Table("setting", "value", "from", box=None, header_style="bold")
-    for item in shown:
-        value = item.value if isinstance(item.value, str) else json.dumps(item.value)
-        table.add_row(item.variable, value.replace("[", r"\["), item.origin or "default")
+    for variable, value, origin in rows:
+        table.add_row(variable, value.replace("[", r"\["), origin)
     out.print(table)

@@ -6,6 +6,7 @@ from dockyard.client import DockyardClient, LogSource, Owner, tail
 from dockyard.client.api import DockyardClient, LogSource, Owner
 from dockyard.client.errors import ApiError
 from dockyard.client.models import (
+    AttemptUsage,
     Build,
     Job,
     LogLine,
@@ -20,6 +21,7 @@ from dockyard.client.tail import tail
 
 __all__ = [
     "ApiError",
+    "AttemptUsage",
     "Build",
     "DockyardClient",
     "Job",

@@ -15,6 +15,7 @@ import httpx
 from dockyard.client.errors import ApiError
 from dockyard.client.models import (
     ApiToken,
+    AttemptUsage,
     Build,
     Job,
     LogLine,
@@ -295,6 +296,22 @@ class DockyardClient:
     def abort_run(self, project: str, job_id: str, run_id: str) -> None:
         self.request("DELETE", f"{Owner.job(project, job_id).path}/runs/{run_id}")
 
+    def usage(self, project: str, job_id: str, run_id: str | None = None) -> list[AttemptUsage]:
+        """The last sample and the peaks of each attempt of the job's runs (or of one)."""
+        params = {"queryType": "single", "metricTypes": ["cpu", "memory"], "runId": run_id}
+        path = f"{Owner.job(project, job_id).path}/metrics"
+        metrics = self.request("GET", path, params=_without_none(params))
+        attempts: dict[str, dict[str, Any]] = {}
+        for series in metrics["cpu"]["values"]:
+            attempt = attempts.setdefault(series["metadata"]["containerName"], {})
+            attempt.update(_attempt(series), cpu=_last(series), cpuPeak=series["metadata"]["peak"])
+        for series in metrics["memory"]["values"]:
+            metadata = series["metadata"]
+            attempt = attempts.setdefault(metadata["containerName"], {})
+            attempt.update(_attempt(series), memoryMb=_last(series), memoryPeakMb=metadata["peak"])
+            attempt.update(memoryLimitMb=metadata.get("limit"), oomKilled=metadata["oomKilled"])
+        return [AttemptUsage.model_validate(attempt) for attempt in attempts.values()]
+
     # ---- logs -------------------------------------------------------------------------------
 
     def logs(self, source: LogSource, *, line_limit: int = 1000) -> list[LogLine]:
@@ -321,6 +338,16 @@ class LogSource:
         if self.build_id:
             return {"buildId": self.build_id}
         return {"runId": self.run_id} if self.run_id else {}
+
+
+def _attempt(series: dict[str, Any]) -> dict[str, Any]:
+    metadata = series["metadata"]
+    return {"runId": metadata["runId"], "containerName": metadata["containerName"]}
+
+
+def _last(series: dict[str, Any]) -> float | None:
+    points = series["data"]
+    return float(points[-1]["value"]) if points else None
 
 
 def _without_none(body: dict[str, Any]) -> dict[str, Any]:

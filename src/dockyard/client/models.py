@@ -151,6 +151,20 @@ class Run(Resource):
         return self.concluded and self.status != "SUCCESS"
 
 
+class AttemptUsage(Resource):
+    """What one attempt's container of a run used at its last sample (CPU in cores, memory
+    in MiB) and at most, from `GET .../jobs/{jobId}/metrics` (queryType single)."""
+
+    run_id: str
+    container_name: str
+    cpu: float | None = None
+    cpu_peak: float | None = None
+    memory_mb: float | None = None
+    memory_peak_mb: float | None = None
+    memory_limit_mb: float | None = None
+    oom_killed: bool = False
+
+
 class LogLine(Resource):
     container_id: str
     log: str

@@ -9,17 +9,19 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
-async def oldest_in(session: AsyncSession, model: Any, status: str, limit: int) -> list[Any]:
-    """The oldest `limit` rows in `status`, locked for this transaction where the database can
-    (PostgreSQL: FOR UPDATE SKIP LOCKED, so two workers never claim one row; SQLite has one
-    writer anyway)."""
+async def oldest_in(
+    session: AsyncSession, model: Any, status: str, limit: int, *where: ColumnElement[bool]
+) -> list[Any]:
+    """The oldest `limit` rows in `status` (and matching `where`), locked for this transaction
+    where the database can (PostgreSQL: FOR UPDATE SKIP LOCKED, so two workers never claim
+    one row; SQLite has one writer anyway)."""
     statement = (
         select(model)
-        .where(model.status == status)
+        .where(model.status == status, *where)
         .order_by(model.pk)
         .limit(limit)
         .with_for_update(skip_locked=True)

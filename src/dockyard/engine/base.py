@@ -7,7 +7,7 @@ Cancelling the task that awaits an operation kills its process: nothing is left 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +16,8 @@ from typing import Protocol
 LineSink = Callable[[str], None]
 # A container's output line and when its engine logged it (the engine's clock, to the µs).
 TimedLineSink = Callable[[str, datetime], None]
+# Awaited by a log follower between batches of lines: it waits while the consumer is full.
+Room = Callable[[], Awaitable[None]]
 
 
 class ContainerEngine(Protocol):
@@ -165,6 +167,23 @@ class ContainerState:
 
 
 @dataclass(frozen=True)
+class ResourceUsage:
+    """What a running container has used, as its engine read it at `at`: counters (CPU
+    seconds, bytes moved) from its start, the memory in use and the most it has used
+    (`memory_peak_bytes`: the kernel's high-water mark, None where the engine has none)."""
+
+    at: datetime
+    cpu_seconds: float
+    memory_bytes: int
+    memory_peak_bytes: int | None
+    memory_limit_bytes: int | None
+    network_rx_bytes: int
+    network_tx_bytes: int
+    disk_read_bytes: int
+    disk_write_bytes: int
+
+
+@dataclass(frozen=True)
 class LabelledContainer:
     state: ContainerState
     labels: Mapping[str, str]
@@ -218,10 +237,16 @@ class JobContainers(ContainerEngine, Protocol):
         """Until the container has exited; its final state."""
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         """Every stdout/stderr line, with its time, from `since` (default: the start; lines
-        at `since` itself included) until the container exits."""
+        at `since` itself included) until the container exits; `room`, if given, awaited
+        between batches of lines (the engine keeps the container's output meanwhile)."""
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM, then SIGKILL after `grace_seconds`; no error if it has already exited."""
@@ -236,6 +261,10 @@ class JobContainers(ContainerEngine, Protocol):
     async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         """Containers (running or not) carrying label `key` (with `value`, if given), with
         all their labels."""
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """What the running container has used so far (one read, no waiting); None when the
+        engine cannot tell (the container has exited, or runs where this engine cannot see)."""
 
     async def address(self, container_id: str) -> str | None:
         """Where this machine connects to the running container (its IP address on its

@@ -12,21 +12,23 @@ environment (`--build-arg NAME` alone), never its command line, which any local 
 
 from __future__ import annotations
 
-import os
 import re
 import tempfile
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from dockyard.engine.base import LineSink, RegistryCredentials
+from dockyard.engine.buildopts import (
+    build_arg_env,
+    build_arg_options,
+    source_paths,
+    target_option,
+    write_secrets,
+)
 from dockyard.engine.dockercli import DockerCli, client_config
-from dockyard.engine.paths import inside
 from dockyard.errors import BuildFailed, EngineUnavailable
 
-# BuildKit's csv syntax (`id=NAME,src=FILE`) must not see a `,` or `=` in a name.
-SECRET_ID = re.compile(r"[A-Za-z0-9_.-]+")
-BUILD_ARG_NAME = re.compile(r"[^=\s]+")
 # Names the docker CLI (a Go program) or the loader read from their own environment: as build
 # arguments they would steer the CLI (another engine, a config with credential helpers...).
 ENV_OF_THE_CLI = re.compile(
@@ -34,11 +36,6 @@ ENV_OF_THE_CLI = re.compile(
     r"|PATH|HOME|TMPDIR|GODEBUG|GOTRACEBACK|GOGC|GOMAXPROCS|GOMEMLIMIT",
     re.IGNORECASE,
 )
-# Docker's predefined proxy arguments are build arguments users legitimately set, but Go's
-# HTTP client would also read them from the environment for a tcp:// engine and send the
-# build context and registry logins through that proxy: they stay on the command line.
-PROXY_ARGS = frozenset({"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy"})
-STAGE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 # `--progress plain` prints `#<vertex> <text>`: the first line of a vertex is its name
@@ -80,21 +77,14 @@ class BuildkitBuilder:
         """Build `dockerfile` with `context`, both paths relative to `source_dir` (a leading
         `/` is its root), tag the image `tag` and return its id. `registry_logins` let base
         images come from private registries."""
-        root = source_dir.resolve()
-        dockerfile_path = inside(root, dockerfile, "Dockerfile path")
-        context_dir = inside(root, context, "Build context path")
-        if not dockerfile_path.is_file():
-            raise BuildFailed(f"Dockerfile {dockerfile} does not exist in the source")
-        if not context_dir.is_dir():
-            raise BuildFailed(f"Build context {context} is not a directory of the source")
-        secrets = secrets or {}
-        build_arg_env = _build_arg_env(build_args or {})
+        dockerfile_path, context_dir = source_paths(source_dir, dockerfile, context)
+        build_args = build_args or {}
+        arg_env = build_arg_env(build_args, ENV_OF_THE_CLI, "the docker CLI")
         options = [
-            *_target_option(target),
-            *_build_arg_options(build_args or {}, build_arg_env),
+            *target_option(target),
+            *build_arg_options(build_args, arg_env),
             *(f"--label={name}={value}" for name, value in (labels or {}).items()),
         ]
-        _check_secret_ids(secrets)
         with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch:
             iidfile = Path(scratch) / "image-id"
             args = [
@@ -105,7 +95,7 @@ class BuildkitBuilder:
                 f"--tag={tag}",
                 f"--iidfile={iidfile}",
                 *options,
-                *_write_secrets(Path(scratch), secrets),
+                *write_secrets(Path(scratch), secrets or {}),
                 *([] if use_cache else ["--no-cache"]),
                 "--",
                 str(context_dir),
@@ -113,59 +103,11 @@ class BuildkitBuilder:
             output = BuildOutput(on_line)
             config_dir = client_config(Path(scratch), registry_logins)
             result = await self.docker.run(
-                args, on_line=output.feed, config_dir=config_dir, extra_env=build_arg_env
+                args, on_line=output.feed, config_dir=config_dir, extra_env=arg_env
             )
             if not result.ok:
                 raise BuildFailed(output.failure_message())
             return iidfile.read_text().strip()
-
-
-def _target_option(target: str | None) -> list[str]:
-    if target is None:
-        return []
-    if not STAGE_NAME.fullmatch(target):
-        raise BuildFailed(f"Invalid build target {target!r}: not a stage name")
-    return [f"--target={target}"]
-
-
-def _build_arg_env(build_args: Mapping[str, str]) -> dict[str, str]:
-    """The build arguments the CLI takes from its environment: all but the proxy ones."""
-    env = {}
-    for name, value in build_args.items():
-        if not BUILD_ARG_NAME.fullmatch(name):
-            raise BuildFailed(f"Invalid build argument name {name!r}")
-        if ENV_OF_THE_CLI.fullmatch(name):
-            raise BuildFailed(
-                f"Invalid build argument name {name!r}: the docker CLI reads it itself"
-            )
-        if name.lower() not in PROXY_ARGS:
-            env[name] = value
-    return env
-
-
-def _build_arg_options(build_args: Mapping[str, str], env: Mapping[str, str]) -> Iterator[str]:
-    for name, value in build_args.items():
-        yield f"--build-arg={name}" if name in env else f"--build-arg={name}={value}"
-
-
-def _check_secret_ids(secrets: Mapping[str, bytes]) -> None:
-    for secret_id in secrets:
-        if not SECRET_ID.fullmatch(secret_id):
-            raise BuildFailed(
-                f"Invalid secret mount name {secret_id!r}: letters, digits, '_', '.', '-'"
-            )
-
-
-def _write_secrets(scratch: Path, secrets: Mapping[str, bytes]) -> list[str]:
-    """Each secret into a 0600 file of `scratch`; the `--secret` options that mount them."""
-    options = []
-    for index, (secret_id, value) in enumerate(secrets.items()):
-        path = scratch / f"secret-{index}"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(value)
-        options.append(f"--secret=id={secret_id},src={path}")
-    return options
 
 
 class BuildOutput:

@@ -15,21 +15,24 @@ from __future__ import annotations
 import asyncio
 import io
 import math
+import struct
 import tarfile
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import PurePosixPath
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 import docker
 import requests
 from docker import APIClient
 from docker.auth import INDEX_NAME, split_repo_name
 from docker.errors import APIError, DockerException, InvalidRepository, NotFound
+from docker.types import CancellableStream
 
 from dockyard.engine import networks
 from dockyard.engine.base import (
@@ -39,6 +42,8 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
+    Room,
     TimedLineSink,
 )
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
@@ -50,6 +55,10 @@ PULL_TRIES = 2
 WAIT_SLICE_SECONDS = 5
 EXEC_POLL_SECONDS = 0.1
 MISSED_FRAMES_FIRST_READ = 8
+# At most this many lines read from a log wait for the event loop.
+RELAYED_LINES = 10_000
+CHUNK_BYTES = 64 * 1024
+FRAME_HEADER = struct.Struct(">BxxxL")
 ARCHITECTURES = {"x86_64": "x86", "amd64": "x86", "aarch64": "arm", "arm64": "arm"}
 DOCKER_ZERO_TIME = "0001-01-01T00:00:00Z"
 FILE_MODE = 0o644
@@ -191,7 +200,12 @@ class DockerEngine:
         return _state(await self._api(lambda api: api.inspect_container(container_id)))
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         """Every stdout/stderr line (merged, utf-8 with replacement) with its time, from
         `since` until the container exits; the engine ends the stream then. A last line
@@ -199,15 +213,11 @@ class DockerEngine:
         reading thread. EngineUnavailable when the stream ends while the container still
         runs: the engine went away (restarted) and a live-restored container keeps writing."""
         since_seconds = since.timestamp() if since else None
-        stream = await self._api(
-            lambda api: api.logs(
-                container_id, stream=True, follow=True, timestamps=True, since=since_seconds
-            )
-        )
+        stream = await self._api(lambda api: _followed_log(api, container_id, since_seconds))
         last_frame: deque[bytes] = deque(maxlen=1)
         try:
             await self._relay_lines(
-                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed)
+                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed), room
             )
         except asyncio.CancelledError:
             stream.close()
@@ -249,6 +259,11 @@ class DockerEngine:
     async def labelled(self, key: str, value: str | None = None) -> list[LabelledContainer]:
         selector = key if value is None else f"{key}={value}"
         return await self._api(lambda api: _labelled_states(api, selector))
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """The engine's one-shot stats of the container (a read of its cgroup, a few ms)."""
+        stats = await self._api(lambda api: _one_shot_stats(api, container_id))
+        return None if stats is None else usage_of(stats)
 
     async def address(self, container_id: str) -> str | None:
         """Where this machine connects to the running container: its IP address on its
@@ -298,25 +313,32 @@ class DockerEngine:
 
         return await asyncio.to_thread(run)
 
-    async def _relay_lines(self, lines: Iterable[T], on_line: Callable[[T], None]) -> None:
+    async def _relay_lines(
+        self, lines: Iterable[T], on_line: Callable[[T], None], room: Room | None = None
+    ) -> None:
         """Read the blocking `lines` in a thread and hand each to `on_line` in the event loop;
-        none after this returns or is cancelled."""
+        none after this returns or is cancelled. The event loop takes them in batches (one
+        wake-up for all the lines read meanwhile, not one a line); at most RELAYED_LINES wait
+        for it, the thread waits for room beyond, as it does while `room` (the consumer's)
+        waits. The engine keeps the container's output meanwhile: it never waits for us."""
         loop = asyncio.get_running_loop()
-        relaying = True
-
-        def deliver(line: T) -> None:
-            if relaying:
-                on_line(line)
+        relay = Relay[T](loop)
 
         def read() -> None:
-            with self._translated_errors():
+            with self._translated_errors(), relay.closing():
                 for line in lines:
-                    loop.call_soon_threadsafe(deliver, line)
+                    relay.put(line)
 
+        reading = asyncio.ensure_future(asyncio.to_thread(read))
         try:
-            await asyncio.to_thread(read)
+            while (batch := await relay.batch()) is not None:
+                for line in batch:
+                    on_line(line)
+                if room is not None:
+                    await room()
+            await reading
         finally:
-            relaying = False
+            relay.cancel()
 
     def _pull_lines(self, image: str, auth: dict[str, str] | None) -> Iterator[str]:
         try:
@@ -522,6 +544,134 @@ def _labelled_states(api: APIClient, selector: str) -> list[LabelledContainer]:
         if inspection is not None:  # None: removed since it was listed
             states.append(LabelledContainer(_state(inspection), summary["Labels"] or {}))
     return states
+
+
+class Relay(Generic[T]):
+    """Items from a thread to the event loop: `put` (in the thread) waits while RELAYED_LINES
+    wait already; `batch` (in the loop) is all those waiting, None once the thread is done."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.items: list[T] = []
+        self.done = False
+        self.cancelled = False
+        self.lock = threading.Condition()
+        self.ready = asyncio.Event()
+
+    def put(self, item: T) -> None:
+        with self.lock:
+            while len(self.items) >= RELAYED_LINES and not self.cancelled:
+                self.lock.wait()
+            if self.cancelled:
+                raise RelayCancelled
+            self.items.append(item)
+            if len(self.items) == 1:
+                self.loop.call_soon_threadsafe(self.ready.set)
+
+    @contextmanager
+    def closing(self) -> Iterator[None]:
+        try:
+            yield
+        except RelayCancelled:
+            pass
+        finally:
+            with self.lock:
+                self.done = True
+            self.loop.call_soon_threadsafe(self.ready.set)
+
+    async def batch(self) -> list[T] | None:
+        while True:
+            with self.lock:
+                items, self.items = self.items, []
+                done = self.done
+                self.ready.clear()
+                self.lock.notify()
+            if items:
+                return items
+            if done:
+                return None
+            await self.ready.wait()
+
+    def cancel(self) -> None:
+        with self.lock:
+            self.cancelled = True
+            self.lock.notify()
+
+
+class RelayCancelled(Exception):
+    """The event loop no longer takes the relayed items."""
+
+
+def _followed_log(
+    api: APIClient, container_id: str, since: float | None
+) -> CancellableStream[bytes]:
+    """The container's log frames, followed (docker-py's `logs(follow=True)` reads each
+    frame's header and payload with reads of their own, costing more than all the rest of a
+    line's way into the database: here they are cut from whatever the engine sent)."""
+    internal: Any = api
+    params: dict[str, Any] = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
+    if since is not None:
+        params["since"] = since
+    response = internal._get(
+        internal._url("/containers/{0}/logs", container_id), params=params, stream=True
+    )
+    internal._raise_for_status(response)
+    raw = response.raw
+    chunks = (
+        raw.read_chunked(decode_content=False)
+        if raw.chunked
+        else raw.stream(CHUNK_BYTES, decode_content=False)
+    )
+    return CancellableStream(multiplexed_frames(chunks), response)
+
+
+def multiplexed_frames(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The payloads of the engine's stdout/stderr stream (each after an 8-byte header: the
+    stream, 3 zero bytes, the payload's size), out of chunks cut anywhere."""
+    buffer = b""
+    for chunk in chunks:
+        buffer = buffer + chunk if buffer else chunk
+        start, size = 0, len(buffer)
+        while size - start >= FRAME_HEADER.size:
+            _, length = FRAME_HEADER.unpack_from(buffer, start)
+            end = start + FRAME_HEADER.size + length
+            if end > size:
+                break
+            yield buffer[start + FRAME_HEADER.size : end]
+            start = end
+        buffer = buffer[start:]
+
+
+def _one_shot_stats(api: APIClient, container_id: str) -> dict[str, Any] | None:
+    try:
+        stats: dict[str, Any] = api.stats(container_id, stream=False, one_shot=True)
+    except NotFound:
+        return None
+    return stats
+
+
+def usage_of(stats: dict[str, Any]) -> ResourceUsage | None:
+    """The Engine API's stats (cgroup v1 or v2) as a ResourceUsage; None for a container
+    that no longer runs (its memory stats are empty then). The memory in use leaves out the
+    inactive page cache, as `docker stats` does."""
+    memory = stats.get("memory_stats") or {}
+    if "usage" not in memory:
+        return None
+    details = memory.get("stats") or {}
+    inactive = details.get("total_inactive_file", details.get("inactive_file", 0))
+    networks = (stats.get("networks") or {}).values()
+    disk = (stats.get("blkio_stats") or {}).get("io_service_bytes_recursive") or []
+    return ResourceUsage(
+        at=docker_time(stats["read"]) or datetime.now(UTC),
+        cpu_seconds=stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9,
+        memory_bytes=max(int(memory["usage"]) - int(inactive), 0),
+        memory_peak_bytes=memory.get("max_usage"),
+        memory_limit_bytes=memory.get("limit"),
+        network_rx_bytes=sum(int(n["rx_bytes"]) for n in networks),
+        network_tx_bytes=sum(int(n["tx_bytes"]) for n in networks),
+        disk_read_bytes=sum(int(e["value"]) for e in disk if e["op"].lower() == "read"),
+        disk_write_bytes=sum(int(e["value"]) for e in disk if e["op"].lower() == "write"),
+    )
 
 
 def remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:

@@ -27,6 +27,8 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
+    Room,
     TimedLineSink,
 )
 from dockyard.errors import RunFailed
@@ -179,12 +181,19 @@ class MemoryContainers:
         return container.state()
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         container = self._get(container_id)
         for line, at in container.lines:
             if since is None or at >= since:
                 on_line(line, at)
+                if room is not None:
+                    await room()
         await container.exited.wait()
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
@@ -217,6 +226,11 @@ class MemoryContainers:
             for c in self.containers
             if not c.removed and key in c.spec.labels and value in (None, c.spec.labels[key])
         ]
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """None: an in-memory container uses nothing to measure."""
+        self._get(container_id)
+        return None
 
     async def address(self, container_id: str) -> str | None:
         """None: HTTP and TCP probes run inside the container (`wget`, `nc -z`), as on the

@@ -63,6 +63,11 @@ MANIFEST_MEDIA_TYPES = ", ".join(
 )
 
 
+# The namespace of dockyard's registry where the operator's base images are (`local/<name>`):
+# no project may have it as its id, or its images would be every kaniko build's base images.
+BASE_IMAGES = "local"
+
+
 def image_reference(registry: str, project_id: str, name: str, tag: str) -> str:
     """`<registry>/<projectId>/<name>:<tag>`, where a build of `name` (a job or a service) is
     pushed; the tag is the commit sha, or the build id for builds of a bundle."""

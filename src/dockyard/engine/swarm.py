@@ -55,6 +55,8 @@ from dockyard.engine.base import (
     LabelledContainer,
     LineSink,
     RegistryCredentials,
+    ResourceUsage,
+    Room,
     TimedLineSink,
 )
 from dockyard.engine.containers import (
@@ -184,7 +186,12 @@ class SwarmEngine(DockerEngine):
         return _state(container_id, await self._task_until(container_id, _ended))
 
     async def follow_logs(
-        self, container_id: str, on_line: TimedLineSink, *, since: datetime | None = None
+        self,
+        container_id: str,
+        on_line: TimedLineSink,
+        *,
+        since: datetime | None = None,
+        room: Room | None = None,
     ) -> None:
         """Every stdout/stderr line, with its time, of the service's task from `since` until
         it has ended.
@@ -194,7 +201,7 @@ class SwarmEngine(DockerEngine):
         last_frame: deque[bytes] = deque(maxlen=1)
         relaying = asyncio.create_task(
             self._relay_lines(
-                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed)
+                frame_lines(remembering(stream, last_frame)), lambda timed: on_line(*timed), room
             )
         )
         try:
@@ -238,6 +245,14 @@ class SwarmEngine(DockerEngine):
 
     async def address(self, container_id: str) -> str | None:
         return await super().address(await self._task_container(container_id))
+
+    async def usage(self, container_id: str) -> ResourceUsage | None:
+        """The stats of the task's container, when it runs on the node talked to; None when
+        it runs on another node (or has not started)."""
+        task = await self._swarm(lambda api: _current_task(api, container_id))
+        if task is None or not _ran(task) or _ended(task):
+            return None
+        return await super().usage(_container_of(task))
 
     async def project_network(self, installation: str, project_id: str) -> str:
         """The host's: services cannot join a node's local bridge. Unsafe (see above)."""

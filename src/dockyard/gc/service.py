@@ -5,7 +5,8 @@
   builds not yet concluded and the images of runs not yet concluded. Their blobs are freed by
   distribution's offline garbage-collect, which `dockyard up` runs before it starts its
   local registry.
-- Docker engine: the local tags of those images; BuildKit cache unused for as long.
+- Docker engine: the local tags of those images; BuildKit cache unused for as long, and
+  buildah's per-project storages (kaniko builds) of deleted projects or unused as long.
 Only images dockyard built (labelled `dev.dockyard.target`) are ever collected.
 - Build directories left by a worker that died, of builds no longer in flight.
 - Source caches (bare repositories builds fetch into) of deleted projects, and those no
@@ -24,15 +25,17 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds import repository as builds_repository
-from dockyard.builds.images import OWNER_LABEL, built_image, source_caches
+from dockyard.builds.images import OWNER_LABEL, buildah_storages, built_image, source_caches
 from dockyard.builds.models import Build
 from dockyard.builds.status import TERMINAL_BUILD_STATUSES
 from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
+from dockyard.engine.buildah import BuildahEngine
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.registry import HttpRegistry
+from dockyard.errors import EngineUnavailable
 from dockyard.gc.plan import DoomedManifest, doomed_manifests, doomed_tags
 from dockyard.projects import repository as projects_repository
 from dockyard.projects.networks import orphan_networks
@@ -74,14 +77,17 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
         projects = await projects_repository.all_ids(session)
     registry = HttpRegistry(settings.registry, registry_login(settings))
     engine = DockerEngine(settings.docker_host)
+    # A daemonless worker (kaniko builds only) has no Docker engine, nor anything in one.
+    has_docker = await _answers(engine)
+    local = await engine.image_tags(f"{settings.registry}/", OWNER_LABEL) if has_docker else []
     done = Collected(
         manifests=doomed_manifests(settings.registry, await _inventory(registry), kept),
-        local_tags=doomed_tags(await engine.image_tags(f"{settings.registry}/", OWNER_LABEL), kept),
+        local_tags=doomed_tags(local, kept),
         build_dirs=_stale_build_dirs(
             settings.data_dir / "builds", {build.id for build in unfinished}
         ),
         source_caches=stale_source_caches(source_caches(settings), projects, cutoff),
-        networks=await orphan_networks(settings, engine, database),
+        networks=await orphan_networks(settings, engine, database) if has_docker else {},
     )
     if dry_run:
         return done
@@ -96,8 +102,24 @@ async def collect(settings: Settings, database: Database, *, dry_run: bool = Fal
     for directory in [*done.build_dirs, *done.source_caches]:
         await asyncio.to_thread(shutil.rmtree, directory, True)
     hours = max(settings.image_retention_days * 24, 1)
-    done.cache = await BuildkitBuilder(settings.docker_host).prune_cache(hours)
+    buildkit = (
+        await BuildkitBuilder(settings.docker_host).prune_cache(hours)
+        if has_docker
+        else "no Docker engine"
+    )
+    buildah = await BuildahEngine(buildah_storages(settings), settings.registry).prune_cache(
+        hours, projects
+    )
+    done.cache = f"{buildkit}; {buildah}"
     return done
+
+
+async def _answers(engine: DockerEngine) -> bool:
+    try:
+        await engine.ping()
+    except EngineUnavailable:
+        return False
+    return True
 
 
 async def _inventory(registry: HttpRegistry) -> dict[str, dict[str, str]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,9 +28,39 @@ class LogOwners:
         return (LogLine.owner_kind == self.kind) & LogLine.owner_id.in_(self.ids.scalar_subquery())
 
 
+# A line to store: owner_kind, owner_id, container_id, from_container, ts, line (a plain
+# tuple: a flood makes one a line).
+NewLine = tuple[str, str, str, bool, datetime, str]
+NEW_LINE_COLUMNS = "owner_kind, owner_id, container_id, from_container, ts, line"
+INSERT_LINE = f"INSERT INTO {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+COPY_LINES = f"COPY {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) FROM STDIN"
+
+
 async def append(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
     if rows:
         await session.execute(insert(LogLine), list(rows))
+
+
+async def append_many(session: AsyncSession, rows: Sequence[NewLine]) -> None:
+    """A log writer's batch, in the session's transaction, in one statement: the driver's
+    executemany on SQLite, a COPY on PostgreSQL (each many times faster than `append`)."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        driver: Any = (await connection.get_raw_connection()).driver_connection
+        async with driver.cursor() as cursor, cursor.copy(COPY_LINES) as copy:
+            for row in rows:
+                await copy.write_row(row)
+        return
+    values = [(*row[:4], sqlite_time(row[4]), row[5]) for row in rows]
+    await connection.exec_driver_sql(INSERT_LINE, values)
+
+
+def sqlite_time(at: datetime) -> str:
+    """As SQLAlchemy stores a UtcDateTime in SQLite (its DATETIME's format, in UTC), without
+    its per-value processors."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:

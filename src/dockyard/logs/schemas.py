@@ -70,11 +70,7 @@ def to_query(params: LogQueryParams) -> LogQuery:
     """`range`: lines between startTime and endTime (or the `duration` seconds before endTime,
     default now), at most lineLimit, `backward` (newest first) or `forward` (oldest first).
     `tail` (over a WebSocket): the last lineLimit lines, then new ones as they come."""
-    start, end = _utc(params.startTime, "startTime"), _utc(params.endTime, "endTime")
-    if params.duration is not None and start is None:
-        start = _before(end or utcnow(), params.duration)
-    if start is not None and end is not None and start > end:
-        raise Invalid("startTime", "must not be after endTime")
+    start, end = time_range(params.startTime, params.endTime, params.duration)
     return LogQuery(
         start=start,
         end=end,
@@ -89,6 +85,19 @@ def to_query(params: LogQueryParams) -> LogQuery:
     )
 
 
+def time_range(
+    start_time: datetime | None, end_time: datetime | None, duration: int | None
+) -> tuple[datetime | None, datetime | None]:
+    """startTime and endTime in UTC, or the `duration` seconds before endTime (default now);
+    Invalid when they are out of order or out of the calendar."""
+    start, end = in_utc(start_time, "startTime"), in_utc(end_time, "endTime")
+    if duration is not None and start is None:
+        start = _before(end or utcnow(), duration)
+    if start is not None and end is not None and start > end:
+        raise Invalid("startTime", "must not be after endTime")
+    return start, end
+
+
 def log_query_of(raw: dict[str, str]) -> LogQuery:
     """A WebSocket's query string as a LogQuery; Invalid naming the first bad parameter."""
     try:
@@ -98,7 +107,7 @@ def log_query_of(raw: dict[str, str]) -> LogQuery:
         raise Invalid(".".join(str(part) for part in error["loc"]), error["msg"]) from None
 
 
-def _utc(moment: datetime | None, name: str) -> datetime | None:
+def in_utc(moment: datetime | None, name: str) -> datetime | None:
     """The time in UTC (one without a zone is read as UTC); Invalid when that leaves the
     calendar (9999-12-31T23:59:59-05:00)."""
     if moment is None:

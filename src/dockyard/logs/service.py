@@ -1,4 +1,4 @@
-"""Output lines of builds and runs, stored one by one with the time they were written."""
+"""Output lines of builds and runs, stored in order with the time they were written."""
 
 from __future__ import annotations
 
@@ -17,11 +17,15 @@ from dockyard.db.session import Database, is_unavailable
 from dockyard.db.space import is_disk_full
 from dockyard.logs import repository
 from dockyard.logs.models import LogLine
+from dockyard.logs.tail import NEW_LINES
 from dockyard.metrics.instruments import LOG_LINES_DROPPED, LOG_LINES_WRITTEN
 
 log = structlog.get_logger(__name__)
 
 FLUSH_EVERY_SECONDS = 0.1
+# A flush of this many lines or more is followed by the next at once.
+BATCH_LINES = 5_000
+MAX_PENDING_LINES = 50_000
 MAX_LINE_CHARS = 16_384
 DROPPED_REASON = "no space left on device"
 
@@ -32,14 +36,27 @@ def file_texts(data: Iterable[str]) -> list[str]:
     return [base64.b64decode(value).decode("utf-8", "replace") for value in data]
 
 
+@dataclass(frozen=True)
+class LogCap:
+    """How much of its containers' output one run may store: past either bound, the rest is
+    dropped (counted, and said once by a marker line)."""
+
+    lines: int
+    bytes: int
+
+
 @dataclass
 class LogWriter:
-    """Collects the lines of one build or run, secrets redacted, and writes them in small
-    batches (`run_flusher`), so a chatty build costs a few transactions a second.
+    """Collects the lines of one build or run, secrets redacted, and stores them in batches
+    (`run_flusher`): the first line after a quiet spell at once (a tail sees a run's first
+    line as soon as it is written), the rest at most every FLUSH_EVERY_SECONDS, so a chatty
+    build costs a few transactions a second. At most MAX_PENDING_LINES wait: the container's
+    log follower waits for `room` beyond (the engine keeps the output meanwhile).
 
-    While the database's disk is full, the batches that cannot be stored are dropped (the
-    build or run goes on) and counted in `dropped`; the first batch stored again starts with
-    one marker line saying how many were lost."""
+    Past its `cap`, the container's lines are dropped, counted in `dropped`, after one marker
+    line. While the database's disk is full, the batches that cannot be stored are dropped
+    (the build or run goes on) and counted too; the first batch stored again starts with one
+    marker line saying how many were lost."""
 
     database: Database
     owner_kind: str
@@ -50,27 +67,63 @@ class LogWriter:
     # cut off from the database while another took its run over drops the lines it could
     # not store (the other reads them from the container), rather than store them twice.
     holds: Callable[[AsyncSession], Awaitable[bool]] | None = None
-    _pending: list[dict[str, object]] = field(default_factory=list)
+    cap: LogCap | None = None
+    _pending: list[repository.NewLine] = field(default_factory=list)
     # Batches are stored one after the other, so lines keep their order.
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _waiting: asyncio.Event = field(default_factory=asyncio.Event)  # lines are pending
+    _roomy: asyncio.Event = field(default_factory=asyncio.Event)  # fewer than the most
     _dropping: bool = False
+    stored: int = 0
     dropped: int = 0
-    _unreported: int = 0  # dropped since the last marker line
+    _unreported: int = 0  # dropped for a full disk since the last marker line
+    _capped: bool = False  # past the cap
+    _capped_lines: int = 0
+    _capped_bytes: int = 0
 
     def write(self, line: str, at: datetime | None = None) -> None:
         """A line of dockyard's, or (`at`: its engine's time of it) of the container's."""
-        if not self._dropping:
-            self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
+        if self._dropping or (at is not None and self._past_cap(line)):
+            return
+        self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
+        if len(self._pending) == 1:
+            self._waiting.set()
 
-    def _row(self, line: str, at: datetime | None = None) -> dict[str, object]:
-        return {
-            "owner_kind": self.owner_kind,
-            "owner_id": self.owner_id,
-            "container_id": self.container_id,
-            "from_container": at is not None,
-            "ts": at or utcnow(),
-            "line": line,
-        }
+    def _past_cap(self, line: str) -> bool:
+        """Whether the container's line is beyond the cap (the first such one writes the
+        marker)."""
+        if self.cap is None:
+            return False
+        if not self._capped:
+            self._capped_lines += 1
+            self._capped_bytes += len(line)
+            if self._capped_lines <= self.cap.lines and self._capped_bytes <= self.cap.bytes:
+                return False
+            self._capped = True
+            self.write(
+                f"dockyard: this {self.owner_kind} wrote more than its log cap "
+                f"({self.cap.lines} lines or {self.cap.bytes} bytes): the rest of its "
+                "output is dropped"
+            )
+        self.dropped += 1
+        LOG_LINES_DROPPED.labels(self.owner_kind).inc()
+        return True
+
+    def _row(self, line: str, at: datetime | None = None) -> repository.NewLine:
+        return (
+            self.owner_kind,
+            self.owner_id,
+            self.container_id,
+            at is not None,
+            at or utcnow(),
+            line,
+        )
+
+    async def room(self) -> None:
+        """Until fewer than MAX_PENDING_LINES wait to be stored."""
+        while len(self._pending) >= MAX_PENDING_LINES:
+            self._roomy.clear()
+            await self._roomy.wait()
 
     async def flush(self) -> None:
         """Store the lines written so far (callers flush before a build or run concludes, so
@@ -78,6 +131,8 @@ class LogWriter:
         the database is unavailable the lines stay queued for the next flush."""
         async with self._flushing:
             rows, self._pending = self._pending, []
+            self._waiting.clear()
+            self._roomy.set()
             lines = len(rows)
             if self._unreported:
                 rows.insert(0, self._marker(rows))
@@ -88,15 +143,18 @@ class LogWriter:
                     if self.holds is not None and not await self.holds(session):
                         self.drop_rest()
                         return
-                    await repository.append(session, rows)
+                    await repository.append_many(session, rows)
                     await session.commit()
                 LOG_LINES_WRITTEN.labels(self.owner_kind).inc(lines)
+                self.stored += lines
+                NEW_LINES.ring()
             except DBAPIError as exc:
                 if is_disk_full(exc):
                     self._drop(lines)
                     return
                 if is_unavailable(exc):
                     self._pending[:0] = rows[len(rows) - lines :]
+                    self._waiting.set()
                 raise
             if self._unreported:
                 log.info("log lines stored again", owner=self._owner(), dropped=self.dropped)
@@ -107,11 +165,12 @@ class LogWriter:
         someone else's now, who reads them from the container again."""
         self._dropping = True
         self._pending = []
+        self._roomy.set()
 
-    def _marker(self, rows: list[dict[str, object]]) -> dict[str, object]:
+    def _marker(self, rows: list[repository.NewLine]) -> repository.NewLine:
         marker = self._row(f"dockyard: {self._unreported} log lines dropped: {DROPPED_REASON}")
         if rows:
-            marker["ts"] = rows[0]["ts"]  # in its place in time
+            marker = (*marker[:4], rows[0][4], marker[5])  # in its place in time
         return marker
 
     def _owner(self) -> str:
@@ -125,12 +184,14 @@ class LogWriter:
         LOG_LINES_DROPPED.labels(self.owner_kind).inc(count)
 
     async def run_flusher(self) -> None:
-        """Flush every FLUSH_EVERY_SECONDS until cancelled (then once more)."""
+        """Flush the lines as they come (see the class) until cancelled (then once more)."""
         try:
             while True:
-                await asyncio.sleep(FLUSH_EVERY_SECONDS)
+                await self._waiting.wait()
                 # A flush cut off mid-write would lose the lines it took from the queue.
                 await asyncio.shield(self._flush_unless_unavailable())
+                if len(self._pending) < BATCH_LINES:
+                    await asyncio.sleep(FLUSH_EVERY_SECONDS)
         finally:
             await asyncio.shield(self._flush_unless_unavailable())
 
@@ -142,6 +203,7 @@ class LogWriter:
         except DBAPIError as exc:
             if not is_unavailable(exc):
                 raise
+            await asyncio.sleep(FLUSH_EVERY_SECONDS)
 
 
 async def lines_of(session: AsyncSession, owner_kind: str, owner_id: str) -> list[LogLine]:

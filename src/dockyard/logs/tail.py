@@ -1,7 +1,8 @@
 """Live log tails: one reader per followed stream, however many clients follow it.
 
-A stream is the lines of some owners (a job's runs, one build ...). Its reader polls the
-database for lines after the last one it delivered, every POLL_SECONDS, and hands each batch
+A stream is the lines of some owners (a job's runs, one build ...). Its reader reads the
+database for lines after the last one it delivered whenever a writer of this process has
+stored some (`NEW_LINES`), and at least every POLL_SECONDS, and hands each batch
 to every subscriber; when the stream follows one build or run and that has concluded, the
 reader delivers the last lines and ends every subscription. A reader stops when its last
 subscriber leaves.
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +31,49 @@ POLL_SECONDS = 0.05
 BATCH_LINES = 1000
 
 Concluded = Callable[[], Awaitable[bool]]
+
+
+class Bell:
+    """Rung by a log writer once it has stored lines, so that the tails of its process (the
+    API's and the worker's share one in `dockyard up`) read them at once instead of at their
+    next poll (they still poll, for the lines of other processes)."""
+
+    def __init__(self) -> None:
+        self._listeners: set[asyncio.Future[None]] = set()
+
+    def ring(self) -> None:
+        for listener in self._listeners:
+            loop = listener.get_loop()
+            if loop is _running_loop():
+                _hear(listener)
+            else:
+                loop.call_soon_threadsafe(_hear, listener)
+
+    @contextlib.asynccontextmanager
+    async def listening(self) -> AsyncIterator[asyncio.Future[None]]:
+        """A future done when the bell next rings."""
+        listener = asyncio.get_running_loop().create_future()
+        self._listeners.add(listener)
+        try:
+            yield listener
+        finally:
+            self._listeners.discard(listener)
+            listener.cancel()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _hear(listener: asyncio.Future[None]) -> None:
+    if not listener.done():
+        listener.set_result(None)
+
+
+NEW_LINES = Bell()
 
 
 @dataclass(frozen=True)
@@ -114,8 +159,7 @@ class LogHub:
     async def _read(self, key: Hashable, stream: Stream) -> None:
         ended = False
         while not ended:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stream.stopping.wait(), POLL_SECONDS)
+            await _pause(stream)
             if stream.stopping.is_set():
                 return
             try:
@@ -141,3 +185,14 @@ class LogHub:
             stream.cursor = lines[-1].pk
             for queue in stream.subscribers:
                 queue.put_nowait(lines)
+
+
+async def _pause(stream: Stream) -> None:
+    """Until new lines are stored in this process, the stream stops, or POLL_SECONDS pass."""
+    async with NEW_LINES.listening() as rung:
+        stopping = asyncio.ensure_future(stream.stopping.wait())
+        waited: set[asyncio.Future[Any]] = {rung, stopping}
+        try:
+            await asyncio.wait(waited, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()

@@ -56,7 +56,8 @@ LOG_LINES_WRITTEN = Counter(
 )
 LOG_LINES_DROPPED = Counter(
     "dockyard_log_lines_dropped",
-    "Log lines of builds and runs dropped because the database's disk was full, by kind",
+    "Log lines of builds and runs dropped, because the database's disk was full or past a "
+    "run's log cap, by kind",
     ["kind"],
     registry=REGISTRY,
 )

@@ -16,6 +16,7 @@ from dockyard.projects.models import Project
 from dockyard.registries.models import RegistryCredential
 from dockyard.runs.models import JobRun
 from dockyard.services.models import Service
+from dockyard.usage.models import UsageSample
 from dockyard.vcs.models import SelfHostedVcs
 from dockyard.vcslinks.models import VcsLink
 
@@ -36,6 +37,7 @@ __all__ = [
     "RegistryCredential",
     "SelfHostedVcs",
     "Service",
+    "UsageSample",
     "VcsLink",
     "WebhookDelivery",
 ]

@@ -7,7 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.service import Principal
 from dockyard.db.repository import Page, PageRequest
-from dockyard.errors import Conflict, Forbidden, NotFound
+from dockyard.engine.registry import BASE_IMAGES
+from dockyard.errors import Conflict, Forbidden, Invalid, NotFound
 from dockyard.names import new_uid as new_uid
 from dockyard.names import slugify as slugify
 from dockyard.projects import repository
@@ -19,6 +20,8 @@ async def create_project(
     session: AsyncSession, principal: Principal, request: CreateProjectRequest
 ) -> Project:
     project_id = slugify(request.name)
+    if project_id == BASE_IMAGES:
+        raise Invalid("name", f"the project id {BASE_IMAGES!r} is reserved for base images")
     if not principal.can_see_project(project_id):
         raise Forbidden(
             f"This token is not allowed to create project {project_id!r}",

@@ -38,6 +38,7 @@ from dockyard.runs.schemas import RunResponse, StartJobRunRequest
 from dockyard.runs.status import TERMINAL_RUN_STATUSES, RunStatus, abort, run_is_terminal
 from dockyard.secrets.crypto import SecretBox
 from dockyard.services import repository as services
+from dockyard.usage import repository as usage
 
 ID_ATTEMPTS = 5
 RUN_NAME_ALPHABET = string.ascii_lowercase + string.digits
@@ -264,9 +265,11 @@ def log_follower(database: Database, project_id: str, job_id: str) -> Follow:
 
 
 async def forget_runs_of(session: AsyncSession, project_id: str, job_id: str) -> None:
-    """Remove a job's runs and their lines (the job is being deleted). A worker driving one of
-    them stops its container, as its row is gone. The caller commits."""
-    await logs.delete_of_owners(session, repository.log_owners(project_id, job_id))
+    """Remove a job's runs, their lines and usage samples (the job is being deleted). A
+    worker driving one of them stops its container, as its row is gone. The caller commits."""
+    owners = repository.log_owners(project_id, job_id)
+    await logs.delete_of_owners(session, owners)
+    await usage.delete_of(session, owners)
     await repository.delete_of_job(session, project_id, job_id)
 
 

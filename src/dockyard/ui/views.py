@@ -3,7 +3,7 @@ functions: the dashboard runs no SQL of its own) under the visitor's permissions
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,9 +32,22 @@ from dockyard.registries.models import RegistryCredential
 from dockyard.registries.repository import spec_of as registry_spec_of
 from dockyard.runs import service as runs
 from dockyard.runs.models import JobRun
+from dockyard.runs.plans import PLANS
 from dockyard.services import service as services
 from dockyard.services.models import Service
-from dockyard.ui.charts import ChartPoint, Outcome, duration_chart, success_rate
+from dockyard.ui.charts import (
+    ChartPoint,
+    Outcome,
+    PeakPoint,
+    Series,
+    duration_chart,
+    format_bytes,
+    peaks_chart,
+    series_chart,
+    success_rate,
+)
+from dockyard.usage import service as usage
+from dockyard.usage.models import UsageSample
 from dockyard.vcs import service as selfhosted_vcs
 from dockyard.vcs.models import SelfHostedVcs
 from dockyard.vcslinks import service as vcslinks
@@ -139,6 +152,90 @@ class History:
 def history(rows: Sequence[BuildRow | RunRow], noun: str) -> History:
     points = [ChartPoint(row.id, row.seconds, row.outcome) for row in reversed(rows)]
     return History(noun, list(rows), duration_chart(points, noun), success_rate(points))
+
+
+# ---- resource usage ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageCharts:
+    """A run's CPU and memory over time (SVG, empty without samples) and its peaks in words;
+    the page's socket sends them again, as a "usage" frame, when a sample changes them."""
+
+    cpu: str
+    memory: str
+    summary: str
+
+    def frame(self) -> dict[str, Any]:
+        data = {"cpu": self.cpu, "memory": self.memory, "summary": self.summary}
+        return {"type": "usage", "data": data}
+
+
+def usage_charts(samples: Sequence[UsageSample]) -> UsageCharts:
+    """The charts of a run's samples (oldest first), one line per attempt's container."""
+    peaks = usage.peaks_of(samples)
+    if peaks is None:
+        return UsageCharts("", "", "No resource samples yet.")
+    start = samples[0].ts
+    by_container: dict[str, list[UsageSample]] = {}
+    for sample in samples:
+        by_container.setdefault(sample.container, []).append(sample)
+
+    def series(value: Callable[[UsageSample], float]) -> list[Series]:
+        return [
+            Series(name, [((row.ts - start).total_seconds(), value(row)) for row in rows])
+            for name, rows in by_container.items()
+        ]
+
+    limit = peaks.memory_limit_bytes
+    cpu = f"peak CPU {peaks.cpu_cores:.2f} cores"
+    memory = f"peak memory {format_bytes(peaks.memory_bytes)}"
+    if limit:
+        memory += f" of its {format_bytes(limit)} limit"
+    if peaks.oom_killed:
+        memory += ", OOMKilled"
+    return UsageCharts(
+        cpu=series_chart(series(lambda row: row.cpu_cores), f"CPU in cores over time, {cpu}"),
+        memory=series_chart(
+            series(lambda row: row.memory_bytes),
+            f"Memory in use over time, {memory}",
+            limit=limit,
+            limit_title=f"Plan limit {format_bytes(limit)}" if limit else "",
+        ),
+        summary=f"{cpu[0].upper()}{cpu[1:]}; {memory}.",
+    )
+
+
+async def run_usage(session: AsyncSession, run_id: str) -> UsageCharts:
+    return usage_charts(await usage.samples_of(session, "run", run_id))
+
+
+@dataclass(frozen=True)
+class MemoryPeaks:
+    """The memory peaks of a job's latest measured runs against its plan's limit."""
+
+    chart: str
+    measured: int
+    limit: str | None  # the plan's memory limit, in words
+    oom_killed: int
+
+
+async def memory_peaks(session: AsyncSession, job: Job, rows: Sequence[RunRow]) -> MemoryPeaks:
+    """Of `rows` (newest first), those with samples, oldest first (one query for all)."""
+    found = await usage.peaks_by_owner(session, "run", [row.id for row in rows])
+    points = [
+        PeakPoint(row.name, found[row.id].memory_bytes, found[row.id].oom_killed)
+        for row in reversed(rows)
+        if row.id in found
+    ]
+    plan = PLANS.get(jobs.spec_of(job).billing.deployment_plan)
+    limit = plan.memory_bytes if plan else None
+    return MemoryPeaks(
+        chart=peaks_chart(points, limit),
+        measured=len(points),
+        limit=format_bytes(limit) if limit else None,
+        oom_killed=sum(point.oom_killed for point in points),
+    )
 
 
 # ---- pages ---------------------------------------------------------------------------------
@@ -323,6 +420,7 @@ class TargetPage:
     builds: History
     runs: History | None = None
     default_branch: str = ""
+    peaks: MemoryPeaks | None = None  # a job's, for a token that may observe it
 
 
 async def _latest_builds(session: AsyncSession, target: BuildTarget) -> list[BuildRow]:
@@ -340,7 +438,8 @@ async def job_page(
     build_history = history(
         await _latest_builds(session, BuildTarget(project_id, "job", job.id)), "build"
     )
-    run_history = history([run_row(run) for run in latest_runs.items], "run")
+    run_rows = [run_row(run) for run in latest_runs.items]
+    observer = principal.can(Permission.JOBS_OBSERVE)
     return TargetPage(
         project=project,
         kind="job",
@@ -350,7 +449,8 @@ async def job_page(
         settings=job_settings(job),
         actions=job_actions(principal),
         builds=build_history,
-        runs=run_history,
+        runs=history(run_rows, "run"),
+        peaks=await memory_peaks(session, job, run_rows) if observer else None,
     )
 
 
@@ -387,6 +487,7 @@ class ItemPage:
     target_url: str
     item: BuildRow | RunRow
     actions: Actions
+    usage: UsageCharts | None = None  # a run's, for a token that may observe it
 
 
 def _permissions(kind: str) -> TargetPermissions:
@@ -442,6 +543,7 @@ async def run_page(
     principal.require(Permission.JOBS_READ, project_id)
     job = await jobs.get_job(session, project_id, job_id)
     run = await runs.get_run(session, project_id, job.id, run_id)
+    actions = run_actions(principal)
     return ItemPage(
         project=await projects.get_project(session, project_id),
         noun="run",
@@ -450,7 +552,8 @@ async def run_page(
         target_name=job.name,
         target_url=target_url(project_id, "job", job.id),
         item=run_row(run),
-        actions=run_actions(principal),
+        actions=actions,
+        usage=await run_usage(session, run.id) if actions.logs else None,
     )
 
 

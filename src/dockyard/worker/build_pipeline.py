@@ -1,5 +1,5 @@
 """The build pipeline a worker runs for one claimed build: fetch the source (git or bundle),
-write the build files, build with BuildKit, push to the registry. Each phase is a status
+write the build files, build with BuildKit or buildah, push to the registry. Each phase is a status
 (CLONING, BUILDING, UPLOADING); every output line is stored, secrets redacted."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,8 +45,6 @@ MAX_MESSAGE = 4000
 TEMPLATE = re.compile(r"\$\{([A-Za-z0-9_./-]+)\}")
 TEXT_ENCODINGS = frozenset({"utf-8", "utf8", "ascii", "latin1"})
 MISSING_ENGINES = {
-    "kaniko": "the kaniko build engine is not installed on this dockyard; set "
-    "buildSettings.dockerfile.buildEngine to 'buildkit'",
     "buildpack": "buildpack builds need the 'pack' CLI and a builder image, which this dockyard "
     "does not have; use buildSettings.dockerfile (BuildKit) instead",
 }
@@ -64,10 +62,21 @@ class BuildTakenOver(Exception):
 
 
 @dataclass(frozen=True)
-class BuildEngines:
-    git: GitClient
+class ImageEngine:
     builder: ImageBuilder
     pusher: ImagePusher
+
+
+@dataclass(frozen=True)
+class BuildEngines:
+    git: GitClient
+    # The Dockerfile engines this worker offers, by their `buildEngine` name.
+    images: Mapping[str, ImageEngine]
+
+    def image_engine(self, name: str) -> ImageEngine:
+        if name not in self.images:
+            raise BuildFailed(f"this worker does not offer the {name} build engine")
+        return self.images[name]
 
 
 def secret_values(secrets: BuildSecrets) -> list[str]:
@@ -291,12 +300,13 @@ class BuildRunner:
         source: Path,
         logs: LogWriter,
     ) -> None:
+        engine = self.engines.image_engine(recipe.engine)
         async with self.entering(BuildStatus.BUILDING):
             logins = await self._registry_logins(recipe)
             if logins:  # their passwords are redacted too, should any output show one
                 passwords = [login.password for login in logins]
                 self.redact = logs.redact = masker([*secret_values(secrets), *passwords])
-            await self.engines.builder.build(
+            await engine.builder.build(
                 source,
                 tag=reference,
                 dockerfile=recipe.dockerfile_path,
@@ -314,12 +324,12 @@ class BuildRunner:
             )
         async with self.entering(BuildStatus.UPLOADING):
             try:
-                digest = await self.engines.pusher.push(reference, reference, on_line=logs.write)
+                digest = await engine.pusher.push(reference, reference, on_line=logs.write)
             finally:
                 # Any build on this engine could name a local tag in FROM (a failed push's
                 # too); runs pull by digest.
                 with contextlib.suppress(DockyardError):
-                    await self.engines.pusher.untag(reference)
+                    await engine.pusher.untag(reference)
         logs.write(f"Pushed {reference}, digest: {digest}")
         await self.move(BuildStatus.SUCCESS, image_uri=reference, image_digest=digest, message=None)
 

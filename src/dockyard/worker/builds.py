@@ -12,8 +12,10 @@ import structlog
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dockyard.builds import repository
 from dockyard.builds.images import build_dir, built_image, image_tag
 from dockyard.builds.models import Build
+from dockyard.builds.recipe import build_recipe
 from dockyard.builds.service import BuildTarget
 from dockyard.builds.status import BuildStatus, move_build
 from dockyard.config import Settings
@@ -94,16 +96,45 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
             log.info("runs started by a new image", build=build.id, runs=[r.id for r in started])
             self.wake.set()
 
+    @property
+    def offered(self) -> set[str]:
+        """The build engines whose builds this worker claims: its Dockerfile engines, and
+        buildpack builds, which every worker fails with how to fix them."""
+        return {*self.engines.images, "buildpack"}
+
     async def claim(self, session: AsyncSession, count: int) -> list[Build]:
         claimed = []
-        for build in await leases.oldest_in(session, Build, BuildStatus.QUEUED.value, count):
+        queued = BuildStatus.QUEUED.value
+        await self._explain_waits(session)
+        engine_offered = repository.built_with(self.offered)
+        for build in await leases.oldest_in(session, Build, queued, count, engine_offered):
             queued_at = build.updated_at
             if await move_build(
-                session, build, BuildStatus.PENDING, **self.lease(), attempts=build.attempts + 1
+                session,
+                build,
+                BuildStatus.PENDING,
+                **self.lease(),
+                attempts=build.attempts + 1,
+                message=None,
             ):
                 self.count_claim(session, queued_at)
                 claimed.append(build)
         return claimed
+
+    async def _explain_waits(self, session: AsyncSession) -> None:
+        """A queued build of an engine this worker does not offer says why it waits (its
+        message, until a worker that offers it claims it); one such worker may never come."""
+        offered = sorted(self.engines.images)
+        for build in await repository.waiting_unexplained(
+            session, BuildStatus.QUEUED.value, self.offered
+        ):
+            engine = build_recipe(build).engine
+            reason = (
+                f"Waiting for a worker that offers the {engine} build engine "
+                f"(DOCKYARD_BUILD_ENGINES); worker {self.worker_id} offers {', '.join(offered)}"
+            )
+            await repository.set_fields(session, build, {"message": reason})
+            log.warning("build waits for an engine not offered here", build=build.id, engine=engine)
 
     async def hand_back(self, session: AsyncSession, runners: list[BuildRunner]) -> None:
         """Back to the queue; the interrupted start does not count as an attempt."""
@@ -139,7 +170,9 @@ class BuildDispatcher(LeasedDispatcher[Build, BuildRunner]):
             return BuildStatus.ABORTED, {**release, "message": "Aborted by request"}
         if build.status == BuildStatus.UPLOADING and (digest := await self._pushed(build)):
             image = {"image_uri": built_image(self.settings, build), "image_digest": digest}
-            await self.engines.pusher.untag(image["image_uri"])
+            engine = self.engines.images.get(build_recipe(build).engine)
+            if engine is not None:
+                await engine.pusher.untag(image["image_uri"])
             return BuildStatus.SUCCESS, {**release, **image}
         if build.attempts < self.settings.build_attempts:
             return BuildStatus.QUEUED, release

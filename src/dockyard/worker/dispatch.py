@@ -26,6 +26,7 @@ from dockyard.db import leases
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database, after_commit
 from dockyard.metrics.instruments import WORKER_CLAIMS
+from dockyard.pacing import AtMostEvery
 
 log = structlog.get_logger(__name__)
 
@@ -97,6 +98,11 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
         self.wake = wake
         self.running: dict[str, Running[R]] = {}
         self.leases = LeaseWatch(settings.worker_lease_seconds)
+        # Renewing leases and looking for abandoned work keep to the poll interval: the
+        # worker also ticks at every wake (each POST of work, each item ending), which only
+        # claiming needs, and in a burst those extra rounds cost the database a write and
+        # two reads each.
+        self.lease_pace = AtMostEvery(settings.worker_poll_seconds)
 
     # ---- what each kind of work says --------------------------------------------------------
 
@@ -136,8 +142,11 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
     async def tick(self) -> None:
         self._forget_finished()
         await self._claim()
-        await self._renew_leases_and_abort()
-        await self._recover_abandoned()
+        if self.lease_pace.due():
+            await self._renew_leases_and_abort()
+            await self._recover_abandoned()
+        else:
+            await self._abort_requested()
 
     async def shutdown(self) -> None:
         for running in self.running.values():
@@ -160,13 +169,25 @@ class LeasedDispatcher(ABC, Generic[Item, R]):
             held = await leases.renew(session, self.model, ids, self.worker_id, utcnow())
             stopping = await leases.to_stop_among(session, self.model, ids)
             await session.commit()
+        self._stop(stopping)
+        for item_id in set(ids) - held - stopping:
+            self._let_go(item_id)
+
+    async def _abort_requested(self) -> None:
+        """Between lease renewals: the items whose abort was asked for (an abort wakes the
+        worker) are stopped at once."""
+        if not self.running:
+            return
+        async with self.database.sessions() as session:
+            stopping = await leases.to_stop_among(session, self.model, list(self.running))
+        self._stop(stopping)
+
+    def _stop(self, stopping: set[str]) -> None:
         for item_id in stopping:
             running = self.running[item_id]
             if not running.runner.aborting:
                 running.runner.aborting = True
                 running.task.cancel()
-        for item_id in set(ids) - held - stopping:
-            self._let_go(item_id)
 
     def _let_go(self, item_id: str) -> None:
         """This worker was cut off longer than its lease and another took the item over:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
 import uuid
 from collections.abc import Sequence
@@ -15,21 +16,31 @@ from typing import Protocol
 
 import structlog
 
-from dockyard.config import BuildNetwork, ContainerNetwork, ContainerRuntime, RunEngine, Settings
+from dockyard.builds.images import buildah_storages
+from dockyard.config import (
+    BuildNetwork,
+    ContainerNetwork,
+    ContainerRuntime,
+    DockerfileEngine,
+    RunEngine,
+    Settings,
+)
 from dockyard.db.notify import listen
 from dockyard.db.session import Database, is_sqlite, is_unavailable
 from dockyard.db.space import is_disk_full
+from dockyard.engine.buildah import BUILDAH, BuildahEngine
 from dockyard.engine.buildkit import BuildkitBuilder
 from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry, RegistryLog
 from dockyard.engine.retries import RegistryRetries
 from dockyard.engine.swarm import SwarmEngine
+from dockyard.errors import EngineUnavailable
 from dockyard.logs.retention import LogJanitor
 from dockyard.notifications.delivery import NotificationSender
 from dockyard.secrets.credentials import local_registry_dir, registry_login, starts_local_registry
 from dockyard.secrets.crypto import SecretBox
-from dockyard.worker.build_pipeline import BuildEngines
+from dockyard.worker.build_pipeline import BuildEngines, ImageEngine
 from dockyard.worker.builds import BuildDispatcher
 from dockyard.worker.leftovers import LeftoverJanitor
 from dockyard.worker.networks import NetworkJanitor
@@ -202,10 +213,66 @@ def image_pusher(settings: Settings) -> DockerPusher:
     )
 
 
+def docker_answers(settings: Settings) -> bool:
+    try:
+        DockerEngine(settings.docker_host).ping_sync()
+    except EngineUnavailable:
+        return False
+    return True
+
+
+def offered_build_engines(settings: Settings, has_docker: bool) -> list[DockerfileEngine]:
+    """DOCKYARD_BUILD_ENGINES, or by default those this machine has."""
+    if settings.build_engines is not None:
+        return settings.build_engines
+    return [
+        *([DockerfileEngine.BUILDKIT] if has_docker else []),
+        *([DockerfileEngine.KANIKO] if shutil.which(BUILDAH) else []),
+    ]
+
+
+def is_daemonless(settings: Settings) -> bool:
+    """Whether this worker goes without a Docker engine: none answers and it builds with
+    kaniko (buildah) alone. It then claims kaniko builds only and runs no jobs."""
+    if docker_answers(settings):
+        return False
+    return offered_build_engines(settings, has_docker=False) == [DockerfileEngine.KANIKO]
+
+
+def image_engines(settings: Settings, offered: list[DockerfileEngine]) -> dict[str, ImageEngine]:
+    """The builder and pusher of each Dockerfile build engine offered."""
+    engines = {}
+    if DockerfileEngine.BUILDKIT in offered:
+        engines[DockerfileEngine.BUILDKIT.value] = ImageEngine(
+            BuildkitBuilder(settings.docker_host, settings.build_network.value),
+            image_pusher(settings),
+        )
+    if DockerfileEngine.KANIKO in offered:
+        buildah = buildah_engine(settings)
+        engines[DockerfileEngine.KANIKO.value] = ImageEngine(buildah, buildah)
+    return engines
+
+
+def buildah_engine(settings: Settings) -> BuildahEngine:
+    return BuildahEngine(
+        buildah_storages(settings),
+        settings.registry,
+        registry_login(settings),
+        network=settings.build_network.value,
+        retries=RegistryRetries.scaled(settings.registry_retry_scale),
+    )
+
+
 def check_run_engine(settings: Settings) -> list[str]:
-    """Before serving: EngineUnavailable when the run engine does not answer, lacks the
-    container runtime asked for, or when swarm is chosen and the engine does not manage one.
-    The warnings to show about the settings."""
+    """Before serving: EngineUnavailable when the run engine does not answer (unless the
+    worker is a daemonless build worker), lacks the container runtime asked for, or when
+    swarm is chosen and the engine does not manage one. The warnings to show about the
+    settings."""
+    if is_daemonless(settings):
+        return [
+            f"no Docker engine answers at {settings.docker_host}: this worker builds with "
+            "kaniko (buildah) only and runs no jobs"
+        ]
     run_engine(settings).ping_sync()
     if settings.run_engine is RunEngine.SWARM and settings.container_runtime is not (
         ContainerRuntime.AUTO
@@ -248,13 +315,15 @@ def create_worker(
     wake: asyncio.Event,
     more: Sequence[Handler] = (),
 ) -> Worker:
-    """A worker driving builds (git, BuildKit, the registry) and job runs (the Docker
-    engine, or the swarm it manages), and sending their notifications; and the `more`
-    handlers of drivers beside it (a scheduled gc)."""
+    """A worker driving builds (git, BuildKit or buildah, the registry) and job runs (the
+    Docker engine, or the swarm it manages), and sending their notifications; and the `more`
+    handlers of drivers beside it (a scheduled gc). Without a Docker engine, a worker that
+    builds with buildah still drives those builds."""
+    has_docker = docker_answers(settings)
+    offered = offered_build_engines(settings, has_docker)
     engines = BuildEngines(
         git=GitClient(settings.git_insteadof, allow=settings.fetch_allow),
-        builder=BuildkitBuilder(settings.docker_host, settings.build_network.value),
-        pusher=image_pusher(settings),
+        images=image_engines(settings, offered),
     )
     worker_id = new_worker_id()
     builds = BuildDispatcher(
@@ -266,14 +335,16 @@ def create_worker(
         worker_id,
         wake,
     )
-    containers = run_engine(settings)
-    runs = RunDispatcher(settings, database, box, containers, worker_id, wake)
-    handlers: list[Handler] = [
-        builds,
-        runs,
+    handlers: list[Handler] = [builds]
+    if has_docker or offered != [DockerfileEngine.KANIKO]:
+        containers = run_engine(settings)
+        handlers += [
+            RunDispatcher(settings, database, box, containers, worker_id, wake),
+            NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
+            LeftoverJanitor(settings, containers, database),
+        ]
+    handlers += [
         LogJanitor(settings, database),
-        NetworkJanitor(settings, DockerEngine(settings.docker_host), database),
-        LeftoverJanitor(settings, containers, database),
         CronScheduler(settings, database, box, wake),
         NotificationSender(settings, database, box, worker_id, wake),
         *more,

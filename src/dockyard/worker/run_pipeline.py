@@ -42,7 +42,13 @@ from dockyard.engine.base import (
 )
 from dockyard.errors import DockyardError, EngineUnavailable, Invalid, RunFailed
 from dockyard.logs.masking import masker
-from dockyard.logs.service import LogCursor, LogWriter, container_log_cursor, file_texts
+from dockyard.logs.service import (
+    LogCap,
+    LogCursor,
+    LogWriter,
+    container_log_cursor,
+    file_texts,
+)
 from dockyard.metrics.instruments import RUN_PHASE_SECONDS
 from dockyard.pacing import doubling
 from dockyard.registries.service import registry_logins
@@ -56,6 +62,7 @@ from dockyard.runs.status import RunStatus, move_run
 from dockyard.secrets.credentials import refuse_own_registry, registry_login
 from dockyard.secrets.crypto import SecretBox
 from dockyard.worker.probes import ProbeFailed, Prober
+from dockyard.worker.sampling import UsageSampler
 
 log = structlog.get_logger(__name__)
 
@@ -64,6 +71,7 @@ BACKOFF_BASE_SECONDS = 10.0
 BACKOFF_MAX_SECONDS = 360.0
 ENGINE_RETURN_SECONDS = 300.0
 ENGINE_POLL_SECONDS = 0.5
+LAST_LINES_SECONDS = 5.0
 
 # How a runner waits out a back-off: asyncio.sleep; tests pass one that only records it.
 Sleep = Callable[[float], Awaitable[None]]
@@ -121,6 +129,14 @@ class RunRunner:
         self.logs: LogWriter | None = None
         # When pastActiveDeadline is reached, on the event loop's clock (see `_arm`).
         self.deadline_at: float | None = None
+        self.usage = UsageSampler(
+            database,
+            containers,
+            "run",
+            run.id,
+            interval=settings.usage_sample_seconds,
+            max_samples=settings.usage_max_samples,
+        )
 
     # ---- the row ----------------------------------------------------------------------------
 
@@ -176,7 +192,13 @@ class RunRunner:
         run_secrets = open_secrets(self.box, self.run_row)
         self.redact = masker(secret_values(run_secrets))
         logs = self.logs = LogWriter(
-            self.database, "run", self.run_row.id, "", self.redact, holds=self._holds
+            self.database,
+            "run",
+            self.run_row.id,
+            "",
+            self.redact,
+            holds=self._holds,
+            cap=LogCap(self.settings.log_max_lines_per_run, self.settings.log_max_mb_per_run * MIB),
         )
         flusher = asyncio.create_task(logs.run_flusher())
         deadline = asyncio.timeout(None)
@@ -445,17 +467,19 @@ class RunRunner:
         )
         health = asyncio.create_task(prober.watch(self.recipe.health_checks))
         exited = asyncio.create_task(self.containers.wait(state.id))
+        name = self.run_row.container_name or state.id
+        sampling = asyncio.create_task(self.usage.watch(state, name, self.recipe.memory_bytes))
         try:
             done = await _first_of({health, exited}, following)
             if exited not in done:
                 await self._stop_after_probe(health, state)
             final = await exited
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(5):
-                    await following
+            sampling.cancel()
+            await self.usage.conclude(final)
+            await self._read_to_the_end(following, logs)
             return final
         finally:
-            for task in (following, health, exited):
+            for task in (following, health, exited, sampling):
                 task.cancel()
 
     async def _stop_after_probe(self, health: asyncio.Task[None], state: ContainerState) -> None:
@@ -517,6 +541,18 @@ class RunRunner:
         logs.write(f"Attempt {row.attempt} failed ({reason}); retrying in {wait:.1f} s")
         return False
 
+    async def _read_to_the_end(self, following: asyncio.Task[None], logs: LogWriter) -> None:
+        """Until the exited container's log has been read, as long as its lines still come
+        or get stored (the engine keeps a chatty container's log, to be read well after its
+        exit); a stream silent for LAST_LINES_SECONDS is given up."""
+        while True:
+            progress = (self.cursor.at, self.cursor.repeats, logs.stored)
+            done, _ = await asyncio.wait({following}, timeout=LAST_LINES_SECONDS)
+            if done:
+                return await following
+            if (self.cursor.at, self.cursor.repeats, logs.stored) == progress:
+                return None
+
     async def _follow_container_lines(self, state: ContainerState, logs: LogWriter) -> None:
         """The container's lines after those already written, into `logs`."""
         is_new = self.cursor.reader()
@@ -525,7 +561,9 @@ class RunRunner:
             if is_new(at):
                 logs.write(line, at)
 
-        await self.containers.follow_logs(state.id, from_container, since=self.cursor.resume_from)
+        await self.containers.follow_logs(
+            state.id, from_container, since=self.cursor.resume_from, room=logs.room
+        )
 
     async def _collect_last_lines(self, state: ContainerState, logs: LogWriter) -> None:
         """The lines the stopped container wrote after its log stream was cut off (its log is
@@ -565,7 +603,7 @@ async def _first_of(
 
 def _exit_reason(state: ContainerState) -> str:
     if state.oom_killed:
-        return "killed for using more memory than its plan allows (OOMKilled)"
+        return "OOMKilled: killed for using more memory than its plan allows"
     return f"exit code {state.exit_code}"
 
 

@@ -1,7 +1,8 @@
 // dockyard dashboard: the live log of a build or run page. The log arrives over a
 // WebSocket (the session cookie authenticates it); lines are added as text, never as HTML.
 // The view follows new lines until the reader scrolls up; the search box hides the lines
-// that do not contain its text.
+// that do not contain its text. A run's socket also sends its CPU and memory charts
+// ("usage" frames: SVG rendered by the server, parsed as SVG, and words set as text).
 (function () {
   "use strict";
 
@@ -46,6 +47,19 @@
       showCount();
       if (stick) box.scrollTop = box.scrollHeight;
     }
+    function chart(box, markup) {
+      if (!box) return;
+      box.textContent = "";
+      if (!markup) return;
+      var svg = new DOMParser().parseFromString(markup, "image/svg+xml").documentElement;
+      if (svg.namespaceURI === "http://www.w3.org/2000/svg") box.appendChild(document.importNode(svg, true));
+    }
+    function usage(data) {
+      chart(document.querySelector('[data-usage-chart="cpu"]'), data.cpu);
+      chart(document.querySelector('[data-usage-chart="memory"]'), data.memory);
+      var words = document.querySelector("[data-usage-summary]");
+      if (words) words.textContent = data.summary;
+    }
     function say(text) {
       if (state) state.textContent = text;
     }
@@ -75,6 +89,7 @@
     socket.onmessage = function (event) {
       var frame = JSON.parse(event.data);
       if (frame.type === "log-lines") add(frame.data);
+      else if (frame.type === "usage") usage(frame.data);
       else if (frame.type === "error") say("The log could not be followed: " + frame.data.message);
     };
     socket.onclose = function () {

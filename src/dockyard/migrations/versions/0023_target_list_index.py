@@ -1,8 +1,8 @@
 """Jobs and services are listed by project in key order from an index on (project_id, pk):
 without it a page sorted every row of the project (and read each one's spec) first
 
-Revision ID: 0022_target_list_index
-Revises: 0020_self_hosted_vcs
+Revision ID: 0023_target_list_index
+Revises: 0022_resource_metrics
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0022_target_list_index"
-down_revision = "0020_self_hosted_vcs"
+revision = "0023_target_list_index"
+down_revision = "0022_resource_metrics"
 branch_labels = None
 depends_on = None
 
