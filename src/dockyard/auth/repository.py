@@ -2,15 +2,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.models import ApiToken
 from dockyard.db.repository import Page, PageRequest, paginate
 
+_BY_SECRET_HASH = select(ApiToken).where(ApiToken.secret_hash == bindparam("hash"))  # built once
+
 
 async def find_by_secret_hash(session: AsyncSession, secret_hash: str) -> ApiToken | None:
-    result = await session.execute(select(ApiToken).where(ApiToken.secret_hash == secret_hash))
+    result = await session.execute(_BY_SECRET_HASH, {"hash": secret_hash})
     return result.scalar_one_or_none()
 
 

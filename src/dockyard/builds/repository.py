@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.builds.models import Build
@@ -56,19 +56,25 @@ async def page_of_target(
     return await paginate(session, statement, Build.pk, request, descending=True)
 
 
-async def latest_of_targets(
-    session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
-) -> dict[str, Build]:
-    newest = (
+# Built once (see TargetTable): the newest build of each of some targets of a kind.
+_LATEST_OF_TARGETS = select(Build).where(
+    Build.pk.in_(
         select(func.max(Build.pk))
         .where(
-            Build.project_id == project_id,
-            Build.target_kind == kind,
-            Build.target_id.in_(target_ids),
+            Build.project_id == bindparam("project_id"),
+            Build.target_kind == bindparam("kind"),
+            Build.target_id.in_(bindparam("target_ids", expanding=True)),
         )
         .group_by(Build.target_id)
     )
-    rows = (await session.execute(select(Build).where(Build.pk.in_(newest)))).scalars()
+)
+
+
+async def latest_of_targets(
+    session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
+) -> dict[str, Build]:
+    parameters = {"project_id": project_id, "kind": kind, "target_ids": list(target_ids)}
+    rows = (await session.execute(_LATEST_OF_TARGETS, parameters)).scalars()
     return {build.target_id: build for build in rows}
 
 

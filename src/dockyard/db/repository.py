@@ -9,9 +9,10 @@ import json
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, update
+from sqlalchemy import Integer, Select, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -55,6 +56,51 @@ def decode_cursor(cursor: str) -> int:
     return after
 
 
+class Keyset(Generic[Row]):
+    """Pages of the rows of `statement` ordered by `key` (newest first when `descending`):
+    each page's statement is built once, its values bound at each call (building a
+    statement costs more than running it warm), so a caller with a fixed statement keeps
+    one Keyset."""
+
+    def __init__(
+        self,
+        statement: Select[Row],
+        key: InstrumentedAttribute[int],
+        *,
+        descending: bool = False,
+    ) -> None:
+        self._key = key
+        self._descending = descending
+        self._ordered = statement.order_by(key.desc() if descending else key).limit(
+            bindparam("limit", type_=Integer)
+        )
+
+    @cached_property
+    def _after(self) -> Select[Row]:
+        after = bindparam("after", type_=Integer)
+        return self._ordered.where(self._key < after if self._descending else self._key > after)
+
+    @cached_property
+    def _offset(self) -> Select[Row]:
+        return self._ordered.offset(bindparam("offset", type_=Integer))
+
+    async def page(
+        self, session: AsyncSession, request: PageRequest, parameters: dict[str, Any] | None = None
+    ) -> Page[Row]:
+        """The page after the cursor if given, else the page-th page; `parameters` are the
+        values of the statement's own bound parameters."""
+        values = {**(parameters or {}), "limit": request.per_page + 1}
+        statement = self._ordered
+        if request.cursor is not None:
+            statement, values["after"] = self._after, decode_cursor(request.cursor)
+        elif request.page is not None:
+            statement, values["offset"] = self._offset, (request.page - 1) * request.per_page
+        rows = list((await session.execute(statement, values)).scalars())
+        items, has_next = rows[: request.per_page], len(rows) > request.per_page
+        next_cursor = encode_cursor(getattr(items[-1], self._key.key)) if has_next else None
+        return Page(items=items, has_next=has_next, next_cursor=next_cursor)
+
+
 async def paginate(
     session: AsyncSession,
     statement: Select[Any],
@@ -65,16 +111,7 @@ async def paginate(
 ) -> Page[Any]:
     """Rows of `statement` ordered by `key` (newest first when `descending`): after the cursor
     if given, else the page-th page."""
-    statement = statement.order_by(key.desc() if descending else key).limit(request.per_page + 1)
-    if request.cursor is not None:
-        after = decode_cursor(request.cursor)
-        statement = statement.where(key < after if descending else key > after)
-    elif request.page is not None:
-        statement = statement.offset((request.page - 1) * request.per_page)
-    rows = list((await session.execute(statement)).scalars())
-    items, has_next = rows[: request.per_page], len(rows) > request.per_page
-    next_cursor = encode_cursor(getattr(items[-1], key.key)) if has_next else None
-    return Page(items=items, has_next=has_next, next_cursor=next_cursor)
+    return await Keyset(statement, key, descending=descending).page(session, request)
 
 
 def page_of_list(items: Sequence[T], request: PageRequest) -> Page[T]:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from dockyard.db import sqlite
 from dockyard.db.space import is_disk_full
 
 log = structlog.get_logger(__name__)
@@ -137,6 +138,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
+def sqlite_connector(url: str) -> Callable[[], Any]:
+    """Connections to the SQLite database at `url` that hop to their thread once per
+    statement (db/sqlite.py), opened as SQLAlchemy's dialect would open them."""
+    parsed = make_url(url)
+    (database,), options = parsed.get_dialect()().create_connect_args(parsed)
+    return sqlite.connector(database, **options)
+
+
 class Database:
     """`sessions` open a transaction on first use; `reads` are for requests that only read:
     on PostgreSQL they run in autocommit, which spares a BEGIN and a ROLLBACK round trip
@@ -151,7 +160,7 @@ class Database:
     def __init__(self, url: str, busy_seconds: float = DEFAULT_BUSY_SECONDS) -> None:
         self.url = url
         if is_sqlite(url):
-            self.engine: AsyncEngine = create_async_engine(url)
+            self.engine: AsyncEngine = create_async_engine(url, async_creator=sqlite_connector(url))
             setup = sqlite_connection_setup(busy_seconds)
             event.listen(self.engine.sync_engine, "connect", setup)
             reading = self.engine

@@ -1,14 +1,16 @@
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.db.repository import Page, PageRequest, paginate
 from dockyard.projects.models import Project
 
+_BY_ID = select(Project).where(Project.id == bindparam("project_id"))  # built once
+
 
 async def get(session: AsyncSession, project_id: str) -> Project | None:
-    result = await session.execute(select(Project).where(Project.id == project_id))
+    result = await session.execute(_BY_ID, {"project_id": project_id})
     return result.scalar_one_or_none()
 
 

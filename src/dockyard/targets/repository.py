@@ -6,10 +6,10 @@ from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dockyard.db.repository import Page, PageRequest, ParsedOnce, paginate
+from dockyard.db.repository import Keyset, Page, PageRequest, ParsedOnce
 from dockyard.targets.models import TargetColumns
 
 Row = TypeVar("Row", bound=TargetColumns)
@@ -25,18 +25,23 @@ class TargetTable(Generic[Row, Spec]):
         self.spec_of: ParsedOnce[Row, Spec] = ParsedOnce(lambda row: row.spec, self._parsed_spec)
         """The row's stored spec, parsed once per loaded row. Its secret fields are None: they
         are sealed apart (the target's `opened_spec` has them)."""
+        # Built once: building a statement costs more than running it on a warm cache.
+        self._by_id = select(model).where(
+            model.project_id == bindparam("project_id"), model.id == bindparam("target_id")
+        )
+        self._pages = Keyset(
+            select(model).where(model.project_id == bindparam("project_id")), model.pk
+        )
 
     def _parsed_spec(self, row: Row) -> Spec:
         return self.spec_type(row).model_validate(row.spec)
 
     async def get(self, session: AsyncSession, project_id: str, target_id: str) -> Row | None:
-        model = self.model
-        statement = select(model).where(model.project_id == project_id, model.id == target_id)
-        return (await session.execute(statement)).scalar_one_or_none()
+        parameters = {"project_id": project_id, "target_id": target_id}
+        return (await session.execute(self._by_id, parameters)).scalar_one_or_none()
 
     async def page(self, session: AsyncSession, project_id: str, request: PageRequest) -> Page[Row]:
-        statement = select(self.model).where(self.model.project_id == project_id)
-        return await paginate(session, statement, self.model.pk, request)
+        return await self._pages.page(session, request, {"project_id": project_id})
 
     async def all_of_project(self, session: AsyncSession, project_id: str) -> Sequence[Row]:
         model = self.model
