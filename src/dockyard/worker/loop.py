@@ -232,11 +232,14 @@ def offered_build_engines(settings: Settings, has_docker: bool) -> list[Dockerfi
 
 
 def is_daemonless(settings: Settings) -> bool:
+    has_docker = docker_answers(settings)
+    return goes_without_docker(has_docker, offered_build_engines(settings, has_docker))
+
+
+def goes_without_docker(has_docker: bool, offered: list[DockerfileEngine]) -> bool:
     """Whether this worker goes without a Docker engine: none answers and it builds with
     kaniko (buildah) alone. It then claims kaniko builds only and runs no jobs."""
-    if docker_answers(settings):
-        return False
-    return offered_build_engines(settings, has_docker=False) == [DockerfileEngine.KANIKO]
+    return not has_docker and offered == [DockerfileEngine.KANIKO]
 
 
 def image_engines(settings: Settings, offered: list[DockerfileEngine]) -> dict[str, ImageEngine]:
@@ -336,7 +339,7 @@ def create_worker(
         wake,
     )
     handlers: list[Handler] = [builds]
-    if has_docker or offered != [DockerfileEngine.KANIKO]:
+    if not goes_without_docker(has_docker, offered):
         containers = run_engine(settings)
         handlers += [
             RunDispatcher(settings, database, box, containers, worker_id, wake),
