@@ -408,21 +408,27 @@ def _environment_typos(environ: Mapping[str, str]) -> list[str]:
 
 def _file_typos(environ: Mapping[str, str]) -> list[str]:
     """Keys of the DOCKYARD_CONFIG file that are no setting (every key of it is meant as one)."""
+    known = setting_names()
+    unknown = [key for key in _file_keys(environ) if key not in known]
+    return [
+        typo
+        for key in unknown
+        for typo in misspelled([key], known)
+        or [f"{key} is not a setting ({environ['DOCKYARD_CONFIG']})"]
+    ]
+
+
+def _file_keys(environ: Mapping[str, str]) -> list[str]:
+    """The top-level keys of the DOCKYARD_CONFIG file; none without one, or when it does not
+    parse (pydantic-settings reports the file itself)."""
     config_file = environ.get("DOCKYARD_CONFIG")
     if not config_file or not Path(config_file).is_file():
         return []
     try:
         with Path(config_file).open("rb") as handle:
-            keys = list(tomllib.load(handle))
+            return list(tomllib.load(handle))
     except tomllib.TOMLDecodeError:
-        return []  # pydantic-settings reports the file itself
-    known = setting_names()
-    unknown = [key for key in keys if key not in known]
-    return [
-        typo
-        for key in unknown
-        for typo in misspelled([key], known) or [f"{key} is not a setting ({config_file})"]
-    ]
+        return []
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -478,14 +484,6 @@ def _variables_of(name: str) -> list[str]:
     return [f"{ENV_PREFIX}{name.upper()}"]
 
 
-def _file_keys(environ: Mapping[str, str]) -> set[str]:
-    config_file = environ.get("DOCKYARD_CONFIG")
-    if not config_file or not Path(config_file).is_file():
-        return set()
-    with Path(config_file).open("rb") as handle:
-        return set(tomllib.load(handle))
-
-
 def _is_secret(name: str) -> bool:
     return not SECRET_WORDS.isdisjoint(name.lower().split("_"))
 
@@ -508,7 +506,7 @@ def effective_settings(
     """Every setting of `settings` as read from `environ` (its variables first, then the
     DOCKYARD_CONFIG file, then the default), secrets elided."""
     upper = {key.upper(): key for key in environ}  # variables are matched case-insensitively
-    in_file = _file_keys(environ)
+    in_file = set(_file_keys(environ))
     values = settings.model_dump(mode="json")
     shown = []
     for name in setting_names():
