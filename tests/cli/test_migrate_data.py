@@ -20,6 +20,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
 from dockyard.logs import repository as logs
+from dockyard.logs.repository import NewLine
 from tests.conftest import issue_token
 from tests.helpers import IMAGE_JOB, VCS_JOB, created_id, minimal_job
 
@@ -69,13 +70,10 @@ def get(client: TestClient, path: str) -> Any:
 
 
 def add_lines(settings: Settings, kind: str, owner: str, lines: list[str]) -> None:
-    rows = [
-        {"owner_kind": kind, "owner_id": owner, "container_id": "c1", "ts": utcnow(), "line": line}
-        for line in lines
-    ]
+    rows = [NewLine(kind, owner, "c1", False, utcnow(), line) for line in lines]
 
     async def work(session: Any) -> None:
-        await logs.append(session, rows)
+        await logs.append_many(session, rows)
         await session.commit()
 
     asyncio.run(run_in_session(settings.resolved_database_url, work))

@@ -9,6 +9,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 from dockyard.logs import repository
+from dockyard.logs.repository import NewLine
 from dockyard.logs.retention import LogJanitor
 from dockyard.migrations import prepare_storage
 
@@ -21,32 +22,11 @@ def test_old_and_surplus_lines_go(settings: Settings) -> None:
         database = Database(settings.resolved_database_url)
         now = utcnow()
         rows = [
-            {
-                "owner_kind": "run",
-                "owner_id": "old-run",
-                "container_id": "c",
-                "ts": now - timedelta(days=8),
-                "line": "old",
-            },
-            {
-                "owner_kind": "run",
-                "owner_id": "old-run",
-                "container_id": "c",
-                "ts": now,
-                "line": "recent",
-            },
-        ] + [
-            {
-                "owner_kind": "build",
-                "owner_id": "chatty",
-                "container_id": "b",
-                "ts": now,
-                "line": f"line {i}",
-            }
-            for i in range(150)
-        ]
+            NewLine("run", "old-run", "c", False, now - timedelta(days=8), "old"),
+            NewLine("run", "old-run", "c", False, now, "recent"),
+        ] + [NewLine("build", "chatty", "b", False, now, f"line {i}") for i in range(150)]
         async with database.sessions() as session:
-            await repository.append(session, rows)
+            await repository.append_many(session, rows)
             await session.commit()
         removed = await LogJanitor(settings, database).clean()
         async with database.sessions() as session:

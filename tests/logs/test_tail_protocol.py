@@ -15,24 +15,16 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
 from dockyard.logs import repository
+from dockyard.logs.repository import NewLine
 from tests.conftest import assert_error, token_with
 from tests.helpers import minimal_job
 
 
 def append_lines(settings: Settings, run_id: str, *lines: str) -> None:
-    rows = [
-        {
-            "owner_kind": "run",
-            "owner_id": run_id,
-            "container_id": "c1",
-            "ts": utcnow(),
-            "line": line,
-        }
-        for line in lines
-    ]
+    rows = [NewLine("run", run_id, "c1", False, utcnow(), line) for line in lines]
 
     async def write(session: Any) -> None:
-        await repository.append(session, rows)
+        await repository.append_many(session, rows)
         await session.commit()
 
     asyncio.run(run_in_session(settings.resolved_database_url, write))

@@ -18,6 +18,7 @@ from dockyard.config import Settings
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
 from dockyard.logs import repository as logs_repository
+from dockyard.logs.repository import NewLine
 from dockyard.notifications.models import NotificationDelivery, NotificationIntegration
 from dockyard.notifications.payloads import slack_body
 from tests.conftest import token_with
@@ -55,8 +56,8 @@ def fail_build(settings: Settings, build_id: str) -> dict[str, dict[str, Any]]:
                 build = (
                     await session.execute(select(Build).where(Build.id == build_id))
                 ).scalar_one()
-                row = {"owner_kind": "build", "owner_id": build_id, "container_id": "c"}
-                await logs_repository.append(session, [row | {"ts": utcnow(), "line": LINE}])
+                row = NewLine("build", build_id, "c", False, utcnow(), LINE)
+                await logs_repository.append_many(session, [row])
                 build.status = "FAILURE"
                 build.concluded_at = utcnow()
                 await build_moved(session, build)

@@ -15,18 +15,16 @@ from dockyard.db.base import utcnow
 from dockyard.db.session import run_in_session
 from dockyard.logs import repository as logs
 from dockyard.logs.models import LogLine
+from dockyard.logs.repository import NewLine
 from dockyard.runs.models import JobRun
 from tests.helpers import minimal_job, minimal_service
 
 
 def _store_lines(settings: Settings, owners: list[tuple[str, str]]) -> None:
-    rows = [
-        {"owner_kind": kind, "owner_id": owner, "container_id": "c", "ts": utcnow(), "line": "x"}
-        for kind, owner in owners
-    ]
+    rows = [NewLine(kind, owner, "c", False, utcnow(), "x") for kind, owner in owners]
 
     async def append(session: AsyncSession) -> None:
-        await logs.append(session, rows)
+        await logs.append_many(session, rows)
         await session.commit()
 
     asyncio.run(run_in_session(settings.resolved_database_url, append))

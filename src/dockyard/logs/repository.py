@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.logs.models import LogLine
@@ -28,22 +28,26 @@ class LogOwners:
         return (LogLine.owner_kind == self.kind) & LogLine.owner_id.in_(self.ids.scalar_subquery())
 
 
-# A line to store: owner_kind, owner_id, container_id, from_container, ts, line (a plain
-# tuple: a flood makes one a line).
-NewLine = tuple[str, str, str, bool, datetime, str]
-NEW_LINE_COLUMNS = "owner_kind, owner_id, container_id, from_container, ts, line"
+class NewLine(NamedTuple):
+    """A line to store (a tuple: a flood makes one a line, and the driver takes it as is)."""
+
+    owner_kind: str
+    owner_id: str
+    container_id: str
+    from_container: bool
+    ts: datetime
+    line: str
+
+
+NEW_LINE_COLUMNS = ", ".join(NewLine._fields)
 INSERT_LINE = f"INSERT INTO {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
 COPY_LINES = f"COPY {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) FROM STDIN"
 
 
-async def append(session: AsyncSession, rows: Sequence[dict[str, object]]) -> None:
-    if rows:
-        await session.execute(insert(LogLine), list(rows))
-
-
 async def append_many(session: AsyncSession, rows: Sequence[NewLine]) -> None:
     """A log writer's batch, in the session's transaction, in one statement: the driver's
-    executemany on SQLite, a COPY on PostgreSQL (each many times faster than `append`)."""
+    executemany on SQLite, a COPY on PostgreSQL (each many times faster than the ORM's
+    insert)."""
     if not rows:
         return
     connection = await session.connection()
@@ -53,7 +57,7 @@ async def append_many(session: AsyncSession, rows: Sequence[NewLine]) -> None:
             for row in rows:
                 await copy.write_row(row)
         return
-    values = [(*row[:4], sqlite_time(row[4]), row[5]) for row in rows]
+    values = [(*row[:4], sqlite_time(row.ts), row.line) for row in rows]
     await connection.exec_driver_sql(INSERT_LINE, values)
 
 

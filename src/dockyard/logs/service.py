@@ -110,13 +110,8 @@ class LogWriter:
         return True
 
     def _row(self, line: str, at: datetime | None = None) -> repository.NewLine:
-        return (
-            self.owner_kind,
-            self.owner_id,
-            self.container_id,
-            at is not None,
-            at or utcnow(),
-            line,
+        return repository.NewLine(
+            self.owner_kind, self.owner_id, self.container_id, at is not None, at or utcnow(), line
         )
 
     async def room(self) -> None:
@@ -170,7 +165,7 @@ class LogWriter:
     def _marker(self, rows: list[repository.NewLine]) -> repository.NewLine:
         marker = self._row(f"dockyard: {self._unreported} log lines dropped: {DROPPED_REASON}")
         if rows:
-            marker = (*marker[:4], rows[0][4], marker[5])  # in its place in time
+            marker = marker._replace(ts=rows[0].ts)  # in its place in time
         return marker
 
     def _owner(self) -> str:
