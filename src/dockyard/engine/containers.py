@@ -213,7 +213,9 @@ class DockerEngine:
         reading thread. EngineUnavailable when the stream ends while the container still
         runs: the engine went away (restarted) and a live-restored container keeps writing."""
         since_seconds = since.timestamp() if since else None
-        stream = await self._api(lambda api: _followed_log(api, container_id, since_seconds))
+        stream = await self._api(
+            lambda api: followed_log(api, "/containers/{0}/logs", container_id, since_seconds)
+        )
         last_frame: deque[bytes] = deque(maxlen=1)
         try:
             await self._relay_lines(
@@ -602,19 +604,19 @@ class RelayCancelled(Exception):
     """The event loop no longer takes the relayed items."""
 
 
-def _followed_log(
-    api: APIClient, container_id: str, since: float | None
+def followed_log(
+    api: APIClient, path: str, object_id: str, since: float | None
 ) -> CancellableStream[bytes]:
-    """The container's log frames, followed (docker-py's `logs(follow=True)` reads each
-    frame's header and payload with reads of their own, costing more than all the rest of a
-    line's way into the database: here they are cut from whatever the engine sent)."""
+    """The log frames of a container or a swarm service (`path`, of `object_id`), followed,
+    through the helpers docker-py uses itself (unannotated in its stub). docker-py's
+    `logs(follow=True)` reads each frame's header and payload with reads of their own,
+    costing more than all the rest of a line's way into the database: here they are cut
+    from whatever the engine sent."""
     internal: Any = api
     params: dict[str, Any] = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
     if since is not None:
         params["since"] = since
-    response = internal._get(
-        internal._url("/containers/{0}/logs", container_id), params=params, stream=True
-    )
+    response = internal._get(internal._url(path, object_id), params=params, stream=True)
     internal._raise_for_status(response)
     raw = response.raw
     chunks = (

@@ -46,7 +46,6 @@ from docker.types import (
     ServiceMode,
     TaskTemplate,
 )
-from docker.types.daemon import CancellableStream
 
 from dockyard.engine.base import (
     ContainerExists,
@@ -67,6 +66,7 @@ from dockyard.engine.containers import (
     checked_file_path,
     docker_time,
     explanation,
+    followed_log,
     frame_lines,
     frames_after,
     remembering,
@@ -197,7 +197,9 @@ class SwarmEngine(DockerEngine):
         it has ended.
         Cancelling closes the stream, which ends the reading thread."""
         since_seconds = since.timestamp() if since else 0
-        stream = await self._swarm(lambda api: _followed_log(api, container_id, since_seconds))
+        stream = await self._api(
+            lambda api: followed_log(api, "/services/{0}/logs", container_id, since_seconds)
+        )
         last_frame: deque[bytes] = deque(maxlen=1)
         relaying = asyncio.create_task(
             self._relay_lines(
@@ -411,16 +413,6 @@ def _labelled_states(api: SwarmApi, selector: str) -> list[LabelledContainer]:
             state = _service_state(api, service["ID"])
             states.append(LabelledContainer(state, service["Spec"].get("Labels") or {}))
     return states
-
-
-def _followed_log(api: SwarmApi, service_id: str, since: float) -> CancellableStream[bytes]:
-    """docker-py's `service_logs(follow=True)` made closable (it returns a bare generator),
-    through the same helpers docker-py uses for a container's log, unannotated in its stub."""
-    internal: Any = api
-    params = {"follow": True, "stdout": True, "stderr": True, "timestamps": True, "since": since}
-    url = internal._url("/services/{0}/logs", service_id)
-    response = internal._get(url, params=params, stream=True)
-    return CancellableStream(internal._get_result_tty(True, response, False), response)
 
 
 def _log_tail(api: SwarmApi, service_id: str, count: int, since: float) -> Iterable[bytes]:
