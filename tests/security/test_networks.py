@@ -1,4 +1,4 @@
-"""A hostile project's build steps and jobs try to connect to dockyard's own services (the API,
+"""A hostile project's build steps (on BuildKit and kaniko) and jobs try to connect to dockyard's own services (the API,
 the registry, PostgreSQL), to any other listener of the worker's machine (on its loopback or at
 the gateway of the container's network) and to another project's job; none of it connects.
 Containers of one project still reach each other, and a project's network goes with it."""
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import docker
 import pytest
 
-from tests.builds.conftest import LiveDockyard
+from tests.builds.conftest import ENGINES, LiveDockyard, push_base_image
 from tests.gc.test_gc import gc
 from tests.live import DOCKER_HOST, free_port
 from tests.runs.conftest import busybox_job, serving
@@ -156,28 +156,36 @@ def test_a_job_cannot_connect_to_the_machines_services(
     assert verdicts(lines, list(targets)) == dict.fromkeys(targets, "SHUT"), lines
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 def test_a_build_step_cannot_connect_to_the_machines_services(
-    live: LiveDockyard, listeners: Listeners
+    live: LiveDockyard, listeners: Listeners, engine: str
 ) -> None:
+    if engine == "kaniko":
+        push_base_image(live)
     targets = dockyard_targets(live, listeners)
     repo = live.sample.repo
     dockerfile = "FROM local/busybox:1\nCOPY knock.sh /knock.sh\nRUN sh /knock.sh\n"
-    repo.commit({"Dockerfile": dockerfile, "knock.sh": connect_script(targets)}, branch="knock")
+    branch = f"knock-{engine}"
+    repo.commit({"Dockerfile": dockerfile, "knock.sh": connect_script(targets)}, branch=branch)
     job = live.post(
         "/jobs/manual",
         {
-            "name": "builds and knocks",
+            "name": f"builds and knocks {engine}",
             "billing": {"deploymentPlan": "nf-compute-20"},
             "backoffLimit": 0,
             "deployment": {
                 "vcs": {
                     "projectUrl": repo.url,
                     "projectType": "github",
-                    "projectBranch": "knock",
+                    "projectBranch": branch,
                 },
             },
             "buildSettings": {
-                "dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}
+                "dockerfile": {
+                    "buildEngine": engine,
+                    "dockerFilePath": "/Dockerfile",
+                    "dockerWorkDir": "/",
+                }
             },
         },
     )["id"]
