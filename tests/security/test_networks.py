@@ -1,7 +1,8 @@
-"""A hostile project's build steps (on BuildKit and kaniko) and jobs try to connect to dockyard's own services (the API,
-the registry, PostgreSQL), to any other listener of the worker's machine (on its loopback or at
-the gateway of the container's network) and to another project's job; none of it connects.
-Containers of one project still reach each other, and a project's network goes with it."""
+"""A hostile project's build steps (on BuildKit and on kaniko) and jobs try to connect to
+dockyard's own services (the API, the registry, PostgreSQL), to any other listener of the
+worker's machine (on its loopback or at the gateway of the container's network) and to
+another project's job; none of it connects. Containers of one project still reach each
+other, and a project's network goes with it."""
 
 from __future__ import annotations
 
