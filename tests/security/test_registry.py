@@ -23,7 +23,7 @@ from docker.errors import ImageNotFound
 
 from dockyard.engine.dockercli import DOCKER_CLI
 from dockyard.engine.registry import MANIFEST_MEDIA_TYPES
-from tests.builds.conftest import LiveDockyard, docker_config
+from tests.builds.conftest import LiveDockyard, docker_config, push_base_image
 from tests.gitrepos import GitRepo
 from tests.live import DOCKER_HOST, free_port
 from tests.runs.conftest import busybox_job, connect, serving
@@ -56,7 +56,7 @@ def pushed_digest(live: LiveDockyard, repository: str, tag: str) -> str | None:
     return found.headers.get("Docker-Content-Digest") if found.status_code == 200 else None
 
 
-def vcs_job(live: LiveDockyard, name: str, url: str, command: str) -> str:
+def vcs_job(live: LiveDockyard, name: str, url: str, command: str, engine: str = "buildkit") -> str:
     body = {
         "name": name,
         "billing": {"deploymentPlan": "nf-compute-20"},
@@ -65,7 +65,13 @@ def vcs_job(live: LiveDockyard, name: str, url: str, command: str) -> str:
             "vcs": {"projectUrl": url, "projectType": "github", "projectBranch": "main"},
             "docker": {"configType": "customCommand", "customCommand": command},
         },
-        "buildSettings": {"dockerfile": {"dockerFilePath": "/Dockerfile", "dockerWorkDir": "/"}},
+        "buildSettings": {
+            "dockerfile": {
+                "buildEngine": engine,
+                "dockerFilePath": "/Dockerfile",
+                "dockerWorkDir": "/",
+            }
+        },
     }
     job_id: str = live.post("/jobs/manual", body)["id"]
     return job_id
@@ -180,6 +186,21 @@ def test_a_build_cannot_base_itself_on_an_image_of_dockyards_registry(
     with pytest.raises(ImageNotFound):
         docker_client.images.get(image)
     assert_build_from_is_refused(live, "derived", image)
+
+
+def test_a_kaniko_build_cannot_base_itself_on_another_projects_image(
+    live: LiveDockyard, victim: dict[str, Any]
+) -> None:
+    """buildah gets dockyard's login for the base images' namespace (`local/`) only."""
+    push_base_image(live)
+    image = victim["build"]["registry"]["uri"]
+    derived = GitRepo(live.sample.repo.root, "acme/derived-kaniko")
+    derived.commit({"Dockerfile": f"FROM {image}\nRUN echo derived >> /hello.txt\n"})
+    job = vcs_job(live, "derived kaniko", derived.url, "cat /hello.txt", engine="kaniko")
+    build = live.post(f"/jobs/{job}/build", {})
+    done = live.wait_for(f"/jobs/{job}/build/{build['id']}")
+    assert done["status"] == "FAILURE", live.lines(build["id"])
+    assert "unauthorized: authentication required" in "\n".join(live.lines(build["id"]))
 
 
 def test_an_image_a_run_pulled_serves_no_other_build(
