@@ -176,22 +176,26 @@ class Catalog(Generic[Row, Spec]):
     async def create(
         self, session: AsyncSession, box: SecretBox, project_id: str, spec: Spec
     ) -> Stored[Row, Spec]:
-        """A new target; 409 if one with the id of `spec`'s name exists."""
-        await get_project(session, project_id)
+        """A new target; 404 for a missing project, 409 if one with the id of `spec`'s name
+        exists. The insert asks both of the table's constraints (the project key, the id
+        unique per project) instead of two look-ups first; only a refused insert looks."""
         name = self.name_of(spec)
-        target_id = slugify(name)
-        if await self.table.get(session, project_id, target_id) is not None:
-            raise self._clash(target_id, name)
-        row = self.new_row(project_id, target_id, new_uid())
+        row = self.new_row(project_id, slugify(name), new_uid())
         stored = self.store(box, row, spec)
         session.add(row)
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            await get_project(session, project_id)
+            raise self._clash(row.id, name) from None
         return await self.commit(session, stored)
 
     async def put(
         self, session: AsyncSession, box: SecretBox, project_id: str, spec: Spec
     ) -> Stored[Row, Spec]:
-        """Create the target named by `spec`, or replace the spec of the one with that id."""
-        await get_project(session, project_id)
+        """Create the target named by `spec`, or replace the spec of the one with that id (a
+        found row proves its project; `create` reports a missing one)."""
         row = await self.table.get(session, project_id, slugify(self.name_of(spec)))
         if row is None:
             return await self.create(session, box, project_id, spec)
