@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -70,6 +72,30 @@ def test_team_alias_serves_the_same_routes(client: TestClient) -> None:
     assert created.status_code == 200
     assert client.get("/v1/projects/aliased").json()["data"]["name"] == "Aliased"
     assert client.get("/v1/teams/dockyard/projects/aliased").status_code == 200
+
+
+def _may_meet(path: str, other: str) -> bool:
+    """Whether a request path could match both route templates (a `{param}` matches any
+    segment)."""
+    ours, theirs = path.split("/"), other.split("/")
+    return len(ours) == len(theirs) and all(
+        a == b or a.startswith("{") or b.startswith("{") for a, b in zip(ours, theirs, strict=True)
+    )
+
+
+def test_no_request_matches_two_routes(tmp_path: Path) -> None:
+    """The routers are tried most requested first (app.V1_ROUTERS), which must not decide
+    which route answers: no method and path meets two route templates."""
+    paths = create_app(Settings(data_dir=tmp_path)).openapi()["paths"]
+    served = [(method, path) for path, item in paths.items() for method in item]
+    assert len(served) > 150
+    both = [
+        (method, path, other)
+        for index, (method, path) in enumerate(served)
+        for other_method, other in served[index + 1 :]
+        if method == other_method and _may_meet(path, other)
+    ]
+    assert both == []
 
 
 def test_unknown_team_is_404(client: TestClient) -> None:
