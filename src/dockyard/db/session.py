@@ -130,6 +130,17 @@ def _drop_on_rollback(session: Session) -> None:
     session.info.pop(ON_COMMIT, None)
 
 
+async def as_one_statement(session: AsyncSession) -> None:
+    """For a unit of work that is one statement: on PostgreSQL that statement, the session's
+    first, then commits on its own (autocommit), which spares the BEGIN and COMMIT round
+    trips; the session's commit has nothing left to do. A session already in a transaction,
+    or on SQLite, is left as it is."""
+    bind = session.bind
+    if session.in_transaction() or bind is None or bind.dialect.name != "postgresql":
+        return
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+
+
 def _first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc).splitlines()[0]
 

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dockyard.auth.service import Principal
 from dockyard.db.repository import Page, PageRequest
+from dockyard.db.session import as_one_statement
 from dockyard.errors import Conflict, NotFound
 from dockyard.projects.schemas import app_id
 from dockyard.projects.service import get_project, new_uid, slugify
@@ -182,6 +183,9 @@ class Catalog(Generic[Row, Spec]):
         name = self.name_of(spec)
         row = self.new_row(project_id, slugify(name), new_uid())
         stored = self.store(box, row, spec)
+        vcs = self.vcs_of(spec)
+        if vcs is None or vcs.self_hosted_vcs_id is None:  # no look-up after the insert
+            await as_one_statement(session)
         session.add(row)
         try:
             await session.flush()
