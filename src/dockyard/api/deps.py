@@ -48,10 +48,10 @@ async def get_worker_wake(request: Request) -> WorkSignal:
 READ_ONLY_METHODS = frozenset({"GET", "HEAD"})
 
 
-async def get_session(
-    connection: HTTPConnection, database: Annotated[Database, Depends(get_database)]
-) -> AsyncIterator[AsyncSession]:
-    """A session for the request; GET requests and WebSockets only read."""
+async def get_session(connection: HTTPConnection) -> AsyncIterator[AsyncSession]:
+    """A session for the request; GET requests and WebSockets only read. (The database is
+    read here, not through `get_database`: each dependency costs every request.)"""
+    database: Database = connection.app.state.db
     reads_only = connection.scope.get("method", "GET") in READ_ONLY_METHODS
     async with (database.reads if reads_only else database.sessions)() as session:
         yield session
