@@ -414,6 +414,17 @@ class CronJobResponse(JobResponseFields, CronJobSpec):
 JobResponse = ManualJobResponse | CronJobResponse
 
 
+class ListedSpec(WireModel):
+    """What a job's list entry shows of its stored spec, parsed without the rest: a page of
+    jobs parses one spec per job, and the whole create body costs more than the page's
+    query."""
+
+    description: str | None = None
+    disabled_ci: bool | None = Field(None, alias="disabledCI")
+    tags: list[str] | None = None
+    suspended: bool | None = None
+
+
 class JobSummary(WireModel):
     """A job in lists (GET /jobs; the project detail adds `app_id(...)` the same way)."""
 

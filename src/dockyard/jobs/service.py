@@ -140,7 +140,7 @@ def cron_spec_of(job: Job) -> CronJobSpec:
 
 
 def summary(job: Job) -> JobSummary:
-    spec = spec_of(job)
+    spec = repository.listed_of(job)
     return JobSummary(
         id=job.id,
         uid=job.uid,
@@ -150,7 +150,7 @@ def summary(job: Job) -> JobSummary:
         project_id=job.project_id,
         disabled_ci=bool(spec.disabled_ci),
         tags=spec.tags or [],
-        suspended=isinstance(spec, CronJobSpec) and spec.suspended,
+        suspended=job.job_type == "cron" and bool(spec.suspended),
     )
 
 
