@@ -468,7 +468,9 @@ class RunRunner:
         health = asyncio.create_task(prober.watch(self.recipe.health_checks))
         exited = asyncio.create_task(self.containers.wait(state.id))
         name = self.run_row.container_name or state.id
-        sampling = asyncio.create_task(self.usage.watch(state, name, self.recipe.memory_bytes))
+        sampling = asyncio.create_task(
+            self.usage.watch(state.id, state.started_at, name, self.recipe.memory_bytes)
+        )
         try:
             done = await _first_of({health, exited}, following)
             if exited not in done:
