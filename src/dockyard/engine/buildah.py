@@ -38,6 +38,8 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
+import structlog
+
 from dockyard.engine import cgroups, process
 from dockyard.engine.base import LineSink, RegistryCredentials, ResourceUsage
 from dockyard.engine.buildopts import (
@@ -74,6 +76,8 @@ ERROR_PREFIX = "Error: "
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 TURN_POLL_SECONDS = 0.1
+
+log = structlog.get_logger(__name__)
 
 
 class BuildahEngine:
@@ -245,15 +249,19 @@ class BuildahEngine:
     @contextlib.contextmanager
     def _own_cgroup(self, key: str | None) -> Iterator[Callable[[int], None] | None]:
         """What places the build's process in the cgroup of `key`, made for it and removed
-        after it (None without a key); `usage` reads it once the process is in."""
-        if key is None:
+        after it; `usage` reads it once the process is in. None without a key, or where this
+        worker may not make cgroups (not root): the build goes on unmeasured."""
+        cgroup = None if key is None else _made(f"dockyard-builds/{key}")
+        if key is None or cgroup is None:
             yield None
             return
-        cgroup = cgroups.own(f"dockyard-builds/{key}")
-        cgroup.create()
 
         def place(pid: int) -> None:
-            cgroup.add(pid)
+            try:
+                cgroup.add(pid)
+            except OSError as exc:
+                log.warning("build not measured: not placed in its cgroup", error=str(exc))
+                return
             self.cgroups[key] = cgroup
 
         try:
@@ -330,6 +338,17 @@ class BuildahEngine:
         """The working containers a build left (killed or failed mid-step); shielded, so an
         abort's cancellation cannot cut it short."""
         await asyncio.shield(self._run(storage, scratch, ["rm", "--all"], None))
+
+
+def _made(name: str) -> cgroups.Cgroup | None:
+    """The cgroup `name` below the worker's, made (None where it may not be)."""
+    try:
+        cgroup = cgroups.own(name)
+        cgroup.create()
+    except OSError as exc:
+        log.warning("build not measured: no cgroup of its own", error=str(exc))
+        return None
+    return cgroup
 
 
 def base_registries(dockerfile: str) -> set[str]:

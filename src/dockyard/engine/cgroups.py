@@ -81,13 +81,15 @@ class Cgroup:
 
 def own(name: str) -> Cgroup:
     """The cgroup `name` below this process's own (in the memory hierarchy, on v1): a child
-    it may create and move its children into."""
+    it may create and move its children into (OSError when it has none)."""
     lines = Path("/proc/self/cgroup").read_text().splitlines()
     by_controllers = {line.split(":", 2)[1]: line.split(":", 2)[2] for line in lines}
     if unified():
         return Cgroup(by_controllers[""]).child(name)
-    memory = next(path for key, path in by_controllers.items() if V1_PROCS in key.split(","))
-    return Cgroup(memory).child(name)
+    for controllers, path in by_controllers.items():
+        if V1_PROCS in controllers.split(","):
+            return Cgroup(path).child(name)
+    raise FileNotFoundError(f"this process has no {V1_PROCS} cgroup")
 
 
 def _stat(path: Path) -> dict[str, int]:
