@@ -283,8 +283,7 @@ class RunRunner:
         while True:
             await self._wait_for_retry()
             state = await self._begin_or_resume(run_secrets, logs)
-            self._arm(deadline)
-            final = await self._watch(state, logs)
+            final = await self._watch(state, logs, deadline)
             if await self._count_exit(final, logs):
                 return
 
@@ -340,8 +339,6 @@ class RunRunner:
             if found is not None and (found.running or found.finished_at is not None):
                 logs.container_id = row.container_name
                 logs.write(f"Reattached to attempt {row.attempt}")
-                if not row.active:  # its worker died before recording the start
-                    await self._record_start(found)
                 return found
             if found is not None:  # created, never started: start it afresh
                 await self.containers.remove(found.id)
@@ -357,11 +354,12 @@ class RunRunner:
             return self._not_started(exc.message, logs)
         try:
             state = await self.containers.start(spec)
+            # A new container has no lines stored yet: its log is followed from its start.
+            self.cursor, self.followed = LogCursor(), state.id
         except ContainerExists as exists:
             state = exists.state
         except RunFailed as exc:
             return self._not_started(f"the container could not start: {exc.message}", logs)
-        await self._record_start(state)
         RUN_PHASE_SECONDS.labels("start").observe(time.monotonic() - beginning)
         logs.write(f"Attempt {row.attempt} started (runtime {await self.containers.runtime()})")
         return state
@@ -443,8 +441,11 @@ class RunRunner:
             )
         return logins[0]
 
-    async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
-        """Until the attempt's container exits (or a probe ends it); its final state."""
+    async def _watch(
+        self, state: ContainerState, logs: LogWriter, deadline: asyncio.Timeout
+    ) -> ContainerState:
+        """Until the attempt's container exits (or a probe ends it); its final state. Its log
+        is followed before the start is recorded, so its first line is not kept waiting."""
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
@@ -459,6 +460,13 @@ class RunRunner:
             )
             self.followed = state.id
         following = asyncio.create_task(self._follow_container_lines(state, logs))
+        try:
+            if not self.run_row.active:  # a new attempt, or its worker died before recording it
+                await self._record_start(state)
+            self._arm(deadline)
+        except BaseException:
+            following.cancel()
+            raise
         prober = Prober(
             self.containers,
             state.id,
