@@ -381,10 +381,7 @@ class RunRunner:
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
-        login = await self._credentials()
-        if login is not None and recipe.external:  # redacted too, should a pull show it
-            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
-        image = await self.containers.ensure_image(recipe.image, login, on_line=logs.write)
+        image, network = await asyncio.gather(self._image(run_secrets, logs), self._network())
         assert self.run_row.container_name is not None
         if recipe.storage_mb and not await self.containers.supports_storage_limit():
             logs.write(
@@ -406,13 +403,20 @@ class RunRunner:
                 "dockyard.job": self.run_row.job_id,
                 "dockyard.attempt": str(self.run_row.attempt),
             },
-            network_mode=await self._network(),
+            network_mode=network,
             nano_cpus=recipe.nano_cpus,
             memory_bytes=recipe.memory_bytes,
             pids_limit=recipe.pids_limit,
             shm_size_bytes=recipe.shm_size_mb * MIB if recipe.shm_size_mb else None,
             storage_bytes=recipe.storage_mb * MIB if recipe.storage_mb else None,
         )
+
+    async def _image(self, run_secrets: RunSecrets, logs: LogWriter) -> str:
+        """The id of the run's image on the engine, pulled if need be."""
+        login = await self._credentials()
+        if login is not None and self.recipe.external:  # redacted too, should a pull show it
+            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
+        return await self.containers.ensure_image(self.recipe.image, login, on_line=logs.write)
 
     async def _network(self) -> str:
         network = self.settings.container_network
