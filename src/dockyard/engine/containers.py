@@ -228,10 +228,7 @@ class DockerEngine:
         after = last_frame[0] if last_frame else None
         missed = await self._api(
             lambda api: frames_after(
-                lambda count: api.logs(
-                    container_id, stream=True, timestamps=True, tail=count, since=since_seconds
-                ),
-                after,
+                lambda count: log_tail(api, container_id, since_seconds, count), after
             )
         )
         for line, at in frame_lines(missed):
@@ -612,10 +609,23 @@ def followed_log(
     `logs(follow=True)` reads each frame's header and payload with reads of their own,
     costing more than all the rest of a line's way into the database: here they are cut
     from whatever the engine sent."""
+    return _log_frames(api, path, object_id, {"follow": 1, "since": since})
+
+
+def log_tail(
+    api: APIClient, container_id: str, since: float | None, count: int
+) -> CancellableStream[bytes]:
+    """The container's last `count` log frames (from `since`), cut as `followed_log` cuts
+    them: a flood the followed stream missed is read again this way."""
+    return _log_frames(api, "/containers/{0}/logs", container_id, {"since": since, "tail": count})
+
+
+def _log_frames(
+    api: APIClient, path: str, object_id: str, options: dict[str, Any]
+) -> CancellableStream[bytes]:
     internal: Any = api
-    params: dict[str, Any] = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
-    if since is not None:
-        params["since"] = since
+    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "timestamps": 1}
+    params |= {name: value for name, value in options.items() if value is not None}
     response = internal._get(internal._url(path, object_id), params=params, stream=True)
     internal._raise_for_status(response)
     raw = response.raw
