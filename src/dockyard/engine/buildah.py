@@ -4,11 +4,13 @@ job (a Dockerfile build with no Docker engine, pushed straight to a registry) fr
 
 Each project has its own buildah storage under the data dir (`buildah/<projectId>`), kept
 between builds: with `--layers` every step is cached there, and only that project's builds
-see it. The storage driver is vfs: a layer is a plain directory, nothing is ever mounted on
-the host, so a build killed mid-step (abort, timeout, worker crash) leaves no mount behind,
-only working containers, which `buildah rm --all` removes after a failed build and before
-the next one. A project's builds on a machine therefore take turns, by a file lock in the
-storage that a killed worker's death releases.
+see it. Each build runs in a cgroup of its own below the worker's (`dockyard-builds/<key>`,
+runc's step cgroups nested in it), which `usage` reads. The storage driver is vfs: a layer
+is a plain directory, nothing is ever mounted on the host, so a build killed mid-step
+(abort, timeout, worker crash) leaves no mount behind, only working containers, which
+`buildah rm --all` removes after a failed build and before the next one. A project's builds
+on a machine therefore take turns, by a file lock in the storage that a killed worker's
+death releases.
 
 Steps run under `--isolation oci` (runc) with no network: buildah's own bridge (CNI) would
 number containers in a private range that docker-up.sh's rules do not contain. With
@@ -33,11 +35,13 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from dockyard.engine import process
-from dockyard.engine.base import LineSink, RegistryCredentials
+import structlog
+
+from dockyard.engine import cgroups, process
+from dockyard.engine.base import LineSink, RegistryCredentials, ResourceUsage
 from dockyard.engine.buildopts import (
     build_arg_env,
     build_arg_options,
@@ -73,6 +77,8 @@ STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 TURN_POLL_SECONDS = 0.1
 
+log = structlog.get_logger(__name__)
+
 
 class BuildahEngine:
     """Builds (`ImageBuilder`) and pushes (`ImagePusher`) in the per-project storages under
@@ -93,6 +99,12 @@ class BuildahEngine:
         self.network = network
         self.retries = retries
         self._turns: dict[str, asyncio.Lock] = {}
+        self.cgroups: dict[str, cgroups.Cgroup] = {}
+
+    async def usage(self, key: str, /) -> ResourceUsage | None:
+        """What the build `key`'s process tree has used so far; None when it is not running."""
+        cgroup = self.cgroups.get(key)
+        return None if cgroup is None else await asyncio.to_thread(cgroup.usage)
 
     def storage(self, reference: str) -> Path:
         """The storage of the project whose image `reference` (`registry/project/name:tag`)
@@ -116,10 +128,12 @@ class BuildahEngine:
         labels: Mapping[str, str] | None = None,
         registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
+        usage_key: str | None = None,
     ) -> str:
         """Build `dockerfile` with `context` (relative to `source_dir`), tag the image `tag` in
         its project's storage and return its id. `registry_logins` let base images come from
-        private registries."""
+        private registries. With `usage_key`, `usage(usage_key)` reads its usage while it
+        builds."""
         dockerfile_path, context_dir = source_paths(source_dir, dockerfile, context)
         build_args = build_args or {}
         arg_env = build_arg_env(build_args, ENV_OF_BUILDAH, "buildah")
@@ -155,9 +169,10 @@ class BuildahEngine:
                 registries = {login.registry.split("/")[0] for login in logins}
                 registries |= base_registries(dockerfile_path.read_text(errors="replace"))
                 try:
-                    built = await self._run(
-                        storage, scratch, args, output.feed, arg_env, registries
-                    )
+                    with self._own_cgroup(usage_key) as place:
+                        built = await self._run(
+                            storage, scratch, args, output.feed, arg_env, registries, place
+                        )
                 finally:
                     if not iidfile.exists():  # failed, cancelled: its working containers go
                         await self._remove_containers(storage, scratch)
@@ -231,6 +246,30 @@ class BuildahEngine:
                         await asyncio.sleep(TURN_POLL_SECONDS)
                 yield
 
+    @contextlib.contextmanager
+    def _own_cgroup(self, key: str | None) -> Iterator[Callable[[int], None] | None]:
+        """What places the build's process in the cgroup of `key`, made for it and removed
+        after it; `usage` reads it once the process is in. None without a key, or where this
+        worker may not make cgroups (not root): the build goes on unmeasured."""
+        cgroup = None if key is None else _made(f"dockyard-builds/{key}")
+        if key is None or cgroup is None:
+            yield None
+            return
+
+        def place(pid: int) -> None:
+            try:
+                cgroup.add(pid)
+            except OSError as exc:
+                log.warning("build not measured: not placed in its cgroup", error=str(exc))
+                return
+            self.cgroups[key] = cgroup
+
+        try:
+            yield place
+        finally:
+            self.cgroups.pop(key, None)
+            cgroup.remove()
+
     def _isolation(self) -> list[str]:
         if self.network == "host":
             return ["--isolation=chroot"]
@@ -270,6 +309,7 @@ class BuildahEngine:
         on_line: LineSink | None,
         extra_env: Mapping[str, str] | None = None,
         registries: Collection[str] = (),
+        on_spawn: Callable[[int], None] | None = None,
     ) -> process.Completed:
         storage.mkdir(parents=True, exist_ok=True)
         os.utime(storage)  # when it last served: `dockyard gc` drops storages unused long
@@ -290,7 +330,7 @@ class BuildahEngine:
             *args,
         ]
         try:
-            return await process.run(argv, env=env, on_line=on_line)
+            return await process.run(argv, env=env, on_line=on_line, on_spawn=on_spawn)
         except FileNotFoundError as exc:
             raise EngineUnavailable(f"buildah is missing (apt-get install buildah): {exc}") from exc
 
@@ -298,6 +338,17 @@ class BuildahEngine:
         """The working containers a build left (killed or failed mid-step); shielded, so an
         abort's cancellation cannot cut it short."""
         await asyncio.shield(self._run(storage, scratch, ["rm", "--all"], None))
+
+
+def _made(name: str) -> cgroups.Cgroup | None:
+    """The cgroup `name` below the worker's, made (None where it may not be)."""
+    try:
+        cgroup = cgroups.own(name)
+        cgroup.create()
+    except OSError as exc:
+        log.warning("build not measured: no cgroup of its own", error=str(exc))
+        return None
+    return cgroup
 
 
 def base_registries(dockerfile: str) -> set[str]:
