@@ -19,6 +19,8 @@ match; the config, which names every layer by the digest of its content, is the 
 
 Steps run under `--isolation oci` (runc) with no network: buildah's own bridge (CNI) would
 number containers in a private range that docker-up.sh's rules do not contain. With
+`step_networks` (a Docker engine on this machine) they join the network namespace of a
+container on the engine's default bridge instead, contained as BuildKit's steps are. With
 `DOCKYARD_BUILD_NETWORK=host` they run under `--isolation chroot`, which needs no runtime (a
 worker in an unprivileged pod) and shares the worker's network: unsafe, as for BuildKit.
 
@@ -64,6 +66,7 @@ from dockyard.engine.registry import (
     names_registry,
 )
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
+from dockyard.engine.stepnets import StepNetworks
 from dockyard.errors import BuildFailed, EngineUnavailable, Invalid
 
 BUILDAH = "buildah"
@@ -100,12 +103,14 @@ class BuildahEngine:
         login: RegistryCredentials | None = None,
         *,
         network: str = "default",
+        step_networks: StepNetworks | None = None,
         retries: RegistryRetries = REGISTRY_RETRIES,
     ) -> None:
         self.root = root
         self.registry = registry
         self.login = login
         self.network = network
+        self.step_networks = step_networks
         self.retries = retries
         self._turns: dict[str, asyncio.Lock] = {}
         # The image id of each tag this engine built and has not pushed yet.
@@ -145,10 +150,13 @@ class BuildahEngine:
             *target_option(target),
             *build_arg_options(build_args, arg_env),
             *(f"--label={name}={value}" for name, value in (labels or {}).items()),
-            *self._isolation(),
             *([] if use_cache else ["--no-cache"]),
         ]
-        async with self._turn(storage), _held(storage / USE_LOCK, fcntl.LOCK_SH):
+        async with (
+            self._turn(storage),
+            _held(storage / USE_LOCK, fcntl.LOCK_SH),
+            self._isolation(tag) as isolation,
+        ):
             with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch_dir:
                 scratch = Path(scratch_dir)
                 if (storage / UNFINISHED).exists():  # a build killed with its worker
@@ -166,6 +174,7 @@ class BuildahEngine:
                     f"--iidfile={iidfile}",
                     *_authfile(scratch, logins),
                     *options,
+                    *isolation,
                     *write_secrets(scratch, secrets or {}),
                     "--",
                     str(context_dir),
@@ -272,10 +281,16 @@ class BuildahEngine:
         async with waiting, _held(storage / TURN_LOCK, fcntl.LOCK_EX):
             yield
 
-    def _isolation(self) -> list[str]:
+    @contextlib.asynccontextmanager
+    async def _isolation(self, tag: str) -> AsyncIterator[list[str]]:
+        """How the steps of the build of `tag` run, and on which network."""
         if self.network == "host":
-            return ["--isolation=chroot"]
-        return ["--isolation=oci", "--network=none"]
+            yield ["--isolation=chroot"]
+        elif self.step_networks is None:
+            yield ["--isolation=oci", "--network=none"]
+        else:
+            async with self.step_networks.held(tag) as namespace:
+                yield ["--isolation=oci", f"--network=ns:{namespace}"]
 
     def _plain_http(self, reference: str) -> bool:
         """Whether `reference` is in dockyard's registry on a loopback address, which speaks
