@@ -1,8 +1,11 @@
 """First line: time from asking for a run to its first line being readable, dockyard vs a raw
 `docker run`, alternately in one run (issue 24, goal 1).
 
-- raw:       `docker run --rm --network host local/busybox:1 echo first-line`, until the line
-             is read from its stdout;
+- raw:       `docker run --rm --network <the project's network> local/busybox:1 echo
+             first-line`, until the line is read from its stdout: the bridge network dockyard
+             creates for the project's runs (DOCKYARD_CONTAINER_NETWORK's default), joined by
+             the raw runs too, since setting up a bridge endpoint costs the engine far more
+             than `--network host` (printed as well, as what the network itself costs);
 - REST:      POST /jobs/{id}/runs, until `GET .../logs?runId=` returns the line (polled every
              5 ms);
 - WebSocket: the same POST, until the line arrives on a `queryType=tail` WebSocket of the job
@@ -24,6 +27,7 @@ import time
 from pathlib import Path
 
 import httpx
+from burst import docker, project_networks
 from run_overhead import LINE, Dockyard, raw_first_line
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -71,20 +75,26 @@ async def measure(dockyard: Dockyard, runs: int) -> None:
     async with httpx.AsyncClient(
         base_url=base, headers=dict(dockyard.http.headers), timeout=30
     ) as http:
-        raw_first_line()
-        await one_run(dockyard, http, ws_url)  # warm-up, not measured
-        raw, rest, tail = [], [], []
+        await one_run(dockyard, http, ws_url)  # warm-up (creates the network), not measured
+        network = project_networks(dockyard)[0]
+        raw_first_line(network=network)
+        raw, host, rest, tail = [], [], [], []
         for index in range(runs):
-            raw.append(raw_first_line())
+            raw.append(raw_first_line(network=network))
+            host.append(raw_first_line())
             ours = await one_run(dockyard, http, ws_url)
             rest.append(ours[0])
             tail.append(ours[1])
             print(
-                f"  {index + 1}/{runs}: raw {raw[-1]:.3f} s, REST {rest[-1]:.3f} s, "
-                f"WebSocket {tail[-1]:.3f} s",
+                f"  {index + 1}/{runs}: raw {raw[-1]:.3f} s (host network {host[-1]:.3f} s), "
+                f"REST {rest[-1]:.3f} s, WebSocket {tail[-1]:.3f} s",
                 flush=True,
             )
     raw_median = statistics.median(raw)
+    print(
+        f"the project network itself: raw median {raw_median:.3f} s, on the host network "
+        f"{statistics.median(host):.3f} s"
+    )
     for label, values, target in (("REST", rest, 100), ("WebSocket", tail, 50)):
         median = statistics.median(values)
         print(
@@ -104,6 +114,8 @@ def main() -> None:
             asyncio.run(measure(dockyard, options.runs))
         finally:
             dockyard.stop()
+            for leftover in project_networks(dockyard):
+                docker("network", "rm", leftover)
 
 
 if __name__ == "__main__":

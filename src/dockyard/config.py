@@ -261,13 +261,13 @@ class Settings(BaseSettings):
         default=5.0,
         ge=0,
         description="seconds between two samples of a running job container's CPU, memory, "
-        "network and disk use (0: none are taken)",
+        "network and disk use, and of a build's steps (0: none are taken)",
     )
     usage_max_samples: int = Field(
         default=720,
         ge=4,
-        description="samples kept of a run's attempt: reaching it, every other one is dropped "
-        "(never the peak) and the interval doubles",
+        description="samples kept of a run's attempt or a build: reaching it, every other one "
+        "is dropped (never the peak) and the interval doubles",
     )
     probe_time_scale: float = Field(
         default=1.0,

@@ -172,5 +172,6 @@ def live_with_project(
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
     root = tmp_path_factory.mktemp("live")
-    with live_with_project(root, make_sample_repo(root / "git"), "Builds") as live:
+    sample = make_sample_repo(root / "git")
+    with live_with_project(root, sample, "Builds", DOCKYARD_USAGE_SAMPLE_SECONDS="0.5") as live:
         yield live

@@ -4,9 +4,11 @@ registry."""
 from __future__ import annotations
 
 import base64
+import statistics
 import subprocess
 import tempfile
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -176,6 +178,43 @@ def test_failing_dockerfile_names_the_step(live: LiveDockyard, engine: str) -> N
     assert build["status"] == "FAILURE", build
     assert "exit 3" in build["message"], build
     assert "BUILDING" in build["message"], build
+
+
+# A step that holds 64 MiB for a moment (tail keeps the whole of its input, one line with no
+# end), then idles through a sample or two; {} makes it new, never cached by an earlier run.
+ALLOCATING_DOCKERFILE = (
+    "FROM local/busybox:1\n"
+    "RUN echo {}; sleep 1; head -c 67108864 /dev/zero | tail >/dev/null; sleep 2\n"
+)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_build_metrics_show_the_steps_memory_and_cpu(live: LiveDockyard, engine: str) -> None:
+    sha = live.sample.repo.commit(
+        {"Dockerfile": ALLOCATING_DOCKERFILE.format(uuid.uuid4())},
+        "allocating",
+        branch=f"allocating-{engine}",
+    )
+    job = vcs_job(live, "allocating", engine)
+    started = live.post(f"/jobs/{job}/build", {"sha": sha})
+    build = live.wait_for(f"/jobs/{job}/build/{started['id']}")
+    assert build["status"] == "SUCCESS", build
+
+    response = live.http.get(
+        f"/v1/projects/{live.project}/jobs/{job}/build-metrics",
+        params={"buildId": build["id"], "metricTypes": ["memory", "cpu"]},
+    )
+    assert response.status_code == 200, response.text
+    found = response.json()["data"]
+    memory, cpu = (found[metric]["values"] for metric in ("memory", "cpu"))
+    assert len(memory) == 1 and memory[0]["metadata"]["buildId"] == build["id"], memory
+    assert memory[0]["metadata"]["containerName"] == engine
+    # kaniko's series is buildah's process tree, buildah itself (~20 MiB) in it; BuildKit's
+    # is the steps alone.
+    own = statistics.median(point["value"] for point in memory[0]["data"])
+    assert 0.8 * 64 <= memory[0]["metadata"]["peak"] - own <= 1.2 * 64, memory
+    assert len(memory[0]["data"]) >= 2, memory
+    assert cpu[0]["metadata"]["peak"] > 0, cpu
 
 
 def buildah_containers(storage: Path) -> list[str]:

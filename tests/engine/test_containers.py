@@ -183,6 +183,24 @@ async def test_follow_logs_since_a_time(engine: DockerEngine, new_spec: NewSpec)
     assert lines == ["late"]
 
 
+async def test_the_frames_a_followed_log_missed_are_read_again_from_the_last_one_read(
+    engine: DockerEngine, new_spec: NewSpec
+) -> None:
+    state = await engine.start(new_spec(*shell("seq 300")))
+    await engine.wait(state.id)
+    api = engine.client.api
+
+    def missed(after: bytes | None) -> list[bytes]:
+        return list(containers.missed_frames(api, state.id, None, after))
+
+    frames = missed(None)
+    assert [frame.partition(b" ")[2] for frame in frames] == [b"%d\n" % n for n in range(1, 301)]
+    assert missed(frames[100]) == frames[101:]  # a flood: read from its time
+    assert missed(frames[-3]) == frames[-2:]  # among the last few
+    assert missed(frames[-1]) == []
+    assert missed(b"2001-01-01T00:00:00.000000000Z gone\n") == []
+
+
 def test_a_cancelled_follow_logs_leaves_no_thread_behind(
     engine: DockerEngine, new_spec: NewSpec
 ) -> None:

@@ -1,7 +1,8 @@
 """Resource charts of the dashboard on a real database (samples stored through the usage
-repository, as the worker's sampler stores them): a run page's CPU and memory lines, updated
-over its socket when a sample comes; a job page's memory peaks against the plan's limit with
-the OOMKilled run marked; nothing of it for a token without View Observability."""
+repository, as the worker's sampler stores them): a run page's and a build page's CPU and
+memory lines, updated over their sockets when a sample comes; a job page's memory peaks
+against the plan's limit with the OOMKilled run marked; nothing of it for a token without
+View Observability."""
 
 from __future__ import annotations
 
@@ -37,22 +38,25 @@ def settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"usage_sample_seconds": 0.2})
 
 
-def store(settings: Settings, run_id: str, *samples: tuple[int, float, int, bool]) -> None:
-    """Samples (second, cores, memory MiB, OOMKilled) of the run's first container."""
+def store(
+    settings: Settings, run_id: str, *samples: tuple[int, float, int, bool], kind: str = "run"
+) -> None:
+    """Samples (second, cores, memory MiB, OOMKilled) of the run's first container (`kind`
+    "build": of the build `run_id`)."""
 
     async def write(session: Any) -> None:
         for second, cores, mib, oom in samples:
             repository.add(
                 session,
                 UsageSample(
-                    owner_kind="run",
+                    owner_kind=kind,
                     owner_id=run_id,
-                    container=f"dockyard-run-{run_id}-1",
+                    container=f"dockyard-{kind}-{run_id}-1",
                     ts=START + timedelta(seconds=second),
                     cpu_cores=cores,
                     memory_bytes=mib * MIB,
                     memory_peak_bytes=mib * MIB,
-                    memory_limit_bytes=LIMIT,
+                    memory_limit_bytes=LIMIT if kind == "run" else None,
                     network_rx_bytes=0,
                     network_tx_bytes=0,
                     disk_read_bytes=0,
@@ -117,8 +121,15 @@ def test_run_and_job_pages_chart_usage_and_the_socket_sends_new_samples(
     assert "limit 512 MiB; 1 OOMKilled" in (peaks.get("aria-label") or "")
     assert unmeasured  # listed in the table, not charted
 
-    build_page = client.get(f"/ui/projects/{project}/jobs/{job}/builds/{build}").text
-    assert "Build resources are not measured" in build_page and "data-usage" not in build_page
+    build_page = f"/ui/projects/{project}/jobs/{job}/builds/{build}"
+    assert "No resource samples yet." in client.get(build_page).text
+    store(settings, build, (0, 0.3, 20, False), (2, 0.9, 70, False), kind="build")
+    shown = client.get(build_page).text
+    assert [len(points) for points in polylines(svg_in(shown, 'data-usage-chart="cpu"'))] == [2]
+    assert "Peak CPU 0.90 cores; peak memory 70.0 MiB." in shown
+    with client.websocket_connect(f"{build_page}/logs/ws", headers=ORIGIN) as socket:
+        first = socket.receive_json()
+        assert first["type"] == "usage" and "peak memory 70.0 MiB" in first["data"]["summary"]
 
     with client.websocket_connect(f"{run_page}/logs/ws", headers=ORIGIN) as socket:
         first = socket.receive_json()

@@ -119,11 +119,24 @@ class ImageBuilder(Protocol):
         labels: Mapping[str, str] | None = None,
         registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
+        usage_key: str | None = None,
     ) -> str:
         """Build the image of `dockerfile` with `context` (both relative to `source_dir`, which
         they must stay inside), tag it `tag` and return its image id. `secrets` become
         BuildKit secret mounts (`RUN --mount=type=secret,id=NAME`), never in the image.
-        BuildFailed (failing step and last lines) when the build fails."""
+        BuildFailed (failing step and last lines) when the build fails. With `usage_key`,
+        `usage(usage_key)` tells what the build uses while it runs."""
+
+    async def usage(self, key: str, /) -> ResourceUsage | None:
+        """What the build `key` has used so far: CPU, memory and disk of its steps (no
+        network); None when nothing of it runs."""
+
+
+class UsageReader(Protocol):
+    """What the sampler reads: a container engine (by container id) or an image builder (by
+    the build's usage key)."""
+
+    async def usage(self, key: str, /) -> ResourceUsage | None: ...
 
 
 class ImagePusher(Protocol):

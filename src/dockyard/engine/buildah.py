@@ -4,13 +4,14 @@ job (a Dockerfile build with no Docker engine, pushed straight to a registry) fr
 
 Each project has its own buildah storage under the data dir (`buildah/<projectId>`), kept
 between builds: with `--layers` every step is cached there, and only that project's builds
-see it. The storage driver is vfs: a layer is a plain directory, nothing is ever mounted on
-the host, so a build killed mid-step (abort, timeout, worker crash) leaves no mount behind,
-only working containers, which `buildah rm --all` removes after a failed build, and before
-the next one when a build did not finish (a marker file says so). A project's builds on a
-machine therefore take turns, by a file lock in the storage that a killed worker's death
-releases; builds and pushes also share a second one. `dockyard gc` drops a storage only while
-it holds both alone.
+see it. Each build runs in a cgroup of its own below the worker's (`dockyard-builds/<key>`,
+runc's step cgroups nested in it), which `usage` reads. The storage driver is vfs: a layer
+is a plain directory, nothing is ever mounted on the host, so a build killed mid-step
+(abort, timeout, worker crash) leaves no mount behind, only working containers, which
+`buildah rm --all` removes after a failed build, and before the next one when a build did
+not finish (a marker file says so). A project's builds on a machine therefore take turns,
+by a file lock in the storage that a killed worker's death releases; builds and pushes also
+share a second one. `dockyard gc` drops a storage only while it holds both alone.
 
 A push is skipped when dockyard's registry already has, under that tag, the image this engine
 just built: its manifest names that image's config, whose digest is the image id. buildah
@@ -42,12 +43,14 @@ import shutil
 import tempfile
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Collection, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from dockyard.engine import process
-from dockyard.engine.base import LineSink, RegistryCredentials
+import structlog
+
+from dockyard.engine import cgroups, process
+from dockyard.engine.base import LineSink, RegistryCredentials, ResourceUsage
 from dockyard.engine.buildopts import (
     build_arg_env,
     build_arg_options,
@@ -91,6 +94,8 @@ TURN_LOCK = "turn.lock"
 USE_LOCK = "use.lock"
 UNFINISHED = "unfinished-build"
 
+log = structlog.get_logger(__name__)
+
 
 class BuildahEngine:
     """Builds (`ImageBuilder`) and pushes (`ImagePusher`) in the per-project storages under
@@ -115,6 +120,12 @@ class BuildahEngine:
         self._turns: dict[str, asyncio.Lock] = {}
         # The image id of each tag this engine built and has not pushed yet.
         self._built: dict[str, str] = {}
+        self.cgroups: dict[str, cgroups.Cgroup] = {}
+
+    async def usage(self, key: str, /) -> ResourceUsage | None:
+        """What the build `key`'s process tree has used so far; None when it is not running."""
+        cgroup = self.cgroups.get(key)
+        return None if cgroup is None else await asyncio.to_thread(cgroup.usage)
 
     def storage(self, reference: str) -> Path:
         """The storage of the project whose image `reference` (`registry/project/name:tag`)
@@ -138,10 +149,12 @@ class BuildahEngine:
         labels: Mapping[str, str] | None = None,
         registry_logins: Sequence[RegistryCredentials] = (),
         on_line: LineSink | None = None,
+        usage_key: str | None = None,
     ) -> str:
         """Build `dockerfile` with `context` (relative to `source_dir`), tag the image `tag` in
         its project's storage and return its id. `registry_logins` let base images come from
-        private registries."""
+        private registries. With `usage_key`, `usage(usage_key)` reads its usage while it
+        builds."""
         dockerfile_path, context_dir = source_paths(source_dir, dockerfile, context)
         build_args = build_args or {}
         arg_env = build_arg_env(build_args, ENV_OF_BUILDAH, "buildah")
@@ -183,9 +196,10 @@ class BuildahEngine:
                 registries = {login.registry.split("/")[0] for login in logins}
                 registries |= base_registries(dockerfile_path.read_text(errors="replace"))
                 try:
-                    built = await self._run(
-                        storage, scratch, args, output.feed, arg_env, registries
-                    )
+                    with self._own_cgroup(usage_key) as place:
+                        built = await self._run(
+                            storage, scratch, args, output.feed, arg_env, registries, place
+                        )
                 finally:
                     if not iidfile.exists():  # failed, cancelled: its working containers go
                         await self._remove_containers(storage, scratch)
@@ -281,6 +295,30 @@ class BuildahEngine:
         async with waiting, _held(storage / TURN_LOCK, fcntl.LOCK_EX):
             yield
 
+    @contextlib.contextmanager
+    def _own_cgroup(self, key: str | None) -> Iterator[Callable[[int], None] | None]:
+        """What places the build's process in the cgroup of `key`, made for it and removed
+        after it; `usage` reads it once the process is in. None without a key, or where this
+        worker may not make cgroups (not root): the build goes on unmeasured."""
+        cgroup = None if key is None else _made(f"dockyard-builds/{key}")
+        if key is None or cgroup is None:
+            yield None
+            return
+
+        def place(pid: int) -> None:
+            try:
+                cgroup.add(pid)
+            except OSError as exc:
+                log.warning("build not measured: not placed in its cgroup", error=str(exc))
+                return
+            self.cgroups[key] = cgroup
+
+        try:
+            yield place
+        finally:
+            self.cgroups.pop(key, None)
+            cgroup.remove()
+
     @contextlib.asynccontextmanager
     async def _isolation(self, tag: str) -> AsyncIterator[list[str]]:
         """How the steps of the build of `tag` run, and on which network."""
@@ -326,6 +364,7 @@ class BuildahEngine:
         on_line: LineSink | None,
         extra_env: Mapping[str, str] | None = None,
         registries: Collection[str] = (),
+        on_spawn: Callable[[int], None] | None = None,
     ) -> process.Completed:
         storage.mkdir(parents=True, exist_ok=True)
         os.utime(storage)  # when it last served: `dockyard gc` drops storages unused long
@@ -346,7 +385,7 @@ class BuildahEngine:
             *args,
         ]
         try:
-            return await process.run(argv, env=env, on_line=on_line)
+            return await process.run(argv, env=env, on_line=on_line, on_spawn=on_spawn)
         except FileNotFoundError as exc:
             raise EngineUnavailable(f"buildah is missing (apt-get install buildah): {exc}") from exc
 
@@ -401,6 +440,17 @@ def _drop_unless_used(storage: Path) -> bool:
             return False
         shutil.rmtree(storage, ignore_errors=True)
     return True
+
+
+def _made(name: str) -> cgroups.Cgroup | None:
+    """The cgroup `name` below the worker's, made (None where it may not be)."""
+    try:
+        cgroup = cgroups.own(name)
+        cgroup.create()
+    except OSError as exc:
+        log.warning("build not measured: no cgroup of its own", error=str(exc))
+        return None
+    return cgroup
 
 
 def base_registries(dockerfile: str) -> set[str]:

@@ -224,18 +224,12 @@ class DockerEngine:
         except asyncio.CancelledError:
             stream.close()
             raise
-        # moby#43860: the followed stream can end before a last line that has no newline.
+        # moby#43860: the followed stream can end before the log does: before a last line
+        # without a newline, or, at the exit of a flood it had not caught up with, tens of
+        # thousands of lines early. Those are relayed as they are read again.
         after = last_frame[0] if last_frame else None
-        missed = await self._api(
-            lambda api: frames_after(
-                lambda count: api.logs(
-                    container_id, stream=True, timestamps=True, tail=count, since=since_seconds
-                ),
-                after,
-            )
-        )
-        for line, at in frame_lines(missed):
-            on_line(line, at)
+        missed = missed_frames(self.client.api, container_id, since_seconds, after)
+        await self._relay_lines(frame_lines(missed), lambda timed: on_line(*timed), room)
         if (await self._api(lambda api: api.inspect_container(container_id)))["State"]["Running"]:
             raise EngineUnavailable(
                 f"The log stream of container {container_id[:12]} from the Docker engine at "
@@ -612,10 +606,48 @@ def followed_log(
     `logs(follow=True)` reads each frame's header and payload with reads of their own,
     costing more than all the rest of a line's way into the database: here they are cut
     from whatever the engine sent."""
+    return _log_frames(api, path, object_id, {"follow": 1, "since": since})
+
+
+def missed_frames(
+    api: APIClient, container_id: str, since: float | None, last_frame: bytes | None
+) -> Iterator[bytes]:
+    """The container's log frames after `last_frame` (all from `since` when None), as they
+    are read: found among the last few (a last line without a newline) or else read from
+    the time of `last_frame` (the engine reads its whole log for either, so a tail grown
+    until it has the frame would cost more); none when the log no longer has it."""
+    start: float | str | None = since
+    if last_frame is not None:
+        options = {"since": since, "tail": MISSED_FRAMES_FIRST_READ}
+        tail = list(_log_frames(api, "/containers/{0}/logs", container_id, options))
+        if last_frame in tail:
+            yield from tail[tail.index(last_frame) + 1 :]
+            return
+        start = frame_since(last_frame)
+    frames = _log_frames(api, "/containers/{0}/logs", container_id, {"since": start})
+    yield from frames_past(frames, last_frame)
+
+
+def frame_since(frame: bytes) -> str:
+    """The engine's `since` of a timestamped frame: its time, to the microsecond below."""
+    at = datetime.fromisoformat(frame.partition(b" ")[0].decode())
+    return f"{int(at.timestamp())}.{at.microsecond:06d}"
+
+
+def frames_past(frames: Iterable[bytes], last_frame: bytes | None) -> Iterator[bytes]:
+    """The frames after the first that is `last_frame` (all when None); none without it."""
+    frames = iter(frames)
+    if last_frame is not None and last_frame not in frames:  # read up to it
+        return
+    yield from frames
+
+
+def _log_frames(
+    api: APIClient, path: str, object_id: str, options: Mapping[str, Any]
+) -> CancellableStream[bytes]:
     internal: Any = api
-    params: dict[str, Any] = {"follow": 1, "stdout": 1, "stderr": 1, "timestamps": 1}
-    if since is not None:
-        params["since"] = since
+    params: dict[str, Any] = {"stdout": 1, "stderr": 1, "timestamps": 1}
+    params |= {name: value for name, value in options.items() if value is not None}
     response = internal._get(internal._url(path, object_id), params=params, stream=True)
     internal._raise_for_status(response)
     raw = response.raw

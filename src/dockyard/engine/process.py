@@ -46,9 +46,11 @@ async def run(
     cwd: Path | None = None,
     on_line: LineSink | None = None,
     timeout: float | None = None,
+    on_spawn: Callable[[int], None] | None = None,
 ) -> Completed:
-    """Run `argv` to its end; every non-empty output line goes to `on_line`. On timeout
-    (TimeoutError) or cancellation the process group is killed before the error propagates."""
+    """Run `argv` to its end; every non-empty output line goes to `on_line`, its pid to
+    `on_spawn` as soon as it is spawned. On timeout (TimeoutError) or cancellation the
+    process group is killed before the error propagates."""
     if shutil.which(argv[0], path=env.get("PATH")) is None:
         raise FileNotFoundError(f"{argv[0]}: no such program")
     process = await asyncio.create_subprocess_exec(
@@ -63,6 +65,8 @@ async def run(
     )
     assert process.stdout is not None and process.stderr is not None
     completed = Completed(returncode=-1)
+    if on_spawn is not None:
+        on_spawn(process.pid)
 
     def from_stderr(line: str) -> None:
         completed.tail.append(line)

@@ -41,6 +41,8 @@ class NewLine(NamedTuple):
 
 NEW_LINE_COLUMNS = ", ".join(NewLine._fields)
 INSERT_LINE = f"INSERT INTO {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
+# "2026-12-07 06:00:00.000000" (its "+00:00" cut)
+SQLITE_TIME_CHARS = 26
 COPY_LINES = f"COPY {LogLine.__tablename__} ({NEW_LINE_COLUMNS}) FROM STDIN"
 
 
@@ -57,13 +59,19 @@ async def append_many(session: AsyncSession, rows: Sequence[NewLine]) -> None:
             for row in rows:
                 await copy.write_row(row)
         return
-    values = [(*row[:4], sqlite_time(row.ts), row.line) for row in rows]
+    values = [
+        (kind, owner, container, own, sqlite_time(ts), line)
+        for kind, owner, container, own, ts, line in rows
+    ]
     await connection.exec_driver_sql(INSERT_LINE, values)
 
 
 def sqlite_time(at: datetime) -> str:
     """As SQLAlchemy stores a UtcDateTime in SQLite (its DATETIME's format, in UTC), without
-    its per-value processors."""
+    its per-value processors. The times of a flood are in UTC already: their text is cut,
+    not converted."""
+    if at.tzinfo is UTC:
+        return at.isoformat(" ", "microseconds")[:SQLITE_TIME_CHARS]
     return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -48,10 +49,11 @@ class LogCap:
 @dataclass
 class LogWriter:
     """Collects the lines of one build or run, secrets redacted, and stores them in batches
-    (`run_flusher`): the first line after a quiet spell at once (a tail sees a run's first
-    line as soon as it is written), the rest at most every FLUSH_EVERY_SECONDS, so a chatty
-    build costs a few transactions a second. At most MAX_PENDING_LINES wait: the container's
-    log follower waits for `room` beyond (the engine keeps the output meanwhile).
+    (`run_flusher`): the first line after a quiet spell at once, and the first line of each
+    container at once too (a tail sees a run's first line as soon as it is written, not one
+    pause after dockyard's own "started" line), the rest at most every FLUSH_EVERY_SECONDS,
+    so a chatty build costs a few transactions a second. At most MAX_PENDING_LINES wait: the
+    container's log follower waits for `room` beyond (the engine keeps the output meanwhile).
 
     Past its `cap`, the container's lines are dropped, counted in `dropped`, after one marker
     line. While the database's disk is full, the batches that cannot be stored are dropped
@@ -73,6 +75,8 @@ class LogWriter:
     _flushing: asyncio.Lock = field(default_factory=asyncio.Lock)
     _waiting: asyncio.Event = field(default_factory=asyncio.Event)  # lines are pending
     _roomy: asyncio.Event = field(default_factory=asyncio.Event)  # fewer than the most
+    _hurry: asyncio.Event = field(default_factory=asyncio.Event)  # a container's first line
+    _hurried: str | None = None  # the container whose first line was hurried last
     _dropping: bool = False
     stored: int = 0
     dropped: int = 0
@@ -88,6 +92,9 @@ class LogWriter:
         self._pending.append(self._row(self.redact(line)[:MAX_LINE_CHARS], at))
         if len(self._pending) == 1:
             self._waiting.set()
+        if at is not None and self._hurried != self.container_id:
+            self._hurried = self.container_id
+            self._hurry.set()
 
     def _past_cap(self, line: str) -> bool:
         """Whether the container's line is beyond the cap (the first such one writes the
@@ -186,9 +193,16 @@ class LogWriter:
                 # A flush cut off mid-write would lose the lines it took from the queue.
                 await asyncio.shield(self._flush_unless_unavailable())
                 if len(self._pending) < BATCH_LINES:
-                    await asyncio.sleep(FLUSH_EVERY_SECONDS)
+                    await self._pause()
         finally:
             await asyncio.shield(self._flush_unless_unavailable())
+
+    async def _pause(self) -> None:
+        """FLUSH_EVERY_SECONDS between flushes, cut short by a container's first line."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(FLUSH_EVERY_SECONDS):
+                await self._hurry.wait()
+        self._hurry.clear()
 
     async def _flush_unless_unavailable(self) -> None:
         """A flush; while the database is away the lines wait for the next one (the owner's

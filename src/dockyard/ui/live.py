@@ -143,7 +143,11 @@ async def tail_build(
         await builds.get_build(session, target, build_id)
         return await builds.log_follower(database, project_id, kind, find)(session, query)
 
-    await _tail(websocket, database, hub, {"buildId": build_id}, checked)
+    async def charts() -> dict[str, Any]:
+        async with database.sessions() as session:
+            return (await views.usage_of(session, "build", build_id)).frame()
+
+    await _tail(websocket, database, hub, {"buildId": build_id}, checked, charts)
 
 
 async def tail_run(
@@ -162,6 +166,6 @@ async def tail_run(
 
     async def charts() -> dict[str, Any]:
         async with database.sessions() as session:
-            return (await views.run_usage(session, run_id)).frame()
+            return (await views.usage_of(session, "run", run_id)).frame()
 
     await _tail(websocket, database, hub, {"runId": run_id}, checked, charts)

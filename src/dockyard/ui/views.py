@@ -159,7 +159,8 @@ def history(rows: Sequence[BuildRow | RunRow], noun: str) -> History:
 
 @dataclass(frozen=True)
 class UsageCharts:
-    """A run's CPU and memory over time (SVG, empty without samples) and its peaks in words;
+    """A run's or build's CPU and memory over time (SVG, empty without samples) and its peaks
+    in words;
     the page's socket sends them again, as a "usage" frame, when a sample changes them."""
 
     cpu: str
@@ -172,7 +173,8 @@ class UsageCharts:
 
 
 def usage_charts(samples: Sequence[UsageSample]) -> UsageCharts:
-    """The charts of a run's samples (oldest first), one line per attempt's container."""
+    """The charts of a run's or build's samples (oldest first), one line per attempt's
+    container (a build's one: its steps)."""
     peaks = usage.peaks_of(samples)
     if peaks is None:
         return UsageCharts("", "", "No resource samples yet.")
@@ -206,8 +208,9 @@ def usage_charts(samples: Sequence[UsageSample]) -> UsageCharts:
     )
 
 
-async def run_usage(session: AsyncSession, run_id: str) -> UsageCharts:
-    return usage_charts(await usage.samples_of(session, "run", run_id))
+async def usage_of(session: AsyncSession, owner_kind: str, owner_id: str) -> UsageCharts:
+    """The charts of a run (`owner_kind` "run") or build ("build")."""
+    return usage_charts(await usage.samples_of(session, owner_kind, owner_id))
 
 
 @dataclass(frozen=True)
@@ -487,7 +490,7 @@ class ItemPage:
     target_url: str
     item: BuildRow | RunRow
     actions: Actions
-    usage: UsageCharts | None = None  # a run's, for a token that may observe it
+    usage: UsageCharts | None = None  # for a token that may observe it
 
 
 def _permissions(kind: str) -> TargetPermissions:
@@ -525,6 +528,7 @@ async def build_page(
     principal.require(_permissions(kind).read, project_id)
     found = await target_of(session, project_id, kind, target_id)
     build = await builds.get_build(session, BuildTarget(project_id, kind, found.id), build_id)
+    actions = job_actions(principal) if kind == "job" else service_actions(principal)
     return ItemPage(
         project=await projects.get_project(session, project_id),
         noun="build",
@@ -533,7 +537,8 @@ async def build_page(
         target_name=found.name,
         target_url=target_url(project_id, kind, found.id),
         item=build_row(build),
-        actions=job_actions(principal) if kind == "job" else service_actions(principal),
+        actions=actions,
+        usage=await usage_of(session, "build", build.id) if actions.logs else None,
     )
 
 
@@ -553,7 +558,7 @@ async def run_page(
         target_url=target_url(project_id, "job", job.id),
         item=run_row(run),
         actions=actions,
-        usage=await run_usage(session, run.id) if actions.logs else None,
+        usage=await usage_of(session, "run", run.id) if actions.logs else None,
     )
 
 

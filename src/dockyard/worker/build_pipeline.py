@@ -38,6 +38,7 @@ from dockyard.registries.service import registry_logins
 from dockyard.secrets.crypto import SecretBox
 from dockyard.targets.schemas import SecretFile
 from dockyard.vcslinks.service import Fetcher, fetcher_for
+from dockyard.worker.sampling import UsageSampler, sampling
 
 log = structlog.get_logger(__name__)
 
@@ -306,22 +307,33 @@ class BuildRunner:
             if logins:  # their passwords are redacted too, should any output show one
                 passwords = [login.password for login in logins]
                 self.redact = logs.redact = masker([*secret_values(secrets), *passwords])
-            await engine.builder.build(
-                source,
-                tag=reference,
-                dockerfile=recipe.dockerfile_path,
-                context=recipe.work_dir,
-                target=recipe.target,
-                build_args=secrets.build_arguments,
-                secrets={
-                    name: base64.b64decode(mount.data)
-                    for name, mount in secrets.docker_secret_mounts.items()
-                },
-                use_cache=recipe.use_cache,
-                labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
-                registry_logins=logins,
-                on_line=logs.write,
+            sampler = UsageSampler(
+                self.database,
+                engine.builder,
+                "build",
+                self.build.id,
+                interval=self.settings.usage_sample_seconds,
+                max_samples=self.settings.usage_max_samples,
             )
+            usage_key = self.build.id if sampler.interval else None
+            async with sampling(sampler, self.build.id, recipe.engine):
+                await engine.builder.build(
+                    source,
+                    tag=reference,
+                    dockerfile=recipe.dockerfile_path,
+                    context=recipe.work_dir,
+                    target=recipe.target,
+                    build_args=secrets.build_arguments,
+                    secrets={
+                        name: base64.b64decode(mount.data)
+                        for name, mount in secrets.docker_secret_mounts.items()
+                    },
+                    use_cache=recipe.use_cache,
+                    labels={OWNER_LABEL: f"{self.build.project_id}/{self.build.target_id}"},
+                    registry_logins=logins,
+                    on_line=logs.write,
+                    usage_key=usage_key,
+                )
         async with self.entering(BuildStatus.UPLOADING):
             try:
                 digest = await engine.pusher.push(reference, reference, on_line=logs.write)

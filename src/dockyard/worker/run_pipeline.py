@@ -283,8 +283,7 @@ class RunRunner:
         while True:
             await self._wait_for_retry()
             state = await self._begin_or_resume(run_secrets, logs)
-            self._arm(deadline)
-            final = await self._watch(state, logs)
+            final = await self._watch(state, logs, deadline)
             if await self._count_exit(final, logs):
                 return
 
@@ -340,8 +339,6 @@ class RunRunner:
             if found is not None and (found.running or found.finished_at is not None):
                 logs.container_id = row.container_name
                 logs.write(f"Reattached to attempt {row.attempt}")
-                if not row.active:  # its worker died before recording the start
-                    await self._record_start(found)
                 return found
             if found is not None:  # created, never started: start it afresh
                 await self.containers.remove(found.id)
@@ -357,11 +354,12 @@ class RunRunner:
             return self._not_started(exc.message, logs)
         try:
             state = await self.containers.start(spec)
+            # A new container has no lines stored yet: its log is followed from its start.
+            self.cursor, self.followed = LogCursor(), state.id
         except ContainerExists as exists:
             state = exists.state
         except RunFailed as exc:
             return self._not_started(f"the container could not start: {exc.message}", logs)
-        await self._record_start(state)
         RUN_PHASE_SECONDS.labels("start").observe(time.monotonic() - beginning)
         logs.write(f"Attempt {row.attempt} started (runtime {await self.containers.runtime()})")
         return state
@@ -383,10 +381,7 @@ class RunRunner:
 
     async def _container_spec(self, run_secrets: RunSecrets, logs: LogWriter) -> ContainerSpec:
         recipe = self.recipe
-        login = await self._credentials()
-        if login is not None and recipe.external:  # redacted too, should a pull show it
-            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
-        image = await self.containers.ensure_image(recipe.image, login, on_line=logs.write)
+        image, network = await asyncio.gather(self._image(run_secrets, logs), self._network())
         assert self.run_row.container_name is not None
         if recipe.storage_mb and not await self.containers.supports_storage_limit():
             logs.write(
@@ -408,13 +403,20 @@ class RunRunner:
                 "dockyard.job": self.run_row.job_id,
                 "dockyard.attempt": str(self.run_row.attempt),
             },
-            network_mode=await self._network(),
+            network_mode=network,
             nano_cpus=recipe.nano_cpus,
             memory_bytes=recipe.memory_bytes,
             pids_limit=recipe.pids_limit,
             shm_size_bytes=recipe.shm_size_mb * MIB if recipe.shm_size_mb else None,
             storage_bytes=recipe.storage_mb * MIB if recipe.storage_mb else None,
         )
+
+    async def _image(self, run_secrets: RunSecrets, logs: LogWriter) -> str:
+        """The id of the run's image on the engine, pulled if need be."""
+        login = await self._credentials()
+        if login is not None and self.recipe.external:  # redacted too, should a pull show it
+            self.redact = logs.redact = masker([*secret_values(run_secrets), login.password])
+        return await self.containers.ensure_image(self.recipe.image, login, on_line=logs.write)
 
     async def _network(self) -> str:
         network = self.settings.container_network
@@ -443,8 +445,11 @@ class RunRunner:
             )
         return logins[0]
 
-    async def _watch(self, state: ContainerState, logs: LogWriter) -> ContainerState:
-        """Until the attempt's container exits (or a probe ends it); its final state."""
+    async def _watch(
+        self, state: ContainerState, logs: LogWriter, deadline: asyncio.Timeout
+    ) -> ContainerState:
+        """Until the attempt's container exits (or a probe ends it); its final state. Its log
+        is followed before the start is recorded, so its first line is not kept waiting."""
         self.current = state
         if state.started_at is None:  # it never ran: nothing to follow
             return state
@@ -459,6 +464,13 @@ class RunRunner:
             )
             self.followed = state.id
         following = asyncio.create_task(self._follow_container_lines(state, logs))
+        try:
+            if not self.run_row.active:  # a new attempt, or its worker died before recording it
+                await self._record_start(state)
+            self._arm(deadline)
+        except BaseException:
+            following.cancel()
+            raise
         prober = Prober(
             self.containers,
             state.id,
@@ -468,7 +480,9 @@ class RunRunner:
         health = asyncio.create_task(prober.watch(self.recipe.health_checks))
         exited = asyncio.create_task(self.containers.wait(state.id))
         name = self.run_row.container_name or state.id
-        sampling = asyncio.create_task(self.usage.watch(state, name, self.recipe.memory_bytes))
+        sampling = asyncio.create_task(
+            self.usage.watch(state.id, state.started_at, name, self.recipe.memory_bytes)
+        )
         try:
             done = await _first_of({health, exited}, following)
             if exited not in done:

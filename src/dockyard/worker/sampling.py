@@ -1,17 +1,20 @@
-"""Resource usage sampling of a running container: one engine read every few seconds into
-`usage_samples`, in a task of its own beside the container's log and wait, so that a slow
-engine or database delays only the next sample, never the run or its log."""
+"""Resource usage sampling of a running container or build: one engine read every few seconds
+into `usage_samples`, in a task of its own beside the container's log and wait (the build),
+so that a slow engine or database delays only the next sample, never the run or its log."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import datetime
 
 import structlog
 from sqlalchemy.exc import DBAPIError
 
 from dockyard.db.base import utcnow
 from dockyard.db.session import Database
-from dockyard.engine.base import ContainerState, JobContainers, ResourceUsage
+from dockyard.engine.base import ContainerState, ResourceUsage, UsageReader
 from dockyard.errors import DockyardError
 from dockyard.usage import repository
 from dockyard.usage.models import UsageSample
@@ -20,13 +23,13 @@ log = structlog.get_logger(__name__)
 
 
 class UsageSampler:
-    """Samples of one owner's (a run's) containers: `watch` one while it runs, then
-    `conclude` it with its final state. With `interval` 0 it samples nothing."""
+    """Samples of one owner's (a run's containers, a build's steps): `watch` one while it
+    runs, then `conclude` it with its final state. With `interval` 0 it samples nothing."""
 
     def __init__(
         self,
         database: Database,
-        containers: JobContainers,
+        containers: UsageReader,
         owner_kind: str,
         owner_id: str,
         *,
@@ -44,17 +47,20 @@ class UsageSampler:
         self.watched: tuple[str, int | None] = ("", None)
         self.last: UsageSample | None = None
 
-    async def watch(self, state: ContainerState, name: str, limit_bytes: int | None) -> None:
-        """Until cancelled: a sample of the running container every `interval` seconds (the
-        first at once), the interval doubled each time the samples are thinned."""
+    async def watch(
+        self, source: str, started_at: datetime | None, name: str, limit_bytes: int | None
+    ) -> None:
+        """Until cancelled: a sample of `source` (a running container, a build's usage key),
+        stored as `name`, every `interval` seconds (the first at once), the interval doubled
+        each time the samples are thinned."""
         if not self.interval:
             return
         self.watched, self.last = (name, limit_bytes), None
         before, interval = None, self.interval
         while True:
-            usage = await self._read(state.id)
+            usage = await self._read(source)
             if usage is not None:
-                sample = self._sample(name, usage, before, state, limit_bytes)
+                sample = self._sample(name, usage, before, started_at, limit_bytes)
                 if await self._store(sample):
                     interval *= 2
                 self.last, before = sample, usage
@@ -87,11 +93,11 @@ class UsageSampler:
             )
         )
 
-    async def _read(self, container_id: str) -> ResourceUsage | None:
+    async def _read(self, source: str) -> ResourceUsage | None:
         try:
-            return await self.containers.usage(container_id)
+            return await self.containers.usage(source)
         except DockyardError as exc:  # gone, or the engine away: the run's own tasks tell
-            log.debug("usage not read", container=container_id, error=exc.message)
+            log.debug("usage not read", source=source, error=exc.message)
             return None
 
     def _sample(
@@ -99,7 +105,7 @@ class UsageSampler:
         name: str,
         usage: ResourceUsage,
         before: ResourceUsage | None,
-        state: ContainerState,
+        started_at: datetime | None,
         limit_bytes: int | None,
     ) -> UsageSample:
         return UsageSample(
@@ -107,7 +113,7 @@ class UsageSampler:
             owner_id=self.owner_id,
             container=name,
             ts=usage.at,
-            cpu_cores=_cores(usage, before, state),
+            cpu_cores=_cores(usage, before, started_at),
             memory_bytes=usage.memory_bytes,
             memory_peak_bytes=max(usage.memory_peak_bytes or 0, usage.memory_bytes),
             memory_limit_bytes=limit_bytes or usage.memory_limit_bytes,
@@ -135,11 +141,25 @@ class UsageSampler:
         return thinned
 
 
-def _cores(usage: ResourceUsage, before: ResourceUsage | None, state: ContainerState) -> float:
-    """CPU cores used since the sample before (the first: since the container started)."""
-    since = before.at if before is not None else state.started_at
+def _cores(
+    usage: ResourceUsage, before: ResourceUsage | None, started_at: datetime | None
+) -> float:
+    """CPU cores used since the sample before (the first: since the source started)."""
+    since = before.at if before is not None else started_at
     if since is None:
         return 0.0
     cpu = usage.cpu_seconds - (before.cpu_seconds if before is not None else 0.0)
     seconds = (usage.at - since).total_seconds()
     return round(max(cpu, 0.0) / seconds, 3) if seconds > 0 else 0.0
+
+
+@contextlib.asynccontextmanager
+async def sampling(sampler: UsageSampler, source: str, name: str) -> AsyncIterator[None]:
+    """`sampler` watches `source` (from now, no limit) while the block runs."""
+    watching = asyncio.create_task(sampler.watch(source, utcnow(), name, None))
+    try:
+        yield
+    finally:
+        watching.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watching

@@ -59,8 +59,8 @@ async def job_build_metrics(
     settings: SettingsDep,
     _: JobsObserve,
 ) -> Metrics:
-    """The same of the job's builds (`buildId`: of one build). BuildKit's steps run inside
-    the Docker engine, where no build's usage can be read apart: none is sampled yet."""
+    """The same of the job's builds (`buildId`: of one build), one series per build: its
+    steps' CPU, memory and disk (no network)."""
     job = await jobs.get_job(session, projectId, jobId)
     owners = builds.log_owners(projectId, "job", job.id, params.buildId)
     return await _answer(owners, params, session, settings)
