@@ -136,6 +136,14 @@ class Settings(BaseSettings):
         description="the network of build steps: `default` (the engine's default bridge), "
         "`none`, or `host` (unsafe: build steps reach every service of the worker's machine)",
     )
+    kaniko_network_image: str | None = Field(
+        default=None,
+        min_length=1,
+        description="an image of the Docker engine that has `sleep` (e.g. `local/busybox:1`): "
+        "kaniko build steps then get a network, that of a container of this image on the "
+        "engine's default bridge (contained as BuildKit's steps are); unset: they have none. "
+        "Needs the Docker engine on the worker's machine",
+    )
     build_engines: list[DockerfileEngine] | None = Field(
         default=None,
         description="the Dockerfile build engines this worker offers, `buildkit` (needs the "

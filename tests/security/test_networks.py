@@ -41,7 +41,7 @@ def connect_script(targets: dict[str, tuple[str, int]]) -> str:
         f'else echo "SHUT {label}"; fi'
         for label, (host, port) in targets.items()
     ]
-    return "\n".join([GATEWAY, *tries, "true"]) + "\n"
+    return "\n".join([GATEWAY, 'echo "gateway: $GATEWAY"', *tries, "true"]) + "\n"
 
 
 def verdicts(lines: list[str], labels: list[str]) -> dict[str, str]:
@@ -88,8 +88,10 @@ def listeners() -> Iterator[Listeners]:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
-    """A live dockyard with its default settings."""
-    with serving(tmp_path_factory.mktemp("networks")) as live:
+    """A live dockyard with its default settings, but for kaniko build steps on a network
+    (the engine's default bridge, as BuildKit's)."""
+    root = tmp_path_factory.mktemp("networks")
+    with serving(root, DOCKYARD_KANIKO_NETWORK_IMAGE="local/busybox:1") as live:
         yield live
 
 
@@ -196,6 +198,7 @@ def test_a_build_step_cannot_connect_to_the_machines_services(
     lines = live.lines(build["id"])
 
     assert concluded["status"] == "SUCCESS", lines
+    assert not any(line.endswith("gateway: none") for line in lines), lines  # on a bridge
     assert verdicts(lines, list(targets)) == dict.fromkeys(targets, "SHUT"), lines
 
 

@@ -8,12 +8,20 @@ see it. Each build runs in a cgroup of its own below the worker's (`dockyard-bui
 runc's step cgroups nested in it), which `usage` reads. The storage driver is vfs: a layer
 is a plain directory, nothing is ever mounted on the host, so a build killed mid-step
 (abort, timeout, worker crash) leaves no mount behind, only working containers, which
-`buildah rm --all` removes after a failed build and before the next one. A project's builds
-on a machine therefore take turns, by a file lock in the storage that a killed worker's
-death releases.
+`buildah rm --all` removes after a failed build, and before the next one when a build did
+not finish (a marker file says so). A project's builds on a machine therefore take turns,
+by a file lock in the storage that a killed worker's death releases; builds and pushes also
+share a second one. `dockyard gc` drops a storage only while it holds both alone.
+
+A push is skipped when dockyard's registry already has, under that tag, the image this engine
+just built: its manifest names that image's config, whose digest is the image id. buildah
+compresses the layers anew on each push, so the manifest digests of two pushes need not
+match; the config, which names every layer by the digest of its content, is the same.
 
 Steps run under `--isolation oci` (runc) with no network: buildah's own bridge (CNI) would
 number containers in a private range that docker-up.sh's rules do not contain. With
+`step_networks` (a Docker engine on this machine) they join the network namespace of a
+container on the engine's default bridge instead, contained as BuildKit's steps are. With
 `DOCKYARD_BUILD_NETWORK=host` they run under `--isolation chroot`, which needs no runtime (a
 worker in an unprivileged pod) and shares the worker's network: unsafe, as for BuildKit.
 
@@ -37,6 +45,7 @@ import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 
 import structlog
 
@@ -54,10 +63,13 @@ from dockyard.engine.registry import (
     BASE_IMAGES,
     DIGEST,
     PATH_COMPONENT,
+    HttpRegistry,
+    held_already,
     is_loopback_address,
     names_registry,
 )
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
+from dockyard.engine.stepnets import StepNetworks
 from dockyard.errors import BuildFailed, EngineUnavailable, Invalid
 
 BUILDAH = "buildah"
@@ -76,6 +88,11 @@ ERROR_PREFIX = "Error: "
 STEP_OUTPUT_LINES = 15
 FALLBACK_LINES = 10
 TURN_POLL_SECONDS = 0.1
+# In a storage: the lock its builds take turns by; the one its builds and pushes share and
+# gc takes alone; the marker of a build under way or killed, whose containers may be left.
+TURN_LOCK = "turn.lock"
+USE_LOCK = "use.lock"
+UNFINISHED = "unfinished-build"
 
 log = structlog.get_logger(__name__)
 
@@ -91,14 +108,18 @@ class BuildahEngine:
         login: RegistryCredentials | None = None,
         *,
         network: str = "default",
+        step_networks: StepNetworks | None = None,
         retries: RegistryRetries = REGISTRY_RETRIES,
     ) -> None:
         self.root = root
         self.registry = registry
         self.login = login
         self.network = network
+        self.step_networks = step_networks
         self.retries = retries
         self._turns: dict[str, asyncio.Lock] = {}
+        # The image id of each tag this engine built and has not pushed yet.
+        self._built: dict[str, str] = {}
         self.cgroups: dict[str, cgroups.Cgroup] = {}
 
     async def usage(self, key: str, /) -> ResourceUsage | None:
@@ -142,13 +163,18 @@ class BuildahEngine:
             *target_option(target),
             *build_arg_options(build_args, arg_env),
             *(f"--label={name}={value}" for name, value in (labels or {}).items()),
-            *self._isolation(),
             *([] if use_cache else ["--no-cache"]),
         ]
-        async with self._turn(storage):
+        async with (
+            self._turn(storage),
+            _held(storage / USE_LOCK, fcntl.LOCK_SH),
+            self._isolation(tag) as isolation,
+        ):
             with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch_dir:
                 scratch = Path(scratch_dir)
-                await self._remove_containers(storage, scratch)  # of a build killed with its worker
+                if (storage / UNFINISHED).exists():  # a build killed with its worker
+                    await self._remove_containers(storage, scratch)
+                (storage / UNFINISHED).touch()
                 iidfile = scratch / "image-id"
                 logins = [*registry_logins, *self._base_image_login()]
                 args = [
@@ -161,6 +187,7 @@ class BuildahEngine:
                     f"--iidfile={iidfile}",
                     *_authfile(scratch, logins),
                     *options,
+                    *isolation,
                     *write_secrets(scratch, secrets or {}),
                     "--",
                     str(context_dir),
@@ -178,7 +205,9 @@ class BuildahEngine:
                         await self._remove_containers(storage, scratch)
                 if not built.ok:
                     raise BuildFailed(output.failure_message())
-                return iidfile.read_text().strip()
+                (storage / UNFINISHED).unlink()
+                image_id = self._built[tag] = iidfile.read_text().strip()
+                return image_id
 
     async def push(self, image: str, reference: str, *, on_line: LineSink | None = None) -> str:
         """Push `image` (a tag of its project's storage) as `reference`; the pushed digest.
@@ -187,6 +216,14 @@ class BuildahEngine:
             if not value or value.startswith("-"):
                 raise Invalid("image", f"{value!r} is not an image reference")
         storage = self.storage(reference)
+        if digest := await self._already_pushed(image, reference):
+            return held_already(reference, digest, on_line)
+        async with _held(storage / USE_LOCK, fcntl.LOCK_SH):
+            return await self._push(storage, image, reference, on_line)
+
+    async def _push(
+        self, storage: Path, image: str, reference: str, on_line: LineSink | None
+    ) -> str:
         with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch_dir:
             scratch = Path(scratch_dir)
             digestfile = scratch / "digest"
@@ -212,39 +249,51 @@ class BuildahEngine:
             raise EngineUnavailable(f"Push of {reference} reported no digest")
         return digest
 
+    async def _already_pushed(self, image: str, reference: str) -> str | None:
+        """The digest of the manifest `reference` names in dockyard's registry when it is of
+        the image this engine last built as `image` (its config's digest is the image id);
+        else None, and the push goes ahead (and reports any real failure)."""
+        image_id = self._built.pop(image, None)
+        if image_id is None or not names_registry(reference, self.registry):
+            return None
+        repository, _, tag = reference.split("/", 1)[1].rpartition(":")
+        try:
+            found = await HttpRegistry(self.registry, self.login).manifest(repository, tag)
+        except (EngineUnavailable, Invalid):
+            return None
+        if found is None or found.config_digest != image_id:
+            return None
+        return found.digest
+
     async def untag(self, reference: str) -> None:
         """Nothing to drop: `buildah rmi` would take the image's cached layers with it, and
         only the project's own builds see its storage."""
 
     async def prune_cache(self, unused_for_hours: int, projects: set[str]) -> str:
         """Drop the storages of projects not in `projects` (deleted) and of those no build
-        used for that long."""
+        used for that long, but for those a build or push is using now."""
         if not self.root.is_dir():
             return "no buildah storage"
         oldest = time.time() - unused_for_hours * 3600
-        dropped = [
+        unused = [
             storage
             for storage in self.root.iterdir()
-            if storage.name not in projects or storage.stat().st_mtime < oldest
+            if storage.is_dir()
+            and (storage.name not in projects or storage.stat().st_mtime < oldest)
         ]
-        for storage in dropped:
-            await asyncio.to_thread(shutil.rmtree, storage, True)
-        return f"{len(dropped)} buildah storages dropped"
+        dropped = [
+            storage for storage in unused if await asyncio.to_thread(_drop_unless_used, storage)
+        ]
+        in_use = len(unused) - len(dropped)
+        return f"{len(dropped)} buildah storages dropped" + (f", {in_use} in use" if in_use else "")
 
     @contextlib.asynccontextmanager
     async def _turn(self, storage: Path) -> AsyncIterator[None]:
         """The storage to this build alone, among this worker's builds and those of the other
-        workers on this machine. The file lock is polled, so an abort cuts the wait short."""
-        async with self._turns.setdefault(str(storage), asyncio.Lock()):
-            storage.mkdir(parents=True, exist_ok=True)
-            with (storage / "turn.lock").open("a") as lock:
-                while True:
-                    try:
-                        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        await asyncio.sleep(TURN_POLL_SECONDS)
-                yield
+        workers on this machine."""
+        waiting = self._turns.setdefault(str(storage), asyncio.Lock())
+        async with waiting, _held(storage / TURN_LOCK, fcntl.LOCK_EX):
+            yield
 
     @contextlib.contextmanager
     def _own_cgroup(self, key: str | None) -> Iterator[Callable[[int], None] | None]:
@@ -270,10 +319,16 @@ class BuildahEngine:
             self.cgroups.pop(key, None)
             cgroup.remove()
 
-    def _isolation(self) -> list[str]:
+    @contextlib.asynccontextmanager
+    async def _isolation(self, tag: str) -> AsyncIterator[list[str]]:
+        """How the steps of the build of `tag` run, and on which network."""
         if self.network == "host":
-            return ["--isolation=chroot"]
-        return ["--isolation=oci", "--network=none"]
+            yield ["--isolation=chroot"]
+        elif self.step_networks is None:
+            yield ["--isolation=oci", "--network=none"]
+        else:
+            async with self.step_networks.held(tag) as namespace:
+                yield ["--isolation=oci", f"--network=ns:{namespace}"]
 
     def _plain_http(self, reference: str) -> bool:
         """Whether `reference` is in dockyard's registry on a loopback address, which speaks
@@ -335,9 +390,56 @@ class BuildahEngine:
             raise EngineUnavailable(f"buildah is missing (apt-get install buildah): {exc}") from exc
 
     async def _remove_containers(self, storage: Path, scratch: Path) -> None:
-        """The working containers a build left (killed or failed mid-step); shielded, so an
-        abort's cancellation cannot cut it short."""
-        await asyncio.shield(self._run(storage, scratch, ["rm", "--all"], None))
+        """The working containers a build left (killed or failed mid-step), and then its
+        marker; shielded, so an abort's cancellation cannot cut it short."""
+
+        async def remove() -> None:
+            if (await self._run(storage, scratch, ["rm", "--all"], None)).ok:
+                (storage / UNFINISHED).unlink(missing_ok=True)
+
+        await asyncio.shield(remove())
+
+
+@contextlib.asynccontextmanager
+async def _held(path: Path, mode: int) -> AsyncIterator[None]:
+    """The flock `mode` on the lock file `path` of a storage, made with its storage if gone.
+    The lock is polled, so an abort cuts the wait short. A storage gc dropped while this
+    waited (lock file and all) is made anew, and its new lock file taken."""
+    while True:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as lock:
+            while not _flock(lock, mode):
+                await asyncio.sleep(TURN_POLL_SECONDS)
+            if _is_current(lock, path):
+                yield
+                return
+
+
+def _flock(lock: TextIO, mode: int) -> bool:
+    try:
+        fcntl.flock(lock, mode | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _is_current(lock: TextIO, path: Path) -> bool:
+    """Whether the open lock file is still the one at `path` (its storage not dropped)."""
+    try:
+        return os.stat(path).st_ino == os.fstat(lock.fileno()).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _drop_unless_used(storage: Path) -> bool:
+    """Remove `storage` unless a build has its turn or a build or push its shared lock;
+    whether it went. Both locks are held while it goes: a build or push that waited for one
+    then finds its lock file gone and starts on a new storage."""
+    with (storage / TURN_LOCK).open("a") as turn, (storage / USE_LOCK).open("a") as use:
+        if not (_flock(turn, fcntl.LOCK_EX) and _flock(use, fcntl.LOCK_EX)):
+            return False
+        shutil.rmtree(storage, ignore_errors=True)
+    return True
 
 
 def _made(name: str) -> cgroups.Cgroup | None:

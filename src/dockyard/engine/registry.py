@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import hashlib
 import ipaddress
 import os
 import re
 import shutil
 import signal
+import ssl
 import subprocess
 import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 import bcrypt
@@ -129,6 +132,11 @@ def _is_local(host: str) -> bool:
     return address.is_loopback or address.is_unspecified
 
 
+class Manifest(NamedTuple):
+    digest: str
+    config_digest: str | None
+
+
 class HttpRegistry:
     """The registry's HTTP API, with basic auth when it takes a login (distribution's
     htpasswd auth checks it on every request)."""
@@ -177,15 +185,30 @@ class HttpRegistry:
 
     async def digest(self, repository: str, tag: str) -> str | None:
         """The manifest digest `repository:tag` points at, or None when it is gone."""
+        response = await self._tag_manifest("HEAD", repository, tag)
+        return None if response.status_code == 404 else response.headers["Docker-Content-Digest"]
+
+    async def manifest(self, repository: str, tag: str) -> Manifest | None:
+        """The manifest `repository:tag` names (None when the tag is gone), its digest that of
+        the bytes the registry holds; an index has no config digest."""
+        response = await self._tag_manifest("GET", repository, tag)
+        if response.status_code == 404:
+            return None
+        digest = f"sha256:{hashlib.sha256(response.content).hexdigest()}"
+        if response.headers.get("Docker-Content-Digest") != digest:
+            raise EngineUnavailable(f"Registry at {self.address} sent {tag} not as it holds it")
+        config = response.json().get("config") or {}
+        return Manifest(digest, config.get("digest"))
+
+    async def _tag_manifest(self, method: str, repository: str, tag: str) -> httpx.Response:
         _check_repository(repository)
         _check_tag(tag)
-        response = await self._call(
-            "HEAD",
+        return await self._call(
+            method,
             f"/v2/{repository}/manifests/{tag}",
             headers={"Accept": MANIFEST_MEDIA_TYPES},
             missing_ok=True,
         )
-        return None if response.status_code == 404 else response.headers["Docker-Content-Digest"]
 
     async def has_manifest(self, repository: str, digest: str) -> bool:
         """Whether the manifest `digest` is in `repository` here."""
@@ -231,7 +254,12 @@ class HttpRegistry:
         that `missing_ok` allows)."""
         try:
             async with httpx.AsyncClient(
-                base_url=self.base_url, timeout=30, follow_redirects=True, auth=self.auth
+                base_url=self.base_url,
+                timeout=30,
+                follow_redirects=True,
+                auth=self.auth,
+                verify=_tls_context(),
+                trust_env=False,
             ) as client:
                 response = await client.request(method, path, headers=headers)
         except httpx.HTTPError as exc:
@@ -310,9 +338,7 @@ class DockerPusher:
             if not tagged.ok:
                 raise EngineUnavailable(f"Cannot tag {image} as {reference}: {_last_lines(tagged)}")
         if digest := await self._already_pushed(reference):
-            if on_line is not None:
-                on_line(f"{reference}: the registry holds this image already, digest: {digest}")
-            return digest
+            return held_already(reference, digest, on_line)
         with tempfile.TemporaryDirectory(prefix="dockyard-push-") as scratch:
             config_dir = client_config(Path(scratch), [self.login] if self.login else [])
             pushed = await self.retries.call(
@@ -390,6 +416,22 @@ class DockerPusher:
             return digest if f"{name}@{digest}" in (image.get("RepoDigests") or []) else None
 
         return await asyncio.to_thread(look)
+
+
+def held_already(reference: str, digest: str, on_line: LineSink | None) -> str:
+    """`digest`, once the log says the push of `reference` is skipped: the registry has it."""
+    if on_line is not None:
+        on_line(f"{reference}: the registry holds this image already, digest: {digest}")
+    return digest
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """The verifying TLS context of registry calls (dockyard's registry speaks plain HTTP, but
+    may redirect blob reads to HTTPS storage), made once: loading the CA bundle took ~50 ms,
+    more than a call to the registry itself. No proxy from the environment is used either,
+    which httpx would read per client: a proxy would see the registry's login."""
+    return httpx.create_ssl_context()
 
 
 def _next_page(response: httpx.Response) -> str | None:

@@ -34,6 +34,7 @@ from dockyard.engine.containers import DockerEngine
 from dockyard.engine.git import GitClient
 from dockyard.engine.registry import DockerPusher, HttpRegistry, RegistryLog
 from dockyard.engine.retries import RegistryRetries
+from dockyard.engine.stepnets import StepNetworks
 from dockyard.engine.swarm import SwarmEngine
 from dockyard.errors import EngineUnavailable
 from dockyard.logs.retention import LogJanitor
@@ -257,11 +258,17 @@ def image_engines(settings: Settings, offered: list[DockerfileEngine]) -> dict[s
 
 
 def buildah_engine(settings: Settings) -> BuildahEngine:
+    image = settings.kaniko_network_image
     return BuildahEngine(
         buildah_storages(settings),
         settings.registry,
         registry_login(settings),
         network=settings.build_network.value,
+        step_networks=(
+            StepNetworks(settings.docker_host, image, settings.build_timeout_seconds)
+            if image is not None and settings.build_network is BuildNetwork.DEFAULT
+            else None
+        ),
         retries=RegistryRetries.scaled(settings.registry_retry_scale),
     )
 
