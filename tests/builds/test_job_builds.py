@@ -4,6 +4,7 @@ registry."""
 from __future__ import annotations
 
 import base64
+import re
 import statistics
 import subprocess
 import tempfile
@@ -182,9 +183,11 @@ def test_failing_dockerfile_names_the_step(live: LiveDockyard, engine: str) -> N
 
 # A step that holds 64 MiB for a moment (tail keeps the whole of its input, one line with no
 # end), then idles through a sample or two; {} makes it new, never cached by an earlier run.
+# The ping sends packets out of the step's network (if it has one), answered or not.
 ALLOCATING_DOCKERFILE = (
     "FROM local/busybox:1\n"
-    "RUN echo {}; sleep 1; head -c 67108864 /dev/zero | tail >/dev/null; sleep 2\n"
+    "RUN echo {}; ping -c 3 -W 1 192.0.2.1 || true; head -c 67108864 /dev/zero | tail"
+    " >/dev/null; sleep 2\n"
 )
 
 
@@ -202,11 +205,11 @@ def test_build_metrics_show_the_steps_memory_and_cpu(live: LiveDockyard, engine:
 
     response = live.http.get(
         f"/v1/projects/{live.project}/jobs/{job}/build-metrics",
-        params={"buildId": build["id"], "metricTypes": ["memory", "cpu"]},
+        params={"buildId": build["id"], "metricTypes": ["memory", "cpu", "networkEgress"]},
     )
     assert response.status_code == 200, response.text
     found = response.json()["data"]
-    memory, cpu = (found[metric]["values"] for metric in ("memory", "cpu"))
+    memory, cpu, sent = (found[metric]["values"] for metric in ("memory", "cpu", "networkEgress"))
     assert len(memory) == 1 and memory[0]["metadata"]["buildId"] == build["id"], memory
     assert memory[0]["metadata"]["containerName"] == engine
     # kaniko's series is buildah's process tree, buildah itself (~20 MiB) in it; BuildKit's
@@ -215,6 +218,22 @@ def test_build_metrics_show_the_steps_memory_and_cpu(live: LiveDockyard, engine:
     assert 0.8 * 64 <= memory[0]["metadata"]["peak"] - own <= 1.2 * 64, memory
     assert len(memory[0]["data"]) >= 2, memory
     assert cpu[0]["metadata"]["peak"] > 0, cpu
+    # BuildKit's steps are on a bridge; kaniko's have no network (the worker's is not theirs).
+    sending = any(point["value"] > 0 for point in sent[0]["data"])
+    assert sending is (engine == "buildkit"), sent
+
+    # What tells the build's steps apart must not change their cache keys.
+    again = live.post(f"/jobs/{job}/build", {"sha": sha})
+    assert live.wait_for(f"/jobs/{job}/build/{again['id']}")["status"] == "SUCCESS"
+    assert run_step_cached(live.lines(again["id"]), engine), live.lines(again["id"])
+
+
+def run_step_cached(lines: list[str], engine: str) -> bool:
+    if engine == "kaniko":
+        return any(line.startswith("--> Using cache ") for line in lines)
+    steps = {m[1]: m[2] for line in lines if (m := re.match(r"#(\d+) \[\d+/\d+\] (.*)", line))}
+    cached = {m[1] for line in lines if (m := re.match(r"#(\d+) CACHED", line))}
+    return any(steps[step].startswith("RUN ") for step in cached & steps.keys())
 
 
 def buildah_containers(storage: Path) -> list[str]:

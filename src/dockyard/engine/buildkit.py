@@ -11,8 +11,10 @@ environment (`--build-arg NAME` alone), never its command line, which any local 
 
 Usage: the engine's BuildKit ignores `--cgroup-parent` (each step's cgroup is
 `/docker/buildkit/<step>`, whatever the flag says), and no step tells which build it is of,
-so each build adds a host name of its own to its steps' `/etc/hosts` (`--add-host`), which
-tells its step cgroups from those of other builds on the engine (`StepsOfBuild`).
+so each build adds a host name to its steps' `/etc/hosts` (`--add-host`), which tells its
+step cgroups from those of other images' builds on the engine (`StepsOfBuild`). The name is
+the image repository's, not the build's: extra hosts are part of a `RUN` step's cache key,
+and a name of each build's own would make every build run every step again.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import re
 import tempfile
 from collections import deque
@@ -108,7 +111,7 @@ class BuildkitBuilder:
             *(f"--label={name}={value}" for name, value in (labels or {}).items()),
         ]
         if usage_key is not None:
-            steps = self.steps[usage_key] = StepsOfBuild(f"dockyard-build-{usage_key}")
+            steps = self.steps[usage_key] = StepsOfBuild(steps_marker(tag))
             options.append(f"--add-host={steps.marker}:127.0.0.1")
         try:
             with tempfile.TemporaryDirectory(prefix="dockyard-build-") as scratch:
@@ -176,10 +179,20 @@ class BuildOutput:
         return "\n".join(lines)
 
 
+def steps_marker(tag: str) -> str:
+    """The host name the steps of builds of `tag`'s repository carry: the same from one build
+    to the next, so that the steps' cache keys do not change."""
+    repository, _, version = tag.rpartition(":")
+    if not repository or "/" in version:  # no tag, only a registry's port
+        repository = tag
+    return f"dockyard-steps-{hashlib.sha256(repository.encode()).hexdigest()[:16]}"
+
+
 class StepsOfBuild:
     """The step cgroups of one build, told from other builds' by the host name `marker` in
     their `/etc/hosts`, and the last usage read of each: a step's cgroup goes when it ends,
-    its CPU and disk counters stay in the build's sums. Memory: the steps running now (in
+    its CPU, disk and network counters (each step has a network namespace of its own) stay in
+    the build's sums. Memory: the steps running now (in
     use), the most one step used (peak; steps of parallel stages are not summed there)."""
 
     def __init__(self, marker: str) -> None:
@@ -225,4 +238,6 @@ class StepsOfBuild:
             memory_peak_bytes=max(u.memory_peak_bytes or u.memory_bytes for u in used),
             disk_read_bytes=sum(u.disk_read_bytes for u in used),
             disk_write_bytes=sum(u.disk_write_bytes for u in used),
+            network_rx_bytes=sum(u.network_rx_bytes for u in used),
+            network_tx_bytes=sum(u.network_tx_bytes for u in used),
         )

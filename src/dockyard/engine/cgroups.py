@@ -1,10 +1,13 @@
 """Linux cgroups, read and made by path: a build's own cgroup (its process tree placed in it)
-and the counters of any cgroup (CPU, memory, disk), on cgroup v1 (one hierarchy per
-controller, as Debian's Docker 20.10 engine here uses) and v2 (one unified hierarchy)."""
+and the counters of any cgroup (CPU, memory, disk, and the network of the namespaces its
+processes run in), on cgroup v1 (one hierarchy per controller, as Debian's Docker 20.10
+engine here uses) and v2 (one unified hierarchy)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +57,14 @@ class Cgroup:
             return [int(pid) for pid in (self._dir(V1_PROCS) / "cgroup.procs").read_text().split()]
         return []
 
+    def all_pids(self) -> list[int]:
+        """Its processes and those of its descendants (runc nests a step's cgroup in it)."""
+        found: list[int] = []
+        for procs in self._dir(V1_PROCS).glob("**/cgroup.procs"):
+            with contextlib.suppress(OSError, ValueError):
+                found += [int(pid) for pid in procs.read_text().split()]
+        return found
+
     def create(self) -> None:
         for directory in self.dirs():
             directory.mkdir(parents=True, exist_ok=True)
@@ -74,9 +85,39 @@ class Cgroup:
     def usage(self) -> ResourceUsage:
         """Its counters now, its descendants' included (EngineUnavailable when it is gone)."""
         try:
-            return _usage_v2(self._dir("")) if unified() else _usage_v1(self)
+            usage = _usage_v2(self._dir("")) if unified() else _usage_v1(self)
         except (OSError, ValueError, KeyError) as exc:
             raise EngineUnavailable(f"cgroup {self.path} not read: {exc}") from exc
+        received, sent = network_of(self.all_pids())
+        return dataclasses.replace(usage, network_rx_bytes=received, network_tx_bytes=sent)
+
+
+def network_of(pids: list[int]) -> tuple[int, int]:
+    """Bytes received and sent on the interfaces (loopback aside) of the network namespaces
+    these processes run in, each namespace counted once; the worker's own namespace (buildah
+    itself, a step of a build on the host's network) is not the build's to count."""
+    seen = {_namespace("self")}
+    received = sent = 0
+    for pid in pids:
+        try:
+            namespace = _namespace(str(pid))
+            if namespace in seen:
+                continue
+            devices = Path(f"/proc/{pid}/net/dev").read_text().splitlines()[2:]
+        except OSError:  # the process has ended
+            continue
+        seen.add(namespace)
+        for device in devices:
+            name, _, counters = device.partition(":")
+            fields = counters.split()
+            if name.strip() != "lo" and len(fields) >= 9:
+                received += int(fields[0])
+                sent += int(fields[8])
+    return received, sent
+
+
+def _namespace(pid: str) -> int:
+    return os.stat(f"/proc/{pid}/ns/net").st_ino
 
 
 def own(name: str) -> Cgroup:
@@ -136,7 +177,6 @@ def _usage_v2(directory: Path) -> ResourceUsage:
 def _resource_usage(
     *, cpu_seconds: float, memory_bytes: int, memory_peak_bytes: int | None, disk: tuple[int, int]
 ) -> ResourceUsage:
-    """No network: a build's steps share no network namespace of their own to count."""
     return ResourceUsage(
         at=datetime.now(UTC),
         cpu_seconds=cpu_seconds,
