@@ -316,7 +316,8 @@ async def test_limits_reach_the_host_config(
     )
     state = await engine.start(spec)
     host_config = docker_client.api.inspect_container(state.id)["HostConfig"]
-    assert host_config["Memory"] == 64 * 1024 * 1024
+    assert host_config["Memory"] == host_config["MemorySwap"] == 64 * 1024 * 1024
+    assert host_config["MemorySwappiness"] == 0
     assert host_config["ShmSize"] == 16 * 1024 * 1024
     assert host_config["NanoCpus"] == 500_000_000
     # Under runsc the engine counts the sandbox's host tasks: the limit is scaled for them.

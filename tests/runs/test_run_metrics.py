@@ -41,10 +41,14 @@ def sampled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveDockyard]:
         yield live
 
 
-def _concluded(sdk: ApiClient, ids: dict[str, str]) -> dict[str, Any]:
+def _concluded(live: LiveDockyard, sdk: ApiClient, ids: dict[str, str]) -> dict[str, Any]:
     deadline = time.monotonic() + CONCLUDE_TIMEOUT
     while not (run := sdk.get.job.run(**ids).data)["concluded"]:
-        assert time.monotonic() < deadline, run
+        assert time.monotonic() < deadline, (
+            run,
+            live.lines_of("run", ids["run_id"]),
+            live.process.lines[-40:],
+        )
         time.sleep(0.3)
     return run
 
@@ -95,7 +99,7 @@ def test_memory_cpu_and_oom_through_the_sdk_and_cli(
     spin = started["spin"]
     top = _top_shows(spin["run_id"], spin["job_id"])
     assert "/ 1024 MiB" in top, top
-    runs = {name: _concluded(sdk, ids) for name, ids in started.items()}
+    runs = {name: _concluded(sampled, sdk, ids) for name, ids in started.items()}
     assert spin["run_id"] not in _cli("runs", "top", "--job", spin["job_id"], "--once")
 
     assert runs["allocate"]["status"] == "SUCCESS", runs["allocate"]

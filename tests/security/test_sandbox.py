@@ -111,6 +111,8 @@ def test_the_container_is_confined(
         assert host_config["CapDrop"] == ["NET_RAW"]
         assert not host_config["CapAdd"]
         assert host_config["Runtime"] == runtime
+        # The plan's memory, with no swap beyond it.
+        assert host_config["Memory"] == host_config["MemorySwap"] == plan_of(PLAN).memory_bytes
         assert host_config["PidsLimit"] >= plan_of(PLAN).pids_limit
         if runtime == "runc":
             assert host_config["PidsLimit"] == plan_of(PLAN).pids_limit

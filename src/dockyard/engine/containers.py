@@ -429,6 +429,11 @@ def _create(api: APIClient, spec: ContainerSpec, storage_bytes: int | None, runt
         network_mode=spec.network_mode,
         nano_cpus=spec.nano_cpus,
         mem_limit=spec.memory_bytes,
+        # The plan's memory is all a job gets: no swap beyond it (the engine's default, twice
+        # the limit, lets a job grow past its plan into the host's swap and thrash it), and
+        # none of it where the kernel cannot count swap per container.
+        memswap_limit=spec.memory_bytes,
+        mem_swappiness=0 if spec.memory_bytes else None,
         pids_limit=_host_tasks_limit(spec.pids_limit, runtime),
         shm_size=spec.shm_size_bytes,
         storage_opt={"size": str(storage_bytes)} if storage_bytes else None,
