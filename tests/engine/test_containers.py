@@ -191,7 +191,7 @@ async def test_the_frames_a_followed_log_missed_are_read_again_from_the_last_one
     api = engine.client.api
 
     def missed(after: bytes | None) -> list[bytes]:
-        return list(containers.missed_frames(api, state.id, None, after))
+        return list(containers.missed_frames(api, containers.CONTAINER_LOGS, state.id, None, after))
 
     frames = missed(None)
     assert [frame.partition(b" ")[2] for frame in frames] == [b"%d\n" % n for n in range(1, 301)]

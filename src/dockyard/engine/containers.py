@@ -55,6 +55,8 @@ PULL_TRIES = 2
 WAIT_SLICE_SECONDS = 5
 EXEC_POLL_SECONDS = 0.1
 MISSED_FRAMES_FIRST_READ = 8
+CONTAINER_LOGS = "/containers/{0}/logs"
+SERVICE_LOGS = "/services/{0}/logs"
 # At most this many lines read from a log wait for the event loop.
 RELAYED_LINES = 10_000
 CHUNK_BYTES = 64 * 1024
@@ -214,7 +216,7 @@ class DockerEngine:
         runs: the engine went away (restarted) and a live-restored container keeps writing."""
         since_seconds = since.timestamp() if since else None
         stream = await self._api(
-            lambda api: followed_log(api, "/containers/{0}/logs", container_id, since_seconds)
+            lambda api: followed_log(api, CONTAINER_LOGS, container_id, since_seconds)
         )
         last_frame: deque[bytes] = deque(maxlen=1)
         try:
@@ -228,7 +230,7 @@ class DockerEngine:
         # without a newline, or, at the exit of a flood it had not caught up with, tens of
         # thousands of lines early. Those are relayed as they are read again.
         after = last_frame[0] if last_frame else None
-        missed = missed_frames(self.client.api, container_id, since_seconds, after)
+        missed = missed_frames(self.client.api, CONTAINER_LOGS, container_id, since_seconds, after)
         await self._relay_lines(frame_lines(missed), lambda timed: on_line(*timed), room)
         if (await self._api(lambda api: api.inspect_container(container_id)))["State"]["Running"]:
             raise EngineUnavailable(
@@ -615,21 +617,22 @@ def followed_log(
 
 
 def missed_frames(
-    api: APIClient, container_id: str, since: float | None, last_frame: bytes | None
+    api: APIClient, path: str, object_id: str, since: float | None, last_frame: bytes | None
 ) -> Iterator[bytes]:
-    """The container's log frames after `last_frame` (all from `since` when None), as they
-    are read: found among the last few (a last line without a newline) or else read from
-    the time of `last_frame` (the engine reads its whole log for either, so a tail grown
-    until it has the frame would cost more); none when the log no longer has it."""
+    """The log frames of a container or a swarm service (`path`, of `object_id`) after
+    `last_frame` (all from `since` when None), as they are read: found among the last few (a
+    last line without a newline) or else read from the time of `last_frame` (the engine
+    reads its whole log for either, so a tail grown until it has the frame would cost more);
+    none when the log no longer has it."""
     start: float | str | None = since
     if last_frame is not None:
         options = {"since": since, "tail": MISSED_FRAMES_FIRST_READ}
-        tail = list(_log_frames(api, "/containers/{0}/logs", container_id, options))
+        tail = list(_log_frames(api, path, object_id, options))
         if last_frame in tail:
             yield from tail[tail.index(last_frame) + 1 :]
             return
         start = frame_since(last_frame)
-    frames = _log_frames(api, "/containers/{0}/logs", container_id, {"since": start})
+    frames = _log_frames(api, path, object_id, {"since": start})
     yield from frames_past(frames, last_frame)
 
 
@@ -717,22 +720,6 @@ def remembering(frames: Iterable[bytes], last: deque[bytes]) -> Iterator[bytes]:
     for frame in frames:
         last.append(frame)
         yield frame
-
-
-def frames_after(
-    read_tail: Callable[[int], Iterable[bytes]], last_frame: bytes | None
-) -> list[bytes]:
-    """The log's frames after `last_frame` (all when None), found reading from the end with
-    `read_tail` (the log's last `count` timestamped frames); none when the log no longer has
-    it. A frame starts with its time (ns): it is unique."""
-    count = MISSED_FRAMES_FIRST_READ
-    while True:
-        frames = list(read_tail(count))
-        if last_frame in frames:
-            return frames[len(frames) - frames[::-1].index(last_frame) :]
-        if len(frames) < count:
-            return frames if last_frame is None else []
-        count *= 8
 
 
 def frame_lines(frames: Iterable[bytes]) -> Iterator[tuple[str, datetime]]:

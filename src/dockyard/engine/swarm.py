@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from contextlib import suppress
 from datetime import datetime
 from typing import Any, Protocol, TypeVar, cast
@@ -62,13 +62,14 @@ from dockyard.engine.containers import (
     AUTO_RUNTIME,
     DROPPED_CAPABILITIES,
     FILE_MODE,
+    SERVICE_LOGS,
     DockerEngine,
     checked_file_path,
     docker_time,
     explanation,
     followed_log,
     frame_lines,
-    frames_after,
+    missed_frames,
     remembering,
 )
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
@@ -108,18 +109,6 @@ class SwarmApi(Protocol):
     def services(self, *, filters: dict[str, str]) -> list[dict[str, Any]]: ...
 
     def tasks(self, *, filters: dict[str, str]) -> list[Task]: ...
-
-    def service_logs(
-        self,
-        service: str,
-        *,
-        stdout: bool,
-        stderr: bool,
-        timestamps: bool,
-        tail: int,
-        since: float,
-        is_tty: bool,
-    ) -> Iterator[bytes]: ...
 
     def create_secret(self, name: str, data: bytes, labels: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -198,7 +187,7 @@ class SwarmEngine(DockerEngine):
         Cancelling closes the stream, which ends the reading thread."""
         since_seconds = since.timestamp() if since else 0
         stream = await self._api(
-            lambda api: followed_log(api, "/services/{0}/logs", container_id, since_seconds)
+            lambda api: followed_log(api, SERVICE_LOGS, container_id, since_seconds)
         )
         last_frame: deque[bytes] = deque(maxlen=1)
         relaying = asyncio.create_task(
@@ -215,13 +204,8 @@ class SwarmEngine(DockerEngine):
             stream.close()
         await relaying
         after = last_frame[0] if last_frame else None
-        missed = await self._swarm(
-            lambda api: frames_after(
-                lambda count: _log_tail(api, container_id, count, since_seconds), after
-            )
-        )
-        for line, at in frame_lines(missed):
-            on_line(line, at)
+        missed = missed_frames(self.client.api, SERVICE_LOGS, container_id, since_seconds, after)
+        await self._relay_lines(frame_lines(missed), lambda timed: on_line(*timed), room)
 
     async def stop(self, container_id: str, grace_seconds: float) -> None:
         """SIGTERM to the task's container, SIGKILL after `grace_seconds`; a task on another
@@ -413,12 +397,6 @@ def _labelled_states(api: SwarmApi, selector: str) -> list[LabelledContainer]:
             state = _service_state(api, service["ID"])
             states.append(LabelledContainer(state, service["Spec"].get("Labels") or {}))
     return states
-
-
-def _log_tail(api: SwarmApi, service_id: str, count: int, since: float) -> Iterable[bytes]:
-    return api.service_logs(
-        service_id, stdout=True, stderr=True, timestamps=True, tail=count, since=since, is_tty=False
-    )
 
 
 def _container_of(task: Task) -> str:
