@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import AsyncIterator
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -41,22 +42,25 @@ class StepNetworks:
         self.image = image
         self.seconds = seconds
 
+    @cached_property
+    def api(self) -> docker.APIClient:
+        """One client (its connection pool) for every build's holder."""
+        return docker.APIClient(base_url=self.docker_host)
+
     @contextlib.asynccontextmanager
     async def held(self, owner: str) -> AsyncIterator[Path]:
         """The path of a network namespace of its own on the default bridge for the block;
         `owner` labels its holder."""
-        api = docker.APIClient(base_url=self.docker_host)
+        api = self.api
         try:
             holder = await asyncio.to_thread(self._start, api, owner)
         except docker.errors.DockerException as exc:
-            api.close()
             raise EngineUnavailable(f"No network for the build's steps: {exc}") from exc
         try:
             yield await asyncio.to_thread(_namespace, api, holder)
         finally:
             with contextlib.suppress(docker.errors.DockerException):
                 await asyncio.shield(asyncio.to_thread(api.remove_container, holder, force=True))
-            api.close()
 
     def _start(self, api: docker.APIClient, owner: str) -> str:
         host_config = api.create_host_config(
