@@ -551,25 +551,36 @@ def _labelled_states(api: APIClient, selector: str) -> list[LabelledContainer]:
 
 class Relay(Generic[T]):
     """Items from a thread to the event loop: `put` (in the thread) waits while RELAYED_LINES
-    wait already; `batch` (in the loop) is all those waiting, None once the thread is done."""
+    wait already; `batch` (in the loop) is all those waiting, None once the thread is done.
+
+    No lock is taken per item: a lock the loop holds now and then makes the reading thread
+    block on it and hand the GIL over, which cost a flood more than reading it. The deque's
+    appends and pops are atomic; the thread wakes the loop only when it waits (`waiting`, set
+    before the loop looks at the deque a last time, read after the thread has appended)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.items: list[T] = []
+        self.items: deque[T] = deque()
         self.done = False
         self.cancelled = False
-        self.lock = threading.Condition()
+        self.waiting = False
         self.ready = asyncio.Event()
+        self.roomy = threading.Event()
 
     def put(self, item: T) -> None:
-        with self.lock:
+        if self.cancelled:
+            raise RelayCancelled
+        self.items.append(item)
+        if self.waiting:
+            self._wake()
+        if len(self.items) >= RELAYED_LINES:
+            self.roomy.clear()
             while len(self.items) >= RELAYED_LINES and not self.cancelled:
-                self.lock.wait()
-            if self.cancelled:
-                raise RelayCancelled
-            self.items.append(item)
-            if len(self.items) == 1:
-                self.loop.call_soon_threadsafe(self.ready.set)
+                self.roomy.wait()
+
+    def _wake(self) -> None:
+        self.waiting = False
+        self.loop.call_soon_threadsafe(self.ready.set)
 
     @contextmanager
     def closing(self) -> Iterator[None]:
@@ -578,27 +589,27 @@ class Relay(Generic[T]):
         except RelayCancelled:
             pass
         finally:
-            with self.lock:
-                self.done = True
-            self.loop.call_soon_threadsafe(self.ready.set)
+            self.done = True
+            self._wake()
 
     async def batch(self) -> list[T] | None:
         while True:
-            with self.lock:
-                items, self.items = self.items, []
-                done = self.done
-                self.ready.clear()
-                self.lock.notify()
-            if items:
+            done = self.done  # read first: all it put before it was done are in the deque
+            if count := len(self.items):
+                items = [self.items.popleft() for _ in range(count)]
+                self.roomy.set()
                 return items
             if done:
                 return None
-            await self.ready.wait()
+            self.ready.clear()
+            self.waiting = True
+            if not self.items and not self.done:
+                await self.ready.wait()
+            self.waiting = False
 
     def cancel(self) -> None:
-        with self.lock:
-            self.cancelled = True
-            self.lock.notify()
+        self.cancelled = True
+        self.roomy.set()
 
 
 class RelayCancelled(Exception):
