@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic
 
 from sqlalchemy import ColumnElement, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from dockyard.builds.models import Build
 from dockyard.db.repository import Page, PageRequest, paginate
 from dockyard.logs.repository import LogOwners
+from dockyard.targets.repository import Row
 
 
 def built_with(engines: Collection[str]) -> ColumnElement[bool]:
@@ -76,6 +78,37 @@ async def latest_of_targets(
     parameters = {"project_id": project_id, "kind": kind, "target_ids": list(target_ids)}
     rows = (await session.execute(_LATEST_OF_TARGETS, parameters)).scalars()
     return {build.target_id: build for build in rows}
+
+
+class WithLatestBuild(Generic[Row]):
+    """A target's row of `model` (of builds' `kind`) with its newest build's status and
+    `updated_at` (None without builds), in one statement: a GET of a job or a service is one
+    round trip to the database. Built once (see TargetTable)."""
+
+    def __init__(self, model: type[Row], kind: str) -> None:
+        newest = aliased(Build)
+        latest_pk = (
+            select(func.max(newest.pk))
+            .where(
+                newest.project_id == model.project_id,
+                newest.target_kind == kind,
+                newest.target_id == model.id,
+            )
+            .correlate(model)
+            .scalar_subquery()
+        )
+        self._statement = (
+            select(model, Build.status, Build.updated_at)
+            .outerjoin(Build, Build.pk == latest_pk)
+            .where(model.project_id == bindparam("project_id"), model.id == bindparam("target_id"))
+        )
+
+    async def get(
+        self, session: AsyncSession, project_id: str, target_id: str
+    ) -> tuple[Row, str | None, datetime | None] | None:
+        parameters = {"project_id": project_id, "target_id": target_id}
+        found = (await session.execute(self._statement, parameters)).one_or_none()
+        return None if found is None else (found[0], found[1], found[2])
 
 
 async def delete_of_target(

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +26,9 @@ from dockyard.logs.schemas import LogQuery
 from dockyard.logs.tail import Follow, Followed, concluded_by
 from dockyard.names import generated_id
 from dockyard.secrets.crypto import SecretBox
+from dockyard.targets.repository import Row, Spec
 from dockyard.targets.schemas import BuildStatusOfTarget, LatestBuild
+from dockyard.targets.service import Catalog
 from dockyard.usage import repository as usage
 
 ID_ATTEMPTS = 5
@@ -174,21 +178,44 @@ async def status_of(session: AsyncSession, target: BuildTarget) -> BuildStatusOf
     return statuses[target.id]
 
 
+def _target_status(status: str | None, updated_at: datetime | None) -> BuildStatusOfTarget:
+    """A target's `status` from its latest build's status and last change; empty without."""
+    if status is None or updated_at is None:
+        return BuildStatusOfTarget()
+    return BuildStatusOfTarget(
+        build=LatestBuild(status=BuildStatus(status), last_transition_time=updated_at)
+    )
+
+
 async def statuses_of(
     session: AsyncSession, project_id: str, kind: str, target_ids: Sequence[str]
 ) -> dict[str, BuildStatusOfTarget]:
     """`status` of each target: its latest build's status, or empty without builds."""
     latest = await repository.latest_of_targets(session, project_id, kind, target_ids)
     return {
-        target_id: BuildStatusOfTarget(
-            build=LatestBuild(
-                status=BuildStatus(build.status), last_transition_time=build.updated_at
-            )
-        )
+        target_id: _target_status(build.status, build.updated_at)
         if (build := latest.get(target_id))
         else BuildStatusOfTarget()
         for target_id in target_ids
     }
+
+
+class TargetWithStatus(Generic[Row, Spec]):
+    """A target of `catalog` (of builds' `kind`) with its `status`, read in one statement;
+    404 as the catalog's `get` answers it."""
+
+    def __init__(self, catalog: Catalog[Row, Spec], kind: str) -> None:
+        self._catalog = catalog
+        self._rows = repository.WithLatestBuild(catalog.table.model, kind)
+
+    async def get(
+        self, session: AsyncSession, project_id: str, target_id: str
+    ) -> tuple[Row, BuildStatusOfTarget]:
+        found = await self._rows.get(session, project_id, target_id)
+        if found is None:
+            raise await self._catalog.missing(session, project_id, target_id)
+        row, status, updated_at = found
+        return row, _target_status(status, updated_at)
 
 
 async def has_concluded(session: AsyncSession, build_id: str) -> bool:

@@ -61,11 +61,15 @@ class Catalog(Generic[Row, Spec]):
     async def get(self, session: AsyncSession, project_id: str, target_id: str) -> Row:
         row = await self.table.get(session, project_id, target_id)
         if row is None:
-            await get_project(session, project_id)  # a missing project is the 404 to report
-            raise NotFound(
-                f"{self.noun.capitalize()} {target_id!r} not found", {self.id_field: target_id}
-            )
+            raise await self.missing(session, project_id, target_id)
         return row
+
+    async def missing(self, session: AsyncSession, project_id: str, target_id: str) -> NotFound:
+        """The 404 to raise for a target not found: its project's, if that is missing too."""
+        await get_project(session, project_id)
+        return NotFound(
+            f"{self.noun.capitalize()} {target_id!r} not found", {self.id_field: target_id}
+        )
 
     async def page(self, session: AsyncSession, project_id: str, request: PageRequest) -> Page[Row]:
         await get_project(session, project_id)

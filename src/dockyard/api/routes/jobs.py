@@ -39,6 +39,7 @@ router = APIRouter(prefix="/projects/{projectId}/jobs", tags=["jobs"])
 
 ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
 JobId = Annotated[str, Path(max_length=64, description="ID of the job")]
+_WITH_STATUS = builds.TargetWithStatus(service.JOBS, "job")
 
 
 def _target(job: Job) -> BuildTarget:
@@ -202,11 +203,11 @@ async def get_job(
     projectId: ProjectId, jobId: JobId, session: SessionDep, settings: SettingsDep, _: JobsRead
 ) -> Envelope[JobResponse]:
     """The job, without the values of its secret fields."""
-    job = await service.get_job(session, projectId, jobId)
+    job, status = await _WITH_STATUS.get(session, projectId, jobId)
     shown: JobResponse = (
-        await _shown(session, job, job.spec, settings.team_id, CronJobResponse)
+        service.job_response(job, job.spec, settings.team_id, status, CronJobResponse)
         if job.job_type == "cron"
-        else await _shown(session, job, job.spec, settings.team_id, ManualJobResponse)
+        else service.job_response(job, job.spec, settings.team_id, status, ManualJobResponse)
     )
     return Envelope(data=shown)
 

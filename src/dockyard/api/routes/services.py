@@ -33,6 +33,7 @@ router = APIRouter(prefix="/projects/{projectId}/services", tags=["services"])
 
 ProjectId = Annotated[str, Path(max_length=64, description="ID of the project")]
 ServiceId = Annotated[str, Path(max_length=64, description="ID of the service")]
+_WITH_STATUS = builds.TargetWithStatus(service.SERVICES, "service")
 
 
 def _target(found: Service) -> BuildTarget:
@@ -129,8 +130,8 @@ async def get_service(
     _: ServicesRead,
 ) -> Envelope[BuildServiceResponse]:
     """The service, without the values of its secret fields."""
-    found = await service.get_service(session, projectId, serviceId)
-    return await _answer(session, found, found.spec, settings.team_id)
+    found, status = await _WITH_STATUS.get(session, projectId, serviceId)
+    return Envelope(data=service.service_response(found, found.spec, settings.team_id, status))
 
 
 @router.delete("/{serviceId}")
