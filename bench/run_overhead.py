@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from server import DOCKER_HOST, LiveServer
@@ -57,11 +58,14 @@ class Dockyard(LiveServer):
         return time.perf_counter() - start
 
 
-def raw_first_line(*run_options: str, network: str = "host") -> float:
-    """Seconds from `docker run [run_options]` to the container's first stdout line."""
+def raw_first_line(
+    *run_options: str, network: str = "host", command: Sequence[str] = ("echo", LINE)
+) -> float:
+    """Seconds from `docker run [run_options] IMAGE command` to the container's first stdout
+    line (LINE)."""
     start = time.perf_counter()
     process = subprocess.Popen(
-        [DOCKER_CLI, "run", "--rm", "--network", network, *run_options, IMAGE, "echo", LINE],
+        [DOCKER_CLI, "run", "--rm", "--network", network, *run_options, IMAGE, *command],
         env=os.environ | {"DOCKER_HOST": DOCKER_HOST},
         stdout=subprocess.PIPE,
         text=True,
