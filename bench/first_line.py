@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import shlex
 import statistics
 import tempfile
 import time
@@ -34,13 +33,13 @@ from pathlib import Path
 
 import httpx
 from burst import docker, project_networks
-from run_overhead import IMAGE, LINE, Dockyard, raw_first_line
+from run_overhead import LINE, Dockyard, raw_first_line, shell_job
 from websockets.asyncio.client import ClientConnection, connect
 
 POLL_SECONDS = 0.005
 EXITING_JOB = "echo"  # run_overhead's job
 STAYING_JOB = "echo-and-stay"
-STAYING = ("sh", "-c", f"echo {LINE}; sleep 1")
+STAYING_SCRIPT = f"echo {LINE}; sleep 1"
 
 
 async def tail_until(socket: ClientConnection, start: list[float]) -> float:
@@ -87,25 +86,13 @@ async def one_run(http: httpx.AsyncClient, job: str) -> tuple[float, float]:
 
 
 def add_staying_job(dockyard: Dockyard) -> None:
-    job = {
-        "name": STAYING_JOB,
-        "billing": {"deploymentPlan": "nf-compute-100-1"},
-        "backoffLimit": 0,
-        "deployment": {
-            "external": {"imagePath": IMAGE},
-            "docker": {
-                "configType": "customEntrypointCustomCommand",
-                "customEntrypoint": STAYING[0],
-                "customCommand": f"{STAYING[1]} {shlex.quote(STAYING[2])}",
-            },
-        },
-    }
+    job = shell_job(STAYING_JOB, STAYING_SCRIPT)
     dockyard.ok(dockyard.http.post("/v1/projects/bench/jobs/manual", json=job))
 
 
 async def measure(dockyard: Dockyard, runs: int) -> None:
     add_staying_job(dockyard)
-    kinds = {EXITING_JOB: ("echo", LINE), STAYING_JOB: STAYING}
+    kinds = {EXITING_JOB: ("echo", LINE), STAYING_JOB: ("sh", "-c", STAYING_SCRIPT)}
     async with httpx.AsyncClient(
         base_url=str(dockyard.http.base_url), headers=dict(dockyard.http.headers), timeout=30
     ) as http:

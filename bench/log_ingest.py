@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
 import sqlite3
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from run_overhead import IMAGE
+from run_overhead import IMAGE, shell_job
 from server import DOCKER_HOST, LiveServer
 
 from dockyard.engine.dockercli import DOCKER_CLI
@@ -51,19 +50,7 @@ class Flooder(LiveServer):
     def __init__(self, root: Path, env: dict[str, str] | None = None) -> None:
         super().__init__(root, env)
         for index, (script, _) in enumerate(FLOODS.values()):
-            job = {
-                "name": f"flood{index}",
-                "billing": {"deploymentPlan": "nf-compute-100-1"},
-                "backoffLimit": 0,
-                "deployment": {
-                    "external": {"imagePath": IMAGE},
-                    "docker": {
-                        "configType": "customEntrypointCustomCommand",
-                        "customEntrypoint": "sh",
-                        "customCommand": "-c " + shlex.quote(script),
-                    },
-                },
-            }
+            job = shell_job(f"flood{index}", script)
             self.ok(self.http.post("/v1/projects/bench/jobs/manual", json=job))
         postgres = (env or {}).get("DOCKYARD_DATABASE_URL")
         self.db: Any = (

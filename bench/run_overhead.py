@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sqlite3
 import statistics
 import subprocess
@@ -22,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from server import DOCKER_HOST, LiveServer
 
@@ -30,6 +32,23 @@ from dockyard.engine.dockercli import DOCKER_CLI
 IMAGE = "local/busybox:1"
 LINE = "first-line"
 POLL_SECONDS = 0.005
+
+
+def shell_job(name: str, script: str) -> dict[str, Any]:
+    """The body of a manual job running `sh -c script` in IMAGE (one core, no retries)."""
+    return {
+        "name": name,
+        "billing": {"deploymentPlan": "nf-compute-100-1"},
+        "backoffLimit": 0,
+        "deployment": {
+            "external": {"imagePath": IMAGE},
+            "docker": {
+                "configType": "customEntrypointCustomCommand",
+                "customEntrypoint": "sh",
+                "customCommand": "-c " + shlex.quote(script),
+            },
+        },
+    }
 
 
 class Dockyard(LiveServer):

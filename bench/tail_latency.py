@@ -17,25 +17,14 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from run_overhead import shell_job
 from server import LiveServer
 from websockets.asyncio.client import connect
 
 
 def ticking_job(lines: int) -> dict[str, object]:
     script = f'i=0; while [ $i -lt {lines} ]; do echo "tick $i"; i=$((i+1)); sleep 0.1; done'
-    return {
-        "name": "ticker",
-        "billing": {"deploymentPlan": "nf-compute-100-1"},
-        "backoffLimit": 0,
-        "deployment": {
-            "external": {"imagePath": "local/busybox:1"},
-            "docker": {
-                "configType": "customEntrypointCustomCommand",
-                "customEntrypoint": "sh",
-                "customCommand": f"-c '{script}'",
-            },
-        },
-    }
+    return shell_job("ticker", script)
 
 
 async def tail(url: str, token: str, last: str, ready: asyncio.Event) -> list[float]:
