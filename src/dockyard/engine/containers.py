@@ -184,7 +184,7 @@ class DockerEngine:
 
     async def _untag_pulled(self, image_id: str) -> None:
         references = self._pulled.pop(image_id, set())
-        await self._api(lambda api: [_untag(api, ref, force=True) for ref in references])
+        await self._api(lambda api: [untag(api, ref, force=True) for ref in references])
 
     async def find(self, name: str) -> ContainerState | None:
         inspection = await self._api(lambda api: _inspect_or_none(api, name))
@@ -295,7 +295,7 @@ class DockerEngine:
     async def remove_tag(self, reference: str) -> bool:
         """Untag an image (deleting it with its last tag); False when a container still uses
         it, so it stays."""
-        return await self._api(lambda api: _untag(api, reference))
+        return await self._api(lambda api: untag(api, reference))
 
     async def _engine_info(self) -> dict[str, Any]:
         if self._info is None:
@@ -376,7 +376,7 @@ def _image_id(api: APIClient, image: str) -> str | None:
     return image_id
 
 
-def _untag(api: APIClient, reference: str, *, force: bool = False) -> bool:
+def untag(api: APIClient, reference: str, *, force: bool = False) -> bool:
     """With `force`, an image a container uses loses the tag (it stays, untagged)."""
     try:
         api.remove_image(reference, force=force)

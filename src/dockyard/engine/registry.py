@@ -27,7 +27,7 @@ import httpx
 import structlog
 
 from dockyard.engine.base import LineSink, RegistryCredentials
-from dockyard.engine.containers import auth_config
+from dockyard.engine.containers import auth_config, untag
 from dockyard.engine.dockercli import DockerCli, client_config
 from dockyard.engine.process import DIE_WITH_PARENT, Completed
 from dockyard.engine.retries import REGISTRY_RETRIES, RegistryRetries
@@ -393,9 +393,15 @@ class DockerPusher:
         return self.registry_log is not None and self.registry_log.storage_full_since(since)
 
     async def untag(self, reference: str) -> None:
-        removed = await self.docker.run(["rmi", "--force", "--", reference])
-        if not removed.ok and not any("No such image" in line for line in removed.tail):
-            raise EngineUnavailable(f"Cannot untag {reference}: {_last_lines(removed)}")
+        """Through the Engine API: a `docker rmi` process costs a build ~30 ms more."""
+
+        def remove() -> None:
+            try:
+                untag(self.api, reference, force=True)
+            except docker.errors.DockerException as exc:
+                raise EngineUnavailable(f"Cannot untag {reference}: {exc}") from exc
+
+        await asyncio.to_thread(remove)
 
     async def _already_pushed(self, reference: str) -> str | None:
         """The digest `reference` has in its registry if that manifest is one this engine
