@@ -481,7 +481,13 @@ class RunRunner:
         exited = asyncio.create_task(self.containers.wait(state.id))
         name = self.run_row.container_name or state.id
         sampling = asyncio.create_task(
-            self.usage.watch(state.id, state.started_at, name, self.recipe.memory_bytes)
+            self.usage.watch(
+                state.id,
+                state.started_at,
+                name,
+                self.recipe.memory_bytes,
+                limit_cores=self.recipe.nano_cpus / 1e9,
+            )
         )
         try:
             done = await _first_of({health, exited}, following)

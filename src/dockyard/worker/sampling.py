@@ -48,11 +48,20 @@ class UsageSampler:
         self.last: UsageSample | None = None
 
     async def watch(
-        self, source: str, started_at: datetime | None, name: str, limit_bytes: int | None
+        self,
+        source: str,
+        started_at: datetime | None,
+        name: str,
+        limit_bytes: int | None,
+        *,
+        limit_cores: float | None = None,
     ) -> None:
         """Until cancelled: a sample of `source` (a running container, a build's usage key),
         stored as `name`, every `interval` seconds (the first at once), the interval doubled
-        each time the samples are thinned."""
+        each time the samples are thinned. With `limit_cores`, no sample says more: the
+        first one's window, a few ms from the start, also holds the CPU the runtime spent
+        starting the container in its cgroup (runc's init), and may say 1.5 cores of a job
+        held to one."""
         if not self.interval:
             return
         self.watched, self.last = (name, limit_bytes), None
@@ -61,6 +70,8 @@ class UsageSampler:
             usage = await self._read(source)
             if usage is not None:
                 sample = self._sample(name, usage, before, started_at, limit_bytes)
+                if limit_cores is not None:
+                    sample.cpu_cores = min(sample.cpu_cores, limit_cores)
                 if await self._store(sample):
                     interval *= 2
                 self.last, before = sample, usage
