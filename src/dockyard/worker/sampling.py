@@ -69,9 +69,7 @@ class UsageSampler:
         while True:
             usage = await self._read(source)
             if usage is not None:
-                sample = self._sample(name, usage, before, started_at, limit_bytes)
-                if limit_cores is not None:
-                    sample.cpu_cores = min(sample.cpu_cores, limit_cores)
+                sample = self._sample(name, usage, before, started_at, limit_bytes, limit_cores)
                 if await self._store(sample):
                     interval *= 2
                 self.last, before = sample, usage
@@ -118,13 +116,15 @@ class UsageSampler:
         before: ResourceUsage | None,
         started_at: datetime | None,
         limit_bytes: int | None,
+        limit_cores: float | None,
     ) -> UsageSample:
+        cores = _cores(usage, before, started_at)
         return UsageSample(
             owner_kind=self.owner_kind,
             owner_id=self.owner_id,
             container=name,
             ts=usage.at,
-            cpu_cores=_cores(usage, before, started_at),
+            cpu_cores=cores if limit_cores is None else min(cores, limit_cores),
             memory_bytes=usage.memory_bytes,
             memory_peak_bytes=max(usage.memory_peak_bytes or 0, usage.memory_bytes),
             memory_limit_bytes=limit_bytes or usage.memory_limit_bytes,
